@@ -1,0 +1,84 @@
+"""What a check uses to state its verdict.
+
+Grading follows the spec's keywords: a broken MUST fails (`expect`, `fail`); a missed
+SHOULD is a warning (`should`), which fails only under --mcp-strict; behaviour the spec
+leaves open is noted (`info`); a check that does not apply is skipped with its reason
+(`not_applicable`). The plugin turns these into PASS / WARN / INFO / SKIP / FAIL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from .schema import Violation
+
+
+class CheckFailed(AssertionError):
+    """A MUST-level requirement is broken; the message says what happened."""
+
+
+class WireViolation(CheckFailed):
+    """A message on the wire broke the schema of its revision or the framing rules."""
+
+
+@dataclass
+class Verdict:
+    """What one check found, beyond pass/fail: warnings, notes, and the sessions it used."""
+
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
+
+    def watch(self, session) -> None:
+        if all(s is not session for s, _ in self.sessions):
+            self.sessions.append((session, session.mark()))
+
+    def wire_violations(self) -> list[tuple[Any, Violation]]:
+        return [pair for session, mark in self.sessions for pair in session.violations(mark)]
+
+    def transcripts(self) -> str:
+        return "\n\n".join(s.format_transcript(mark) for s, mark in self.sessions if s.transcript[mark:])
+
+
+_current = Verdict()
+
+
+def current() -> Verdict:
+    return _current
+
+
+def begin() -> Verdict:
+    global _current
+    _current = Verdict()
+    return _current
+
+
+def requirement(*ids: str):
+    """Tag a check with the requirement IDs it verifies (IDs of the requirement catalogue)."""
+    return pytest.mark.mcp_requirement(*ids)
+
+
+def expect(condition: Any, message: str) -> None:
+    if not condition:
+        raise CheckFailed(message)
+
+
+def fail(message: str) -> None:
+    raise CheckFailed(message)
+
+
+def should(condition: Any, message: str) -> bool:
+    if not condition:
+        _current.warnings.append(message)
+    return bool(condition)
+
+
+def info(message: str) -> None:
+    _current.infos.append(message)
+
+
+def not_applicable(reason: str) -> None:
+    pytest.skip(reason)

@@ -1,0 +1,280 @@
+"""The pytest plugin: options, collection of the shipped scenarios, fixtures, grading.
+
+With --mcp-server the run consists of the scenarios shipped in the package, wherever
+pytest is started; test paths named explicitly on the command line run as well.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from . import checks
+from . import schema as schemas
+from .checks import CheckFailed, WireViolation
+from .target import Target
+from .transport import TransportError, close_all
+
+OPTIONS = ("--mcp-server",)
+TARGET_KEY = pytest.StashKey[Target]()
+VERDICT_KEY = pytest.StashKey[checks.Verdict]()
+STARTUP_CHECK = "test_server_answers_initialize"
+OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP", "failed": "FAIL"}
+
+
+def scenarios_dir() -> Path:
+    spec = importlib.util.find_spec("conformance.scenarios")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+# -- options ------------------------------------------------------------------------------
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    group = parser.getgroup("mcp-conformance", "MCP conformance")
+    try:
+        group.addoption("--mcp-server", metavar="CMD", help="command that starts the stdio MCP server under test")
+    except ValueError:
+        raise pytest.UsageError(_conflict_message(pluginmanager)) from None
+    group.addoption("--mcp-timeout", type=float, default=5.0, metavar="SECONDS",
+                    help="how long to wait for any answer (default 5)")
+    group.addoption("--mcp-version", action="append", default=[], metavar="REV",
+                    help="test only this protocol revision (repeatable); default: every revision the server supports")
+    group.addoption("--mcp-strict", action="store_true", help="a missed SHOULD fails the check instead of warning")
+    group.addoption("--mcp-schema-dir", metavar="DIR",
+                    help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})")
+
+
+def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
+    owners = []
+    for name, plugin in pluginmanager.list_name_plugin():
+        hook = getattr(plugin, "pytest_addoption", None)
+        if plugin is None or hook is None or inspect.getmodule(hook) is inspect.getmodule(_conflict_message):
+            continue
+        scratch = pytest.Parser()
+        try:
+            kwargs = {"parser": scratch, "pluginmanager": pluginmanager}
+            hook(**{k: v for k, v in kwargs.items() if k in inspect.signature(hook).parameters})
+        except Exception:
+            continue
+        registered = {n for group in (scratch._anonymous, *scratch._groups) for o in group.options for n in o.names()}
+        if registered.intersection(OPTIONS):
+            owners.append(name)
+    who = f"the plugin {', '.join(repr(o) for o in owners)}" if owners else "another installed pytest plugin"
+    return (f"mcp-conformance cannot register --mcp-server: {who} already registers it. "
+            f"Uninstall one of the two, or disable the other for this run with -p no:<plugin-name>.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "mcp_requirement(*ids): requirement IDs a conformance check verifies")
+    command = config.getoption("--mcp-server")
+    if not command:
+        return
+    revisions = config.getoption("--mcp-version") or schemas.legacy_revisions()
+    unknown = [r for r in revisions if r not in schemas.revisions()]
+    if unknown:
+        raise pytest.UsageError(f"unknown revision(s) {', '.join(unknown)}; known: {', '.join(schemas.revisions())}")
+    legacy = [r for r in revisions if r in schemas.legacy_revisions()]
+    if not legacy:
+        raise pytest.UsageError("only the legacy revisions (2024-11-05 .. 2025-11-25) can be tested so far")
+    _require_schemas(legacy, config.getoption("--mcp-schema-dir"))
+    config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
+                                      revisions=sorted(legacy), schema_dir=config.getoption("--mcp-schema-dir"))
+    # The shipped scenarios replace whatever pytest would have collected by default.
+    explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
+    config.args[:] = [*explicit, str(scenarios_dir())]
+
+
+def _require_schemas(revisions: list[str], schema_dir: str | None) -> None:
+    for revision in revisions:
+        try:
+            schemas.load(revision, schema_dir)
+        except schemas.SchemaUnavailable as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    target = config.stash.get(TARGET_KEY, None)
+    if target is not None:
+        target.close()
+    close_all()
+
+
+# -- collection -----------------------------------------------------------------------------
+class ScenarioModule(pytest.Module):
+    """A shipped scenario module, imported by its package name whatever the rootdir."""
+
+    def _getobj(self):
+        return importlib.import_module(f"conformance.scenarios.{self.path.stem}")
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    if (file_path.suffix == ".py" and file_path.parent == scenarios_dir()
+            and not file_path.name.startswith("_") and parent.config.stash.get(TARGET_KEY, None)):
+        return ScenarioModule.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    target = metafunc.config.stash.get(TARGET_KEY, None)
+    if target is not None and "revision" in metafunc.fixturenames:
+        metafunc.parametrize("revision", target.revisions, scope="session")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        marker = item.get_closest_marker("mcp_requirement")
+        if marker:
+            item.extra_keyword_matches.update(marker.args)
+        if isinstance(item.parent, ScenarioModule):
+            item.extra_keyword_matches.add(item.parent.path.stem)  # the area
+    # The startup check first: if the server cannot start, it says why before anything else.
+    items.sort(key=lambda item: item.originalname != STARTUP_CHECK if hasattr(item, "originalname") else True)
+
+
+# -- fixtures ------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def mcp_target(request: pytest.FixtureRequest) -> Target:
+    target = request.config.stash.get(TARGET_KEY, None)
+    if target is None:
+        pytest.skip("no implementation under test (give --mcp-server)")
+    return target
+
+
+@pytest.fixture
+def mcp(mcp_target: Target, revision: str):
+    """The shared, initialized session for this revision (skipped if the server lacks it)."""
+    session = mcp_target.shared(revision)
+    checks.current().watch(session)
+    return session
+
+
+@pytest.fixture
+def mcp_connect(mcp_target: Target, request: pytest.FixtureRequest):
+    """Factory of fresh server processes: mcp_connect(initialize=True, revision=None)."""
+    callspec = getattr(request.node, "callspec", None)
+    default_revision = callspec.params.get("revision") if callspec else None
+
+    def connect(initialize: bool = True, revision: str | None = None, require_usable: bool = True):
+        if require_usable:
+            mcp_target.ensure_usable()
+            if default_revision and revision in (None, default_revision):
+                mcp_target.shared(default_revision)  # skips a revision the server lacks
+        revision = revision or default_revision or mcp_target.revisions[-1]
+        session = mcp_target.connect()
+        session.revision = revision
+        checks.current().watch(session)
+        if initialize:
+            session.initialize(revision)
+        return session
+    return connect
+
+
+# -- grading -------------------------------------------------------------------------------
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[VERDICT_KEY] = checks.begin()
+    marker = item.get_closest_marker("mcp_requirement")
+    callspec = getattr(item, "callspec", None)
+    item.user_properties.append(("mcp_requirements", list(marker.args) if marker else []))
+    item.user_properties.append(("mcp_revision", callspec.params.get("revision", "any") if callspec else "any"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    result = yield
+    verdict = item.stash.get(VERDICT_KEY, None)
+    if verdict is not None:
+        violations = verdict.wire_violations()
+        if violations:
+            lines = [f"  {entry.direction} message at {entry.t:.3f}s: {violation}" for entry, violation in violations]
+            raise WireViolation("messages on the wire break the schema of the negotiated revision "
+                                "(wire-schema-valid):\n" + "\n".join(lines[:20]))
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    verdict = item.stash.get(VERDICT_KEY, None)
+    if verdict is None or report.when != "call" and not (report.when == "setup" and report.failed):
+        return report
+    if report.failed and call.excinfo is not None and call.excinfo.errisinstance((CheckFailed, TransportError)):
+        report.longrepr = _explain(item, call.excinfo.value, verdict)
+    elif report.passed and verdict.warnings:
+        if item.config.getoption("--mcp-strict"):
+            report.outcome = "failed"
+            report.longrepr = _explain(item, CheckFailed("SHOULD missed (--mcp-strict):\n  "
+                                                         + "\n  ".join(verdict.warnings)), verdict)
+        else:
+            report.sections.append(("SHOULD missed", "\n".join(verdict.warnings)))
+            report.user_properties.append(("mcp_outcome", "warned"))
+    elif report.passed and verdict.infos:
+        report.user_properties.append(("mcp_outcome", "informational"))
+    if verdict.infos:
+        report.sections.append(("notes", "\n".join(verdict.infos)))
+    if report.failed or verdict.warnings:
+        report.sections.append(("wire transcript", verdict.transcripts() or "(no messages exchanged)"))
+    return report
+
+
+def _explain(item: pytest.Item, error: Exception, verdict: checks.Verdict) -> str:
+    marker = item.get_closest_marker("mcp_requirement")
+    doc = inspect.getdoc(getattr(item, "function", None)) or ""
+    lines = [f"Check: {item.name}"]
+    if marker:
+        lines.append(f"Requirements: {', '.join(marker.args)}")
+    if doc:
+        lines.append("Expected: " + doc.replace("\n", "\n          "))
+    happened = error.explain() if isinstance(error, TransportError) else str(error)
+    lines.append("What happened: " + happened.replace("\n", "\n  "))
+    if verdict.warnings:
+        lines.append("Also (SHOULD): " + "; ".join(verdict.warnings))
+    return "\n".join(lines)
+
+
+def _mcp_outcome(report: pytest.TestReport) -> str | None:
+    for key, value in report.user_properties:
+        if key == "mcp_outcome":
+            return value
+    return None
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    if report.when == "call" and report.passed:
+        outcome = _mcp_outcome(report)
+        if outcome == "warned":
+            return "warned", "W", ("WARN", {"yellow": True})
+        if outcome == "informational":
+            return "informational", "I", ("INFO", {"cyan": True})
+    return None
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    target = config.stash.get(TARGET_KEY, None)
+    if target is None and not config.getoption("--mcp-server"):
+        return
+    counts: dict[str, Counter] = defaultdict(Counter)
+    not_tested: dict[str, str] = {}
+    for category in OUTCOME_WORDS:
+        for report in terminalreporter.stats.get(category, []):
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if category != "skipped" and report.when == "setup" and not report.failed:
+                continue
+            revision = dict(report.user_properties).get("mcp_revision", "any")
+            counts[revision][OUTCOME_WORDS[category]] += 1
+            reason = str(report.longrepr[2]) if category == "skipped" and isinstance(report.longrepr, tuple) else ""
+            if "not supported" in reason and revision not in not_tested:
+                not_tested[revision] = reason.removeprefix("Skipped: ")
+    terminalreporter.section("MCP conformance")
+    terminalreporter.line(f"server: {config.getoption('--mcp-server')}")
+    if target is not None and target.server_info:
+        terminalreporter.line(f"serverInfo: {target.server_info}")
+    for revision in sorted(counts):
+        line = ", ".join(f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values() if counts[revision][word])
+        note = f"  ({not_tested[revision]})" if revision in not_tested and not counts[revision]["PASS"] else ""
+        terminalreporter.line(f"  {revision:12} {line}{note}")

@@ -1,0 +1,219 @@
+"""A conversation with one peer: requests matched to responses, a timestamped transcript,
+and every inbound message validated against the schema of the negotiated revision.
+
+Responses are matched by id, never by arrival order: a peer may send notifications or
+requests of its own first. Inbound `ping` requests are answered; other inbound requests
+go to a registered handler or get -32601.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from . import __version__, jsonrpc, wire
+from .jsonrpc import Kind, Message
+from .schema import RevisionSchema, Violation
+from .transport.base import TransportTimeout
+
+CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
+
+
+class NoResponse(TransportTimeout):
+    """A request got no response within the timeout."""
+
+
+@dataclass
+class Entry:
+    """One line of the transcript: a message sent (->) or received (<-)."""
+
+    t: float
+    direction: str  # "->" sent by the suite, "<-" received from the peer
+    raw: bytes
+    message: Message | None = None
+    violations: list[Violation] = field(default_factory=list)
+    note: str = ""
+
+    def format(self, limit: int = 2000) -> str:
+        text = self.raw.decode("utf-8", errors="replace").replace("\r", "\\r").replace("\n", "\\n")
+        if len(text) > limit:
+            text = text[:limit] + f"... ({len(self.raw)} bytes)"
+        line = f"{self.t:8.3f}s {self.direction} {text}"
+        if self.note:
+            line += f"\n{'':10}   ! {self.note}"
+        for violation in self.violations:
+            line += f"\n{'':10}   ! {violation}"
+        return line
+
+
+class Session:
+    def __init__(self, transport, schema_for: Callable[[str], RevisionSchema], revision: str,
+                 timeout: float = 5.0, label: str = ""):
+        self.transport = transport
+        self.schema_for = schema_for
+        self.revision = revision  # the revision messages are judged against
+        self.timeout = timeout
+        self.label = label or transport.describe()
+        self.transcript: list[Entry] = []
+        self.next_id = jsonrpc.IdSequence()
+        self.pending: dict[Any, str] = {}  # request id -> method, awaiting a response
+        self.responses: dict[Any, Message] = {}
+        self.handlers: dict[str, Callable[[Any], dict]] = {}
+        self.init_result: dict | None = None
+        self.initialize_response: Message | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> "Session":
+        self.transport.start()
+        return self
+
+    def close(self) -> None:
+        self.transport.close()
+
+    @property
+    def schema(self) -> RevisionSchema:
+        return self.schema_for(self.revision)
+
+    def initialize(self, revision: str | None = None, capabilities: dict | None = None,
+                   send_initialized: bool = True) -> Message:
+        """Legacy-era handshake. Afterwards messages are judged by the negotiated revision."""
+        requested = revision or self.revision
+        if self._known(requested):
+            self.revision = requested
+        response = self.request("initialize", {
+            "protocolVersion": requested,
+            "capabilities": capabilities or {},
+            "clientInfo": CLIENT_INFO,
+        })
+        self.initialize_response = response
+        if response.kind is Kind.RESULT and isinstance(response.result, dict):
+            self.init_result = response.result
+            negotiated = response.result.get("protocolVersion")
+            if isinstance(negotiated, str) and self._known(negotiated):
+                self.revision = negotiated
+            if send_initialized:
+                self.notify("notifications/initialized")
+        return response
+
+    def _known(self, revision: str) -> bool:
+        try:
+            self.schema_for(revision)
+            return True
+        except Exception:
+            return False
+
+    # -- sending -------------------------------------------------------------------
+    def send_raw(self, data: bytes, note: str = "") -> None:
+        """Send bytes exactly as given (malformed-input checks)."""
+        self.transcript.append(Entry(self._now(), "->", data, note=note))
+        self.transport.send(data)
+
+    def send(self, obj: Any) -> None:
+        data = jsonrpc.encode(obj)
+        self.transcript.append(Entry(self._now(), "->", data, jsonrpc.classify(obj, data)))
+        self.transport.send_message(data)
+
+    def notify(self, method: str, params: dict | None = None) -> None:
+        self.send(jsonrpc.notification(method, params))
+
+    def request(self, method: str, params: dict | None = None, *, id: Any = None,
+                timeout: float | None = None) -> Message:
+        """Send a request and return its response (a result or an error message)."""
+        request_id = self.next_id() if id is None else id
+        self.pending[request_id] = method
+        self.send(jsonrpc.request(request_id, method, params))
+        return self.await_response(request_id, timeout)
+
+    def await_response(self, request_id: Any, timeout: float | None = None) -> Message:
+        limit = self.timeout if timeout is None else timeout
+        found = self.wait_for(lambda m: request_id in self.responses, limit)
+        if found is None:
+            raise NoResponse(f"no response to request id {request_id!r} "
+                             f"({self.pending.get(request_id, '?')}) within {limit:g}s",
+                             self.transport.exit_code, self.transport.stderr_tail())
+        return self.responses[request_id]
+
+    # -- receiving -----------------------------------------------------------------
+    def wait_for(self, predicate: Callable[[Message], bool], timeout: float) -> Message | None:
+        """Receive until a message satisfies `predicate`; None when the time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                message = self.receive_one(remaining)
+            except TransportTimeout:
+                return None
+            if predicate(message):
+                return message
+
+    def drain(self, seconds: float) -> list[Message]:
+        """Everything that arrives within `seconds` (for checks that expect silence)."""
+        received: list[Message] = []
+        self.wait_for(lambda m: received.append(m) and False, seconds)
+        return received
+
+    def receive_one(self, timeout: float) -> Message:
+        inbound = self.transport.receive(timeout)
+        message = jsonrpc.decode(inbound.raw)
+        entry = Entry(inbound.t - self.transport.started_at, "<-", inbound.raw, message, note=inbound.note)
+        self.transcript.append(entry)
+        answers = self._settle(message, entry)
+        entry.violations = wire.validate(self.schema, message, answers)
+        if message.kind is Kind.REQUEST:
+            self._answer(message)
+        return message
+
+    def _settle(self, message: Message, entry: Entry) -> str | None:
+        """Match a response to its pending request; return the method it answers."""
+        if message.kind is Kind.BATCH:
+            for item in message.obj:
+                self._settle(jsonrpc.classify(item), entry)
+            return None
+        if not message.is_response or not message.has_id or message.id is None:
+            return None
+        for sent_id, method in list(self.pending.items()):
+            if jsonrpc.same_id(sent_id, message.id) or str(sent_id) == str(message.id):
+                if not jsonrpc.same_id(sent_id, message.id):
+                    entry.note = f"id {message.id!r} does not match the request id {sent_id!r} in type"
+                del self.pending[sent_id]
+                self.responses[sent_id] = message
+                return method
+        entry.note = entry.note or "a response to no request the suite has pending"
+        return None
+
+    def _answer(self, message: Message) -> None:
+        if not message.has_id or message.id is None:
+            return
+        method = message.method
+        if method == "ping":
+            self.send(jsonrpc.result(message.id, {}))
+        elif method in self.handlers:
+            self.send(jsonrpc.result(message.id, self.handlers[method](message.params)))
+        else:
+            self.send(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND,
+                                    f"the conformance client does not offer {method}"))
+
+    # -- the record ----------------------------------------------------------------
+    def _now(self) -> float:
+        return time.monotonic() - self.transport.started_at
+
+    def mark(self) -> int:
+        return len(self.transcript)
+
+    def received(self, since: int = 0) -> list[Message]:
+        return [e.message for e in self.transcript[since:] if e.direction == "<-" and e.message]
+
+    def violations(self, since: int = 0) -> list[tuple[Entry, Violation]]:
+        return [(e, v) for e in self.transcript[since:] for v in e.violations]
+
+    def format_transcript(self, since: int = 0, limit: int = 200) -> str:
+        entries = self.transcript[since:]
+        lines = [f"[{self.label}] revision {self.revision}"]
+        if len(entries) > limit:
+            lines.append(f"  ... {len(entries) - limit} earlier messages omitted")
+            entries = entries[-limit:]
+        lines += [e.format() for e in entries]
+        return "\n".join(lines)

@@ -1,0 +1,124 @@
+"""The implementation under test, and the connections the checks share or start fresh.
+
+One initialized connection per revision is shared by the checks that only ask and read;
+checks that send malformed input or test the handshake get a fresh process. Which legacy
+revisions the server supports is learnt by asking for each one in `initialize`: a server
+that answers another version does not support the one asked for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from . import schema as schemas
+from .jsonrpc import Kind
+from .session import Session
+from .transport import StdioTransport, TransportError
+
+
+@dataclass
+class Support:
+    revision: str
+    supported: bool
+    reason: str = ""  # why not, in words for the report
+    answered: str | None = None  # the protocolVersion the server answered with
+
+
+class Unusable(Exception):
+    """The server could not be brought to answer initialize at all."""
+
+    def __init__(self, error: TransportError, transcript: str):
+        super().__init__(error.reason)
+        self.error = error
+        self.transcript = transcript
+
+
+class Target:
+    def __init__(self, command: str, *, timeout: float = 5.0, revisions: list[str] | None = None,
+                 schema_dir: str | None = None):
+        self.command = command
+        self.timeout = timeout
+        self.schema_dir = schema_dir
+        self.revisions = revisions or schemas.legacy_revisions()
+        self._shared: dict[str, Session] = {}
+        self._support: dict[str, Support] = {}
+        self._fresh: list[Session] = []
+        self.unusable: Unusable | None = None
+        self.server_info: dict | None = None
+
+    def schema_for(self, revision: str) -> schemas.RevisionSchema:
+        return schemas.load(revision, self.schema_dir)
+
+    def connect(self) -> Session:
+        """A fresh server process with a session around it, not yet initialized."""
+        transport = StdioTransport(self.command, shutdown_grace=min(self.timeout, 2.0))
+        session = Session(transport, self.schema_for, self.revisions[-1], timeout=self.timeout)
+        self._fresh.append(session)
+        return session.start()
+
+    def support(self, revision: str) -> Support:
+        if revision not in self._support:
+            self.shared(revision, must_support=False)
+        return self._support[revision]
+
+    def shared(self, revision: str, must_support: bool = True) -> Session | None:
+        """The shared initialized session for `revision` (restarted if its server died)."""
+        session = self._shared.get(revision)
+        if session is not None and session.transport.exit_code is None and not session.transport.stdout_eof:
+            return session
+        if self.unusable is not None:
+            pytest.skip(f"the server could not be used ({self.unusable.error.reason}); "
+                        "see test_server_answers_initialize")
+        if revision in self._support and not self._support[revision].supported:
+            return self._not_supported(revision, must_support)
+        session = self.connect()
+        try:
+            response = session.initialize(revision)
+        except TransportError as error:
+            session.close()
+            if not self._support:  # never got one answer: the server is unusable
+                self.unusable = Unusable(error, session.format_transcript())
+                pytest.skip(f"the server could not be used ({error.reason})")
+            raise
+        self._support[revision] = self._judge_support(revision, response)
+        if not self._support[revision].supported:
+            session.close()
+            return self._not_supported(revision, must_support)
+        self.server_info = self.server_info or (session.init_result or {}).get("serverInfo")
+        self._shared[revision] = session
+        return session
+
+    def _not_supported(self, revision: str, must_support: bool) -> None:
+        if must_support:
+            pytest.skip(self._support[revision].reason)
+        return None
+
+    @staticmethod
+    def _judge_support(revision: str, response) -> Support:
+        if response.kind is not Kind.RESULT:
+            return Support(revision, False, f"the server answered initialize for {revision} with an error")
+        answered = (response.result or {}).get("protocolVersion")
+        if answered == revision:
+            return Support(revision, True, answered=answered)
+        return Support(revision, False, f"not supported: asked for {revision}, the server answered {answered!r}",
+                       answered)
+
+    def ensure_usable(self) -> None:
+        """Skip the calling check when the server cannot be brought to answer at all."""
+        self.support(self.revisions[-1])
+
+    def supported(self) -> list[str]:
+        return [r for r in self.revisions if self.support(r).supported]
+
+    def close(self) -> None:
+        for session in [*self._shared.values(), *self._fresh]:
+            session.close()
+        self._shared.clear()
+        self._fresh.clear()
+
+    def close_fresh(self, session: Session) -> None:
+        session.close()
+        if session in self._fresh:
+            self._fresh.remove(session)

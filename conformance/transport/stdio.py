@@ -1,0 +1,221 @@
+"""stdio transport: a child process speaking newline-delimited JSON-RPC.
+
+Moves bytes only. The child runs in its own process group so that everything it starts
+can be stopped with it; shutdown follows the spec's stdio sequence (close stdin, wait,
+SIGTERM, SIGKILL). Every read has a timeout; stderr is drained continuously (a server
+flooding it cannot block) and only its tail is kept for failure messages.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import queue
+import shlex
+import signal
+import subprocess
+import threading
+import time
+import weakref
+from collections import deque
+from dataclasses import dataclass
+
+from ..jsonrpc import LineFramer, OversizedLine
+from .base import Inbound, ServerStartError, TransportClosed, TransportTimeout
+
+_live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Stop every process this interpreter started (end of run, interrupts)."""
+    for transport in list(_live):
+        transport.close()
+
+
+atexit.register(close_all)
+
+
+@dataclass
+class _Closed:
+    exit_code: int | None
+
+
+class StdioTransport:
+    kind = "stdio"
+
+    def __init__(self, command: str, *, env: dict | None = None, cwd: str | None = None,
+                 shutdown_grace: float = 2.0, stderr_keep: int = 64 * 1024):
+        self.command = command
+        self.argv = shlex.split(command)
+        self.env = env
+        self.cwd = cwd
+        self.shutdown_grace = shutdown_grace
+        self.started_at = time.monotonic()
+        self._inbox: queue.Queue = queue.Queue(maxsize=10_000)
+        self._stderr_tail: deque[bytes] = deque()
+        self._stderr_kept = 0
+        self._stderr_keep = stderr_keep
+        self._stderr_lock = threading.Lock()
+        self._closing = threading.Event()
+        self._closed = False
+        self.proc: subprocess.Popen | None = None
+        self.stdout_eof = False
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> "StdioTransport":
+        if not self.argv:
+            raise ServerStartError("the server command is empty")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self.env, cwd=self.cwd, start_new_session=True, bufsize=0,
+            )
+        except FileNotFoundError:
+            raise ServerStartError(f"command not found: {self.argv[0]!r} (from {self.command!r})") from None
+        except PermissionError:
+            raise ServerStartError(f"command not executable: {self.argv[0]!r}") from None
+        except OSError as exc:
+            raise ServerStartError(f"could not start {self.command!r}: {exc}") from None
+        _live.add(self)
+        self.started_at = time.monotonic()
+        threading.Thread(target=self._read_stdout, daemon=True, name="mcp-stdout").start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True, name="mcp-stderr")
+        self._stderr_reader.start()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.proc.poll() if self.proc else None
+
+    def close(self) -> int | None:
+        """Spec order: close stdin, wait; SIGTERM the group, wait; SIGKILL the group."""
+        if self._closed or self.proc is None:
+            return self.exit_code
+        self._closed = True
+        self._closing.set()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        if not self._wait(self.shutdown_grace):
+            self._signal_group(signal.SIGTERM)
+            if not self._wait(self.shutdown_grace):
+                self._signal_group(signal.SIGKILL)
+                self._wait(self.shutdown_grace)
+        # The leader may be gone while children it started live on in the group.
+        self._signal_group(signal.SIGKILL)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        _live.discard(self)
+        return self.exit_code
+
+    def _wait(self, seconds: float) -> bool:
+        try:
+            self.proc.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    # -- bytes out -----------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        """Write exactly these bytes (framing is the caller's: a message plus b"\\n")."""
+        if self.proc is None or self._closed:
+            raise TransportClosed("the transport is closed", self.exit_code, self.stderr_tail())
+        try:
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            raise TransportClosed(self._gone_reason(), self.exit_code, self.stderr_tail()) from None
+
+    def send_message(self, data: bytes) -> None:
+        self.send(data + b"\n")
+
+    # -- bytes in ------------------------------------------------------------------
+    def receive(self, timeout: float) -> Inbound:
+        """The next framed message, or TransportTimeout / TransportClosed."""
+        try:
+            item = self._inbox.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
+        if isinstance(item, _Closed):
+            self._inbox.put(item)  # stay closed for later readers
+            if self.proc is not None:
+                self._wait(0.5)
+                self._stderr_reader.join(timeout=0.5)  # so the tail shown is complete
+            raise TransportClosed(self._gone_reason(), self.exit_code, self.stderr_tail())
+        return item
+
+    def _gone_reason(self) -> str:
+        code = self.exit_code
+        if code is None:
+            return "the server closed its stdout"
+        if code < 0:
+            return f"the server was killed by signal {-code}"
+        return f"the server exited with code {code}"
+
+    def _put(self, item) -> None:
+        while not self._closing.is_set():
+            try:
+                self._inbox.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _read_stdout(self) -> None:
+        framer = LineFramer()
+        fd = self.proc.stdout.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            now = time.monotonic()
+            for line in framer.feed(chunk):
+                if isinstance(line, OversizedLine):
+                    self._put(Inbound(now, line.head, note=f"line longer than {framer.max_line} bytes, cut"))
+                elif line.strip():
+                    self._put(Inbound(now, line))
+        rest = framer.pending()
+        if rest.strip():
+            self._put(Inbound(time.monotonic(), rest, note="no newline before the stream closed"))
+        self.stdout_eof = True
+        self._put(_Closed(self.exit_code))
+
+    def _read_stderr(self) -> None:
+        fd = self.proc.stderr.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._stderr_lock:
+                self._stderr_tail.append(chunk)
+                self._stderr_kept += len(chunk)
+                while self._stderr_kept > self._stderr_keep and len(self._stderr_tail) > 1:
+                    self._stderr_kept -= len(self._stderr_tail.popleft())
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        with self._stderr_lock:
+            text = b"".join(self._stderr_tail).decode("utf-8", errors="replace")
+        tail = text.splitlines()[-lines:]
+        return "\n".join(line[:500] for line in tail)
+
+    def describe(self) -> str:
+        return f"stdio: {self.command}"

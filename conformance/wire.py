@@ -1,0 +1,59 @@
+"""Schema validation of one decoded message, for either side of a connection (sans-IO)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .jsonrpc import Kind, Message
+from .schema import RevisionSchema, Violation
+
+
+def _envelope_definition(schema: RevisionSchema, kind: Kind) -> str:
+    names = {
+        Kind.REQUEST: ["JSONRPCRequest"],
+        Kind.NOTIFICATION: ["JSONRPCNotification"],
+        Kind.RESULT: ["JSONRPCResultResponse", "JSONRPCResponse"],
+        Kind.ERROR: ["JSONRPCErrorResponse", "JSONRPCError"],
+    }[kind]
+    return next(n for n in names if schema.has(n))
+
+
+def supports_batches(schema: RevisionSchema) -> bool:
+    message = schema.definitions.get("JSONRPCMessage", {})
+    return any(alt.get("type") == "array" for alt in message.get("anyOf", []))
+
+
+def validate(schema: RevisionSchema, message: Message, answers: str | None = None) -> list[Violation]:
+    """Violations of `message` against `schema`.
+
+    `answers` is the method of the request a response answers, so its result is checked
+    against that method's result definition, not just the generic envelope.
+    """
+    if message.kind in (Kind.NOT_JSON, Kind.INVALID):
+        return [Violation("JSONRPCMessage", "$", "; ".join(message.problems) or "not a JSON-RPC message")]
+    if message.kind is Kind.BATCH:
+        return _validate_batch(schema, message)
+    obj: Any = message.obj
+    if message.kind is Kind.ERROR and obj.get("id", 0) is None:
+        # JSON-RPC 2.0 answers a request whose id could not be read with id null, which no
+        # MCP schema admits (2025-11-25 lets the id be omitted instead). Null is what
+        # JSON-RPC requires there, so it is judged as if it were a valid id.
+        obj = {**obj, "id": "null"}
+    violations = schema.validate(obj, _envelope_definition(schema, message.kind))
+    if message.kind is Kind.REQUEST and message.method in schema.request_defs:
+        violations += schema.validate(obj, schema.request_defs[message.method])
+    elif message.kind is Kind.NOTIFICATION and message.method in schema.notification_defs:
+        violations += schema.validate(obj, schema.notification_defs[message.method])
+    elif message.kind is Kind.RESULT and answers is not None:
+        violations += schema.validate(obj.get("result"), schema.result_definition(answers), "$.result")
+    return _unique(violations)
+
+
+def _validate_batch(schema: RevisionSchema, message: Message) -> list[Violation]:
+    if not supports_batches(schema):
+        return [Violation("JSONRPCMessage", "$", f"revision {schema.revision} has no JSON-RPC batches")]
+    return schema.validate(message.obj, "JSONRPCMessage")
+
+
+def _unique(violations: list[Violation]) -> list[Violation]:
+    return list(dict.fromkeys(violations))

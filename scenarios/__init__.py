@@ -1,0 +1,1 @@
+"""Conformance checks, one module per spec area (installed as conformance.scenarios)."""

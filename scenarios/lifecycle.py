@@ -1,0 +1,105 @@
+"""Lifecycle: the initialize handshake and version negotiation (legacy era).
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
+"""
+
+import pytest
+
+from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance.jsonrpc import Kind
+
+NEVER_A_REVISION = "1999-01-01"
+
+
+@requirement("lifecycle-001", "lifecycle-005")
+def test_server_answers_initialize(mcp_target):
+    """The server starts and answers `initialize` within the timeout: the first exchange of
+    every legacy-era connection. Any answer counts here; its content is judged elsewhere."""
+    try:
+        mcp_target.ensure_usable()
+    except pytest.skip.Exception:
+        pass
+    if mcp_target.unusable is not None:
+        fail(f"{mcp_target.unusable.error.explain()}\n--- wire transcript ---\n{mcp_target.unusable.transcript}")
+
+
+@requirement("lifecycle-005")
+def test_initialize_result_shape(mcp, revision):
+    """The initialize result carries protocolVersion, capabilities and serverInfo, valid
+    against the revision's InitializeResult schema."""
+    violations = mcp.schema.validate(mcp.init_result, "InitializeResult", "$.result")
+    expect(not violations, "the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)))
+
+
+@requirement("lifecycle-005")
+def test_capabilities_object(mcp, revision):
+    """`capabilities` is an object, and every capability declared in it is an object
+    (an empty object declares a capability with no sub-options)."""
+    capabilities = mcp.init_result.get("capabilities")
+    expect(isinstance(capabilities, dict), f"capabilities must be an object, got {capabilities!r}")
+    not_objects = {k: v for k, v in capabilities.items() if not isinstance(v, dict)}
+    expect(not not_objects, f"capabilities must be objects: {not_objects}")
+
+
+def _answer_to(mcp_connect, requested: str):
+    """Ask a fresh server for `requested`; return the initialize response."""
+    session = mcp_connect(initialize=False)
+    return session.initialize(requested, send_initialized=False)
+
+
+@requirement("lifecycle-010", "lifecycle-011")
+def test_answered_versions_are_echoed(mcp_target, mcp_connect):
+    """Every version the server answers with is one it supports: asked for that version,
+    it answers with the same version."""
+    for requested in mcp_target.revisions:
+        answered = mcp_target.support(requested).answered
+        if answered is None or answered == requested:
+            continue
+        echoed = (mcp_target.support(answered).answered if answered in mcp_target.revisions
+                  else (_answer_to(mcp_connect, answered).result or {}).get("protocolVersion"))
+        expect(echoed == answered,
+               f"asked for {requested}, the server answered {answered}; "
+               f"asked for {answered}, it answered {echoed!r}: it does not support what it answered")
+
+
+@requirement("lifecycle-011")
+def test_unsupported_version_gets_supported(mcp_target, mcp_connect):
+    """Asked for a version it cannot support, the server answers with a version it does
+    support (or, as the spec's own error example shows, with an error)."""
+    response = _answer_to(mcp_connect, NEVER_A_REVISION)
+    if response.kind is Kind.ERROR:
+        info(f"asked for {NEVER_A_REVISION}, the server answered with error {response.error_code} "
+             "instead of offering a version")
+        return
+    answered = (response.result or {}).get("protocolVersion")
+    expect(isinstance(answered, str) and answered != NEVER_A_REVISION,
+           f"asked for {NEVER_A_REVISION}, the server answered {answered!r}")
+    echoed = (_answer_to(mcp_connect, answered).result or {}).get("protocolVersion")
+    expect(echoed == answered, f"the server offered {answered} but, asked for it, answered {echoed!r}")
+
+
+@requirement("lifecycle-012")
+def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
+    """The version offered instead of an unsupported one should be the latest the server
+    supports."""
+    supported = mcp_target.supported()
+    if not supported:
+        not_applicable("the server supports none of the revisions tested")
+    response = _answer_to(mcp_connect, NEVER_A_REVISION)
+    if response.kind is not Kind.RESULT:
+        not_applicable("the server answered an unsupported version with an error")
+    answered = (response.result or {}).get("protocolVersion")
+    should(isinstance(answered, str) and answered >= max(supported),
+           f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, not its latest ({max(supported)})")
+
+
+@requirement("lifecycle-007")
+def test_no_requests_before_initialized(mcp_connect, revision):
+    """Before the client's `notifications/initialized`, the server sends no requests other
+    than ping (log notifications are fine)."""
+    session = mcp_connect(initialize=False)
+    response = session.initialize(revision, send_initialized=False)
+    expect(response.kind is Kind.RESULT, f"initialize failed: {response.error}")
+    early = [m.method for m in session.drain(0.5) if m.kind is Kind.REQUEST and m.method != "ping"]
+    should(not early, f"the server sent {early} before the initialized notification")
+    session.notify("notifications/initialized")

@@ -1,0 +1,153 @@
+"""Base protocol messages: the JSON-RPC 2.0 envelope as MCP narrows it, error codes,
+notifications, malformed input and batches.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic (Messages)
+JSON-RPC 2.0: https://www.jsonrpc.org/specification
+"""
+
+from conformance import jsonrpc
+from conformance.checks import expect, info, not_applicable, requirement, should
+from conformance.jsonrpc import Kind
+from conformance.transport import TransportError
+
+UNKNOWN_METHOD = "conformance/no-such-method"
+NOT_JSON = b'{"jsonrpc": "2.0", "id": 1, "method": "ping"'
+INVALID_REQUESTS = {
+    "a method that is not a string": b'{"jsonrpc":"2.0","id":"invalid-1","method":42}',
+    "an id that is an object": b'{"jsonrpc":"2.0","id":{"nested":true},"method":"ping"}',
+}
+
+
+@requirement("basic-003", "basic-008")
+def test_response_envelope(mcp, revision):
+    """A response is a JSON-RPC 2.0 object: `"jsonrpc": "2.0"`, the id, and a `result` object."""
+    response = mcp.request("ping")
+    expect(not response.problems, "the response envelope is wrong: " + "; ".join(response.problems))
+    expect(response.kind is Kind.RESULT, f"expected a result, got {response.kind.value}")
+
+
+@requirement("basic-007", "basic-010")
+def test_response_id_echoed(mcp, revision):
+    """A response carries the id of its request with the same type and value (the integer
+    7 is not the string "7"), for integer and string ids alike."""
+    for request_id in (7_000_001, "conformance-id-\u03a9"):
+        response = mcp.request("ping", id=request_id)
+        expect(jsonrpc.same_id(request_id, response.id),
+               f"sent id {request_id!r}, the response has id {response.id!r}")
+
+
+@requirement("basic-011", "basic-012")
+def test_error_envelope(mcp, revision):
+    """An error response carries `error` with an integer `code` and a string `message`,
+    and no `result`."""
+    response = mcp.request(UNKNOWN_METHOD)
+    expect(response.kind is Kind.ERROR, f"expected an error for {UNKNOWN_METHOD}, got {response.kind.value}")
+    expect(not response.problems, "the error envelope is wrong: " + "; ".join(response.problems))
+
+
+@requirement("basic-003")
+def test_unknown_method(mcp, revision):
+    """A request for a method the server does not have gets an error response; JSON-RPC's
+    code for it is -32601 (Method not found)."""
+    response = mcp.request(UNKNOWN_METHOD)
+    expect(response.kind is Kind.ERROR, f"{UNKNOWN_METHOD} does not exist, yet the server answered a result")
+    should(response.error_code == jsonrpc.METHOD_NOT_FOUND,
+           f"the error code for an unknown method should be -32601, got {response.error_code!r}")
+
+
+@requirement("basic-013")
+def test_notifications_not_answered(mcp, revision):
+    """The receiver of a notification sends no response: not to `initialized` sent again,
+    nor to an unknown notification, nor to a cancellation of an unknown request."""
+    mark = mcp.mark()
+    mcp.notify("notifications/conformance/unknown", {"note": "never answer this"})
+    mcp.notify("notifications/cancelled", {"requestId": "conformance-never-sent", "reason": "test"})
+    ping = mcp.request("ping")
+    late = mcp.drain(0.2)
+    answers = [m for m in [*mcp.received(mark), *late] if m.is_response and m is not ping]
+    expect(not answers, "the server answered notifications: " + "; ".join(m.text() for m in answers))
+
+
+def _answer_to_malformed(session, data: bytes):
+    """Send malformed bytes and a ping; return the response to the malformed input, if any."""
+    mark = session.mark()
+    session.send_raw(data + b"\n", note="deliberately malformed")
+    probe = session.request("ping")
+    others = [m for m in session.received(mark) if m.is_response and m is not probe]
+    return others[0] if others else None
+
+
+@requirement("basic-003", "basic-010")
+def test_parse_error(mcp_connect, revision):
+    """A line that is not JSON should get error -32700; its id is null (JSON-RPC) or absent
+    (MCP's schema), since the request id could not be read."""
+    session = mcp_connect()
+    answer = _answer_to_malformed(session, NOT_JSON)
+    if not should(answer is not None, "no error response to a line that is not JSON"):
+        return
+    expect(answer.kind is Kind.ERROR, f"invalid JSON must not get a result: {answer.text()}")
+    expect(answer.id is None, f"a parse error response must have a null or absent id, got {answer.id!r}")
+    should(answer.error_code == jsonrpc.PARSE_ERROR, f"a parse error should be -32700, got {answer.error_code!r}")
+
+
+@requirement("basic-003", "basic-010")
+def test_invalid_request(mcp_connect, revision):
+    """JSON that is not a valid request should get error -32600, with the request's id if
+    it could be read, else a null or absent id; never a result."""
+    session = mcp_connect()
+    for what, data in INVALID_REQUESTS.items():
+        answer = _answer_to_malformed(session, data)
+        if not should(answer is not None, f"no error response to a request with {what}"):
+            continue
+        expect(answer.kind is Kind.ERROR, f"a request with {what} must not get a result: {answer.text()}")
+        readable_id = jsonrpc.decode(data).id if isinstance(jsonrpc.decode(data).id, (str, int)) else None
+        expect(answer.id in (None, readable_id), f"the error for a request with {what} has id {answer.id!r}")
+        should(answer.error_code == jsonrpc.INVALID_REQUEST,
+               f"an invalid request ({what}) should get -32600, got {answer.error_code!r}")
+
+
+@requirement("basic-003")
+def test_survives_malformed_input(mcp_connect, revision):
+    """After malformed input (not JSON, invalid UTF-8, an invalid request) the server still
+    answers. Clients must not send such input, so this is robustness: a SHOULD."""
+    session = mcp_connect()
+    inputs = [NOT_JSON, b"\xff\xfe not utf-8 \xc3\x28", *INVALID_REQUESTS.values()]
+    for data in inputs:
+        session.send_raw(data + b"\n", note="deliberately malformed")
+    try:
+        session.request("ping")
+    except TransportError as error:
+        should(False, f"after malformed input the server no longer answers ping: {error.reason}")
+
+
+def _send_batch(session):
+    batch = [jsonrpc.request("batch-a", "ping"), jsonrpc.request("batch-b", "ping")]
+    session.pending.update({"batch-a": "ping", "batch-b": "ping"})
+    session.send_raw(jsonrpc.encode(batch) + b"\n", note="a JSON-RPC batch of two pings")
+    return session.drain(min(session.timeout, 1.0))
+
+
+@requirement("basic-003")
+def test_batch_rejected(mcp_connect, revision):
+    """From 2025-06-18 on, MCP has no JSON-RPC batches: a batch is not processed (an error,
+    or no answer, is fine; answering its requests is not)."""
+    if revision < "2025-06-18":
+        not_applicable(f"{revision} predates the removal of batches (2025-06-18)")
+    session = mcp_connect()
+    received = _send_batch(session)
+    processed = [m for m in received if m.kind is Kind.BATCH or m.id in ("batch-a", "batch-b")]
+    expect(not processed, "the server processed a JSON-RPC batch: " + "; ".join(m.text() for m in processed))
+    if not any(m.kind is Kind.ERROR for m in received):
+        info("the server ignored the batch silently (an error response is also fine)")
+
+
+@requirement("basic-003")
+def test_batch_supported(mcp_connect, revision):
+    """In 2025-03-26 a receiver must accept JSON-RPC batches: both requests of a batch get
+    their responses."""
+    if revision != "2025-03-26":
+        not_applicable("only 2025-03-26 requires receiving batches")
+    session = mcp_connect()
+    _send_batch(session)
+    missing = [i for i in ("batch-a", "batch-b") if i not in session.responses]
+    expect(not missing, f"no response to the batched request(s) {missing}")

@@ -1,0 +1,1 @@
+"""Pinned official schemas: manifest.json (installed as conformance.pinned)."""
