@@ -39,6 +39,11 @@ class Verdict:
     def wire_violations(self) -> list[tuple[Any, Violation]]:
         return [pair for session, mark in self.sessions for pair in session.violations(mark)]
 
+    def messages(self, limit: int = 200) -> list[dict]:
+        """The messages this check exchanged, as plain data (reports; crosses xdist)."""
+        return [entry.as_dict() | {"connection": session.label}
+                for session, mark in self.sessions for entry in session.transcript[mark:]][-limit:]
+
     def transcripts(self) -> str:
         return "\n\n".join(s.format_transcript(mark) for s, mark in self.sessions if s.transcript[mark:])
 

@@ -181,6 +181,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     callspec = getattr(item, "callspec", None)
     item.user_properties.append(("mcp_requirements", list(marker.args) if marker else []))
     item.user_properties.append(("mcp_revision", callspec.params.get("revision", "any") if callspec else "any"))
+    if isinstance(item.parent, ScenarioModule):
+        item.user_properties.append(("mcp_area", item.parent.path.stem))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -218,6 +220,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("notes", "\n".join(verdict.infos)))
     if report.failed or verdict.warnings:
         report.sections.append(("wire transcript", verdict.transcripts() or "(no messages exchanged)"))
+    report.user_properties.append(("mcp_notes", {"warnings": verdict.warnings, "infos": verdict.infos}))
+    report.user_properties.append(("mcp_messages", verdict.messages()))
     return report
 
 

@@ -35,6 +35,12 @@ class Entry:
     violations: list[Violation] = field(default_factory=list)
     note: str = ""
 
+    def as_dict(self, limit: int = 4000) -> dict:
+        text = self.raw.decode("utf-8", errors="replace")
+        return {"t": round(self.t, 4), "direction": self.direction,
+                "data": text if len(text) <= limit else text[:limit] + f"... ({len(self.raw)} bytes)",
+                "notes": [n for n in [self.note, *map(str, self.violations)] if n]}
+
     def format(self, limit: int = 2000) -> str:
         text = self.raw.decode("utf-8", errors="replace").replace("\r", "\\r").replace("\n", "\\n")
         if len(text) > limit:

@@ -1,0 +1,1 @@
+"""Reporting plugin (placeholder until the reports land)."""

@@ -1,0 +1,1 @@
+"""Requirement catalogue data: one TSV per revision."""
