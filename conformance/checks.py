@@ -32,9 +32,10 @@ class Verdict:
     infos: list[str] = field(default_factory=list)
     sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
 
-    def watch(self, session) -> None:
+    def watch(self, session, since: int | None = None) -> None:
+        """Record `session` for this check: its messages from now (or from `since`) on."""
         if all(s is not session for s, _ in self.sessions):
-            self.sessions.append((session, session.mark()))
+            self.sessions.append((session, session.mark() if since is None else since))
 
     def wire_violations(self) -> list[tuple[Any, Violation]]:
         return [pair for session, mark in self.sessions for pair in session.violations(mark)]

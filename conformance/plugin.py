@@ -154,28 +154,40 @@ def mcp(mcp_target: Target, revision: str):
 
 @pytest.fixture
 def mcp_connect(mcp_target: Target, request: pytest.FixtureRequest):
-    """Factory of fresh server processes: mcp_connect(initialize=True, revision=None)."""
+    """Factory of fresh server processes: mcp_connect(initialize=True, revision=None).
+    Each is stopped when the check ends."""
     callspec = getattr(request.node, "callspec", None)
     default_revision = callspec.params.get("revision") if callspec else None
+    started = []
 
     def connect(initialize: bool = True, revision: str | None = None, require_usable: bool = True):
         if require_usable:
             mcp_target.ensure_usable()
             if default_revision and revision in (None, default_revision):
                 mcp_target.shared(default_revision)  # skips a revision the server lacks
-        revision = revision or default_revision or mcp_target.revisions[-1]
-        session = mcp_target.connect()
-        session.revision = revision
+        session = mcp_target.connect(revision or default_revision)
+        started.append(session)
         checks.current().watch(session)
         if initialize:
-            session.initialize(revision)
+            session.initialize(session.revision)
         return session
-    return connect
+
+    yield connect
+    for session in started:
+        mcp_target.close_fresh(session)
 
 
 # -- grading -------------------------------------------------------------------------------
+def is_check(item: pytest.Item) -> bool:
+    """A conformance check: tagged with requirements, or talking to the implementation."""
+    return (item.get_closest_marker("mcp_requirement") is not None
+            or bool({"mcp", "mcp_connect", "mcp_target"} & set(getattr(item, "fixturenames", ()))))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    if not is_check(item):
+        return
     item.stash[VERDICT_KEY] = checks.begin()
     marker = item.get_closest_marker("mcp_requirement")
     callspec = getattr(item, "callspec", None)
@@ -202,6 +214,8 @@ def pytest_runtest_call(item: pytest.Item):
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     verdict = item.stash.get(VERDICT_KEY, None)
+    if report.when == "teardown" and verdict is not None:
+        del item.stash[VERDICT_KEY]  # its sessions hold whole transcripts: free them per check
     if verdict is None or report.when != "call" and not (report.when == "setup" and report.failed):
         return report
     if report.failed and call.excinfo is not None and call.excinfo.errisinstance((CheckFailed, TransportError)):
@@ -220,8 +234,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("notes", "\n".join(verdict.infos)))
     if report.failed or verdict.warnings:
         report.sections.append(("wire transcript", verdict.transcripts() or "(no messages exchanged)"))
-    report.user_properties.append(("mcp_notes", {"warnings": verdict.warnings, "infos": verdict.infos}))
-    report.user_properties.append(("mcp_messages", verdict.messages()))
+    target = item.config.stash.get(TARGET_KEY, None)
+    # Plain data on the report (xdist carries it to the controller) for the reporting plugin.
+    report.mcp_detail = {"warnings": verdict.warnings, "infos": verdict.infos, "messages": verdict.messages(),
+                         "server_info": target.server_info if target else None}
     return report
 
 

@@ -15,13 +15,20 @@ from typing import Any, Callable
 from . import __version__, jsonrpc, wire
 from .jsonrpc import Kind, Message
 from .schema import RevisionSchema, Violation
-from .transport.base import TransportTimeout
+from .transport.base import TransportClosed, TransportError, TransportTimeout
 
 CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
+FLOOD_LIMIT = 10_000  # messages in one wait that are not what was waited for
+KEEP_BYTES = 64 * 1024  # of one message, in the transcript
+TRANSCRIPT_BUDGET = 16 * 1024 * 1024  # past this, a session keeps only the head of each message
 
 
 class NoResponse(TransportTimeout):
     """A request got no response within the timeout."""
+
+
+class Flooded(TransportError):
+    """The peer sent so much that waiting for the answer was given up."""
 
 
 @dataclass
@@ -68,6 +75,7 @@ class Session:
         self.handlers: dict[str, Callable[[Any], dict]] = {}
         self.init_result: dict | None = None
         self.initialize_response: Message | None = None
+        self._kept_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> "Session":
@@ -144,7 +152,7 @@ class Session:
     def wait_for(self, predicate: Callable[[Message], bool], timeout: float) -> Message | None:
         """Receive until a message satisfies `predicate`; None when the time runs out."""
         deadline = time.monotonic() + timeout
-        while True:
+        for _ in range(FLOOD_LIMIT):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -154,17 +162,26 @@ class Session:
                 return None
             if predicate(message):
                 return message
+        raise Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
+                      self.transport.exit_code, self.transport.stderr_tail())
 
     def drain(self, seconds: float) -> list[Message]:
         """Everything that arrives within `seconds` (for checks that expect silence)."""
         received: list[Message] = []
-        self.wait_for(lambda m: received.append(m) and False, seconds)
+        try:
+            self.wait_for(lambda m: received.append(m) and False, seconds)
+        except TransportClosed:
+            pass  # silence until the end, then the end itself
         return received
 
     def receive_one(self, timeout: float) -> Message:
         inbound = self.transport.receive(timeout)
         message = jsonrpc.decode(inbound.raw)
-        entry = Entry(inbound.t - self.transport.started_at, "<-", inbound.raw, message, note=inbound.note)
+        keep = KEEP_BYTES if self._kept_bytes < TRANSCRIPT_BUDGET else 200
+        kept = inbound.raw if len(inbound.raw) <= keep else inbound.raw[:keep]
+        self._kept_bytes += len(kept)
+        message.raw = kept
+        entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note)
         self.transcript.append(entry)
         answers = self._settle(message, entry)
         entry.violations = wire.validate(self.schema, message, answers)

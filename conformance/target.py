@@ -29,10 +29,10 @@ class Support:
 class Unusable(Exception):
     """The server could not be brought to answer initialize at all."""
 
-    def __init__(self, error: TransportError, transcript: str):
+    def __init__(self, error: TransportError, session: Session):
         super().__init__(error.reason)
         self.error = error
-        self.transcript = transcript
+        self.session = session  # closed; kept for its transcript
 
 
 class Target:
@@ -51,10 +51,10 @@ class Target:
     def schema_for(self, revision: str) -> schemas.RevisionSchema:
         return schemas.load(revision, self.schema_dir)
 
-    def connect(self) -> Session:
+    def connect(self, revision: str | None = None) -> Session:
         """A fresh server process with a session around it, not yet initialized."""
         transport = StdioTransport(self.command, shutdown_grace=min(self.timeout, 2.0))
-        session = Session(transport, self.schema_for, self.revisions[-1], timeout=self.timeout)
+        session = Session(transport, self.schema_for, revision or self.revisions[-1], timeout=self.timeout)
         self._fresh.append(session)
         return session.start()
 
@@ -73,13 +73,16 @@ class Target:
                         "see test_server_answers_initialize")
         if revision in self._support and not self._support[revision].supported:
             return self._not_supported(revision, must_support)
-        session = self.connect()
+        transport = StdioTransport(self.command, shutdown_grace=min(self.timeout, 2.0))
+        session = Session(transport, self.schema_for, revision, timeout=self.timeout)
+        self._fresh.append(session)
         try:
+            session.start()
             response = session.initialize(revision)
         except TransportError as error:
             session.close()
             if not self._support:  # never got one answer: the server is unusable
-                self.unusable = Unusable(error, session.format_transcript())
+                self.unusable = Unusable(error, session)
                 pytest.skip(f"the server could not be used ({error.reason})")
             raise
         self._support[revision] = self._judge_support(revision, response)

@@ -5,7 +5,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
 
 import pytest
 
-from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 
 NEVER_A_REVISION = "1999-01-01"
@@ -20,7 +20,8 @@ def test_server_answers_initialize(mcp_target):
     except pytest.skip.Exception:
         pass
     if mcp_target.unusable is not None:
-        fail(f"{mcp_target.unusable.error.explain()}\n--- wire transcript ---\n{mcp_target.unusable.transcript}")
+        current().watch(mcp_target.unusable.session, since=0)
+        fail(mcp_target.unusable.error.explain())
 
 
 @requirement("lifecycle-005")

@@ -22,6 +22,7 @@ FAULTS: dict[str, Fault] = {
     "exit-at-start": Fault("exits with status 3 before reading anything", "test_server_answers_initialize"),
     "silent": Fault("reads input but never answers", "test_server_answers_initialize"),
     "garbage": Fault("answers every line with non-JSON text", "test_server_answers_initialize"),
+    "stdout-flood": Fault("floods stdout with endless non-JSON lines", "test_server_answers_initialize"),
     # lifecycle
     "init-missing-server-info": Fault("initialize result without serverInfo", "test_initialize_result_shape"),
     "capabilities-not-object": Fault("capabilities declared as a list", "test_capabilities_object"),

@@ -184,6 +184,9 @@ def serve_stdio(server: ReferenceServer) -> int:
         return 3
     if server.has("slow-start"):
         time.sleep(1.0)
+    if server.has("stdout-flood"):
+        while True:
+            out.write(b"flood " * 1000 + b"\n")
     for line in server.startup():
         out.write(line)
     out.flush()

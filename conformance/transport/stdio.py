@@ -51,7 +51,7 @@ class StdioTransport:
         self.cwd = cwd
         self.shutdown_grace = shutdown_grace
         self.started_at = time.monotonic()
-        self._inbox: queue.Queue = queue.Queue(maxsize=10_000)
+        self._inbox: queue.Queue = queue.Queue(maxsize=1000)  # a flooding peer blocks, not us
         self._stderr_tail: deque[bytes] = deque()
         self._stderr_kept = 0
         self._stderr_keep = stderr_keep
