@@ -43,6 +43,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                     help="how long to wait for any answer (default 5)")
     group.addoption("--mcp-version", action="append", default=[], metavar="REV",
                     help="test only this protocol revision (repeatable); default: every revision the server supports")
+    group.addoption("--mcp-call-tools", choices=["none", "readonly", "all"], default="readonly",
+                    help="which tools the suite may call: none, readonly (annotated readOnlyHint and not "
+                         "destructive; the default) or all")
     group.addoption("--mcp-strict", action="store_true", help="a missed SHOULD fails the check instead of warning")
     group.addoption("--mcp-schema-dir", metavar="DIR",
                     help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})")
@@ -82,7 +85,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("only the legacy revisions (2024-11-05 .. 2025-11-25) can be tested so far")
     _require_schemas(legacy, config.getoption("--mcp-schema-dir"))
     config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
-                                      revisions=sorted(legacy), schema_dir=config.getoption("--mcp-schema-dir"))
+                                      revisions=sorted(legacy), schema_dir=config.getoption("--mcp-schema-dir"),
+                                      call_tools=config.getoption("--mcp-call-tools"))
     # The shipped scenarios replace whatever pytest would have collected by default.
     explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
     config.args[:] = [*explicit, str(scenarios_dir())]

@@ -37,8 +37,9 @@ class Unusable(Exception):
 
 class Target:
     def __init__(self, command: str, *, timeout: float = 5.0, revisions: list[str] | None = None,
-                 schema_dir: str | None = None):
+                 schema_dir: str | None = None, call_tools: str = "readonly"):
         self.command = command
+        self.call_tools = call_tools  # which tools checks may call: none / readonly / all
         self.timeout = timeout
         self.schema_dir = schema_dir
         self.revisions = revisions or schemas.legacy_revisions()

@@ -62,6 +62,14 @@ FAULTS: dict[str, Fault] = {
     "batch-unsupported": Fault("rejects batches in 2025-03-26, which requires them", "test_batch_supported"),
 }
 
+
+def _feature_faults() -> dict[str, Fault]:
+    from .features import modules
+    return {name: fault for module in modules() for name, fault in module.FAULTS.items()}
+
+
+FAULTS.update(_feature_faults())
+
 # Faults that change nothing a correct check may object to: the clean verdict must hold.
 HARMLESS = {
     "stderr-flood": "writes megabytes to stderr while working normally",

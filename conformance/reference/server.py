@@ -11,15 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .. import __version__, jsonrpc
 from ..jsonrpc import Kind
 from ..schema import legacy_revisions
 from .faults import FAULTS, HARMLESS
-
-LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+from .features import modules as feature_modules
 
 
 class ReferenceServer:
@@ -28,8 +28,12 @@ class ReferenceServer:
         self.versions = sorted(versions or legacy_revisions())
         self.revision: str | None = None
         self.initialized = False
-        self.log_level = "info"
         self.ids = jsonrpc.IdSequence()
+        # Work that outlives one input line (slow tools, progress) writes through emit().
+        self.emit: Callable[[dict], None] = lambda obj: None
+        self.features = {m.__name__.rsplit(".", 1)[1]: m.Feature(self) for m in feature_modules()}
+        self.routes = {method: handler for feature in self.features.values()
+                       for method, handler in feature.handlers().items()}
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
@@ -69,8 +73,11 @@ class ReferenceServer:
             return [self.error(None, jsonrpc.INVALID_REQUEST, f"no JSON-RPC batches in {self.revision}")]
         if not message.obj:
             return [self.error(None, jsonrpc.INVALID_REQUEST, "empty batch")]
-        replies = [reply for item in message.obj for reply in self.on_message(jsonrpc.classify(item))]
-        return [replies] if replies else []
+        out = [reply for item in message.obj for reply in self.on_message(jsonrpc.classify(item))]
+        # A batch response holds responses only; anything else travels on its own, first.
+        responses = [m for m in out if "id" in m and "method" not in m]
+        others = [m for m in out if m not in responses]
+        return others + ([responses] if responses else [])
 
     # -- messages ----------------------------------------------------------------------
     def on_message(self, message) -> list[dict]:
@@ -86,7 +93,7 @@ class ReferenceServer:
                 self.initialized = True
             if self.has("answer-notifications"):
                 return [self.error(None, jsonrpc.METHOD_NOT_FOUND, "notifications are not answered here")]
-            return []
+            return [reply for feature in self.features.values() for reply in feature.on_notification(message)]
         if message.kind is not Kind.REQUEST:
             return []  # a response to one of our requests: nothing to do
         return self.before_response() + self.dispatch(message)
@@ -94,16 +101,11 @@ class ReferenceServer:
     def before_response(self) -> list[dict]:
         if not (self.has("notify-first") and self.initialized):
             return []
-        return [jsonrpc.notification("notifications/message",
-                                     {"level": "info", "logger": "reference", "data": "about to answer"}),
+        return [*self.features["logging"].log("info", "about to answer"),
                 jsonrpc.request(f"srv-{self.ids()}", "ping")]
 
     def dispatch(self, message) -> list[dict]:
-        handler = {
-            "initialize": self.on_initialize,
-            "ping": self.on_ping,
-            "logging/setLevel": self.on_set_level,
-        }.get(message.method)
+        handler = {"initialize": self.on_initialize, "ping": self.on_ping, **self.routes}.get(message.method)
         if handler is None:
             if self.has("unknown-method-result"):
                 return [self.result(message.id, {})]
@@ -114,11 +116,11 @@ class ReferenceServer:
     def on_initialize(self, message) -> list[dict]:
         requested = (message.params or {}).get("protocolVersion")
         self.revision = self.negotiate(requested)
-        capabilities: Any = {"logging": {}}
+        capabilities: Any = {name: cap for name, cap in self.declared().items()}
         if self.has("capabilities-not-object"):
-            capabilities = ["logging"]
+            capabilities = list(capabilities)
         elif self.has("capability-not-object"):
-            capabilities = {"logging": True}
+            capabilities["logging"] = True
         result: dict[str, Any] = {
             "protocolVersion": self.revision,
             "capabilities": capabilities,
@@ -130,6 +132,10 @@ class ReferenceServer:
         if self.has("request-before-initialized"):
             replies.append(jsonrpc.request(f"srv-{self.ids()}", "roots/list"))
         return replies
+
+    def declared(self) -> dict[str, dict]:
+        """Capabilities of every feature that declares one."""
+        return {f.capability_name: f.capability() for f in self.features.values() if f.capability() is not None}
 
     def negotiate(self, requested: Any) -> str:
         if self.has("version-mismatch"):
@@ -144,13 +150,6 @@ class ReferenceServer:
         if self.has("ping-error"):
             return [self.error(message.id, jsonrpc.INTERNAL_ERROR, "ping is not supported")]
         return [self.result(message.id, {"status": "ok"} if self.has("ping-not-empty") else {})]
-
-    def on_set_level(self, message) -> list[dict]:
-        level = (message.params or {}).get("level")
-        if level not in LOG_LEVELS:
-            return [self.error(message.id, jsonrpc.INVALID_PARAMS, f"unknown log level {level!r}")]
-        self.log_level = level
-        return [self.result(message.id, {})]
 
     # -- envelopes (where the envelope faults live) -------------------------------------
     def _id(self, request_id: Any) -> Any:
@@ -179,6 +178,15 @@ class ReferenceServer:
 
 def serve_stdio(server: ReferenceServer) -> int:
     out = sys.stdout.buffer
+    lock = threading.Lock()
+
+    def write(lines: list[bytes]) -> None:
+        with lock:
+            for line in lines:
+                out.write(line)
+            out.flush()
+
+    server.emit = lambda obj: write([server.encode(obj)])
     if server.has("exit-at-start"):
         sys.stderr.write("reference server: fatal: refusing to start (fault exit-at-start)\n")
         return 3
@@ -187,18 +195,13 @@ def serve_stdio(server: ReferenceServer) -> int:
     if server.has("stdout-flood"):
         while True:
             out.write(b"flood " * 1000 + b"\n")
-    for line in server.startup():
-        out.write(line)
-    out.flush()
+    write(server.startup())
     for line in sys.stdin.buffer:
         if server.has("stderr-flood"):
             sys.stderr.write("noise " * 20_000 + "\n")
             sys.stderr.flush()
-        if not line.strip() or server.has("silent"):
-            continue
-        for reply in server.handle(line.rstrip(b"\r\n")):
-            out.write(reply)
-        out.flush()
+        if line.strip() and not server.has("silent"):
+            write(server.handle(line.rstrip(b"\r\n")))
     return 0
 
 

@@ -1,0 +1,41 @@
+"""Feature modules of the reference server, found automatically.
+
+Each module defines `Feature` (a subclass of `ReferenceFeature`) and `FAULTS` (a dict of
+fault name -> `Fault`). The server instantiates every feature, declares its capability
+and routes its methods to it; `reference.faults` merges every module's faults.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from ..server import ReferenceServer
+
+
+class ReferenceFeature:
+    """One server feature: its capability, its request handlers, its notifications."""
+
+    capability_name: str | None = None  # key in ServerCapabilities, e.g. "tools"
+
+    def __init__(self, server: "ReferenceServer"):
+        self.server = server
+
+    def capability(self) -> dict | None:
+        """The capability object to declare, or None to declare nothing."""
+        return {} if self.capability_name else None
+
+    def handlers(self) -> dict[str, Callable[[Any], list[dict]]]:
+        """method -> handler(message) returning the messages to send back."""
+        return {}
+
+    def on_notification(self, message) -> list[dict]:
+        return []
+
+
+def modules():
+    return [importlib.import_module(f"{__name__}.{info.name}")
+            for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+            if not info.name.startswith("_")]
