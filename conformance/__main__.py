@@ -1,0 +1,64 @@
+"""Command line: `python -m conformance coverage [--revision REV ...] [--missing]`.
+
+Subcommands, so more tools can join `coverage` later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import catalogue
+
+
+def _share(label: str, counts: tuple[int, int]) -> str:
+    done, total = counts
+    percent = f"{100 * done / total:.1f}%" if total else "n/a"
+    return f"server-side {label}: {done}/{total} ({percent})"
+
+
+def coverage(args: argparse.Namespace) -> int:
+    for revision in args.revision or catalogue.revisions():
+        try:
+            result = catalogue.coverage(revision)
+        except KeyError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return 2
+        served = [old for old, new in catalogue.ALIASES.items() if new == result.revision]
+        print(f"{result.revision}" + (f" (also serves {', '.join(served)})" if served else ""))
+        width = max(len(a.area) for a in result.areas)
+        print(f"  {'area':<{width}}  checked/total")
+        for a in result.areas:
+            print(f"  {a.area:<{width}}  {len(a.covered):>3}/{len(a.missing) + len(a.covered)}")
+        covered = sum(len(a.covered) for a in result.areas)
+        print(f"  {'all':<{width}}  {covered:>3}/{covered + sum(len(a.missing) for a in result.areas)}")
+        print(f"  {_share('MUST', result.share(catalogue.MUST))}")
+        print(f"  {_share('SHOULD', result.share(catalogue.SHOULD))}")
+        if args.missing:
+            print("  without a check:")
+            for a in result.areas:
+                for r in a.missing:
+                    print(f"    {r.qualified_id:<34} {r.level:<10} {r.side:<12} {r.summary}")
+        for check, requirement_id in result.unknown:
+            print(f"warning: {check} cites {requirement_id!r}, which no catalogue lists", file=sys.stderr)
+        print()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance", description="MCP conformance suite tools.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cover = commands.add_parser("coverage", help="how many catalogue requirements the shipped checks cite")
+    cover.add_argument("--revision", action="append", metavar="REV",
+                       help="catalogue to report (repeatable); default: every catalogue")
+    cover.add_argument("--missing", action="store_true", help="list the requirements no check cites")
+    cover.set_defaults(run=coverage)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

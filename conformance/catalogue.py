@@ -1,0 +1,164 @@
+"""The requirement catalogue: the wire-testable requirements of each spec revision, and
+which checks cite them.
+
+The data is one TSV per catalogue revision in conformance/requirements/, derived from the
+spec's requirement list; the summaries are our own paraphrases, never spec text. An
+unqualified ID ("lifecycle-010") means the 2025-11-25 catalogue, which also stands for the
+older legacy revisions (their requirements are a subset under the same IDs); IDs of any
+other catalogue are qualified ("2026-07-28/basic-003").
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import inspect
+import pkgutil
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+DEFAULT_REVISION = "2025-11-25"
+# Legacy revisions without a catalogue of their own are served by the default one.
+ALIASES = {"2024-11-05": DEFAULT_REVISION, "2025-03-26": DEFAULT_REVISION, "2025-06-18": DEFAULT_REVISION}
+LEVELS = ("MUST", "MUST NOT", "SHOULD", "SHOULD NOT", "MAY")
+SIDES = ("server", "client", "both", "auth-server", "intermediary")
+MUST = ("MUST", "MUST NOT")
+SHOULD = ("SHOULD", "SHOULD NOT")
+COLUMNS = ("id", "level", "side", "testable", "transport", "area", "url", "summary")
+MARK = "mcp_requirement"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    revision: str
+    level: str
+    side: str
+    testable: str
+    transport: str
+    area: str
+    url: str
+    summary: str
+
+    @property
+    def qualified_id(self) -> str:
+        return self.id if self.revision == DEFAULT_REVISION else f"{self.revision}/{self.id}"
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    name: str  # the test function
+    area: str  # its scenario module
+    requirement_ids: tuple[str, ...]  # as cited, possibly qualified
+
+
+def revisions() -> list[str]:
+    """The revisions that have a catalogue file."""
+    files = resources.files("conformance.requirements").iterdir()
+    return sorted(f.name.removesuffix(".tsv") for f in files if f.name.endswith(".tsv"))
+
+
+def _catalogue_of(revision: str) -> str:
+    name = ALIASES.get(revision, revision)
+    if name not in revisions():
+        known = ", ".join([*revisions(), *ALIASES])
+        raise KeyError(f"no requirement catalogue for revision {revision!r}; known: {known}")
+    return name
+
+
+@lru_cache(maxsize=None)
+def _load(name: str) -> dict[str, Requirement]:
+    text = resources.files("conformance.requirements").joinpath(f"{name}.tsv").read_text(encoding="utf-8")
+    rows = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = tuple(next(rows))
+    if header != COLUMNS:
+        raise ValueError(f"requirements/{name}.tsv: expected columns {COLUMNS}, got {header}")
+    return {row[0]: Requirement(row[0], name, *row[1:]) for row in rows if row}
+
+
+def load(revision: str) -> dict[str, Requirement]:
+    """The catalogue serving `revision`, by requirement ID (unqualified)."""
+    return _load(_catalogue_of(revision))
+
+
+def lookup(requirement_id: str, revision: str | None = None) -> Requirement:
+    """The requirement an ID names. A qualified ID ("2026-07-28/basic-003") names its own
+    catalogue; an unqualified one is looked up in `revision`'s (by default 2025-11-25)."""
+    qualifier, _, bare = requirement_id.rpartition("/")
+    name = _catalogue_of(qualifier or revision or DEFAULT_REVISION)
+    try:
+        return _load(name)[bare]
+    except KeyError:
+        raise KeyError(f"unknown requirement {requirement_id!r}: not in the {name} catalogue "
+                       f"(conformance/requirements/{name}.tsv)") from None
+
+
+def get(requirement_id: str, revision: str | None = None) -> Requirement | None:
+    """Like `lookup`, but None for an unknown ID (for reports, which show what they can)."""
+    try:
+        return lookup(requirement_id, revision)
+    except KeyError:
+        return None
+
+
+def checks() -> list[CheckInfo]:
+    """Every check shipped in conformance.scenarios, with the requirement IDs it cites."""
+    package = importlib.import_module("conformance.scenarios")
+    found = []
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module_ids = _cited(getattr(module, "pytestmark", []))
+        for name, func in vars(module).items():  # in definition order
+            # Only tests defined here: an imported helper named test_* is not a check of this area.
+            if name.startswith("test_") and inspect.isfunction(func) and func.__module__ == module.__name__:
+                ids = module_ids + _cited(getattr(func, "pytestmark", []))
+                found.append(CheckInfo(name, info.name, tuple(dict.fromkeys(ids))))
+    return found
+
+
+def _cited(marks) -> tuple[str, ...]:
+    marks = marks if isinstance(marks, (list, tuple)) else [marks]
+    return tuple(i for mark in marks if getattr(mark, "name", None) == MARK for i in mark.args)
+
+
+@dataclass(frozen=True)
+class AreaCoverage:
+    area: str
+    covered: tuple[Requirement, ...]
+    missing: tuple[Requirement, ...]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    revision: str  # the catalogue's
+    areas: tuple[AreaCoverage, ...]  # in spec order
+    checks_by_requirement: dict[str, tuple[str, ...]]
+    unknown: tuple[tuple[str, str], ...]  # (check, cited ID) naming no catalogue entry
+
+    def share(self, levels: tuple[str, ...]) -> tuple[int, int]:
+        """(checked, total) over wire-testable server-side requirements at these levels;
+        "server-side" includes the rules for both sides, which a server must keep too."""
+        pool = [r for a in self.areas for r in (*a.covered, *a.missing)
+                if r.level in levels and r.side in ("server", "both")]
+        return sum(r.id in self.checks_by_requirement for r in pool), len(pool)
+
+
+def coverage(revision: str = DEFAULT_REVISION) -> Coverage:
+    """Which requirements of `revision`'s catalogue at least one check cites, per area."""
+    name = _catalogue_of(revision)
+    cited, unknown = defaultdict(list), []
+    for check in checks():
+        for requirement_id in check.requirement_ids:
+            requirement = get(requirement_id)
+            if requirement is None:
+                unknown.append((check.name, requirement_id))
+            elif requirement.revision == name:
+                cited[requirement.id].append(check.name)
+    by_area: dict[str, list[Requirement]] = defaultdict(list)
+    for requirement in _load(name).values():
+        by_area[requirement.area].append(requirement)
+    areas = tuple(AreaCoverage(area, tuple(r for r in rs if r.id in cited), tuple(r for r in rs if r.id not in cited))
+                  for area, rs in by_area.items())
+    return Coverage(name, areas, {k: tuple(v) for k, v in cited.items()}, tuple(unknown))
