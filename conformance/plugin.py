@@ -296,8 +296,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 not_tested[revision] = reason.removeprefix("Skipped: ")
     terminalreporter.section("MCP conformance")
     terminalreporter.line(f"server: {config.getoption('--mcp-server')}")
-    if target is not None and target.server_info:
-        terminalreporter.line(f"serverInfo: {target.server_info}")
+    server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
+                        for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
+    if server_info:
+        terminalreporter.line(f"serverInfo: {server_info}")
     for revision in sorted(counts):
         line = ", ".join(f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values() if counts[revision][word])
         note = f"  ({not_tested[revision]})" if revision in not_tested and not counts[revision]["PASS"] else ""
