@@ -88,3 +88,14 @@ def info(message: str) -> None:
 
 def not_applicable(reason: str) -> None:
     pytest.skip(reason)
+
+
+def legacy_only(revision: str) -> None:
+    """Skip in the modern era (2026-07-28 on), which has no initialize handshake."""
+    if revision >= "2026":
+        not_applicable(f"{revision} has no initialize handshake (legacy-era check)")
+
+
+def modern_only(revision: str) -> None:
+    if revision < "2026":
+        not_applicable(f"{revision} is a legacy-era revision (modern-era check)")

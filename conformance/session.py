@@ -14,10 +14,12 @@ from typing import Any, Callable
 
 from . import __version__, jsonrpc, wire
 from .jsonrpc import Kind, Message
-from .schema import RevisionSchema, Violation
+from .schema import RevisionSchema, Violation, legacy_revisions
 from .transport.base import TransportClosed, TransportError, TransportTimeout
 
 CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
+LATEST_LEGACY = legacy_revisions()[-1]
+META = "io.modelcontextprotocol/"  # prefix of the modern era's per-request _meta keys
 FLOOD_LIMIT = 10_000  # messages in one wait that are not what was waited for
 KEEP_BYTES = 64 * 1024  # of one message, in the transcript
 TRANSCRIPT_BUDGET = 16 * 1024 * 1024  # past this, a session keeps only the head of each message
@@ -73,8 +75,10 @@ class Session:
         self.pending: dict[Any, str] = {}  # request id -> method, awaiting a response
         self.responses: dict[Any, Message] = {}
         self.handlers: dict[str, Callable[[Any], dict]] = {}
-        self.init_result: dict | None = None
+        self.init_result: dict | None = None  # initialize result (legacy) or discover result (modern)
         self.initialize_response: Message | None = None
+        self.client_capabilities: dict = {}
+        self.modern_meta = True  # modern era: add the per-request _meta to every request
         self._kept_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------
@@ -89,12 +93,38 @@ class Session:
     def schema(self) -> RevisionSchema:
         return self.schema_for(self.revision)
 
+    @property
+    def modern(self) -> bool:
+        """The modern (stateless) era: no handshake, `_meta` on every request."""
+        return self.revision >= "2026"
+
+    @property
+    def probe_method(self) -> str:
+        """A request every server of the era must answer with a result."""
+        return "server/discover" if self.modern else "ping"
+
+    def request_meta(self) -> dict:
+        return {META + "protocolVersion": self.revision, META + "clientInfo": CLIENT_INFO,
+                META + "clientCapabilities": self.client_capabilities}
+
+    def open(self, revision: str | None = None) -> Message:
+        """Begin a conversation in `revision`: initialize (legacy) or server/discover (modern)."""
+        revision = revision or self.revision
+        if revision >= "2026":
+            self.revision = revision
+            response = self.request("server/discover")
+            self.initialize_response = response
+            if response.kind is Kind.RESULT and isinstance(response.result, dict):
+                self.init_result = response.result
+            return response
+        return self.initialize(revision)
+
     def initialize(self, revision: str | None = None, capabilities: dict | None = None,
                    send_initialized: bool = True) -> Message:
         """Legacy-era handshake. Afterwards messages are judged by the negotiated revision."""
         requested = revision or self.revision
-        if self._known(requested):
-            self.revision = requested
+        # Judge by the requested revision; an unknown one by the newest legacy revision.
+        self.revision = requested if self._known(requested) and requested < "2026" else LATEST_LEGACY
         response = self.request("initialize", {
             "protocolVersion": requested,
             "capabilities": capabilities or {},
@@ -135,6 +165,9 @@ class Session:
                 timeout: float | None = None) -> Message:
         """Send a request and return its response (a result or an error message)."""
         request_id = self.next_id() if id is None else id
+        if self.modern and self.modern_meta:
+            params = dict(params or {})
+            params["_meta"] = {**self.request_meta(), **params.get("_meta", {})}
         self.pending[request_id] = method
         self.send(jsonrpc.request(request_id, method, params))
         return self.await_response(request_id, timeout)

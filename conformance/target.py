@@ -15,7 +15,9 @@ import pytest
 from . import schema as schemas
 from .jsonrpc import Kind
 from .session import Session
-from .transport import StdioTransport, TransportError
+from .transport import ServerStartError, StdioTransport, TransportError
+
+UNSUPPORTED_PROTOCOL_VERSION = -32022
 
 
 @dataclass
@@ -24,6 +26,7 @@ class Support:
     supported: bool
     reason: str = ""  # why not, in words for the report
     answered: str | None = None  # the protocolVersion the server answered with
+    responded: bool = True  # False when the probe got no JSON-RPC answer at all
 
 
 class Unusable(Exception):
@@ -35,6 +38,27 @@ class Unusable(Exception):
         self.session = session  # closed; kept for its transcript
 
 
+def _judge_modern_support(revision: str, response) -> Support:
+    """The stdio era probe: a DiscoverResult or a modern error means a modern server."""
+    if response.kind is Kind.RESULT:
+        versions = (response.result or {}).get("supportedVersions") or []
+        if revision in versions:
+            return Support(revision, True, answered=revision)
+        return Support(revision, False, f"not supported: server/discover lists {versions}")
+    data = response.error.get("data") if isinstance(response.error, dict) else None
+    if response.error_code == UNSUPPORTED_PROTOCOL_VERSION:
+        supported = data.get("supported") if isinstance(data, dict) else None
+        return Support(revision, False, f"not supported: the server supports {supported}")
+    return Support(revision, False,
+                   f"not supported: not a modern-era server (server/discover got error {response.error_code})")
+
+
+def server_info(result: dict | None) -> dict | None:
+    """serverInfo from an initialize result, or from a discover result's _meta."""
+    result = result or {}
+    return result.get("serverInfo") or (result.get("_meta") or {}).get("io.modelcontextprotocol/serverInfo")
+
+
 class Target:
     def __init__(self, command: str, *, timeout: float = 5.0, revisions: list[str] | None = None,
                  schema_dir: str | None = None, call_tools: str = "readonly"):
@@ -42,7 +66,7 @@ class Target:
         self.call_tools = call_tools  # which tools checks may call: none / readonly / all
         self.timeout = timeout
         self.schema_dir = schema_dir
-        self.revisions = revisions or schemas.legacy_revisions()
+        self.revisions = revisions or schemas.revisions()
         self._shared: dict[str, Session] = {}
         self._support: dict[str, Support] = {}
         self._fresh: list[Session] = []
@@ -74,15 +98,21 @@ class Target:
                         "see test_server_answers_initialize")
         if revision in self._support and not self._support[revision].supported:
             return self._not_supported(revision, must_support)
-        transport = StdioTransport(self.command, shutdown_grace=min(self.timeout, 2.0))
-        session = Session(transport, self.schema_for, revision, timeout=self.timeout)
+        session = Session(StdioTransport(self.command, shutdown_grace=min(self.timeout, 2.0)),
+                          self.schema_for, revision, timeout=self.timeout)
         self._fresh.append(session)
         try:
             session.start()
-            response = session.initialize(revision)
+            response = session.open(revision)
         except TransportError as error:
             session.close()
-            if not self._support:  # never got one answer: the server is unusable
+            if revision >= "2026" and not isinstance(error, ServerStartError):
+                # A legacy server may ignore, reject or even die on the modern probe.
+                self._support[revision] = Support(revision, False, "not supported: not a modern-era server "
+                                                                   f"({error.reason} on server/discover)",
+                                                  responded=False)
+                return self._not_supported(revision, must_support)
+            if not any(s.responded for s in self._support.values()):  # never answered: unusable
                 self.unusable = Unusable(error, session)
                 pytest.skip(f"the server could not be used ({error.reason})")
             raise
@@ -90,7 +120,7 @@ class Target:
         if not self._support[revision].supported:
             session.close()
             return self._not_supported(revision, must_support)
-        self.server_info = self.server_info or (session.init_result or {}).get("serverInfo")
+        self.server_info = self.server_info or server_info(session.init_result)
         self._shared[revision] = session
         return session
 
@@ -101,8 +131,11 @@ class Target:
 
     @staticmethod
     def _judge_support(revision: str, response) -> Support:
+        if revision >= "2026":
+            return _judge_modern_support(revision, response)
         if response.kind is not Kind.RESULT:
-            return Support(revision, False, f"the server answered initialize for {revision} with an error")
+            return Support(revision, False, f"not supported: the server answered initialize for {revision} "
+                                            f"with error {response.error_code}")
         answered = (response.result or {}).get("protocolVersion")
         if answered == revision:
             return Support(revision, True, answered=answered)
@@ -111,7 +144,12 @@ class Target:
 
     def ensure_usable(self) -> None:
         """Skip the calling check when the server cannot be brought to answer at all."""
-        self.support(self.revisions[-1])
+        for revision in reversed(self.revisions):
+            if self.support(revision).supported:
+                return
+
+    def legacy_revisions(self) -> list[str]:
+        return [r for r in self.revisions if r < "2026"]
 
     def supported(self) -> list[str]:
         return [r for r in self.revisions if self.support(r).supported]

@@ -5,7 +5,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
 
 import pytest
 
-from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
+from conformance.checks import current, expect, fail, info, legacy_only, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 
 NEVER_A_REVISION = "1999-01-01"
@@ -28,6 +28,7 @@ def test_server_answers_initialize(mcp_target):
 def test_initialize_result_shape(mcp, revision):
     """The initialize result carries protocolVersion, capabilities and serverInfo, valid
     against the revision's InitializeResult schema."""
+    legacy_only(revision)
     violations = mcp.schema.validate(mcp.init_result, "InitializeResult", "$.result")
     expect(not violations, "the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)))
 
@@ -36,6 +37,7 @@ def test_initialize_result_shape(mcp, revision):
 def test_capabilities_object(mcp, revision):
     """`capabilities` is an object, and every capability declared in it is an object
     (an empty object declares a capability with no sub-options)."""
+    legacy_only(revision)
     capabilities = mcp.init_result.get("capabilities")
     expect(isinstance(capabilities, dict), f"capabilities must be an object, got {capabilities!r}")
     not_objects = {k: v for k, v in capabilities.items() if not isinstance(v, dict)}
@@ -52,7 +54,7 @@ def _answer_to(mcp_connect, requested: str):
 def test_answered_versions_are_echoed(mcp_target, mcp_connect):
     """Every version the server answers with is one it supports: asked for that version,
     it answers with the same version."""
-    for requested in mcp_target.revisions:
+    for requested in mcp_target.legacy_revisions():
         answered = mcp_target.support(requested).answered
         if answered is None or answered == requested:
             continue
@@ -83,9 +85,9 @@ def test_unsupported_version_gets_supported(mcp_target, mcp_connect):
 def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
     """The version offered instead of an unsupported one should be the latest the server
     supports."""
-    supported = mcp_target.supported()
+    supported = [r for r in mcp_target.supported() if r < "2026"]
     if not supported:
-        not_applicable("the server supports none of the revisions tested")
+        not_applicable("the server supports none of the legacy revisions tested")
     response = _answer_to(mcp_connect, NEVER_A_REVISION)
     if response.kind is not Kind.RESULT:
         not_applicable("the server answered an unsupported version with an error")
@@ -98,6 +100,7 @@ def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
 def test_no_requests_before_initialized(mcp_connect, revision):
     """Before the client's `notifications/initialized`, the server sends no requests other
     than ping (log notifications are fine)."""
+    legacy_only(revision)
     session = mcp_connect(initialize=False)
     response = session.initialize(revision, send_initialized=False)
     expect(response.kind is Kind.RESULT, f"initialize failed: {response.error}")

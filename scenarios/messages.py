@@ -21,7 +21,7 @@ INVALID_REQUESTS = {
 @requirement("basic-003", "basic-008")
 def test_response_envelope(mcp, revision):
     """A response is a JSON-RPC 2.0 object: `"jsonrpc": "2.0"`, the id, and a `result` object."""
-    response = mcp.request("ping")
+    response = mcp.request(mcp.probe_method)
     expect(not response.problems, "the response envelope is wrong: " + "; ".join(response.problems))
     expect(response.kind is Kind.RESULT, f"expected a result, got {response.kind.value}")
 
@@ -31,7 +31,7 @@ def test_response_id_echoed(mcp, revision):
     """A response carries the id of its request with the same type and value (the integer
     7 is not the string "7"), for integer and string ids alike."""
     for request_id in (7_000_001, "conformance-id-\u03a9"):
-        response = mcp.request("ping", id=request_id)
+        response = mcp.request(mcp.probe_method, id=request_id)
         expect(jsonrpc.same_id(request_id, response.id),
                f"sent id {request_id!r}, the response has id {response.id!r}")
 
@@ -62,7 +62,7 @@ def test_notifications_not_answered(mcp, revision):
     mark = mcp.mark()
     mcp.notify("notifications/conformance/unknown", {"note": "never answer this"})
     mcp.notify("notifications/cancelled", {"requestId": "conformance-never-sent", "reason": "test"})
-    ping = mcp.request("ping")
+    ping = mcp.request(mcp.probe_method)
     late = mcp.drain(0.2)
     answers = [m for m in [*mcp.received(mark), *late] if m.is_response and m is not ping]
     expect(not answers, "the server answered notifications: " + "; ".join(m.text() for m in answers))
@@ -72,7 +72,7 @@ def _answer_to_malformed(session, data: bytes):
     """Send malformed bytes and a ping; return the response to the malformed input, if any."""
     mark = session.mark()
     session.send_raw(data + b"\n", note="deliberately malformed")
-    probe = session.request("ping")
+    probe = session.request(session.probe_method)
     others = [m for m in session.received(mark) if m.is_response and m is not probe]
     return others[0] if others else None
 
@@ -115,14 +115,15 @@ def test_survives_malformed_input(mcp_connect, revision):
     for data in inputs:
         session.send_raw(data + b"\n", note="deliberately malformed")
     try:
-        session.request("ping")
+        session.request(session.probe_method)
     except TransportError as error:
         should(False, f"after malformed input the server no longer answers ping: {error.reason}")
 
 
 def _send_batch(session):
-    batch = [jsonrpc.request("batch-a", "ping"), jsonrpc.request("batch-b", "ping")]
-    session.pending.update({"batch-a": "ping", "batch-b": "ping"})
+    params = {"_meta": session.request_meta()} if session.modern else None
+    batch = [jsonrpc.request(key, session.probe_method, params) for key in ("batch-a", "batch-b")]
+    session.pending.update({key: session.probe_method for key in ("batch-a", "batch-b")})
     session.send_raw(jsonrpc.encode(batch) + b"\n", note="a JSON-RPC batch of two pings")
     return session.drain(min(session.timeout, 1.0))
 

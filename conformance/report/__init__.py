@@ -1,1 +1,10 @@
-"""Reports of a conformance run: JSON, HTML, Markdown, badges (filled in by issue 8)."""
+"""Reports of a conformance run: report.json (the data, described by report.schema.json),
+report.html, summary.md, badge.svg / badge.json, and a matrix page across implementations.
+
+Everything is rendered from the report.json data, so a report can be re-rendered or
+merged (matrix) without rerunning the suite.
+"""
+
+from __future__ import annotations
+
+OUTCOMES = ("PASS", "WARN", "INFO", "SKIP", "FAIL")

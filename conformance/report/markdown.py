@@ -1,0 +1,54 @@
+"""summary.md: GitHub-flavoured Markdown for CI job summaries ($GITHUB_STEP_SUMMARY).
+
+GitHub renders HTML inside Markdown, so implementation strings are HTML-escaped too, and
+table cells also escape `|`. Failure details sit in <pre> blocks, where Markdown is inert.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from . import OUTCOMES
+from .html_report import implementation_label, rate_text
+from .model import badge_totals
+
+MAX_REASON = 1500  # job summaries are size-limited (1 MiB); the full text is in report.html
+
+
+def cell(value: object) -> str:
+    return escape(str(value), quote=False).replace("|", "\\|").replace("\n", " ")
+
+
+def render(data: dict) -> str:
+    revision, graded = badge_totals(data)
+    lines = [f"## MCP conformance: {cell(implementation_label(data))}", "",
+             f"MCP {cell(revision or 'n/a')}: **{rate_text(graded['mustPassRate'])}** of checks kept every MUST "
+             f"(suite {cell(data['suite']['version'])}, transports {cell(', '.join(data['transports']))})", "",
+             "| Revision | " + " | ".join(OUTCOMES) + " | MUST pass rate |",
+             "|---|" + "---:|" * (len(OUTCOMES) + 1)]
+    for rev, totals in data["totals"].items():
+        if rev == "all" or any(totals[o] for o in OUTCOMES):
+            counts = " | ".join(str(totals[o]) for o in OUTCOMES)
+            lines.append(f"| {cell(rev)} | {counts} | {rate_text(totals['mustPassRate'])} |")
+    return "\n".join([*lines, "", *baseline(data), *failures(data)]) + "\n"
+
+
+def baseline(data: dict) -> list[str]:
+    judged = data.get("baseline")
+    if not judged or not judged["stale"]:
+        return []
+    return ["### Stale expected failures (these now pass: remove them from the baseline)", "",
+            *(f"- `{cell(entry).replace('`', '')}`" for entry in judged["stale"]), ""]
+
+
+def failures(data: dict) -> list[str]:
+    failed = [c for c in data["checks"] if c["outcome"] == "FAIL"]
+    if not failed:
+        return ["No failures."]
+    lines = [f"### Failures ({len(failed)})", ""]
+    for c in failed:
+        expected = " (expected failure, baseline)" if c["expectedFailure"] else ""
+        reason = c["reason"] if len(c["reason"]) <= MAX_REASON else c["reason"][:MAX_REASON] + " ..."
+        lines += [f"<details><summary><b>{escape(c['name'])}</b> {escape(', '.join(c['requirements']))}{expected}"
+                  "</summary>", "", f"<pre>{escape(reason, quote=False)}</pre>", "", "</details>", ""]
+    return lines

@@ -1,0 +1,204 @@
+"""Results of a run, collected from pytest's test reports into the report.json data.
+
+Only plain report data is used (user_properties, mcp_detail, longrepr), so the same code
+works in a single process and on the xdist controller.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+import conformance
+
+from . import OUTCOMES
+
+FORMAT = "mcp-conformance-report"
+FORMAT_VERSION = 1
+RAN = ("PASS", "WARN", "INFO")  # the check ran and no MUST broke
+SEVERITY = {"SKIP": 0, "PASS": 1, "INFO": 2, "WARN": 3, "FAIL": 4}
+BASELINE_PROPERTY = "mcp_baseline"
+
+
+@lru_cache(maxsize=None)
+def requirement_info(requirement_id: str) -> dict | None:
+    """Level, summary and URL of a requirement from conformance.catalogue, or None while
+    the catalogue is not there (the single place to wire it)."""
+    try:
+        entry = importlib.import_module("conformance.catalogue").get(requirement_id)
+    except Exception:  # not written yet, or another API: reports just lack the details
+        return None
+    if entry is None:
+        return None
+    get = entry.get if isinstance(entry, dict) else lambda key: getattr(entry, key, None)
+    info = {key: get(key) for key in ("level", "summary", "url")}
+    return {k: str(v) for k, v in info.items() if v is not None} or None
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def anchor(area: str, name: str) -> str:
+    """A stable HTML id for a check: the same check has the same anchor in every report."""
+    return "check-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{area}-{name}").strip("-")
+
+
+def _skip_reason(longrepr: Any) -> str:
+    if isinstance(longrepr, (tuple, list)) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "")
+
+
+def _failure_text(report: Any) -> str:
+    # str(), not longreprtext: under xdist that adds a "[gw0] linux -- Python" line.
+    return str(report.longrepr or "")
+
+
+@dataclass
+class Check:
+    id: str
+    name: str
+    area: str
+    revision: str
+    requirements: list[str]
+    outcome: str | None = None
+    reason: str = ""
+    baseline_entry: str | None = None
+    duration: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+    infos: list[str] = field(default_factory=list)
+    messages: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_report(cls, report: Any, props: dict) -> "Check":
+        name = report.nodeid.rsplit("::", 1)[-1]
+        requirements = props.get("mcp_requirements") or []
+        return cls(id=report.nodeid, name=name, area=str(props.get("mcp_area", "other")),
+                   revision=str(props.get("mcp_revision", "any")), requirements=[str(r) for r in requirements])
+
+    @property
+    def test(self) -> str:
+        return self.name.split("[", 1)[0]
+
+    def add(self, report: Any, props: dict) -> None:
+        """Fold one phase (setup, call, teardown) into the outcome: the first failure wins."""
+        self.duration += float(getattr(report, "duration", 0.0) or 0.0)
+        detail = getattr(report, "mcp_detail", None)
+        if isinstance(detail, dict):
+            self.warnings = list(detail.get("warnings") or [])
+            self.infos = list(detail.get("infos") or [])
+            self.messages = list(detail.get("messages") or [])
+        if self.outcome == "FAIL":
+            return
+        if report.failed:
+            self.outcome, self.reason = "FAIL", _failure_text(report)
+        elif props.get(BASELINE_PROPERTY):
+            self.outcome, self.reason = "FAIL", _failure_text(report)
+            self.baseline_entry = str(props[BASELINE_PROPERTY])
+        elif report.skipped:
+            self.outcome, self.reason = "SKIP", _skip_reason(report.longrepr)
+        elif report.when == "call":
+            graded = props.get("mcp_outcome")
+            self.outcome = {"warned": "WARN", "informational": "INFO"}.get(graded, "PASS")
+            self.reason = "\n".join(self.warnings if graded == "warned" else self.infos if graded else [])
+
+    def as_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "test": self.test, "area": self.area,
+                "revision": self.revision, "requirements": self.requirements, "outcome": self.outcome,
+                "expectedFailure": self.baseline_entry is not None, "baselineEntry": self.baseline_entry,
+                "reason": self.reason, "warnings": self.warnings, "infos": self.infos,
+                "duration": round(self.duration, 4), "anchor": anchor(self.area, self.name),
+                "messages": self.messages}
+
+
+def totals(checks: list[dict]) -> dict:
+    """Counts per outcome, expected failures, and the MUST pass rate: of the checks that
+    ran, the share in which no MUST broke (a WARN or INFO still kept every MUST)."""
+    counts = Counter(c["outcome"] for c in checks)
+    ran = sum(counts[o] for o in RAN)
+    graded = ran + counts["FAIL"]
+    return {**{o: counts[o] for o in OUTCOMES},
+            "expectedFailures": sum(1 for c in checks if c.get("expectedFailure")),
+            "mustPassRate": round(100.0 * ran / graded, 1) if graded else None}
+
+
+def requirement_rows(checks: list[dict]) -> list[dict]:
+    """One row per requirement ID: its worst outcome per revision, and the check showing it."""
+    rows: dict[str, dict] = {}
+    for check in checks:
+        for rid in check["requirements"]:
+            row = rows.setdefault(rid, {"id": rid, **(requirement_info(rid) or {}), "revisions": {}})
+            cell = row["revisions"].get(check["revision"])
+            if cell is None or SEVERITY[check["outcome"]] > SEVERITY[cell["outcome"]]:
+                row["revisions"][check["revision"]] = {"outcome": check["outcome"], "anchor": check["anchor"],
+                                                       "expectedFailure": check["expectedFailure"]}
+    return [rows[k] for k in sorted(rows)]
+
+
+def badge_revision(data: dict) -> str | None:
+    """The newest revision the implementation was graded on (any check not skipped)."""
+    graded = {c["revision"] for c in data["checks"] if c["outcome"] != "SKIP" and c["revision"] != "any"}
+    candidates = sorted(graded) or sorted(data.get("revisions") or [])
+    return candidates[-1] if candidates else None
+
+
+def badge_totals(data: dict) -> tuple[str | None, dict]:
+    """The badge's revision and the totals behind it: that revision's checks plus the
+    revision-independent ones (which include whether the server starts at all)."""
+    revision = badge_revision(data)
+    return revision, totals([c for c in data["checks"] if c["revision"] in (revision, "any")])
+
+
+def _implementation(server_info: Any) -> dict:
+    """Name and version from serverInfo, which is whatever the implementation sent."""
+    info = server_info if isinstance(server_info, dict) else {}
+    name, version = info.get("name"), info.get("version")
+    return {"name": None if name is None else str(name), "version": None if version is None else str(version),
+            "serverInfo": server_info}
+
+
+@dataclass
+class Results:
+    """Collects check results on the process that sees every report (xdist controller)."""
+
+    command: str | None = None
+    started_at: str = field(default_factory=now)
+    options: dict = field(default_factory=dict)
+    checks: dict[str, Check] = field(default_factory=dict)
+    server_info: Any = None
+
+    def add(self, report: Any) -> None:
+        props = dict(report.user_properties)
+        if "mcp_revision" not in props:
+            return  # not a conformance check (the main plugin tags every check at setup)
+        if report.nodeid not in self.checks:
+            self.checks[report.nodeid] = Check.from_report(report, props)
+        self.checks[report.nodeid].add(report, props)
+        detail = getattr(report, "mcp_detail", None)
+        if self.server_info is None and isinstance(detail, dict):
+            self.server_info = detail.get("server_info")
+
+    def to_json(self) -> dict:
+        """The report.json data (its baseline judgement, if any, is filled in by the plugin)."""
+        ran = sorted((c for c in self.checks.values() if c.outcome is not None),
+                     key=lambda c: (c.area, c.test, c.revision, c.name))  # xdist delivers in any order
+        checks = [c.as_json() for c in ran]
+        revisions = sorted({c["revision"] for c in checks} - {"any"})
+        return {
+            "format": FORMAT, "formatVersion": FORMAT_VERSION,
+            "suite": {"name": "mcp-conformance", "version": conformance.__version__},
+            "implementation": _implementation(self.server_info),
+            "role": "server", "command": self.command, "transports": ["stdio"], "revisions": revisions,
+            "startedAt": self.started_at, "finishedAt": now(), "options": self.options,
+            "totals": {rev: totals([c for c in checks if c["revision"] == rev]) for rev in [*revisions, "any"]}
+            | {"all": totals(checks)},
+            "requirements": requirement_rows(checks),
+            "checks": checks,
+            "baseline": None,
+        }
