@@ -78,7 +78,6 @@ class Session:
         self.init_result: dict | None = None  # initialize result (legacy) or discover result (modern)
         self.initialize_response: Message | None = None
         self.client_capabilities: dict = {}
-        self.modern_meta = True  # modern era: add the per-request _meta to every request
         self._kept_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------
@@ -162,10 +161,11 @@ class Session:
         self.send(jsonrpc.notification(method, params))
 
     def request(self, method: str, params: dict | None = None, *, id: Any = None,
-                timeout: float | None = None) -> Message:
-        """Send a request and return its response (a result or an error message)."""
+                timeout: float | None = None, add_meta: bool = True) -> Message:
+        """Send a request and return its response (a result or an error message).
+        In the modern era the per-request `_meta` is added unless `add_meta` is False."""
         request_id = self.next_id() if id is None else id
-        if self.modern and self.modern_meta:
+        if self.modern and add_meta:
             params = dict(params or {})
             params["_meta"] = {**self.request_meta(), **params.get("_meta", {})}
         self.pending[request_id] = method

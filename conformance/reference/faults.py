@@ -64,8 +64,9 @@ FAULTS: dict[str, Fault] = {
 
 
 def _feature_faults() -> dict[str, Fault]:
+    from . import modern
     from .features import modules
-    return {name: fault for module in modules() for name, fault in module.FAULTS.items()}
+    return {name: fault for module in [*modules(), modern] for name, fault in module.FAULTS.items()}
 
 
 FAULTS.update(_feature_faults())

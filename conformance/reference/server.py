@@ -20,12 +20,15 @@ from ..jsonrpc import Kind
 from ..schema import legacy_revisions
 from .faults import FAULTS, HARMLESS
 from .features import modules as feature_modules
+from .modern import ModernEra, is_modern
 
 
 class ReferenceServer:
-    def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None):
+    def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, era: str = "legacy"):
         self.faults = set(faults)
-        self.versions = sorted(versions or legacy_revisions())
+        self.versions = sorted(versions or legacy_revisions())  # legacy revisions served
+        self.era = era  # legacy, modern or dual
+        self.modern = ModernEra(self)
         self.revision: str | None = None
         self.initialized = False
         self.ids = jsonrpc.IdSequence()
@@ -96,7 +99,20 @@ class ReferenceServer:
             return [reply for feature in self.features.values() for reply in feature.on_notification(message)]
         if message.kind is not Kind.REQUEST:
             return []  # a response to one of our requests: nothing to do
+        if self.era != "legacy" and is_modern(message):
+            return self.modern.handle(message)
+        if self.era == "modern":
+            return self.refuse_legacy(message)
         return self.before_response() + self.dispatch(message)
+
+    def refuse_legacy(self, message) -> list[dict]:
+        """A modern-only server: initialize names the versions it does support."""
+        if message.method == "initialize":
+            requested = (message.params or {}).get("protocolVersion")
+            return [self.error(message.id, -32022, "this server speaks only modern protocol versions",
+                               {"supported": self.modern.supported_versions(), "requested": requested})]
+        return [self.error(message.id, jsonrpc.INVALID_PARAMS,
+                           "a request must carry _meta with io.modelcontextprotocol/protocolVersion")]
 
     def before_response(self) -> list[dict]:
         if not (self.has("notify-first") and self.initialized):
@@ -158,13 +174,16 @@ class ReferenceServer:
         return request_id
 
     def result(self, request_id: Any, value: dict) -> dict:
+        if request_id in self.modern.requests:
+            value = self.modern.decorate(request_id, value)
         message = jsonrpc.result(self._id(request_id), value)
         if self.has("jsonrpc-version"):
             message["jsonrpc"] = "1.0"
         return message
 
-    def error(self, request_id: Any, code: int, text: str) -> dict:
-        message = jsonrpc.error(self._id(request_id), code, text)
+    def error(self, request_id: Any, code: int, text: str, data: Any = None) -> dict:
+        self.modern.requests.pop(request_id, None)
+        message = jsonrpc.error(self._id(request_id), code, text, data)
         if request_id is None and not self.has("parse-error-with-id"):
             message["id"] = None
         if self.has("error-code-string"):
@@ -210,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fault", action="append", default=[], choices=sorted({*FAULTS, *HARMLESS}),
                         metavar="NAME", help="switch on a fault (repeatable); --list-faults shows them")
-    parser.add_argument("--versions", help="comma-separated protocol revisions to support")
+    parser.add_argument("--versions", help="comma-separated legacy protocol revisions to support")
+    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="legacy",
+                        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
     parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     args = parser.parse_args(argv)
     if args.list_faults:
@@ -220,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:28} {description}  [harmless: must not change the verdict]")
         return 0
     versions = args.versions.split(",") if args.versions else None
-    return serve_stdio(ReferenceServer(set(args.fault), versions))
+    return serve_stdio(ReferenceServer(set(args.fault), versions, args.era))
 
 
 if __name__ == "__main__":
