@@ -1,0 +1,433 @@
+"""Tools, in discovery mode: whatever tools the server lists are checked, with no names
+known in advance. Each tool the calling policy allows (--mcp-call-tools; by default only
+tools annotated readOnlyHint: true and not destructive) is called a few times with
+arguments Hypothesis draws from its inputSchema, on a connection of its own (the
+"exercise", whose calls progress.py judges as well).
+
+Calling an unknown tool name is allowed under every policy: no tool of the server runs.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/tools
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from itertools import count
+
+import jsonschema
+
+from conformance import generate
+from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
+from conformance.discovery import declares, list_all
+from conformance.jsonrpc import INVALID_PARAMS, Kind, Message
+from conformance.session import NoResponse
+from conformance.transport import TransportError
+
+EXAMPLES_PER_TOOL = 3
+MAX_TOOLS_CALLED = 20
+CALL_BUDGET_SECONDS = 10.0  # for all generated calls of one session; the rest are reported
+MAX_TOOLS_FED_INVALID = 3
+UNKNOWN_TOOL = "mcp_conformance_no_such_tool"
+NAME_RULE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+NAMING_RULE_SINCE = "2025-11-25"  # the first revision with the tool naming rule
+OUTPUT_SCHEMA_SINCE = "2025-06-18"  # outputSchema and structuredContent arrived then
+_tokens = count(1)
+_issued_tokens: set[str] = set()
+
+
+# -- what may be called ------------------------------------------------------------------
+def listed_tools(session) -> list[dict]:
+    """Every tool on every page; not applicable when the tools capability is not declared."""
+    if declares(session, "tools") is None:
+        not_applicable("the server does not declare the tools capability")
+    return [tool for tool in list_all(session, "tools/list", "tools").items
+            if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
+
+
+def may_call(tool: dict, policy: str) -> bool:
+    """Whether --mcp-call-tools=`policy` lets the suite call `tool`."""
+    if policy == "all":
+        return True
+    annotations = tool.get("annotations") if isinstance(tool.get("annotations"), dict) else {}
+    return policy == "readonly" and annotations.get("readOnlyHint") is True \
+        and annotations.get("destructiveHint") is not True
+
+
+def callable_tools(session, policy: str) -> list[dict]:
+    """The tools the policy allows; not applicable (naming the rest) when there are none."""
+    tools = listed_tools(session)
+    if not tools:
+        not_applicable("the server lists no tools")
+    if policy == "none":
+        not_applicable("--mcp-call-tools=none: the suite calls no tool")
+    allowed = [tool for tool in tools if may_call(tool, policy)]
+    if not allowed:
+        not_applicable(f"no tool may be called under --mcp-call-tools={policy}: {names(tools)} "
+                       "are not annotated readOnlyHint: true (or are destructive); "
+                       "--mcp-call-tools=all calls them")
+    return allowed
+
+
+def names(tools: list[dict]) -> str:
+    return ", ".join(str(tool.get("name")) for tool in tools)
+
+
+# -- calling -------------------------------------------------------------------------------
+@dataclass
+class ToolCall:
+    tool: dict
+    arguments: dict
+    token: str | None
+    request_id: int
+    sent_at: int  # transcript index of the request
+    response: Message | None = None
+    failure: str = ""  # why there is no response: no answer in time, the server gone
+    timed_out: bool = False  # no answer in time (then cancelled), the server still connected
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.tool["name"]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response is not None and self.response.kind is Kind.RESULT \
+            and isinstance(self.response.result, dict) and self.response.result.get("isError") is not True
+
+
+def new_token() -> str:
+    """A progress token unique for this run."""
+    token = f"mcp-conformance-progress-{next(_tokens)}"
+    _issued_tokens.add(token)
+    return token
+
+
+def issued_token(token) -> bool:
+    """Whether the suite put `token` in one of its requests."""
+    return isinstance(token, str) and token in _issued_tokens
+
+
+def call_params(tool: dict, arguments, token: str | None) -> dict:
+    params: dict = {"name": tool["name"], "arguments": arguments}
+    if token is not None:
+        params["_meta"] = {"progressToken": token}
+    return params
+
+
+def call_tool(session, tool: dict, arguments, with_progress: bool = True) -> ToolCall:
+    """Call `tool` (with a fresh progress token) and wait for its answer, whatever it is.
+    A call still unanswered at the timeout is cancelled, as a client gives up on it."""
+    token = new_token() if with_progress else None
+    call = ToolCall(tool, arguments, token, session.next_id(), session.mark())
+    started = time.monotonic()
+    try:
+        call.response = session.request("tools/call", call_params(tool, arguments, token), id=call.request_id)
+    except NoResponse as error:
+        call.failure, call.timed_out = error.reason, True
+        cancel(session, call.request_id, "client timeout")
+    except TransportError as error:
+        call.failure = error.reason
+    call.seconds = time.monotonic() - started
+    return call
+
+
+def cancel(session, request_id, reason: str) -> None:
+    try:
+        session.notify("notifications/cancelled", {"requestId": request_id, "reason": reason})
+    except TransportError:
+        pass  # the server is gone: nothing left to cancel
+
+
+@dataclass
+class Exercise:
+    """The generated calls made on a connection of their own, shared by the checks that
+    judge them (tools, progress, cancellation)."""
+
+    session: object
+    policy: str
+    started_at: int = 0  # transcript index of the first call
+    calls: list[ToolCall] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # kept from being called by the policy
+    ungenerated: list[str] = field(default_factory=list)  # no valid arguments could be drawn
+    unreached: list[str] = field(default_factory=list)  # left out by the count or time budget
+    unfinished: list[ToolCall] = field(default_factory=list)  # no answer in time, then cancelled
+    broke: str = ""  # how the server stopped answering; calling stopped there
+    settled: bool = False  # whether messages that trail the last response were waited for
+
+
+def exercised(target, shared, revision: str) -> Exercise:
+    """Every tool the calling policy allows (as listed on the `shared` connection), called
+    with generated arguments: once per revision, on a connection of its own. So the wire
+    violations those calls draw are judged by test_tool_calls_answered alone, and a tool
+    that breaks the server takes no shared connection down with it."""
+    tools = callable_tools(shared, target.call_tools)  # not applicable before anything starts
+    cache = target.__dict__.setdefault("_conformance_tool_exercises", {})
+    if revision not in cache:
+        session = target.connect(revision)
+        session.open(revision)
+        refused = [t["name"] for t in listed_tools(shared) if not may_call(t, target.call_tools)]
+        cache[revision] = _exercise(Exercise(session, target.call_tools, refused=refused), tools)
+    return cache[revision]
+
+
+def _exercise(exercise: Exercise, tools: list[dict]) -> Exercise:
+    session = exercise.session
+    exercise.started_at = session.mark()
+    deadline = time.monotonic() + CALL_BUDGET_SECONDS
+    for index, tool in enumerate(tools):
+        if index >= MAX_TOOLS_CALLED or time.monotonic() > deadline or exercise.broke:
+            exercise.unreached.append(tool["name"])
+            continue
+        examples = generate.examples(input_schema(tool), EXAMPLES_PER_TOOL)
+        if not examples:
+            exercise.ungenerated.append(tool["name"])
+        for arguments in examples:
+            call = call_tool(session, tool, arguments)
+            exercise.calls.append(call)
+            if call.failure:
+                exercise.broke = still_answering(session, call)
+                if not exercise.broke:
+                    exercise.unfinished.append(call)
+                break
+    return exercise
+
+
+def still_answering(session, call: ToolCall) -> str:
+    """After a call without an answer: "" if the server still answers ping (the tool was
+    merely slow), else how the server stopped answering."""
+    if call.timed_out:
+        try:
+            session.request("ping")
+            return ""
+        except TransportError as error:
+            return (f"tools/call {describe(call)}: {call.failure}; then ping got no answer either "
+                    f"({error.reason})")
+    return f"tools/call {describe(call)}: {call.failure}"
+
+
+def input_schema(tool: dict) -> dict:
+    schema = tool.get("inputSchema")
+    return schema if isinstance(schema, dict) else {"type": "object"}
+
+
+def report_coverage(exercise: Exercise) -> None:
+    """Say which tools the checks could not judge, and why."""
+    if exercise.refused:
+        info(f"not called under --mcp-call-tools={exercise.policy}: {', '.join(exercise.refused)}")
+    if exercise.ungenerated:
+        info(f"no arguments could be generated from the inputSchema of: {', '.join(exercise.ungenerated)}")
+    if exercise.unreached:
+        info(f"not called (over the budget of {MAX_TOOLS_CALLED} tools / {CALL_BUDGET_SECONDS:g} s, "
+             f"or after a failure): {', '.join(exercise.unreached)}")
+    for call in exercise.unfinished:
+        info(f"{describe(call)} did not finish within {call.seconds:.1f} s and was cancelled; the server "
+             "still answered ping (a slow tool, not a hang: --mcp-timeout allows longer calls)")
+
+
+def describe(call: ToolCall) -> str:
+    return f"{call.name} with {json.dumps(call.arguments, ensure_ascii=False)[:200]}"
+
+
+# -- the listing ---------------------------------------------------------------------------
+@requirement("tools-009", "tools-011", "tools-012", "tools-013",
+             "2026-07-28/tools-017", "2026-07-28/tools-019", "2026-07-28/tools-020", "2026-07-28/tools-021")
+def test_tool_names_well_formed(mcp, revision):
+    """Tool names are 1 to 128 characters drawn from ASCII letters, digits, `_`, `-` and
+    `.`, and no two tools share a name. A SHOULD from 2025-11-25 on; earlier revisions have
+    no naming rule, so there a name outside it is only noted."""
+    tools = listed_tools(mcp)
+    problems = [f"{tool['name']!r} breaks the naming rule" for tool in tools if not NAME_RULE.fullmatch(tool["name"])]
+    seen = [tool["name"] for tool in tools]
+    problems += [f"{name!r} is listed {seen.count(name)} times" for name in sorted(set(seen)) if seen.count(name) > 1]
+    if revision < NAMING_RULE_SINCE:
+        for problem in problems:
+            info(f"{problem} (the rule arrived in {NAMING_RULE_SINCE})")
+        return
+    should(not problems, "; ".join(problems))
+
+
+def schema_problem(schema, revision: str) -> str | None:
+    """Why `schema` is not a valid JSON Schema in its dialect, or None. Without `$schema`
+    it is 2020-12 from 2025-11-25 on; older revisions name no default, so draft-07 also
+    passes there."""
+    if not isinstance(schema, dict):
+        return f"it is {type(schema).__name__}, not an object"
+    if "$schema" in schema:
+        known = jsonschema.validators.validator_for(schema, default=None)
+        dialects = [known] if known else []
+        if not dialects:
+            info(f"unknown dialect {schema['$schema']!r}: the schema was not checked against it")
+    else:
+        dialects = [jsonschema.Draft202012Validator]
+        if revision < "2025-11-25":
+            dialects.append(jsonschema.Draft7Validator)
+    errors = []
+    for dialect in dialects:
+        try:
+            dialect.check_schema(schema)
+            return None
+        except jsonschema.SchemaError as error:
+            errors.append(f"{error.message} (at {'/'.join(map(str, error.absolute_path)) or 'the root'})")
+    return errors[0] if errors else None
+
+
+@requirement("tools-007", "basic-024", "2026-07-28/tools-014")
+def test_tool_schemas_valid(mcp, revision):
+    """Each tool's inputSchema is a JSON Schema object whose root has `type: "object"`,
+    valid in its dialect (its `$schema`, else 2020-12); so is an outputSchema, where given."""
+    problems = []
+    for tool in listed_tools(mcp):
+        schema = tool.get("inputSchema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            problems.append(f"{tool['name']}: inputSchema must be an object schema with type \"object\", "
+                            f"got {json.dumps(schema)[:200]}")
+            continue
+        for key in ("inputSchema", "outputSchema"):
+            problem = schema_problem(tool[key], revision) if key in tool else None
+            if problem:
+                problems.append(f"{tool['name']}: {key} is not a valid JSON Schema: {problem}")
+    expect(not problems, "\n".join(problems))
+
+
+# -- calls -----------------------------------------------------------------------------------
+@requirement("tools-022")
+def test_tool_calls_answered(mcp, mcp_target, revision):
+    """Every tool the policy allows, called with arguments valid against its inputSchema
+    (drawn by Hypothesis, a few per tool, on a connection of their own), gets a result
+    (`isError` true is fine: the values are arbitrary) or a JSON-RPC error, and the
+    server stays up and answering ping. A call with no answer within the timeout is
+    cancelled and only noted, as long as ping is still answered: no rule bounds how long
+    a tool may run. This check also owns the wire validation of those calls."""
+    exercise = exercised(mcp_target, mcp, revision)
+    current().watch(exercise.session, since=exercise.started_at)
+    report_coverage(exercise)
+    if exercise.broke:
+        fail(exercise.broke)
+    try:
+        exercise.session.request("ping")
+    except TransportError as error:
+        fail(f"after the tool calls the server no longer answers ping: {error.reason}")
+    errors = [c for c in exercise.calls if c.response is not None and c.response.kind is Kind.ERROR]
+    for call in errors:
+        info(f"{describe(call)} got a protocol error {call.response.error_code}; a failing tool "
+             "is expected to say so in its result (isError)")
+
+
+def structured_calls(mcp, mcp_target, revision) -> list[ToolCall]:
+    """Successful calls of tools that declare an outputSchema."""
+    if revision < OUTPUT_SCHEMA_SINCE:
+        not_applicable(f"{revision} predates outputSchema ({OUTPUT_SCHEMA_SINCE})")
+    exercise = exercised(mcp_target, mcp, revision)
+    with_schema = [c for c in exercise.calls if isinstance(c.tool.get("outputSchema"), dict)]
+    if not with_schema:
+        not_applicable("no tool that was called declares an outputSchema")
+    succeeded = [c for c in with_schema if c.succeeded]
+    if not succeeded:
+        not_applicable("no call of a tool with an outputSchema succeeded")
+    return succeeded
+
+
+@requirement("tools-018")
+def test_tool_structured_content_conforms(mcp, mcp_target, revision):
+    """A tool that declares an outputSchema returns `structuredContent` valid against it in
+    every successful result (results with `isError: true` are not judged)."""
+    problems = []
+    for call in structured_calls(mcp, mcp_target, revision):
+        structured = call.response.result.get("structuredContent")
+        if structured is None:
+            problems.append(f"{describe(call)}: no structuredContent, though the tool declares an outputSchema")
+            continue
+        try:
+            error = jsonschema.exceptions.best_match(generate.validator(call.tool["outputSchema"])
+                                                     .iter_errors(structured))
+        except Exception as unusable:  # unknown types, unresolvable references: the schema is unusable
+            info(f"{call.name}: the outputSchema cannot be used for validation: {unusable}"[:300])
+            continue
+        if error is not None:
+            problems.append(f"{describe(call)}: structuredContent breaks the outputSchema: {error.message} "
+                            f"(at {'/'.join(map(str, error.absolute_path)) or 'the root'})")
+    expect(not problems, "\n".join(problems))
+
+
+@requirement("tools-017")
+def test_tool_structured_content_as_text(mcp, mcp_target, revision):
+    """A result with `structuredContent` should also carry the same JSON, serialized, in a
+    text content block (for clients that read only `content`)."""
+    calls = [c for c in structured_calls(mcp, mcp_target, revision)
+             if c.response.result.get("structuredContent") is not None]
+    if not calls:
+        not_applicable("no successful result carried structuredContent")
+    for call in calls:
+        result = call.response.result
+        texts = [block.get("text") for block in result.get("content") or []
+                 if isinstance(block, dict) and block.get("type") == "text"]
+        should(any(parses_to(text, result["structuredContent"]) for text in texts),
+               f"{describe(call)}: no text block holds the structuredContent as JSON")
+
+
+def parses_to(text, value) -> bool:
+    try:
+        return json.loads(text) == value
+    except (TypeError, ValueError):
+        return False
+
+
+# -- errors ----------------------------------------------------------------------------------
+@requirement("schema-020")
+def test_unknown_tool_rejected(mcp, revision):
+    """Calling a tool name the server does not list is a protocol error (a JSON-RPC error
+    response; the spec's example uses -32602). A result with `isError: true` gets a warning:
+    errors in finding the tool belong in an error response. A successful result fails."""
+    listed_tools(mcp)
+    response = mcp.request("tools/call", {"name": UNKNOWN_TOOL, "arguments": {}})
+    if response.kind is Kind.ERROR:
+        if response.error_code != INVALID_PARAMS:
+            info(f"the unknown tool got error {response.error_code} (the spec's example uses -32602)")
+        return
+    result = response.result if isinstance(response.result, dict) else {}
+    expect(result.get("isError") is True, f"the unknown tool {UNKNOWN_TOOL!r} got a successful result")
+    should(False, f"the unknown tool {UNKNOWN_TOOL!r} got a result with isError: true; "
+                  "it should get a JSON-RPC error response")
+
+
+def tools_with_required_properties(session, policy: str) -> list[dict]:
+    candidates = [tool for tool in callable_tools(session, policy)
+                  if isinstance(input_schema(tool).get("required"), list) and input_schema(tool)["required"]]
+    if not candidates:
+        not_applicable("no tool that may be called has a required argument")
+    return candidates[:MAX_TOOLS_FED_INVALID]
+
+
+@requirement("tools-022", "schema-020")
+def test_invalid_tool_arguments_rejected(mcp, mcp_target, revision):
+    """Arguments that break a tool's inputSchema (a required property of the wrong type, or
+    left out) are rejected: error -32602 (Invalid params) or a result with `isError: true`
+    both pass. Another error code, or no answer within the timeout, is a warning; a
+    successful result fails, since servers validate tool inputs."""
+    judged = 0
+    for tool in tools_with_required_properties(mcp, mcp_target.call_tools):
+        valid = generate.examples(input_schema(tool), 1)
+        for what, arguments in generate.invalid_variants(input_schema(tool), valid[0] if valid else {}):
+            call = call_tool(mcp, tool, arguments, with_progress=False)
+            judged += 1
+            judge_rejection(call, what)
+    if not judged:
+        not_applicable("no invalid arguments could be built for the tools that may be called")
+
+
+def judge_rejection(call: ToolCall, what: str) -> None:
+    if call.timed_out:
+        should(False, f"{call.name} with {what}: {call.failure}; invalid arguments should be rejected at once")
+        return
+    expect(not call.failure, f"tools/call {call.name} with {what}: {call.failure}")
+    response = call.response
+    if response.kind is Kind.ERROR:
+        should(response.error_code == INVALID_PARAMS,
+               f"{call.name} with {what} got error {response.error_code}; invalid arguments should get "
+               "-32602 or a result with isError: true")
+        return
+    expect(not call.succeeded, f"{call.name} with {what} ({json.dumps(call.arguments)[:200]}) got a "
+                               "successful result: the arguments were not validated")
