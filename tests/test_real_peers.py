@@ -1,0 +1,192 @@
+"""The suite against real MCP servers over stdio: the official server-everything (TypeScript
+SDK) and a server built on the official Python SDK (tests/peers/sdk_server.py).
+
+A false failure (the suite failing a correct server) is worse than a missed one, so every
+check must pass except the verdicts listed below. Each was checked by hand against the wire
+transcript and the spec text named in its comment. A verdict that appears or disappears is
+either a new real violation (verify it against the spec, then list it here) or a bug in a
+check (fix the check).
+
+Install the peers first: `npm ci --prefix tests/peers --no-audit --no-fund` (and
+`pip install -e '.[test]'` for the Python SDK). One suite run per peer and revision (15-30 s
+each), so the ten runs spread over pytest-xdist workers (-n 2 or more).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+LEGACY = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
+MODERN = "2026-07-28"
+REVISIONS = [*LEGACY, MODERN]
+ALL = LEGACY  # the verdicts both peers share cover the legacy revisions; the Python SDK adds 2026-07-28
+SINCE_2025_06 = ["2025-06-18", "2025-11-25"]
+# server-everything 2026.8.31 is built on the TypeScript SDK 1.x, which predates 2026-07-28:
+# it answers server/discover with -32601, so the suite reports that revision as not supported.
+SUPPORTED = {"server-everything": LEGACY, "python-sdk": REVISIONS}
+
+# check -> {revision: outcome} for every verdict other than PASS and SKIP, per peer.
+# What both official SDKs (TypeScript 1.32 under server-everything, Python 2.3) do alike:
+BOTH_SDKS = {
+    # REAL: basic/index.mdx (2025-03-26) "Batching": implementations "MUST support receiving
+    # JSON-RPC batches" (transports.mdx, stdio: a message may be "a JSON-RPC batch"). Both
+    # negotiate 2025-03-26, then ignore a batch of two pings (still no answer after 3 s).
+    "test_batch_supported": {"2025-03-26": "failed"},
+    # SHOULD missed: JSON-RPC 2.0 section 5.1 gives invalid JSON -32700 and its examples
+    # answer it; MCP only requires that messages follow JSON-RPC 2.0 (basic/index.mdx
+    # "Messages"), the client MUST NOT send such input (transports.mdx, stdio) and before
+    # 2025-11-25 the schema has no error shape without an id. Both stay silent.
+    "test_parse_error": dict.fromkeys(ALL, "warned"),
+    # The same for a request whose method is a number or whose id is an object (-32600).
+    "test_invalid_request": dict.fromkeys(ALL, "warned"),
+    # basic/index.mdx from 2025-06-18 has no batches and no rule for answering one: silence is
+    # fine (INFO).
+    "test_batch_rejected": dict.fromkeys(SINCE_2025_06, "informational"),
+    # SHOULD missed: server/utilities/pagination.mdx "Error Handling": "Invalid cursors
+    # SHOULD result in an error with code -32602". Every list method of both servers answers
+    # an unknown cursor with the first page.
+    "test_pagination_invalid_cursor": dict.fromkeys(ALL, "warned"),
+    # server/resources.mdx "Error Handling" (all four revisions): "Resource not found:
+    # -32002" (SHOULD). Both answer -32602, the code 2026-07-28 adopted; the suite notes it
+    # (INFO) rather than warning: lenient, not a false failure.
+    "test_resource_not_found": dict.fromkeys(ALL, "informational"),
+    # SHOULD missed: server/tools.mdx "Error Handling" lists unknown tools under protocol
+    # errors (example: error -32602 "Unknown tool"); both answer a result with isError true.
+    "test_unknown_tool_rejected": dict.fromkeys(ALL, "warned"),
+}
+
+EXPECTED = {
+    # @modelcontextprotocol/server-everything 2026.8.31 (serverInfo 2.0.0).
+    "server-everything": {
+        **BOTH_SDKS,
+        # SHOULD missed: server/utilities/logging.mdx "Error Handling": "Invalid log level:
+        # -32602"; it answers -32603 with a zod validation dump.
+        "test_logging_invalid_level": dict.fromkeys(ALL, "warned"),
+        # INFO: prompts/get resource-prompt with generated arguments gets -32603 (its
+        # resourceType must be "Text" or "Blob"); an error for arbitrary values is fine.
+        "test_prompts_answer_get": dict.fromkeys(ALL, "informational"),
+        # REAL (2024-11-05, 2025-03-26): get-resource-links returns content of type
+        # "resource_link" after negotiating a revision whose CallToolResult content is only
+        # text, image, (audio,) resource: schema.ts of those revisions, which basic/index.mdx
+        # "Schema" calls the source of truth (lifecycle.mdx "Operation": both parties SHOULD
+        # respect the negotiated version). wire-schema-valid fails the check that made the
+        # calls. From 2025-06-18 on resource_link is valid and the only note is that
+        # trigger-long-running-operation (10 s by default) outlives --mcp-timeout (5 s): it is
+        # cancelled and noted, not failed, since no spec text bounds a tool's running time.
+        "test_tool_calls_answered": {"2024-11-05": "failed", "2025-03-26": "failed",
+                                     "2025-06-18": "informational", "2025-11-25": "informational"},
+    },
+    # tests/peers/sdk_server.py on PyPI mcp 2.3.
+    "python-sdk": {
+        **BOTH_SDKS,
+        # SHOULD missed: server/prompts.mdx "Error Handling" (every revision): "Invalid prompt
+        # name: -32602", "Missing required arguments: -32602". The SDK answers both with error
+        # code 0 (legacy revisions) or -32603 (2026-07-28).
+        "test_unknown_prompt_rejected": dict.fromkeys(REVISIONS, "warned"),
+        "test_prompt_missing_argument_rejected": dict.fromkeys(REVISIONS, "warned"),
+        # SHOULD missed: server/tools.mdx (2025-06-18 on) "Structured Content": a tool that
+        # returns structured content "SHOULD also return the serialized JSON in a TextContent
+        # block". count_words returns structuredContent {"result": N} but the text "N".
+        "test_tool_structured_content_as_text": dict.fromkeys([*SINCE_2025_06, MODERN], "warned"),
+        # INFO: add_note (destructive) is not called under --mcp-call-tools=readonly.
+        "test_tool_calls_answered": dict.fromkeys(REVISIONS, "informational"),
+        # SUITE BUG (a wrong note, not a failure): run with --mcp-version 2026-07-28 alone, the
+        # suite takes the server for modern-only (Target.legacy_revisions() holds only the
+        # revisions asked for, none here) and notes "a modern-only server answered initialize
+        # with a result". With every revision tested the check is skipped ("the server also
+        # speaks the legacy era"), which is right: this server speaks all five.
+        "test_initialize_names_supported_versions": {MODERN: "informational"},
+    },
+}
+# 2026-07-28, which only the Python SDK speaks: the shared verdicts hold there too (same spec
+# text: basic/index.mdx "Error Codes", server/utilities/pagination.mdx and server/tools.mdx
+# "Error Handling"), except test_resource_not_found, which passes: -32602 is that revision's
+# code for an unknown resource (server/resources.mdx).
+for check in ("test_parse_error", "test_invalid_request", "test_batch_rejected", "test_pagination_invalid_cursor",
+              "test_unknown_tool_rejected"):
+    EXPECTED["python-sdk"][check] = {**BOTH_SDKS[check], MODERN: BOTH_SDKS[check]["2025-11-25"]}
+
+
+def reasons(peer: str, check: str, outcome: str) -> tuple[str, ...]:
+    """Words the check's message must hold for a listed verdict: the reason verified."""
+    if check == "test_tool_calls_answered":
+        if outcome == "failed":
+            return ("wire-schema-valid", "'type': 'resource_link'")
+        if peer == "server-everything":
+            return ("trigger-long-running-operation", "did not finish within")
+        return ("not called under --mcp-call-tools=readonly: add_note",)
+    return {
+        "test_batch_supported": ("no response to the batched request(s) ['batch-a', 'batch-b']",),
+        "test_parse_error": ("no error response to a line that is not JSON",),
+        "test_invalid_request": ("method that is not a string", "id that is an object"),
+        "test_batch_rejected": ("ignored the batch silently",),
+        "test_pagination_invalid_cursor": ("answered the invalid cursor", "it should be error -32602"),
+        "test_resource_not_found": ("got -32602",),
+        "test_unknown_tool_rejected": ("got a result with isError: true",),
+        "test_logging_invalid_level": ("should get -32602, got -32603",),
+        "test_prompts_answer_get": ("'resource-prompt' with its required arguments got error -32603",),
+        "test_unknown_prompt_rejected": ("should get -32602, got",),
+        "test_prompt_missing_argument_rejected": ("should get -32602, got",),
+        "test_tool_structured_content_as_text": ("no text block holds the structuredContent as JSON",),
+        "test_initialize_names_supported_versions": ("a modern-only server answered initialize with a result",),
+    }[check]
+
+
+PEER_COMMANDS = {"server-everything": "server_everything_command", "python-sdk": "sdk_server_command"}
+
+# A skip saying the peer was not tested at all (a revision it lacks, a server that could not
+# be used). Other skips are checks that do not apply (a capability the peer does not declare).
+NOT_TESTED = ("not supported", "could not be used", "no implementation under test")
+
+
+def expected_for(peer: str, revision: str) -> dict[str, str]:
+    return {f"{check}[{revision}]": by_revision[revision]
+            for check, by_revision in EXPECTED[peer].items() if revision in by_revision}
+
+
+@pytest.mark.real_peer
+@pytest.mark.parametrize("revision", REVISIONS)
+@pytest.mark.parametrize("peer", sorted(PEER_COMMANDS))
+def test_suite_against_real_peer(peer, revision, request, run_suite):
+    run = run_suite(request.getfixturevalue(PEER_COMMANDS[peer]), "--mcp-version", revision, timeout=150)
+    print(f"\n{peer} {revision}: {run.seconds:.1f}s\n{run.summary()}")  # shown with -rA
+
+    if revision not in SUPPORTED[peer]:
+        checks = [case for case in run.cases if case.revision == revision]
+        judged = {case.name: case.outcome for case in checks if case.outcome != "skipped"}
+        assert checks and not judged, f"{peer} does not support {revision}, yet: {judged}\n{run.output[-4000:]}"
+        assert any("not supported" in case.message for case in checks), run.output[-4000:]
+        assert run.returncode == 0, run.output[-4000:]
+        return
+
+    counts = run.counts()
+    assert counts.get(revision, {}).get("passed"), f"{peer}: no check passed for {revision}\n{run.explain()}"
+    assert counts.get("any", {}).get("passed"), f"{peer}: the revision-independent checks did not run\n{run.explain()}"
+    not_tested = {case.name: case.message for case in run.cases
+                  if case.outcome == "skipped" and any(words in case.message for words in NOT_TESTED)}
+    assert not not_tested, f"{peer}: checks skipped that should have run: {not_tested}\n{run.output[-4000:]}"
+
+    expected = expected_for(peer, revision)
+    graded = {name: outcome for name, outcome in run.outcomes.items() if outcome not in ("passed", "skipped")}
+    changed = sorted(n for n in {*graded, *expected} if graded.get(n) != expected.get(n))
+    assert graded == expected, (
+        f"{peer} {revision}: the suite's verdicts changed (check -> now, listed):\n"
+        + "".join(f"  {n}: {graded.get(n, 'passed/skipped')}, listed {expected.get(n, 'passed/skipped')}\n"
+                  for n in changed)
+        + run.explain(changed))
+    assert run.returncode == (1 if "failed" in expected.values() else 0), run.output[-4000:]
+
+    # The listed verdicts are there for the reasons verified.
+    for name, outcome in expected.items():
+        case = run.case(name)
+        said = "\n".join([case.text, case.message, case.warnings, case.notes])
+        missing = [words for words in reasons(peer, name.split("[")[0], outcome) if words not in said]
+        assert not missing, f"{name}: expected {missing} in what the check said:\n{said}"
+
+    # SUITE BUG: the plugin adds ("mcp_outcome", "warned") to the call report only, but
+    # pytest's JUnit XML writes the user properties of the teardown report (a fresh copy of
+    # item.user_properties), so the JUnit XML shows every WARN or INFO check as a plain pass.
+    # run_suite takes the grade from its recorder. When the plugin is fixed this fails:
+    # replace it with `assert all(case.junit_outcome == case.outcome for case in run.cases)`.
+    assert {case.name: case.junit_outcome for case in run.cases if case.outcome in ("warned", "informational")} \
+        == {name: "passed" for name, outcome in expected.items() if outcome in ("warned", "informational")}
