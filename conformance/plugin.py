@@ -6,6 +6,7 @@ pytest is started; test paths named explicitly on the command line run as well.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.util
 import inspect
@@ -38,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group = parser.getgroup("mcp-conformance", "MCP conformance")
     try:
         group.addoption("--mcp-server", metavar="CMD", help="command that starts the stdio MCP server under test")
-    except ValueError:
+    except (ValueError, argparse.ArgumentError):  # which one depends on the pytest version
         raise pytest.UsageError(_conflict_message(pluginmanager)) from None
     group.addoption("--mcp-timeout", type=float, default=5.0, metavar="SECONDS",
                     help="how long to wait for any answer (default 5)")
@@ -229,9 +230,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
                                                          + "\n  ".join(verdict.warnings)), verdict)
         else:
             report.sections.append(("SHOULD missed", "\n".join(verdict.warnings)))
-            report.user_properties.append(("mcp_outcome", "warned"))
+            _grade(item, report, "warned")
     elif report.passed and verdict.infos:
-        report.user_properties.append(("mcp_outcome", "informational"))
+        _grade(item, report, "informational")
     if verdict.infos:
         report.sections.append(("notes", "\n".join(verdict.infos)))
     if report.failed or verdict.warnings:
@@ -241,6 +242,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report.mcp_detail = {"warnings": verdict.warnings, "infos": verdict.infos, "messages": verdict.messages(),
                          "server_info": target.server_info if target else None}
     return report
+
+
+def _grade(item: pytest.Item, report: pytest.TestReport, outcome: str) -> None:
+    """Mark a passed check WARN or INFO, on this report and on the item (JUnit XML writes
+    the properties of the teardown report, which copies the item's)."""
+    report.user_properties.append(("mcp_outcome", outcome))
+    item.user_properties.append(("mcp_outcome", outcome))
 
 
 def _explain(item: pytest.Item, error: Exception, verdict: checks.Verdict) -> str:

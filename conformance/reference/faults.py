@@ -63,13 +63,16 @@ FAULTS: dict[str, Fault] = {
 }
 
 
-def _feature_faults() -> dict[str, Fault]:
+def registry() -> dict[str, Fault]:
+    """Every fault: the base ones above, the modern era's and each feature module's.
+    Merged on demand, so a feature module may import `Fault` from here without a cycle."""
     from . import modern
     from .features import modules
-    return {name: fault for module in [*modules(), modern] for name, fault in module.FAULTS.items()}
+    merged = dict(FAULTS)
+    for module in [*modules(), modern]:
+        merged.update(module.FAULTS)
+    return merged
 
-
-FAULTS.update(_feature_faults())
 
 # Faults that change nothing a correct check may object to: the clean verdict must hold.
 HARMLESS = {

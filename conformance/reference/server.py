@@ -18,13 +18,13 @@ from typing import Any, Callable
 from .. import __version__, jsonrpc
 from ..jsonrpc import Kind
 from ..schema import legacy_revisions
-from .faults import FAULTS, HARMLESS
+from .faults import HARMLESS, registry
 from .features import modules as feature_modules
 from .modern import ModernEra, is_modern
 
 
 class ReferenceServer:
-    def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, era: str = "legacy"):
+    def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, era: str = "dual"):
         self.faults = set(faults)
         self.versions = sorted(versions or legacy_revisions())  # legacy revisions served
         self.era = era  # legacy, modern or dual
@@ -227,15 +227,16 @@ def serve_stdio(server: ReferenceServer) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.reference.server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fault", action="append", default=[], choices=sorted({*FAULTS, *HARMLESS}),
+    faults = registry()
+    parser.add_argument("--fault", action="append", default=[], choices=sorted({*faults, *HARMLESS}),
                         metavar="NAME", help="switch on a fault (repeatable); --list-faults shows them")
     parser.add_argument("--versions", help="comma-separated legacy protocol revisions to support")
-    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="legacy",
+    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="dual",
                         help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
     parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     args = parser.parse_args(argv)
     if args.list_faults:
-        for name, fault in sorted(FAULTS.items()):
+        for name, fault in sorted(faults.items()):
             print(f"{name:28} {fault.description}  [caught by {fault.check}]")
         for name, description in sorted(HARMLESS.items()):
             print(f"{name:28} {description}  [harmless: must not change the verdict]")

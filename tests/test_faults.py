@@ -1,0 +1,47 @@
+"""The suite proves itself on the reference server: the clean server passes every check,
+each registered fault makes its own check fail (or warn, for a SHOULD), harmless quirks
+change nothing, and no check is left without a fault that can fail it."""
+
+import sys
+
+import pytest
+
+from conformance.reference.faults import HARMLESS, registry
+
+FAULTS = registry()
+
+REFERENCE = f"{sys.executable} -m conformance.reference.server"
+
+
+def verdicts(result, check: str) -> set[str]:
+    return {outcome for name, outcome in result.outcomes.items() if name.split("[")[0] == check}
+
+
+def test_clean_reference_passes_every_check(run_suite):
+    result = run_suite(REFERENCE)
+    bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped")}
+    assert not bad, result.output
+    assert sum(o == "passed" for o in result.outcomes.values()) > 50
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_fault_is_caught_by_its_check(run_suite, name):
+    fault = FAULTS[name]
+    result = run_suite(f"{REFERENCE} --fault {name}", "-k", fault.check)
+    found = verdicts(result, fault.check)
+    assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
+                                   + result.output[-4000:]
+
+
+@pytest.mark.parametrize("name", sorted(HARMLESS))
+def test_harmless_quirk_changes_no_verdict(run_suite, name):
+    result = run_suite(f"{REFERENCE} --fault {name}")
+    bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped")}
+    assert not bad, result.output[-4000:]
+
+
+def test_every_check_has_a_fault():
+    from conformance.catalogue import checks
+    caught = {fault.check for fault in FAULTS.values()}
+    uncovered = sorted(c.name for c in checks() if c.name not in caught)
+    assert not uncovered, f"checks no reference fault can fail: {uncovered}"
