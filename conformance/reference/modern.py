@@ -16,6 +16,7 @@ from .faults import Fault
 
 META = "io.modelcontextprotocol/"
 MODERN_VERSIONS = ["2026-07-28"]
+LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 REMOVED = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
              "resources/read"}
@@ -71,6 +72,8 @@ class ModernEra:
         if META + "clientCapabilities" not in meta and not self.has("accept-missing-capabilities"):
             return [server.error(message.id, jsonrpc.INVALID_PARAMS,
                                  f"_meta lacks the required {META}clientCapabilities")]
+        if meta.get(META + "logLevel", "debug") not in LOG_LEVELS and not self.has("logging-invalid-level-accepted"):
+            return [server.error(message.id, jsonrpc.INVALID_PARAMS, f"unknown log level {meta[META + 'logLevel']!r}")]
         if message.method in REMOVED and not self.has("serves-removed-methods"):
             return [server.error(message.id, jsonrpc.METHOD_NOT_FOUND,
                                  f"{message.method} does not exist in {version}")]

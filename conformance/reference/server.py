@@ -28,6 +28,7 @@ class ReferenceServer:
         self.faults = set(faults)
         self.versions = sorted(versions or legacy_revisions())  # legacy revisions served
         self.era = era  # legacy, modern or dual
+        self.modern_meta: dict | None = None  # _meta of the modern request being served, if any
         self.modern = ModernEra(self)
         self.revision: str | None = None
         self.initialized = False
@@ -40,6 +41,13 @@ class ReferenceServer:
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
+
+    @property
+    def current_revision(self) -> str | None:
+        """The revision of the request being served: its _meta (modern) or the negotiated one."""
+        if self.modern_meta is not None:
+            return self.modern_meta.get("io.modelcontextprotocol/protocolVersion")
+        return self.revision
 
     # -- framing -------------------------------------------------------------------
     def encode(self, obj: Any) -> bytes:
@@ -99,7 +107,9 @@ class ReferenceServer:
             return [reply for feature in self.features.values() for reply in feature.on_notification(message)]
         if message.kind is not Kind.REQUEST:
             return []  # a response to one of our requests: nothing to do
+        self.modern_meta = None
         if self.era != "legacy" and is_modern(message):
+            self.modern_meta = message.params["_meta"]  # the modern request being served
             return self.modern.handle(message)
         if self.era == "modern":
             return self.refuse_legacy(message)

@@ -40,7 +40,7 @@ class Feature(ReferenceFeature):
     capability_name = "completions"
 
     def capability(self) -> dict | None:
-        return {} if (self.server.revision or "") >= "2025-03-26" else None
+        return {} if (self.server.current_revision or "") >= "2025-03-26" else None
 
     def handlers(self):
         return {"completion/complete": self.on_complete}

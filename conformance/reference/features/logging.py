@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from ... import jsonrpc
 from ..faults import Fault
+from ..modern import LOG_LEVELS as LEVELS, META
 from . import ReferenceFeature
 
-LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 FAULTS = {
     "logging-rejects-notice": Fault('logging/setLevel refuses the valid level "notice"', "test_logging_set_level"),
     "logging-set-level-not-empty": Fault("logging/setLevel answers with a non-empty result",
@@ -48,8 +48,15 @@ class Feature(ReferenceFeature):
         return [self.server.result(message.id, result)]
 
     def log(self, level: str, data, logger: str = "reference") -> list[dict]:
-        """The log notification for `data`, if `level` passes the client's threshold."""
-        below = LEVELS.index(level) < LEVELS.index(self.level)
+        """The log notification for `data`, if `level` passes the client's threshold: the
+        one set by logging/setLevel (legacy), or the request's own _meta logLevel (modern,
+        where a request that names no level gets no log messages at all)."""
+        threshold = self.level
+        if self.server.modern_meta is not None:
+            threshold = self.server.modern_meta.get(META + "logLevel")
+            if threshold not in LEVELS:
+                return []
+        below = LEVELS.index(level) < LEVELS.index(threshold)
         if below and not self.server.has("logging-ignores-level"):
             return []
         return [jsonrpc.notification("notifications/message", {"level": level, "logger": logger, "data": data})]

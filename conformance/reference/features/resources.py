@@ -131,7 +131,9 @@ class Feature(ReferenceFeature):
         if contents is None and self.server.has("resources-not-found-empty"):
             contents = []
         if contents is None:
-            error = self.server.error(message.id, RESOURCE_NOT_FOUND, f"Resource not found: {uri}")
+            # 2026-07-28 replaced -32002 with -32602 for an unknown resource.
+            code = jsonrpc.INVALID_PARAMS if self.server.modern_meta is not None else RESOURCE_NOT_FOUND
+            error = self.server.error(message.id, code, f"Resource not found: {uri}")
             error.get("error", {})["data"] = {"uri": uri}
             return [error]
         # Every read is logged, so the logging checks have something to filter.

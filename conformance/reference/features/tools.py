@@ -130,7 +130,7 @@ class Feature(ReferenceFeature):
     # -- listing -------------------------------------------------------------------
     @property
     def revision(self) -> str:
-        return self.server.revision or LATEST
+        return self.server.current_revision or LATEST
 
     def tools(self) -> list[dict]:
         revision = self.revision

@@ -1,0 +1,499 @@
+"""Streamable HTTP client transport (MCP 2025-03-26 and later).
+
+Every message is POSTed to the MCP endpoint with an Accept of both answer types; the
+answer (one JSON body or an SSE stream) is read on a thread of its own and its messages
+go to the inbox, so the transport behaves like stdio for a Session: messages out,
+messages in. The MCP-Session-Id of the initialize answer is sent on every later request,
+and MCP-Protocol-Version too once a revision of 2025-06-18 or later has been negotiated.
+After the `initialized` notification a GET stream is opened for messages that belong to
+no request (405 is fine). Closing sends DELETE for the session.
+
+`exchange()` performs one raw HTTP request for transport checks and returns its status,
+headers, SSE events and messages. Every exchange is recorded in `http_log`.
+"""
+
+from __future__ import annotations
+
+import queue
+import re
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Callable
+
+import httpx
+
+from .. import jsonrpc
+from ..jsonrpc import Kind, Message
+from .base import Inbound, ServerStartError, TransportClosed, TransportTimeout
+
+ACCEPT_BOTH = "application/json, text/event-stream"
+SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
+VERSION_HEADER_SINCE = "2025-06-18"
+MAX_BODY = 16 * 1024 * 1024  # of one answer, read by exchange()
+MAX_EVENT = 16 * 1024 * 1024  # of one SSE event; past it the event is cut
+LOG_KEEP = 500
+
+
+# -- Server-Sent Events ------------------------------------------------------------------
+@dataclass
+class SseEvent:
+    """One dispatched SSE event, with the id field as sent on this event (None if it had none)."""
+
+    data: bytes
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+    has_data: bool = False  # a data field was present (possibly empty)
+
+
+_EOL = re.compile(rb"\r\n|\r|\n")
+
+
+class SseParser:
+    """Incremental SSE parser (WHATWG event-stream interpretation), bytes in, events out.
+
+    Unlike a browser it reports every event that carried any field, including an event
+    with only an id (a priming event) and an empty data field, and keeps each event's own
+    id rather than the inherited last-event-id, so that checks can judge what was sent."""
+
+    def __init__(self):
+        self._buffer = b""
+        self._reset()
+
+    def _reset(self):
+        self._data: list[bytes] = []
+        self._event = ""
+        self._id: str | None = None
+        self._retry: int | None = None
+        self._fields = False
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> list[SseEvent]:
+        self._buffer += chunk
+        events = []
+        while True:
+            match = _EOL.search(self._buffer)
+            if match is None or (match.group() == b"\r" and match.end() == len(self._buffer)):
+                break  # no full line yet (a lone \r may be half of \r\n)
+            line, self._buffer = self._buffer[:match.start()], self._buffer[match.end():]
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        if len(self._buffer) > MAX_EVENT:  # a line without end: keep its head only
+            self._buffer = self._buffer[:MAX_EVENT]
+        return events
+
+    def finish(self) -> list[SseEvent]:
+        """At the end of the stream: an event not closed by a blank line is dropped (SSE rules)."""
+        self._buffer = b""
+        self._reset()
+        return []
+
+    def _line(self, line: bytes) -> SseEvent | None:
+        if not line:
+            if not self._fields:
+                return None
+            event = SseEvent(b"\n".join(self._data), self._event or "message", self._id, self._retry,
+                             bool(self._data))
+            self._reset()
+            return event
+        if line.startswith(b":"):
+            return None
+        name, colon, value = line.partition(b":")
+        if colon and value.startswith(b" "):
+            value = value[1:]
+        self._fields = True
+        if name == b"data":
+            self._size += len(value)
+            if self._size <= MAX_EVENT:
+                self._data.append(value)
+        elif name == b"event":
+            self._event = value.decode("utf-8", errors="replace")
+        elif name == b"id":
+            if b"\0" not in value:
+                self._id = value.decode("utf-8", errors="replace")
+        elif name == b"retry":
+            if value.isdigit():
+                self._retry = int(value)
+        return None
+
+
+# -- one raw exchange ------------------------------------------------------------------------
+@dataclass
+class Exchange:
+    """One HTTP request and what came back, as far as it was read."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    body: bytes = b""
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    content: bytes = b""  # the body of a non-SSE answer
+    events: list[SseEvent] = field(default_factory=list)
+    error: str = ""  # no answer at all: refused, reset, timed out
+    complete: bool = False  # the answer was read to its end (not cut by a time or count limit)
+    started: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @property
+    def is_sse(self) -> bool:
+        return self.content_type == "text/event-stream"
+
+    @property
+    def payloads(self) -> list[bytes]:
+        """The message bodies: the JSON body, or the data of every SSE event carrying any."""
+        if self.is_sse:
+            return [e.data for e in self.events if e.data.strip()]
+        return [self.content] if self.content.strip() else []
+
+    @property
+    def messages(self) -> list[Message]:
+        return [jsonrpc.decode(p) for p in self.payloads]
+
+    def response_to(self, request_id) -> Message | None:
+        return next((m for m in self.messages if m.is_response and jsonrpc.same_id(request_id, m.id)), None)
+
+    def summary(self) -> str:
+        path = httpx.URL(self.url).raw_path.decode("ascii", errors="replace")
+        if self.status is None:
+            return f"{self.method} {path} -> no answer ({self.error})"
+        text = f"{self.method} {path} -> {self.status}"
+        if self.content_type:
+            text += f" {self.content_type}"
+        if self.is_sse:
+            text += f" ({len(self.events)} event{'s' if len(self.events) != 1 else ''}"
+            text += ")" if self.complete else ", not read to its end)"
+        elif self.content:
+            text += f" ({len(self.content)} bytes)"
+        return text
+
+
+def perform(client: httpx.Client, method: str, url: str, headers: dict[str, str], body: bytes | None = None, *,
+            timeout: float, read_for: float | None = None, until: Callable[[Exchange], bool] | None = None,
+            on_headers: Callable[[Exchange], None] | None = None) -> Exchange:
+    """Send one request; read the answer until it ends, `until(exchange)` holds, or `read_for`
+    seconds (default `timeout`) have passed. Each wait is bounded by `timeout`."""
+    exchange = Exchange(method, url, dict(headers), body or b"", started=time.monotonic())
+    deadline = exchange.started + (timeout if read_for is None else read_for)
+    try:
+        with client.stream(method, url, headers=headers, content=body, timeout=httpx.Timeout(timeout)) as response:
+            exchange.status = response.status_code
+            exchange.headers = {k.lower(): v for k, v in response.headers.items()}
+            if on_headers is not None:
+                on_headers(exchange)
+            if until is not None and until(exchange):
+                return exchange
+            parser = SseParser() if exchange.is_sse else None
+            try:
+                for chunk in response.iter_bytes():
+                    if parser is not None:
+                        exchange.events += parser.feed(chunk)
+                    elif len(exchange.content) < MAX_BODY:
+                        exchange.content += chunk[:MAX_BODY - len(exchange.content)]
+                    if (until is not None and until(exchange)) or time.monotonic() > deadline:
+                        return exchange
+                exchange.complete = True
+            except (httpx.TimeoutException, httpx.TransportError):
+                pass  # the answer was cut: complete stays False
+    except httpx.TimeoutException:
+        exchange.error = f"no answer within {timeout:g}s"
+    except httpx.HTTPError as error:
+        exchange.error = str(error) or type(error).__name__
+    finally:
+        exchange.seconds = time.monotonic() - exchange.started
+    return exchange
+
+
+def looks_like_message(body: bytes, content_type: str) -> bool:
+    """Whether a non-SSE body is passed on as a message: JSON by its Content-Type, or by its
+    look whatever the Content-Type (lenient; the transport checks judge the Content-Type)."""
+    text = body.strip()
+    return bool(text) and ("json" in content_type.lower() or text[:1] in (b"{", b"["))
+
+
+def merge_headers(base: dict[str, str], extra: dict[str, str | None] | None) -> dict[str, str]:
+    """`base` with `extra` applied case-insensitively; a None value removes the header."""
+    merged = {k.lower(): (k, v) for k, v in base.items()}
+    for name, value in (extra or {}).items():
+        if value is None:
+            merged.pop(name.lower(), None)
+        else:
+            merged[name.lower()] = (name, value)
+    return dict(merged.values())
+
+
+def _shutdown(response: httpx.Response) -> None:
+    """Wake a thread blocked reading `response` (closing the socket alone does not)."""
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    try:
+        response.close()
+    except Exception:  # noqa: BLE001 - closing from another thread may race the reader
+        pass
+
+
+@dataclass
+class _Closed:
+    reason: str
+
+
+class HttpTransport:
+    """A Streamable HTTP connection to one MCP endpoint, seen as a stream of messages."""
+
+    kind = "http"
+
+    def __init__(self, url: str | None = None, *, timeout: float = 5.0, server=None, listen: bool = True):
+        self.url = url  # None until a launched server tells its port
+        self.timeout = timeout
+        self.server = server  # a launch.LaunchedServer started for this run, or None
+        self.listen = listen  # open a GET stream after initialization
+        self.session_id: str | None = None
+        self.protocol_version: str | None = None  # as negotiated in initialize
+        self.started_at = time.monotonic()
+        self.stdout_eof = False  # the session is gone (404, or the endpoint refuses connections)
+        self.http_log: deque[str] = deque(maxlen=LOG_KEEP)
+        # str(request id) -> HTTP status, for POSTed requests refused with an error status and
+        # no JSON-RPC response to them (so a caller need not wait for an answer that cannot come)
+        self.refused: dict[str, int] = {}
+        self._inbox: queue.Queue = queue.Queue(maxsize=1000)
+        self._client: httpx.Client | None = None
+        self._open: set[httpx.Response] = set()
+        self._lock = threading.Lock()
+        self._initialize_ids: list = []
+        self._listening = False
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> "HttpTransport":
+        if self.server is not None:
+            self.server.ensure_running()
+            self.url = self.server.url
+        if not self.url:
+            raise ServerStartError("no URL for the HTTP server")
+        self.started_at = time.monotonic()
+        # trust_env=False: no proxy from the environment; the endpoint is the one given.
+        self._client = httpx.Client(trust_env=False, follow_redirects=False,
+                                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=10))
+        return self
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.server.exit_code if self.server is not None else None
+
+    def close(self) -> int | None:
+        if self._closed:
+            return self.exit_code
+        self._closed = True
+        if self.session_id is not None and self._client is not None and not self.stdout_eof:
+            self.exchange("DELETE", timeout=min(self.timeout, 2.0))
+        with self._lock:
+            responses = list(self._open)
+        for response in responses:
+            _shutdown(response)
+        if self._client is not None:
+            self._client.close()
+        self._put(_Closed("the transport is closed"))
+        return self.exit_code
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        return self.server.stderr_tail(lines) if self.server is not None else ""
+
+    def describe(self) -> str:
+        return f"http: {self.url or (self.server.command if self.server else '(no URL)')}"
+
+    # -- headers -------------------------------------------------------------------
+    def session_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.session_id is not None:
+            headers[SESSION_HEADER] = self.session_id
+        if self.protocol_version is not None and self.protocol_version >= VERSION_HEADER_SINCE:
+            headers[VERSION_HEADER] = self.protocol_version
+        return headers
+
+    # -- bytes out -----------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        """POST exactly these bytes (one trailing newline, stdio's framing, is dropped)."""
+        self._post(data[:-1] if data.endswith(b"\n") else data)
+
+    def send_message(self, data: bytes) -> None:
+        self._post(data)
+
+    def _post(self, body: bytes) -> None:
+        if self._client is None or self._closed:
+            raise TransportClosed("the transport is closed", self.exit_code, self.stderr_tail())
+        message = jsonrpc.decode(body)
+        if message.kind is Kind.REQUEST and message.method == "initialize":
+            self._initialize_ids.append(message.id)
+        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.session_headers()}
+        answered = threading.Event()
+        outcome: dict = {}
+        threading.Thread(target=self._post_worker, args=(body, headers, message, answered, outcome),
+                         daemon=True, name="mcp-http-post").start()
+        # Wait for the status line, so that messages reach the server in the order sent;
+        # a slow answer goes on arriving in the background.
+        answered.wait(self.timeout)
+        if "error" in outcome:
+            raise TransportClosed(outcome["error"], self.exit_code, self.stderr_tail())
+
+    def _post_worker(self, body: bytes, headers: dict, message: Message, answered: threading.Event,
+                     outcome: dict) -> None:
+        response = None
+        try:
+            request = self._client.build_request(
+                "POST", self.url, headers=headers, content=body,
+                timeout=httpx.Timeout(self.timeout, read=None))  # an answer may take long: close() ends it
+            response = self._client.send(request, stream=True)
+        except httpx.HTTPError as error:
+            reason = f"POST {self.url} failed: {error or type(error).__name__}"
+            self.http_log.append(f"POST -> no answer ({error or type(error).__name__})")
+            if isinstance(error, (httpx.ConnectError, httpx.RemoteProtocolError)):
+                self.stdout_eof = True
+                outcome["error"] = reason
+                self._put(_Closed(reason))
+            answered.set()
+            return
+        try:
+            with self._lock:
+                self._open.add(response)
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            line = f"POST {message.method or message.kind.value} -> {response.status_code} {content_type}".rstrip()
+            if message.kind is Kind.REQUEST and message.method == "initialize" and response.status_code < 300:
+                self.session_id = response.headers.get(SESSION_HEADER, self.session_id)
+                line += f" ({SESSION_HEADER}: {self.session_id})" if self.session_id else " (no session id)"
+            self.http_log.append(line)
+            if response.status_code == 404 and headers.get(SESSION_HEADER):
+                reason = f"the server answered HTTP 404 for session {headers[SESSION_HEADER]}: the session ended"
+                self.stdout_eof = True
+                self._put(_Closed(reason))
+            answered.set()
+            delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip())
+            if (message.kind is Kind.REQUEST and response.status_code >= 400
+                    and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)):
+                self.refused[str(message.id)] = response.status_code
+            if (message.kind is Kind.NOTIFICATION and message.method == "notifications/initialized"
+                    and response.status_code < 300 and self.listen):
+                self._start_listening()
+        finally:
+            answered.set()
+            with self._lock:
+                self._open.discard(response)
+            response.close()
+
+    def _consume(self, response: httpx.Response, note: str) -> list[Message]:
+        """Feed the messages of an answer (JSON body or SSE stream) to the inbox."""
+        delivered: list[Message] = []
+        try:
+            if response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream":
+                parser = SseParser()
+                for chunk in response.iter_bytes():
+                    for event in parser.feed(chunk):
+                        if event.data.strip():
+                            delivered.append(self._deliver(event.data, note))
+            else:
+                body = response.read()
+                if looks_like_message(body, response.headers.get("content-type", "")):
+                    delivered.append(self._deliver(body, note))
+        except (httpx.HTTPError, OSError, RuntimeError):
+            pass  # the stream was cut (or closed by close())
+        return delivered
+
+    def _deliver(self, raw: bytes, note: str) -> Message:
+        message = jsonrpc.decode(raw)
+        if (self._initialize_ids and self.protocol_version is None and message.kind is Kind.RESULT
+                and any(jsonrpc.same_id(i, message.id) for i in self._initialize_ids)
+                and isinstance(message.result, dict) and isinstance(message.result.get("protocolVersion"), str)):
+            self.protocol_version = message.result["protocolVersion"]
+        self._put(Inbound(time.monotonic(), raw, note=note))
+        return message
+
+    def _start_listening(self) -> None:
+        with self._lock:
+            if self._listening:
+                return
+            self._listening = True
+        threading.Thread(target=self._listen, daemon=True, name="mcp-http-get").start()
+
+    def _listen(self) -> None:
+        headers = {"Accept": "text/event-stream", **self.session_headers()}
+        try:
+            request = self._client.build_request("GET", self.url, headers=headers,
+                                                 timeout=httpx.Timeout(self.timeout, read=None))
+            response = self._client.send(request, stream=True)
+        except (httpx.HTTPError, RuntimeError) as error:
+            self.http_log.append(f"GET -> no answer ({error or type(error).__name__})")
+            return
+        with self._lock:
+            self._open.add(response)
+        try:
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            self.http_log.append(f"GET -> {response.status_code} {content_type}".rstrip())
+            if response.status_code == 200 and content_type == "text/event-stream":
+                self._consume(response, "HTTP GET stream")
+        finally:
+            with self._lock:
+                self._open.discard(response)
+            response.close()
+
+    def _put(self, item) -> None:
+        while True:
+            try:
+                self._inbox.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                if self._closed:
+                    return
+
+    # -- bytes in ------------------------------------------------------------------
+    def receive(self, timeout: float) -> Inbound:
+        try:
+            item = self._inbox.get(timeout=max(timeout, 0))
+        except queue.Empty:
+            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
+        if isinstance(item, _Closed):
+            self._inbox.put(item)  # stay closed for later readers
+            raise TransportClosed(item.reason, self.exit_code, self.stderr_tail())
+        return item
+
+    # -- raw access for transport checks -----------------------------------------------
+    def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
+                 session: bool = True, timeout: float | None = None, read_for: float | None = None,
+                 until: Callable[[Exchange], bool] | None = None, url: str | None = None,
+                 on_headers: Callable[[Exchange], None] | None = None) -> Exchange:
+        """One HTTP request, outside the message flow. The usual headers (Accept, Content-Type
+        for a body, and with `session` the session and version headers) are sent unless
+        `headers` overrides them (a None value drops one)."""
+        if self._client is None:
+            raise TransportClosed("the transport is not started")
+        base = {"Accept": ACCEPT_BOTH if method == "POST" else "text/event-stream"}
+        if body is not None:
+            base["Content-Type"] = "application/json"
+        if session:
+            base.update(self.session_headers())
+        exchange = perform(self._client, method, url or self.url, merge_headers(base, headers), body,
+                           timeout=self.timeout if timeout is None else timeout, read_for=read_for,
+                           until=until, on_headers=on_headers)
+        self.http_log.append(exchange.summary())
+        return exchange
+
+    def initialize_body(self, revision: str, request_id="conformance-init") -> bytes:
+        from ..session import CLIENT_INFO
+        return jsonrpc.encode(jsonrpc.request(request_id, "initialize", {
+            "protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
+
+
+__all__ = ["ACCEPT_BOTH", "Exchange", "HttpTransport", "SESSION_HEADER", "SseEvent", "SseParser", "VERSION_HEADER",
+           "merge_headers", "perform"]
