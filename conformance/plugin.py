@@ -19,9 +19,9 @@ from . import checks
 from . import schema as schemas
 from .checks import CheckFailed, WireViolation
 from .target import Target
-from .transport import TransportError, close_all
+from .transport import TransportError, close_all, launch
 
-OPTIONS = ("--mcp-server",)
+OPTIONS = ("--mcp-server", "--mcp-url", "--mcp-transport")
 TARGET_KEY = pytest.StashKey[Target]()
 VERDICT_KEY = pytest.StashKey[checks.Verdict]()
 STARTUP_CHECK = "test_server_answers_initialize"
@@ -38,7 +38,12 @@ def scenarios_dir() -> Path:
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
     try:
-        group.addoption("--mcp-server", metavar="CMD", help="command that starts the stdio MCP server under test")
+        group.addoption("--mcp-server", metavar="CMD",
+                        help="command that starts the MCP server under test (for HTTP it may contain {port})")
+        group.addoption("--mcp-url", metavar="URL", help="endpoint of an MCP server already running over HTTP")
+        group.addoption("--mcp-transport", choices=["stdio", "http", "sse"], default=None,
+                        help="stdio (default with --mcp-server), http (Streamable HTTP; default with --mcp-url) "
+                             "or sse (the 2024-11-05 HTTP+SSE transport)")
     except (ValueError, argparse.ArgumentError):  # which one depends on the pytest version
         raise pytest.UsageError(_conflict_message(pluginmanager)) from None
     group.addoption("--mcp-timeout", type=float, default=5.0, metavar="SECONDS",
@@ -75,9 +80,12 @@ def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mcp_requirement(*ids): requirement IDs a conformance check verifies")
-    command = config.getoption("--mcp-server")
-    if not command:
+    command, url = config.getoption("--mcp-server"), config.getoption("--mcp-url")
+    if not command and not url:
         return
+    kind = config.getoption("--mcp-transport") or ("http" if url else "stdio")
+    if kind == "stdio" and not command:
+        raise pytest.UsageError("--mcp-transport stdio needs --mcp-server")
     revisions = sorted(set(config.getoption("--mcp-version") or schemas.revisions()))
     unknown = [r for r in revisions if r not in schemas.revisions()]
     if unknown:
@@ -85,7 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _require_schemas(revisions, config.getoption("--mcp-schema-dir"))
     config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
                                       revisions=revisions, schema_dir=config.getoption("--mcp-schema-dir"),
-                                      call_tools=config.getoption("--mcp-call-tools"))
+                                      call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url)
     # The shipped scenarios replace whatever pytest would have collected by default.
     explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
     config.args[:] = [*explicit, str(scenarios_dir())]
@@ -104,6 +112,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if target is not None:
         target.close()
     close_all()
+    launch.close_all()
 
 
 # -- collection -----------------------------------------------------------------------------
@@ -285,7 +294,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     target = config.stash.get(TARGET_KEY, None)
-    if target is None and not config.getoption("--mcp-server"):
+    if target is None:
         return
     counts: dict[str, Counter] = defaultdict(Counter)
     not_tested: dict[str, str] = {}
@@ -301,7 +310,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             if "not supported" in reason and revision not in not_tested:
                 not_tested[revision] = reason.removeprefix("Skipped: ")
     terminalreporter.section("MCP conformance")
-    terminalreporter.line(f"server: {config.getoption('--mcp-server')}")
+    terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind})")
     server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
                         for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
     if server_info:

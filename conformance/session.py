@@ -20,6 +20,7 @@ from .transport.base import TransportClosed, TransportError, TransportTimeout
 CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
 LATEST_LEGACY = legacy_revisions()[-1]
 META = "io.modelcontextprotocol/"  # prefix of the modern era's per-request _meta keys
+POLL = 0.1  # seconds between checks of a wait's stop condition
 FLOOD_LIMIT = 10_000  # messages in one wait that are not what was waited for
 KEEP_BYTES = 64 * 1024  # of one message, in the transcript
 TRANSCRIPT_BUDGET = 16 * 1024 * 1024  # past this, a session keeps only the head of each message
@@ -174,7 +175,12 @@ class Session:
 
     def await_response(self, request_id: Any, timeout: float | None = None) -> Message:
         limit = self.timeout if timeout is None else timeout
-        found = self.wait_for(lambda m: request_id in self.responses, limit)
+        refused = getattr(self.transport, "refused", None)  # HTTP: requests refused with no JSON-RPC answer
+        stop = (lambda: str(request_id) in refused) if refused is not None else None
+        found = self.wait_for(lambda m: request_id in self.responses, limit, stop=stop)
+        if found is None and refused and str(request_id) in refused:
+            raise NoResponse(f"request id {request_id!r} ({self.pending.get(request_id, '?')}) was refused with "
+                             f"HTTP {refused[str(request_id)]} and no JSON-RPC response", None, "")
         if found is None:
             raise NoResponse(f"no response to request id {request_id!r} "
                              f"({self.pending.get(request_id, '?')}) within {limit:g}s",
@@ -182,21 +188,26 @@ class Session:
         return self.responses[request_id]
 
     # -- receiving -----------------------------------------------------------------
-    def wait_for(self, predicate: Callable[[Message], bool], timeout: float) -> Message | None:
-        """Receive until a message satisfies `predicate`; None when the time runs out."""
+    def wait_for(self, predicate: Callable[[Message], bool], timeout: float,
+                 stop: Callable[[], bool] | None = None) -> Message | None:
+        """Receive until a message satisfies `predicate`; None when the time runs out or
+        `stop()` says nothing more is coming (checked every POLL seconds)."""
         deadline = time.monotonic() + timeout
-        for _ in range(FLOOD_LIMIT):
+        unwanted = 0
+        while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (stop is not None and stop()):
                 return None
             try:
-                message = self.receive_one(remaining)
+                message = self.receive_one(min(remaining, POLL) if stop is not None else remaining)
             except TransportTimeout:
-                return None
+                continue
             if predicate(message):
                 return message
-        raise Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
-                      self.transport.exit_code, self.transport.stderr_tail())
+            unwanted += 1
+            if unwanted >= FLOOD_LIMIT:
+                raise Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
+                              self.transport.exit_code, self.transport.stderr_tail())
 
     def drain(self, seconds: float) -> list[Message]:
         """Everything that arrives within `seconds` (for checks that expect silence)."""
@@ -237,7 +248,7 @@ class Session:
                 del self.pending[sent_id]
                 self.responses[sent_id] = message
                 return method
-        entry.note = entry.note or "a response to no request the suite has pending"
+        entry.note = "; ".join(filter(None, [entry.note, "a response to no request the suite has pending"]))
         return None
 
     def _answer(self, message: Message) -> None:

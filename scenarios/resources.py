@@ -112,6 +112,7 @@ def updates(messages) -> list[str]:
 
 
 # -- discovery mode -----------------------------------------------------------------------
+@requirement("resources-001")  # a declared capability is served
 def test_resources_list(mcp, revision):
     """With `resources` declared, resources/list answers every page, each entry valid for the
     revision's schema (uri and name at least), and so does resources/templates/list (its
@@ -172,6 +173,7 @@ def test_resource_not_found(mcp, revision):
     grade(response.error_code == wanted, f"an unknown resource should get {wanted}, got {response.error_code!r}")
 
 
+@requirement("resources-001", "lifecycle-016")  # declared subscribe is served
 def test_resources_subscribe(mcp, revision):
     """With `resources.subscribe` declared, resources/subscribe to a listed resource gets a
     result (the suite unsubscribes again afterwards)."""
@@ -184,6 +186,7 @@ def test_resources_subscribe(mcp, revision):
     expect(response.kind is Kind.RESULT, f"subscribing to {uri} failed: {response.error}")
 
 
+@requirement("resources-001", "lifecycle-016")
 def test_resources_unsubscribe(mcp, revision):
     """With `resources.subscribe` declared, resources/unsubscribe after a subscription gets a
     result."""
@@ -196,6 +199,7 @@ def test_resources_unsubscribe(mcp, revision):
     expect(response.kind is Kind.RESULT, f"unsubscribing from {uri} failed: {response.error}")
 
 
+@requirement("resources-002")  # change notifications, as declared
 def test_resource_updates_follow_subscription(mcp, mcp_connect, revision):
     """Update notifications concern subscribed resources only, and stop after unsubscribing.
     The suite subscribes to the listed resources (the first 20) and waits briefly for one to
@@ -222,6 +226,7 @@ def test_resource_updates_follow_subscription(mcp, mcp_connect, revision):
 
 
 # -- fixture mode (the official suite's fixture resources) ---------------------------------
+@requirement("basic-008")  # official fixture: a result with the fixture text
 def test_resources_read_text(mcp, revision):
     """The fixture resource test://static-text reads as a text item under its own URI. Its
     exact text is a convention of the official suite, not of the spec: another is a warning."""
@@ -249,6 +254,7 @@ def test_resources_read_binary(mcp, revision):
     expect(is_base64(blob), f"the blob of {FIXTURE_BINARY} is not valid base64: {blob[:60]!r}")
 
 
+@requirement("basic-008")  # official fixture
 def test_resources_templates_read(mcp, revision):
     """The fixture template test://template/{id}/data, read as test://template/123/data,
     gives contents under that URI that reflect the id 123."""

@@ -14,6 +14,8 @@ from conformance.transport import TransportError
 def test_stdout_carries_only_messages(mcp_target, mcp_connect, revision):
     """Every line the server writes to stdout is one complete JSON-RPC message in UTF-8:
     no banners or logs (those belong on stderr) and no message spread over several lines."""
+    if mcp_target.transport_kind != "stdio":
+        not_applicable(f"a stdio rule; this server is tested over {mcp_target.transport_kind}")
     try:
         support = mcp_target.support(revision)
         if not support.supported:

@@ -27,7 +27,7 @@ def test_clean_reference_passes_every_check(run_suite):
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_is_caught_by_its_check(run_suite, name):
     fault = FAULTS[name]
-    result = run_suite(f"{REFERENCE} --fault {name}", "-k", fault.check)
+    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", "-k", fault.check)
     found = verdicts(result, fault.check)
     assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
                                    + result.output[-4000:]
@@ -42,6 +42,7 @@ def test_harmless_quirk_changes_no_verdict(run_suite, name):
 
 def test_every_check_has_a_fault():
     from conformance.catalogue import checks
-    caught = {fault.check for fault in FAULTS.values()}
+    from conformance.reference.http import FAULTS as HTTP_FAULTS  # exercised in tests/test_http.py
+    caught = {fault.check for fault in [*FAULTS.values(), *HTTP_FAULTS.values()]}
     uncovered = sorted(c.name for c in checks() if c.name not in caught)
     assert not uncovered, f"checks no reference fault can fail: {uncovered}"

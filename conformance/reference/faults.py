@@ -15,6 +15,7 @@ class Fault:
     description: str
     check: str  # the check's test name (matched with -k)
     outcome: str = "failed"  # "failed" (MUST broken) or "warned" (SHOULD missed)
+    server_args: str = ""  # further reference-server options the fault needs, e.g. "--era modern"
 
 
 FAULTS: dict[str, Fault] = {

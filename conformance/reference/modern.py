@@ -38,6 +38,9 @@ FAULTS = {
                                  "warned"),
     "no-cache-hints": Fault("cacheable modern results without ttlMs", "test_caching_hints"),
     "negative-ttl": Fault("caching hints with a negative ttlMs", "test_caching_hints"),
+    "initialize-error-names-no-versions": Fault("a modern-only server refuses initialize without naming versions",
+                                                "test_initialize_names_supported_versions", "warned",
+                                                server_args="--era modern"),
 }
 
 

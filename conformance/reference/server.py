@@ -119,6 +119,8 @@ class ReferenceServer:
         """A modern-only server: initialize names the versions it does support."""
         if message.method == "initialize":
             requested = (message.params or {}).get("protocolVersion")
+            if self.has("initialize-error-names-no-versions"):
+                return [self.error(message.id, jsonrpc.METHOD_NOT_FOUND, "unknown method")]
             return [self.error(message.id, -32022, "this server speaks only modern protocol versions",
                                {"supported": self.modern.supported_versions(), "requested": requested})]
         return [self.error(message.id, jsonrpc.INVALID_PARAMS,
@@ -168,8 +170,8 @@ class ReferenceServer:
             return "2025-06-18" if requested == "2025-03-26" else "2025-03-26"
         if requested in self.versions:
             return requested
-        if self.has("version-unsupported-answer"):
-            return "2000-01-01"
+        if self.has("version-unsupported-answer"):  # offers a version it then refuses
+            return "2000-01-01" if requested != "2000-01-01" else self.versions[-1]
         return self.versions[0] if self.has("version-oldest") else self.versions[-1]
 
     def on_ping(self, message) -> list[dict]:
