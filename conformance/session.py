@@ -179,6 +179,8 @@ class Session:
         stop = (lambda: str(request_id) in refused) if refused is not None else None
         found = self.wait_for(lambda m: request_id in self.responses, limit, stop=stop)
         if found is None and refused and str(request_id) in refused:
+            if getattr(self.transport, "stdout_eof", False):
+                self.wait_for(lambda m: False, 0.5)  # the connection ended: say that (TransportClosed)
             raise NoResponse(f"request id {request_id!r} ({self.pending.get(request_id, '?')}) was refused with "
                              f"HTTP {refused[str(request_id)]} and no JSON-RPC response", None, "")
         if found is None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+import threading
+from collections import deque
 from dataclasses import dataclass
 
 
@@ -42,3 +45,70 @@ class TransportClosed(TransportError):
 
 class TransportTimeout(TransportError):
     """Nothing arrived within the time allowed."""
+
+
+class Inbox:
+    """Framed messages waiting to be read. A full inbox makes the producer wait (a flooding
+    peer is slowed down, not buffered without bound); once ended, every later read says so."""
+
+    def __init__(self, maxsize: int = 1000):
+        self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
+        self._stopped = threading.Event()  # the transport is closing: producers stop waiting
+        self.end_reason: str | None = None
+
+    def put(self, item: Inbound) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def end(self, reason: str) -> None:
+        """No more messages will come, for this reason (those already queued are still read)."""
+        self.end_reason = self.end_reason or reason
+        self.put(_END)  # wakes a reader waiting on an empty inbox
+
+    def stop(self) -> None:
+        """The transport is closing: producers stop waiting for room."""
+        self._stopped.set()
+
+    def get(self, timeout: float) -> Inbound | None:
+        """The next message; None once the inbox has ended; TransportTimeout if none came."""
+        try:
+            item = self._queue.get(timeout=0 if self.end_reason else max(timeout, 0))
+        except queue.Empty:
+            if self.end_reason is not None:
+                return None
+            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
+        return None if item is _END else item
+
+
+_END = object()
+
+
+class OutputTail:
+    """The last bytes a process wrote (older output is dropped), for failure messages."""
+
+    def __init__(self, keep: int = 64 * 1024):
+        self._chunks: deque[bytes] = deque()
+        self._kept = 0
+        self._keep = keep
+        self._lock = threading.Lock()
+
+    def append(self, chunk: bytes) -> None:
+        with self._lock:
+            self._chunks.append(chunk)
+            self._kept += len(chunk)
+            while self._kept > self._keep and len(self._chunks) > 1:
+                self._kept -= len(self._chunks.popleft())
+
+    def clear(self) -> None:
+        with self._lock:
+            self._chunks.clear()
+            self._kept = 0
+
+    def text(self, lines: int = 20) -> str:
+        with self._lock:
+            text = b"".join(self._chunks).decode("utf-8", errors="replace")
+        return "\n".join(line[:500] for line in text.splitlines()[-lines:])

@@ -14,7 +14,6 @@ headers, SSE events and messages. Every exchange is recorded in `http_log`.
 
 from __future__ import annotations
 
-import queue
 import re
 import socket
 import threading
@@ -27,7 +26,7 @@ import httpx
 
 from .. import jsonrpc
 from ..jsonrpc import Kind, Message
-from .base import Inbound, ServerStartError, TransportClosed, TransportTimeout
+from .base import Inbound, Inbox, ServerStartError, TransportClosed
 
 ACCEPT_BOTH = "application/json, text/event-stream"
 SESSION_HEADER = "Mcp-Session-Id"
@@ -246,10 +245,6 @@ def _shutdown(response: httpx.Response) -> None:
         pass
 
 
-@dataclass
-class _Closed:
-    reason: str
-
 
 class HttpTransport:
     """A Streamable HTTP connection to one MCP endpoint, seen as a stream of messages."""
@@ -269,7 +264,7 @@ class HttpTransport:
         # str(request id) -> HTTP status, for POSTed requests refused with an error status and
         # no JSON-RPC response to them (so a caller need not wait for an answer that cannot come)
         self.refused: dict[str, int] = {}
-        self._inbox: queue.Queue = queue.Queue(maxsize=1000)
+        self._inbox = Inbox()
         self._client: httpx.Client | None = None
         self._open: set[httpx.Response] = set()
         self._lock = threading.Lock()
@@ -306,7 +301,8 @@ class HttpTransport:
             _shutdown(response)
         if self._client is not None:
             self._client.close()
-        self._put(_Closed("the transport is closed"))
+        self._inbox.stop()
+        self._inbox.end("the transport is closed")
         return self.exit_code
 
     def stderr_tail(self, lines: int = 20) -> str:
@@ -363,7 +359,7 @@ class HttpTransport:
             if isinstance(error, (httpx.ConnectError, httpx.RemoteProtocolError)):
                 self.stdout_eof = True
                 outcome["error"] = reason
-                self._put(_Closed(reason))
+                self._inbox.end(reason)
             answered.set()
             return
         try:
@@ -378,7 +374,7 @@ class HttpTransport:
             if response.status_code == 404 and headers.get(SESSION_HEADER):
                 reason = f"the server answered HTTP 404 for session {headers[SESSION_HEADER]}: the session ended"
                 self.stdout_eof = True
-                self._put(_Closed(reason))
+                self._inbox.end(reason)
             answered.set()
             delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip())
             if (message.kind is Kind.REQUEST and response.status_code >= 400
@@ -417,7 +413,7 @@ class HttpTransport:
                 and any(jsonrpc.same_id(i, message.id) for i in self._initialize_ids)
                 and isinstance(message.result, dict) and isinstance(message.result.get("protocolVersion"), str)):
             self.protocol_version = message.result["protocolVersion"]
-        self._put(Inbound(time.monotonic(), raw, note=note))
+        self._inbox.put(Inbound(time.monotonic(), raw, note=note))
         return message
 
     def _start_listening(self) -> None:
@@ -448,24 +444,11 @@ class HttpTransport:
                 self._open.discard(response)
             response.close()
 
-    def _put(self, item) -> None:
-        while True:
-            try:
-                self._inbox.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                if self._closed:
-                    return
-
     # -- bytes in ------------------------------------------------------------------
     def receive(self, timeout: float) -> Inbound:
-        try:
-            item = self._inbox.get(timeout=max(timeout, 0))
-        except queue.Empty:
-            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
-        if isinstance(item, _Closed):
-            self._inbox.put(item)  # stay closed for later readers
-            raise TransportClosed(item.reason, self.exit_code, self.stderr_tail())
+        item = self._inbox.get(timeout)
+        if item is None:
+            raise TransportClosed(self._inbox.end_reason, self.exit_code, self.stderr_tail())
         return item
 
     # -- raw access for transport checks -----------------------------------------------

@@ -21,10 +21,9 @@ import socket
 import subprocess
 import threading
 import time
-from collections import deque
 from urllib.parse import urlsplit
 
-from .base import ServerStartError
+from .base import OutputTail, ServerStartError
 from .http import HttpTransport
 from .sse import SseTransport
 from .stdio import StdioTransport
@@ -52,10 +51,7 @@ class LaunchedServer:
         self.url: str | None = None
         self.port: int | None = None
         self.proc: subprocess.Popen | None = None
-        self._tail: deque[bytes] = deque()
-        self._kept = 0
-        self._keep = keep
-        self._tail_lock = threading.Lock()
+        self._output = OutputTail(keep)
         self._lock = threading.Lock()
 
     @property
@@ -81,9 +77,7 @@ class LaunchedServer:
         argv = [arg.replace("{port}", str(self.port)) for arg in shlex.split(self.command)]
         if not argv:
             raise ServerStartError("the server command is empty")
-        with self._tail_lock:
-            self._tail.clear()
-            self._kept = 0
+        self._output.clear()
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.STDOUT, start_new_session=True, bufsize=0)
@@ -123,17 +117,11 @@ class LaunchedServer:
                 return
             if not chunk:
                 return
-            with self._tail_lock:
-                self._tail.append(chunk)
-                self._kept += len(chunk)
-                while self._kept > self._keep and len(self._tail) > 1:
-                    self._kept -= len(self._tail.popleft())
+            self._output.append(chunk)
 
     def stderr_tail(self, lines: int = 20) -> str:
         """The last lines the server wrote (stdout and stderr together)."""
-        with self._tail_lock:
-            text = b"".join(self._tail).decode("utf-8", errors="replace")
-        return "\n".join(line[:500] for line in text.splitlines()[-lines:])
+        return self._output.text(lines)
 
     def stop(self) -> int | None:
         """SIGTERM the process group, wait, then SIGKILL it."""

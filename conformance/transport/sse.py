@@ -8,7 +8,6 @@ the suite never posts anywhere else.
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections import deque
@@ -17,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .base import Inbound, ServerStartError, TransportClosed, TransportError, TransportTimeout
+from .base import Inbound, Inbox, ServerStartError, TransportClosed, TransportError
 from .http import LOG_KEEP, Exchange, SseParser, _shutdown, looks_like_message, merge_headers, perform
 
 
@@ -25,10 +24,6 @@ def same_origin(a: str, b: str) -> bool:
     x, y = urlsplit(a), urlsplit(b)
     return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
 
-
-class _Closed:
-    def __init__(self, reason: str):
-        self.reason = reason
 
 
 class SseTransport:
@@ -42,7 +37,7 @@ class SseTransport:
         self.started_at = time.monotonic()
         self.stdout_eof = False  # the SSE stream has ended
         self.http_log: deque[str] = deque(maxlen=LOG_KEEP)
-        self._inbox: queue.Queue = queue.Queue(maxsize=1000)
+        self._inbox = Inbox()
         self._client: httpx.Client | None = None
         self._stream: httpx.Response | None = None
         self._endpoint = threading.Event()
@@ -77,7 +72,8 @@ class SseTransport:
             _shutdown(self._stream)
         if self._client is not None:
             self._client.close()
-        self._put(_Closed("the transport is closed"))
+        self._inbox.stop()
+        self._inbox.end("the transport is closed")
         return self.exit_code
 
     def stderr_tail(self, lines: int = 20) -> str:
@@ -129,21 +125,12 @@ class SseTransport:
             return
         if event.data.strip():
             note = "SSE message event" if event.event == "message" else f"SSE event of type {event.event!r}"
-            self._put(Inbound(time.monotonic(), event.data, note=note))
+            self._inbox.put(Inbound(time.monotonic(), event.data, note=note))
 
     def _fail(self, reason: str) -> None:
         self._problem = self._problem or reason
         self._endpoint.set()
-        self._put(_Closed(reason))
-
-    def _put(self, item) -> None:
-        while True:
-            try:
-                self._inbox.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                if self._closed:
-                    return
+        self._inbox.end(reason)
 
     # -- bytes out -----------------------------------------------------------------
     def send(self, data: bytes) -> None:
@@ -163,18 +150,14 @@ class SseTransport:
         # Lenient: a message in the POST's answer is passed on (the checks judge where it came).
         for payload in exchange.payloads:
             if exchange.is_sse or looks_like_message(payload, exchange.content_type):
-                self._put(Inbound(time.monotonic(), payload,
+                self._inbox.put(Inbound(time.monotonic(), payload,
                                   note=f"in the body of the POST's HTTP {exchange.status} answer"))
 
     # -- bytes in ------------------------------------------------------------------
     def receive(self, timeout: float) -> Inbound:
-        try:
-            item = self._inbox.get(timeout=max(timeout, 0))
-        except queue.Empty:
-            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
-        if isinstance(item, _Closed):
-            self._inbox.put(item)
-            raise TransportClosed(item.reason, self.exit_code, self.stderr_tail())
+        item = self._inbox.get(timeout)
+        if item is None:
+            raise TransportClosed(self._inbox.end_reason, self.exit_code, self.stderr_tail())
         return item
 
     # -- raw access for transport checks -----------------------------------------------

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import atexit
 import os
-import queue
 import shlex
 import signal
 import subprocess
 import threading
 import time
 import weakref
-from collections import deque
-from dataclasses import dataclass
 
 from ..jsonrpc import LineFramer, OversizedLine
-from .base import Inbound, ServerStartError, TransportClosed, TransportTimeout
+from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed
 
 _live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
 
@@ -35,11 +32,6 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
-@dataclass
-class _Closed:
-    exit_code: int | None
-
-
 class StdioTransport:
     kind = "stdio"
 
@@ -51,12 +43,8 @@ class StdioTransport:
         self.cwd = cwd
         self.shutdown_grace = shutdown_grace
         self.started_at = time.monotonic()
-        self._inbox: queue.Queue = queue.Queue(maxsize=1000)  # a flooding peer blocks, not us
-        self._stderr_tail: deque[bytes] = deque()
-        self._stderr_kept = 0
-        self._stderr_keep = stderr_keep
-        self._stderr_lock = threading.Lock()
-        self._closing = threading.Event()
+        self._inbox = Inbox()
+        self._stderr = OutputTail(stderr_keep)
         self._closed = False
         self.proc: subprocess.Popen | None = None
         self.stdout_eof = False
@@ -96,7 +84,7 @@ class StdioTransport:
         if self._closed or self.proc is None:
             return self.exit_code
         self._closed = True
-        self._closing.set()
+        self._inbox.stop()
         try:
             self.proc.stdin.close()
         except OSError:
@@ -146,12 +134,8 @@ class StdioTransport:
     # -- bytes in ------------------------------------------------------------------
     def receive(self, timeout: float) -> Inbound:
         """The next framed message, or TransportTimeout / TransportClosed."""
-        try:
-            item = self._inbox.get(timeout=max(timeout, 0))
-        except queue.Empty:
-            raise TransportTimeout(f"nothing received within {timeout:g}s") from None
-        if isinstance(item, _Closed):
-            self._inbox.put(item)  # stay closed for later readers
+        item = self._inbox.get(timeout)
+        if item is None:
             if self.proc is not None:
                 self._wait(0.5)
                 self._stderr_reader.join(timeout=0.5)  # so the tail shown is complete
@@ -166,14 +150,6 @@ class StdioTransport:
             return f"the server was killed by signal {-code}"
         return f"the server exited with code {code}"
 
-    def _put(self, item) -> None:
-        while not self._closing.is_set():
-            try:
-                self._inbox.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
     def _read_stdout(self) -> None:
         framer = LineFramer()
         fd = self.proc.stdout.fileno()
@@ -187,14 +163,14 @@ class StdioTransport:
             now = time.monotonic()
             for line in framer.feed(chunk):
                 if isinstance(line, OversizedLine):
-                    self._put(Inbound(now, line.head, note=f"line longer than {framer.max_line} bytes, cut"))
+                    self._inbox.put(Inbound(now, line.head, note=f"line longer than {framer.max_line} bytes, cut"))
                 elif line.strip():
-                    self._put(Inbound(now, line))
+                    self._inbox.put(Inbound(now, line))
         rest = framer.pending()
         if rest.strip():
-            self._put(Inbound(time.monotonic(), rest, note="no newline before the stream closed"))
+            self._inbox.put(Inbound(time.monotonic(), rest, note="no newline before the stream closed"))
         self.stdout_eof = True
-        self._put(_Closed(self.exit_code))
+        self._inbox.end("the server closed its stdout")
 
     def _read_stderr(self) -> None:
         fd = self.proc.stderr.fileno()
@@ -205,17 +181,10 @@ class StdioTransport:
                 return
             if not chunk:
                 return
-            with self._stderr_lock:
-                self._stderr_tail.append(chunk)
-                self._stderr_kept += len(chunk)
-                while self._stderr_kept > self._stderr_keep and len(self._stderr_tail) > 1:
-                    self._stderr_kept -= len(self._stderr_tail.popleft())
+            self._stderr.append(chunk)
 
     def stderr_tail(self, lines: int = 20) -> str:
-        with self._stderr_lock:
-            text = b"".join(self._stderr_tail).decode("utf-8", errors="replace")
-        tail = text.splitlines()[-lines:]
-        return "\n".join(line[:500] for line in tail)
+        return self._stderr.text(lines)
 
     def describe(self) -> str:
         return f"stdio: {self.command}"
