@@ -21,6 +21,8 @@ from .checks import CheckFailed, WireViolation
 from .target import Target
 from .transport import TransportError, close_all, launch
 
+pytest_plugins = ["conformance.client_plugin"]  # the client leg: --mcp-client
+
 OPTIONS = ("--mcp-server", "--mcp-url", "--mcp-transport")
 TARGET_KEY = pytest.StashKey[Target]()
 VERDICT_KEY = pytest.StashKey[checks.Verdict]()

@@ -27,7 +27,8 @@ def test_clean_reference_passes_every_check(run_suite):
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_is_caught_by_its_check(run_suite, name):
     fault = FAULTS[name]
-    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", "-k", fault.check)
+    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", "-k", fault.check,
+                       "--mcp-version", fault.revision)
     found = verdicts(result, fault.check)
     assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
                                    + result.output[-4000:]

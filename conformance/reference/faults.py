@@ -16,6 +16,7 @@ class Fault:
     check: str  # the check's test name (matched with -k)
     outcome: str = "failed"  # "failed" (MUST broken) or "warned" (SHOULD missed)
     server_args: str = ""  # further reference-server options the fault needs, e.g. "--era modern"
+    revision: str = "2025-11-25"  # the revision its check is run for in tests/test_faults.py
 
 
 FAULTS: dict[str, Fault] = {
@@ -60,7 +61,8 @@ FAULTS: dict[str, Fault] = {
     "pretty-json": Fault("writes indented JSON (embedded newlines)", "test_stdout_carries_only_messages"),
     # batches
     "batch-processed": Fault("processes JSON-RPC batches in revisions that removed them", "test_batch_rejected"),
-    "batch-unsupported": Fault("rejects batches in 2025-03-26, which requires them", "test_batch_supported"),
+    "batch-unsupported": Fault("rejects batches in 2025-03-26, which requires them", "test_batch_supported",
+                               revision="2025-03-26"),
 }
 
 

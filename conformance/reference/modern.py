@@ -23,24 +23,29 @@ CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list", 
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 SERVER_INFO = {"name": "mcp-conformance-reference", "version": __version__}
 
+def _modern(*args, **kwargs) -> Fault:
+    """A fault of the modern era: its check is judged in 2026-07-28."""
+    return Fault(*args, revision=MODERN_VERSIONS[-1], **kwargs)
+
+
 FAULTS = {
-    "discover-no-versions": Fault("server/discover result without supportedVersions", "test_discover_result"),
-    "no-result-type": Fault("modern results without resultType", "test_result_type"),
-    "unsupported-version-code": Fault("an unsupported version gets -32602, not -32022",
-                                      "test_unsupported_version_error"),
-    "unsupported-version-no-data": Fault("the -32022 error lists no supported versions",
-                                         "test_unsupported_version_error"),
-    "accept-missing-capabilities": Fault("serves a modern request whose _meta lacks clientCapabilities",
-                                         "test_missing_required_meta_rejected"),
-    "serves-removed-methods": Fault("answers ping and logging/setLevel in the modern era",
-                                    "test_removed_methods_refused", "warned"),
-    "no-server-info-meta": Fault("modern results without serverInfo in _meta", "test_server_identifies_itself",
-                                 "warned"),
-    "no-cache-hints": Fault("cacheable modern results without ttlMs", "test_caching_hints"),
-    "negative-ttl": Fault("caching hints with a negative ttlMs", "test_caching_hints"),
-    "initialize-error-names-no-versions": Fault("a modern-only server refuses initialize without naming versions",
-                                                "test_initialize_names_supported_versions", "warned",
-                                                server_args="--era modern"),
+    "discover-no-versions": _modern("server/discover result without supportedVersions", "test_discover_result"),
+    "no-result-type": _modern("modern results without resultType", "test_result_type"),
+    "unsupported-version-code": _modern("an unsupported version gets -32602, not -32022",
+                                        "test_unsupported_version_error"),
+    "unsupported-version-no-data": _modern("the -32022 error lists no supported versions",
+                                           "test_unsupported_version_error"),
+    "accept-missing-capabilities": _modern("serves a modern request whose _meta lacks clientCapabilities",
+                                           "test_missing_required_meta_rejected"),
+    "serves-removed-methods": _modern("answers ping and logging/setLevel in the modern era",
+                                      "test_removed_methods_refused", "warned"),
+    "no-server-info-meta": _modern("modern results without serverInfo in _meta", "test_server_identifies_itself",
+                                   "warned"),
+    "no-cache-hints": _modern("cacheable modern results without ttlMs", "test_caching_hints"),
+    "negative-ttl": _modern("caching hints with a negative ttlMs", "test_caching_hints"),
+    "initialize-error-names-no-versions": _modern("a modern-only server refuses initialize without naming versions",
+                                                  "test_initialize_names_supported_versions", "warned",
+                                                  server_args="--era modern"),
 }
 
 

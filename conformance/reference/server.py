@@ -29,6 +29,7 @@ class ReferenceServer:
         self.versions = sorted(versions or legacy_revisions())  # legacy revisions served
         self.era = era  # legacy, modern or dual
         self.modern_meta: dict | None = None  # _meta of the modern request being served, if any
+        self.client_capabilities: dict = {}  # declared by the client at initialize (legacy era)
         self.modern = ModernEra(self)
         self.revision: str | None = None
         self.initialized = False
@@ -105,8 +106,10 @@ class ReferenceServer:
             if self.has("answer-notifications"):
                 return [self.error(None, jsonrpc.METHOD_NOT_FOUND, "notifications are not answered here")]
             return [reply for feature in self.features.values() for reply in feature.on_notification(message)]
+        if message.is_response:  # to a request a feature sent: that feature continues
+            return [reply for feature in self.features.values() for reply in feature.on_response(message)]
         if message.kind is not Kind.REQUEST:
-            return []  # a response to one of our requests: nothing to do
+            return []
         self.modern_meta = None
         if self.era != "legacy" and is_modern(message):
             self.modern_meta = message.params["_meta"]  # the modern request being served
@@ -142,8 +145,10 @@ class ReferenceServer:
         return handler(message)
 
     def on_initialize(self, message) -> list[dict]:
-        requested = (message.params or {}).get("protocolVersion")
-        self.revision = self.negotiate(requested)
+        params = message.params or {}
+        self.revision = self.negotiate(params.get("protocolVersion"))
+        capabilities = params.get("capabilities")
+        self.client_capabilities = capabilities if isinstance(capabilities, dict) else {}
         capabilities: Any = {name: cap for name, cap in self.declared().items()}
         if self.has("capabilities-not-object"):
             capabilities = list(capabilities)

@@ -34,6 +34,10 @@ class ReferenceFeature:
     def on_notification(self, message) -> list[dict]:
         return []
 
+    def on_response(self, message) -> list[dict]:
+        """A response from the client (to a request some feature sent); [] if not ours."""
+        return []
+
 
 def modules():
     return [importlib.import_module(f"{__name__}.{info.name}")

@@ -62,16 +62,23 @@ TOOLS = [
      "inputSchema": _object({"a": {"type": "number"}, "b": {"type": "number"}}, ["a", "b"]),
      "outputSchema": _object({"sum": {"type": "number"}}, ["sum"])},
     {"name": "count_slowly", "description": "Counts to `count`, one step every 50 ms, reporting progress.",
-     "inputSchema": _object({"count": {"type": "integer", "minimum": 1, "maximum": 3}}, ["count"])},
+     "inputSchema": _object({"count": {"type": "integer", "minimum": 1, "maximum": 3}}, ["count"]),
+     "taskSupport": "optional"},
     {"name": "test_simple_text", "description": "Returns a fixed text.", "inputSchema": NO_ARGUMENTS},
     {"name": "test_image_content", "description": "Returns a 1x1 PNG image.", "inputSchema": NO_ARGUMENTS},
     {"name": "test_audio_content", "description": "Returns a short silent WAV.", "inputSchema": NO_ARGUMENTS,
      "since": "2025-03-26"},
     {"name": "test_error_handling", "description": "Always fails, reporting the failure in its result.",
-     "inputSchema": NO_ARGUMENTS},
+     "inputSchema": NO_ARGUMENTS, "taskSupport": "optional"},
     {"name": "test_tool_with_progress", "description": "Reports progress 0, 50 and 100 of 100.",
      "inputSchema": NO_ARGUMENTS},
 ]
+
+TASKS_REVISION = "2025-11-25"
+# Listed only under the tasks fault tasks-required-tool-runs-plainly: a plain call of it is
+# an error, which the generated plain calls of the tools checks would report.
+REQUIRES_TASK = {"name": "count_as_task", "description": "Counts to 100; runs only as a task.",
+                 "inputSchema": NO_ARGUMENTS, "taskSupport": "required"}
 
 FAULTS = {
     "tool-name-invalid": Fault("a tool name holds a space and a '!'", "test_tool_names_well_formed", "warned"),
@@ -135,12 +142,16 @@ class Feature(ReferenceFeature):
     def tools(self) -> list[dict]:
         revision = self.revision
         listed = [self.describe(tool, revision) for tool in TOOLS if revision >= tool.get("since", "")]
+        if self.server.has("tasks-required-tool-runs-plainly"):  # a fault of the tasks feature
+            listed.append(self.describe(REQUIRES_TASK, revision))
         if self.server.has("fixture-tools-order-varies"):
             random.Random(os.getpid()).shuffle(listed)
         return listed
 
     def describe(self, tool: dict, revision: str) -> dict:
-        described = {k: v for k, v in tool.items() if k not in ("since", "outputSchema")}
+        described = {k: v for k, v in tool.items() if k not in ("since", "outputSchema", "taskSupport")}
+        if "taskSupport" in tool and revision == TASKS_REVISION:  # tasks exist in 2025-11-25 only
+            described["execution"] = {"taskSupport": tool["taskSupport"]}
         described["annotations"] = READ_ONLY  # an extra field before 2025-03-26, allowed there
         if "outputSchema" in tool and revision >= "2025-06-18":
             described["outputSchema"] = tool["outputSchema"]
@@ -171,6 +182,16 @@ class Feature(ReferenceFeature):
             rejection = self.check_arguments(message.id, tool, arguments)
             if rejection is not None:
                 return [rejection]
+        tasks = self.server.features.get("tasks")
+        if tasks is not None and tasks.active:  # else any `task` field is ignored
+            support = (tool.get("execution") or {}).get("taskSupport", "forbidden")
+            if "task" in params and (support != "forbidden" or self.server.has("tasks-forbidden-tool-accepts-task")):
+                return tasks.create(message, lambda cancelled: self.run_task(name, arguments, cancelled),
+                                    self.steps(arguments) if name == "count_slowly" else 0)
+            if "task" in params:
+                return [self.server.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{name} cannot run as a task")]
+            if support == "required" and not self.server.has("tasks-required-tool-runs-plainly"):
+                return [self.server.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{name} runs only as a task")]
         if name in ("count_slowly", "test_tool_with_progress"):
             self.run_in_thread(message, name, arguments)
             return []
@@ -203,6 +224,20 @@ class Feature(ReferenceFeature):
                                                    "isError": True})
         return None
 
+    @staticmethod
+    def steps(arguments: dict) -> int:
+        count = arguments.get("count")
+        return max(1, min(count, 3)) if isinstance(count, int) else 1
+
+    def run_task(self, name: str, arguments: dict, cancelled) -> dict:
+        """The result of a tool run as a task (the tasks feature waits out the slow ones)."""
+        if name in ("count_slowly", "test_tool_with_progress", REQUIRES_TASK["name"]):
+            return text_result(f"counted to {self.steps(arguments) if name == 'count_slowly' else 100}")
+        try:
+            return self.run(name, arguments)
+        except (TypeError, KeyError, ValueError) as error:
+            return {**text_result(f"{name} failed: {error}"), "isError": True}
+
     def run(self, name: str, arguments: dict) -> dict:
         structured = self.revision >= "2025-06-18"  # structuredContent arrived in 2025-06-18
         if name == "echo":
@@ -221,6 +256,8 @@ class Feature(ReferenceFeature):
         if name == "test_error_handling":
             flag = {} if self.server.has("fixture-error-not-flagged") else {"isError": True}
             return {**text_result(FAILURE_TEXT), **flag}
+        if name == REQUIRES_TASK["name"]:
+            return text_result("counted to 100")
         raise AssertionError(f"no implementation for tool {name}")
 
     def add(self, a: float, b: float, structured: bool) -> dict:

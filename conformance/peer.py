@@ -1,0 +1,231 @@
+"""The suite's scripted MCP server, the peer of a client under test (the client leg).
+
+    python -m conformance.peer --scenario NAME --report FILE
+
+It speaks stdio to the client that started it, follows the scenario's script, records
+every message both ways with a timestamp into FILE (JSON lines, flushed as they happen, so
+a killed peer still leaves its record) and exits when the client closes its stdin.
+Nothing is judged here: the test process reads the record and grades it.
+
+Scenarios (legacy era):
+  initialize        answer initialize with the version asked for; tools/list, tools/call
+  server-requests   after notifications/initialized, send a log notification, ping, and
+                    roots/list, sampling/createMessage, elicitation/create (roots/list also
+                    when roots is not declared); hold the answer to the client's next request
+                    until these are answered (at most HOLD seconds)
+  version-mismatch  answer initialize with a version no client can support
+  version-fallback  answer initialize with the revision before the one asked for
+  modern            also serve the modern era (server/discover, `_meta` on every request)
+  modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
+                    naming only legacy revisions (initialize still works)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+
+from . import jsonrpc
+from .schema import legacy_revisions, revisions
+
+SCENARIOS = ("initialize", "server-requests", "version-mismatch", "version-fallback", "modern", "modern-retry")
+META = "io.modelcontextprotocol/"
+UNSUPPORTED_PROTOCOL_VERSION = -32022
+CACHEABLE = {"server/discover", "tools/list"}
+IMPOSSIBLE_VERSION = "2099-12-31"
+HOLD = 5.0
+SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
+TOOL = {"name": "echo", "description": "Echoes its text.",
+        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+
+
+class Peer:
+    def __init__(self, scenario: str, report_path: str, out=None):
+        self.scenario = scenario
+        self.report = open(report_path, "a", encoding="utf-8")
+        self.out = out or sys.stdout.buffer
+        self.started = time.monotonic()
+        self.revision: str | None = None
+        self.capabilities: dict = {}
+        self.next_id = jsonrpc.IdSequence(1000)
+        self.outstanding: dict = {}  # id of a request the peer sent -> method
+        self.held: list[dict] = []  # client requests whose answers wait for `outstanding`
+        self.hold_until: float | None = None
+        self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
+
+    # -- the record ------------------------------------------------------------------
+    def record(self, item: dict) -> None:
+        item.setdefault("t", round(time.monotonic() - self.started, 6))
+        self.report.write(json.dumps(item) + "\n")
+        self.report.flush()
+
+    def send(self, obj: dict) -> None:
+        data = jsonrpc.encode(obj)
+        self.record({"dir": "s2c", "data": data.decode("utf-8")})
+        try:
+            self.out.write(data + b"\n")
+            self.out.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self.record({"event": "write-failed"})
+
+    def request(self, method: str, params: dict | None = None) -> None:
+        request_id = self.next_id()
+        self.outstanding[request_id] = method
+        self.send(jsonrpc.request(request_id, method, params))
+
+    # -- the script --------------------------------------------------------------------
+    def on_line(self, raw: bytes) -> None:
+        self.record({"dir": "c2s", "data": raw.decode("utf-8", errors="replace")})
+        message = jsonrpc.decode(raw)
+        if message.kind is jsonrpc.Kind.BATCH:
+            return  # judged from the record; no MCP revision the peer speaks has batches
+        if message.is_response:
+            self.outstanding.pop(message.id, None)
+            self.release()
+        elif message.kind is jsonrpc.Kind.NOTIFICATION:
+            if message.method == "notifications/initialized" and self.scenario == "server-requests":
+                self.start_server_requests()
+        elif message.kind is jsonrpc.Kind.REQUEST:
+            if self.outstanding and message.method not in ("initialize", "ping"):
+                self.held.append(message.obj)
+                self.hold_until = self.hold_until or time.monotonic() + HOLD
+            else:
+                self.answer(message.obj)
+
+    def release(self, force: bool = False) -> None:
+        if self.held and (force or not self.outstanding):
+            held, self.held, self.hold_until = self.held, [], None
+            for obj in held:
+                self.answer(obj)
+
+    def tick(self) -> None:
+        if self.hold_until is not None and time.monotonic() >= self.hold_until:
+            self.record({"event": "hold-expired", "unanswered": sorted(map(str, self.outstanding))})
+            self.release(force=True)
+
+    def answer(self, obj: dict) -> None:
+        method, request_id, params = obj.get("method"), obj.get("id"), obj.get("params") or {}
+        meta = params.get("_meta") if isinstance(params, dict) else None
+        if self.scenario.startswith("modern") and isinstance(meta, dict) and META + "protocolVersion" in meta:
+            self.send(self.modern_answer(obj, meta[META + "protocolVersion"]))
+        elif method == "initialize":
+            self.send(jsonrpc.result(request_id, self.initialize_result(params)))
+        elif method == "ping":
+            self.send(jsonrpc.result(request_id, {}))
+        elif method == "tools/list" and self.revision:
+            self.send(jsonrpc.result(request_id, {"tools": [TOOL]}))
+        elif method == "tools/call" and self.revision:
+            text = str((params.get("arguments") or {}).get("text", ""))
+            self.send(jsonrpc.result(request_id, {"content": [{"type": "text", "text": text}], "isError": False}))
+        else:
+            self.send(jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}"))
+
+    def modern_answer(self, obj: dict, version) -> dict:
+        method, request_id = obj.get("method"), obj.get("id")
+        modern = [r for r in revisions() if r >= "2026"]
+        legacy = sorted(legacy_revisions(), reverse=True)
+        if self.scenario == "modern-retry" or version not in modern:
+            supported = legacy if self.scenario == "modern-retry" else [*modern, *legacy]
+            return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+                                 {"supported": supported, "requested": str(version)})
+        if method == "server/discover":
+            value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
+        elif method == "tools/list":
+            value = {"tools": [TOOL]}
+        elif method == "tools/call":
+            text = str(((obj.get("params") or {}).get("arguments") or {}).get("text", ""))
+            value = {"content": [{"type": "text", "text": text}], "isError": False}
+        else:
+            return jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}")
+        self.revision = version
+        value = {**value, "resultType": "complete", "_meta": {META + "serverInfo": SERVER_INFO}}
+        if method in CACHEABLE:
+            value.update(ttlMs=0, cacheScope="public")
+        return jsonrpc.result(request_id, value)
+
+    def initialize_result(self, params: dict) -> dict:
+        asked = params.get("protocolVersion")
+        known = legacy_revisions()
+        self.capabilities = params.get("capabilities") if isinstance(params.get("capabilities"), dict) else {}
+        if self.scenario == "version-mismatch":
+            version = IMPOSSIBLE_VERSION
+        elif self.scenario == "version-fallback":
+            older = [r for r in known if isinstance(asked, str) and r < asked]
+            version = older[-1] if older else known[0]
+        else:
+            version = asked if asked in known else known[-1]
+        self.revision = version
+        return {"protocolVersion": version, "capabilities": {"tools": {}, "logging": {}},
+                "serverInfo": SERVER_INFO}
+
+    def start_server_requests(self) -> None:
+        self.send(jsonrpc.notification("notifications/message",
+                                       {"level": "info", "logger": "peer", "data": "scripted notice"}))
+        self.request("ping")
+        self.request("roots/list")  # also when undeclared: a client without roots answers -32601
+        if "sampling" in self.capabilities:
+            self.request("sampling/createMessage", {
+                "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}],
+                "maxTokens": 16})
+        if "elicitation" in self.capabilities and (self.revision or "") >= "2025-06-18":
+            self.request("elicitation/create", {
+                "message": "Your name?",
+                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance.peer", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", choices=SCENARIOS, default="initialize")
+    parser.add_argument("--report", required=True, help="file to append the JSON-lines record to")
+    args = parser.parse_args(argv)
+    peer = Peer(args.scenario, args.report)
+
+    def terminated(signum, frame) -> None:  # lifecycle-017/018: was stdin closed first?
+        peer.record({"event": "sigterm"})
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, terminated)
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        framer = jsonrpc.LineFramer()
+        fd = sys.stdin.buffer.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            for line in framer.feed(chunk):
+                if isinstance(line, jsonrpc.OversizedLine):
+                    lines.put(line.head)
+                elif line.strip():
+                    lines.put(line)
+        if framer.pending().strip():
+            lines.put(framer.pending())
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    while True:
+        try:
+            raw = lines.get(timeout=0.1)
+        except queue.Empty:
+            peer.tick()
+            continue
+        if raw is None:
+            break
+        peer.on_line(raw)
+        peer.tick()
+    peer.record({"event": "eof"})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""client_requests: tools that need the client's own features (sampling, elicitation in
+form and URL mode, roots), asked for only when the client declared them at initialize.
+
+    ask_llm         sampling/createMessage (with a tool loop when sampling.tools is declared)
+    ask_user        elicitation/create in form mode
+    ask_url         elicitation/create in URL mode, then notifications/elicitation/complete
+    connect_account error -32042 (URL elicitation required) naming the URL elicitation to do
+    list_roots      roots/list
+
+A client that did not declare what a tool needs gets a result with `isError: true`. The
+tools exist in the legacy era only: in 2026-07-28 a server asks the client inside an
+InputRequiredResult, which this module does not do.
+
+The server core routes neither extra tools nor responses to features, so this module hooks
+in when the server builds its routes: it adds its tools to the tools feature's list and
+call handler, and sees responses (to its own requests) before the server drops them.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/client/sampling (and
+elicitation, roots)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import jsonrpc
+from ...jsonrpc import Kind
+from ..faults import Fault
+from . import ReferenceFeature
+
+URL_ELICITATION_REQUIRED = -32042
+MAX_TOOL_ROUNDS = 3  # sampling tool loop: at most this many createMessage requests per call
+CONNECT_URL = "https://example.com/mcp-conformance/connect?elicitation="
+READ_ONLY = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True}
+LOOKUP_TOOL = {"name": "lookup", "description": "Looks a topic up in the reference server's notes.",
+               "inputSchema": {"type": "object", "properties": {"topic": {"type": "string"}}}}
+
+TOOLS = [
+    {"name": "ask_llm", "description": "Asks the client's LLM a question (sampling).", "since": "2024-11-05",
+     "inputSchema": {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"],
+                     "additionalProperties": False}},
+    {"name": "list_roots", "description": "Lists the client's roots.", "since": "2024-11-05",
+     "inputSchema": {"type": "object", "additionalProperties": False}},
+    {"name": "ask_user", "description": "Asks the user for their name (form elicitation).", "since": "2025-06-18",
+     "inputSchema": {"type": "object", "additionalProperties": False}},
+    {"name": "ask_url", "description": "Sends the user to a web page (URL elicitation).", "since": "2025-11-25",
+     "inputSchema": {"type": "object", "additionalProperties": False}},
+    {"name": "connect_account", "description": "Needs an account link first (URL elicitation required).",
+     "since": "2025-11-25", "inputSchema": {"type": "object", "additionalProperties": False}},
+]
+NAMES = {tool["name"] for tool in TOOLS}
+
+FAULTS = {
+    # capabilities
+    "sampling-undeclared": Fault("sends sampling/createMessage to a client that did not declare sampling",
+                                 "test_sampling_only_when_declared"),
+    "sampling-tools-undeclared": Fault("sends tool-enabled sampling to a client without sampling.tools",
+                                       "test_sampling_only_when_declared"),
+    "elicitation-undeclared": Fault("sends elicitation/create to a client that did not declare elicitation",
+                                    "test_elicitation_only_declared_modes"),
+    "elicitation-url-undeclared": Fault("sends URL-mode elicitation to a client that declared form mode only",
+                                        "test_elicitation_only_declared_modes"),
+    "roots-undeclared": Fault("sends roots/list to a client that did not declare roots",
+                              "test_roots_only_when_declared"),
+    # request shapes
+    "elicitation-empty-message": Fault("elicitation requests with an empty message",
+                                       "test_elicitation_request_shape"),
+    "elicitation-bad-url": Fault("a URL elicitation whose url is not a URL", "test_elicitation_request_shape"),
+    "elicitation-form-link": Fault("a form elicitation whose message holds a clickable link",
+                                   "test_form_elicitation_has_no_links", "warned"),
+    "elicitation-complete-wrong-id": Fault("elicitation/complete names an id no elicitation had",
+                                           "test_elicitation_complete_ids"),
+    "url-required-no-elicitations": Fault("error -32042 lists no elicitations", "test_url_elicitation_required_error"),
+    "url-required-form-mode": Fault("error -32042 lists a form-mode elicitation without elicitationId",
+                                    "test_url_elicitation_required_error"),
+    "sampling-tool-result-mixed": Fault("a sampling user message mixes tool results with text",
+                                        "test_sampling_tool_results_paired"),
+    "sampling-tool-result-unmatched": Fault("tool results in sampling name a toolUseId that was never used",
+                                            "test_sampling_tool_results_paired"),
+    "sampling-include-context": Fault('sampling asks includeContext "thisServer" without sampling.context',
+                                      "test_sampling_include_context", "warned"),
+    # the wire
+    "meta-key-bad-prefix": Fault("a _meta key whose prefix label starts with a digit", "test_meta_keys_well_formed"),
+    "meta-key-bad-name": Fault("a _meta key whose name starts with an underscore", "test_meta_keys_well_formed"),
+    "server-request-id-null": Fault("requests to the client with id null", "test_server_request_ids"),
+    "server-request-id-reused": Fault("every request to the client uses the same id", "test_server_request_ids"),
+    "notification-with-id": Fault("notifications/elicitation/complete carries an id",
+                                  "test_notifications_have_no_id"),
+    "server-progress-token-float": Fault("requests to the client carry progress token 1.5",
+                                         "test_progress_tokens_typed"),
+}
+
+
+class Feature(ReferenceFeature):
+    capability_name = None  # client features: nothing to declare
+
+    def __init__(self, server):
+        super().__init__(server)
+        self.waiting: dict[Any, dict] = {}  # id of our request -> what the answer continues
+        self.sent = 0  # requests sent to the client (their ids)
+
+    @property
+    def client_capabilities(self) -> dict:
+        return self.server.client_capabilities
+
+    def handlers(self):
+        # Called once every feature exists: join the tools feature's list and calls.
+        tools = self.server.features.get("tools")
+        if tools is not None:
+            listed, called = tools.tools, tools.on_call
+            tools.tools = lambda: listed() + self.tools()
+            tools.on_call = lambda message: self.on_call(tools, message) if self.mine(message) else called(message)
+        return {}
+
+    # -- listing -----------------------------------------------------------------------
+    @property
+    def revision(self) -> str:
+        return self.server.current_revision or "2025-11-25"
+
+    def tools(self) -> list[dict]:
+        revision = self.revision
+        if revision >= "2026":
+            return []
+        return [{**{k: v for k, v in tool.items() if k != "since"}, "annotations": READ_ONLY}
+                for tool in TOOLS if revision >= tool["since"]]
+
+    def mine(self, message) -> bool:
+        params = message.params if isinstance(message.params, dict) else {}
+        return params.get("name") in {tool["name"] for tool in self.tools()}
+
+    # -- what the client declared ----------------------------------------------------------
+    def declared(self, name: str) -> dict | None:
+        value = self.client_capabilities.get(name)
+        return value if isinstance(value, dict) else None
+
+    def elicitation_modes(self) -> set[str]:
+        elicitation = self.declared("elicitation")
+        if elicitation is None:
+            return set()
+        modes = {mode for mode in ("form", "url") if isinstance(elicitation.get(mode), dict)}
+        return modes or {"form"}  # an empty object stands for form mode
+
+    # -- calls ---------------------------------------------------------------------------
+    def on_call(self, tools, message) -> list[dict]:
+        params = message.params or {}
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        tool = next(t for t in self.tools() if t["name"] == name)
+        rejection = tools.check_arguments(message.id, tool, arguments)
+        if rejection is not None:
+            return [rejection]
+        return getattr(self, "call_" + name)(message, arguments)
+
+    def refuse(self, message, what: str) -> list[dict]:
+        return [self.server.result(message.id, {**text(f"this tool needs {what}, which the client did not declare"),
+                                                "isError": True})]
+
+    def call_ask_llm(self, message, arguments: dict) -> list[dict]:
+        sampling = self.declared("sampling")
+        if sampling is None and not self.server.has("sampling-undeclared"):
+            return self.refuse(message, "sampling")
+        history = [{"role": "user", "content": {"type": "text", "text": str(arguments.get("question"))}}]
+        with_tools = (isinstance((sampling or {}).get("tools"), dict) and self.revision >= "2025-11-25") \
+            or self.server.has("sampling-tools-undeclared")
+        return [self.create_message(message.id, history, with_tools, 1)]
+
+    def create_message(self, call_id, history: list[dict], with_tools: bool, round_: int) -> dict:
+        params: dict = {"messages": history, "maxTokens": 200}
+        if with_tools:
+            params["tools"] = [LOOKUP_TOOL]
+            params["toolChoice"] = {"mode": "auto"}
+        if self.server.has("sampling-include-context") and "context" not in (self.declared("sampling") or {}):
+            params["includeContext"] = "thisServer"
+        return self.ask(call_id, "sampling/createMessage", params,
+                        {"kind": "sampling", "history": history, "tools": with_tools, "round": round_})
+
+    def call_ask_user(self, message, arguments: dict) -> list[dict]:
+        if "form" not in self.elicitation_modes() and not self.server.has("elicitation-undeclared"):
+            return self.refuse(message, "form elicitation")
+        text_ = "" if self.server.has("elicitation-empty-message") else "What name should the reference server use?"
+        if self.server.has("elicitation-form-link"):
+            text_ += " See https://example.com/why-we-ask for details."
+        params: dict = {"message": text_, "requestedSchema": {
+            "type": "object", "properties": {"name": {"type": "string", "title": "Your name"}}, "required": ["name"]}}
+        if self.revision >= "2025-11-25":
+            params = {"mode": "form", **params}
+        return [self.ask(message.id, "elicitation/create", params, {"kind": "form"})]
+
+    def call_ask_url(self, message, arguments: dict) -> list[dict]:
+        if "url" not in self.elicitation_modes() and not self.server.has("elicitation-url-undeclared"):
+            return self.refuse(message, "URL elicitation")
+        elicitation = self.url_elicitation()
+        return [self.ask(message.id, "elicitation/create", elicitation,
+                         {"kind": "url", "elicitationId": elicitation["elicitationId"]})]
+
+    def url_elicitation(self) -> dict:
+        elicitation_id = f"ref-elicitation-{self.sent + 1}"
+        url = "not a url" if self.server.has("elicitation-bad-url") else CONNECT_URL + elicitation_id
+        message = "" if self.server.has("elicitation-empty-message") else "Open this page to link your account."
+        return {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id}
+
+    def call_connect_account(self, message, arguments: dict) -> list[dict]:
+        if "url" not in self.elicitation_modes():
+            return self.refuse(message, "URL elicitation")
+        elicitation = self.url_elicitation()
+        self.sent += 1  # the id is spent
+        if self.server.has("url-required-form-mode"):
+            elicitation = {"mode": "form", "message": elicitation["message"],
+                           "requestedSchema": {"type": "object", "properties": {}}}
+        listed = [] if self.server.has("url-required-no-elicitations") else [elicitation]
+        return [self.server.error(message.id, URL_ELICITATION_REQUIRED, "This request requires more information.",
+                                  {"elicitations": listed})]
+
+    def call_list_roots(self, message, arguments: dict) -> list[dict]:
+        if self.declared("roots") is None and not self.server.has("roots-undeclared"):
+            return self.refuse(message, "roots")
+        return [self.ask(message.id, "roots/list", None, {"kind": "roots"})]
+
+    # -- requests to the client and their answers -------------------------------------------
+    def ask(self, call_id, method: str, params: dict | None, state: dict) -> dict:
+        self.sent += 1
+        request_id: Any = f"ref-{self.sent}"
+        if self.server.has("server-request-id-null"):
+            request_id = None
+        elif self.server.has("server-request-id-reused"):
+            request_id = "ref-1"
+        token: Any = 1.5 if self.server.has("server-progress-token-float") else f"ref-progress-{self.sent}"
+        meta: dict = {"progressToken": token, "org.mcp-conformance/origin": "reference"}
+        if self.server.has("meta-key-bad-prefix"):
+            meta["1reference/origin"] = "reference"
+        if self.server.has("meta-key-bad-name"):
+            meta["_origin"] = "reference"
+        self.waiting[request_id] = {**state, "call": call_id}
+        return jsonrpc.request(request_id, method, {**(params or {}), "_meta": meta})
+
+    def on_response(self, message) -> list[dict]:
+        if not message.has_id or message.id not in self.waiting:
+            return []  # an answer to another feature's request
+        state = self.waiting.pop(message.id)
+        call_id = state["call"]
+        if message.kind is not Kind.RESULT or not isinstance(message.result, dict):
+            return [self.server.result(call_id, {**text(f"the client refused: {message.error}"), "isError": True})]
+        result = message.result
+        kind = state["kind"]
+        if kind == "sampling":
+            return self.on_sampled(call_id, state, result)
+        if kind == "form":
+            return [self.server.result(call_id, text(f"the user chose {result.get('action')}: "
+                                                     f"{jsonrpc.encode(result.get('content') or {}).decode()}"))]
+        if kind == "url":
+            replies = []
+            if result.get("action") == "accept":
+                elicitation_id = state["elicitationId"]
+                if self.server.has("elicitation-complete-wrong-id"):
+                    elicitation_id = "ref-elicitation-never-sent"
+                notice = jsonrpc.notification("notifications/elicitation/complete", {"elicitationId": elicitation_id})
+                if self.server.has("notification-with-id"):
+                    notice["id"] = f"ref-notice-{self.sent}"
+                replies.append(notice)
+            return replies + [self.server.result(call_id, text(f"the user chose {result.get('action')}"))]
+        roots = result.get("roots") if isinstance(result.get("roots"), list) else []
+        uris = [str(root.get("uri")) for root in roots if isinstance(root, dict)]
+        return [self.server.result(call_id, text("roots: " + ", ".join(uris)))]
+
+    def on_sampled(self, call_id, state: dict, result: dict) -> list[dict]:
+        content = result.get("content")
+        blocks = content if isinstance(content, list) else [content]
+        uses = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+        if not uses or not state["tools"] or state["round"] >= MAX_TOOL_ROUNDS:
+            said = " ".join(str(b.get("text")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
+            return [self.server.result(call_id, text(f"the LLM said: {said}"))]
+        answers: list[dict] = [{"type": "tool_result", "toolUseId": str(use.get("id")),
+                                "content": [{"type": "text", "text": f"nothing noted on {use.get('input')}"}]}
+                               for use in uses]
+        if self.server.has("sampling-tool-result-unmatched"):
+            answers[0]["toolUseId"] = "ref-no-such-tool-use"
+        if self.server.has("sampling-tool-result-mixed"):
+            answers.append({"type": "text", "text": "and here is some more text"})
+        history = [*state["history"], {"role": "assistant", "content": blocks}, {"role": "user", "content": answers}]
+        return [self.create_message(call_id, history, True, state["round"] + 1)]
+
+
+def text(value: str) -> dict:
+    return {"content": [{"type": "text", "text": value}]}

@@ -1,0 +1,137 @@
+"""Client lifecycle: the initialize request, initialized, the order of the first messages.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
+"""
+
+from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance.jsonrpc import Kind
+from conformance.schema import legacy_revisions
+
+PROBE = "server/discover"  # a modern-era probe a client may send first (versioning-011)
+
+
+def _initialize(record):
+    return next(m for m in record.client_requests() if m.method == "initialize")
+
+
+@requirement("lifecycle-001")
+def test_client_connects_and_initializes(client_run):
+    """The client starts the suite's server, sends `initialize`, finishes its session and
+    exits within the client timeout. Every other check needs this."""
+    record = client_run("initialize")
+    outcome = record.outcome
+    if outcome.start_error:
+        fail(outcome.describe())
+    if not record.connected:
+        fail("the client never started the suite's server ({server} in its command)\n" + outcome.describe())
+    if not any(m.method == "initialize" for m in record.client_requests()):
+        if record.modern_requests():
+            info("the client sent no initialize: it speaks only the modern era, which this legacy server lacks")
+        else:
+            fail("the client started the server but sent no initialize request\n" + outcome.describe())
+    if outcome.timed_out:
+        fail("the client did not finish its session: " + outcome.describe())
+    should(outcome.exit_code == 0, f"the client exited with code {outcome.exit_code} after a scripted session "
+                                   "in which nothing went wrong")
+
+
+@requirement("lifecycle-002", "lifecycle-003", "lifecycle-004")
+def test_initialize_request_shape(client_run):
+    """`initialize` states the protocol version (a string), the client's capabilities (an
+    object) and clientInfo (with name and version); the schema judges the rest."""
+    record = client_run("initialize")
+    record.require_session()
+    params = _initialize(record).params
+    expect(isinstance(params, dict), f"initialize has no params object: {params!r}")
+    expect(isinstance(params.get("protocolVersion"), str),
+           f"protocolVersion must be a string, got {params.get('protocolVersion')!r}")
+    expect(isinstance(params.get("capabilities"), dict),
+           f"capabilities must be an object, got {params.get('capabilities')!r}")
+    client_info = params.get("clientInfo")
+    expect(isinstance(client_info, dict) and isinstance(client_info.get("name"), str)
+           and isinstance(client_info.get("version"), str),
+           f"clientInfo must be an object with name and version strings, got {client_info!r}")
+
+
+@requirement("lifecycle-008", "lifecycle-009")
+def test_requests_a_published_version(client_run):
+    """The version asked for is a published revision (a client can only support those);
+    the newest one is expected, an older one is noted."""
+    record = client_run("initialize")
+    record.require_session()
+    asked = record.requested
+    expect(asked in legacy_revisions(), f"the client asked for {asked!r}, which is no published revision "
+                                        f"with an initialize handshake ({', '.join(legacy_revisions())})")
+    if asked != legacy_revisions()[-1]:
+        info(f"the client asked for {asked}, not the newest revision {legacy_revisions()[-1]}")
+
+
+@requirement("lifecycle-001", "lifecycle-006")
+def test_initialize_comes_first(client_run):
+    """The first request is `initialize` (a `server/discover` probe may precede it); until
+    it is answered the client sends nothing but pings."""
+    record = client_run("initialize")
+    record.require_session()
+    requests = record.client_requests()
+    first = next(m for m in requests if m.method != PROBE)
+    expect(first.method == "initialize", f"the first request was {first.method!r}, not initialize")
+    answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
+                            and "protocolVersion" in (i.message.result or {}))
+    early = [i.message.method for i in record.items[:answered]
+             if i.from_client and i.message.kind is Kind.REQUEST
+             and i.message.method not in ("initialize", "ping", PROBE)]
+    should(not early, f"requests before initialize was answered: {early}")
+
+
+@requirement("lifecycle-001")
+def test_initialized_before_other_requests(client_run):
+    """After a successful initialize the client sends `notifications/initialized`, before
+    any request other than ping."""
+    record = client_run("initialize")
+    record.require_session()
+    answered = record.index(lambda i: not i.from_client and "protocolVersion" in (i.message.result or {}))
+    expect(answered is not None, "the suite's server never answered initialize (see the transcript)")
+    later = [i.message for i in record.items[answered:] if i.from_client]
+    done = next((n for n, m in enumerate(later) if m.method == "notifications/initialized"), None)
+    others = [m.method for m in later[:done] if m.kind is Kind.REQUEST and m.method != "ping"]
+    expect(done is not None or not others,
+           f"the client never sent notifications/initialized, but sent {others}")
+    expect(not others, f"requests before notifications/initialized: {others}")
+    if done is None:
+        info("the client sent notifications/initialized never, and no request either")
+
+
+@requirement("basic-006")
+def test_request_ids_not_reused(client_run):
+    """The client never uses a request id twice within one session."""
+    for scenario in ("initialize", "server-requests"):
+        record = client_run(scenario)
+        seen, reused = set(), []
+        for message in record.client_requests():
+            key = (type(message.id).__name__, message.id)
+            if key in seen:
+                reused.append(message.id)
+            seen.add(key)
+        expect(not reused, f"scenario {scenario}: request ids used more than once: {reused}")
+
+
+@requirement("transports-007", "basic-003")
+def test_writes_only_mcp_messages(client_run):
+    """Every line the client writes to the server's stdin is a JSON-RPC message."""
+    for scenario in ("initialize", "server-requests"):
+        record = client_run(scenario)
+        bad = [m.text()[:200] for m in record.from_client() if m.kind in (Kind.NOT_JSON, Kind.INVALID)]
+        expect(not bad, f"scenario {scenario}: lines that are no JSON-RPC message: {bad}")
+
+
+@requirement("lifecycle-017", "lifecycle-018")
+def test_closes_stdin_first(client_run):
+    """To end a stdio session the client first closes the server's stdin (a signal comes
+    only later, for a server that does not exit)."""
+    record = client_run("initialize")
+    record.require_session()
+    if record.outcome.timed_out:
+        not_applicable("the client did not end its session (see test_client_connects_and_initializes)")
+    ends = [e["event"] for e in record.events if e.get("event") in ("eof", "sigterm")]
+    if should(ends, "the server was still running, its stdin open, after the client exited"):
+        should(ends[0] == "eof", "the client sent SIGTERM to the server without first closing its stdin")

@@ -1,0 +1,108 @@
+"""Requests and notifications from the server: ping, roots, sampling, elicitation, in an
+order the client does not choose (they arrive while its own request is still open).
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/client/roots (and sampling,
+elicitation; basic/utilities/ping)
+"""
+
+from conformance.checks import expect, info, not_applicable, requirement, should
+from conformance.jsonrpc import Kind, METHOD_NOT_FOUND
+
+SCENARIO = "server-requests"
+
+
+def _sent(record, method):
+    request = next((m for m in record.peer_requests() if m.method == method), None)
+    if request is None:
+        not_applicable(f"the suite's server sent no {method} (the client sent no notifications/initialized)")
+    return request, record.answer_to(request)
+
+
+def _declared(record, capability):
+    init = next(m for m in record.client_requests() if m.method == "initialize")
+    capabilities = (init.params or {}).get("capabilities") or {}
+    return capabilities.get(capability) if isinstance(capabilities, dict) else None
+
+
+@requirement("basic-007", "basic-010")
+def test_answers_server_requests_in_any_order(client_run):
+    """Every request the server sends is answered (a result or an error) with its id, even
+    while the client waits for the server's answer to its own request."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    sent = record.peer_requests()
+    if not sent:
+        not_applicable("the suite's server sent no requests (the client sent no notifications/initialized)")
+    unanswered = [f"{m.method} (id {m.id})" for m in sent if record.answer_to(m) is None]
+    expect(not unanswered, "requests from the server never answered: " + ", ".join(unanswered))
+    expired = [e for e in record.events if e.get("event") == "hold-expired"]
+    expect(not expired, "the client's own request was held until the server's requests were answered, "
+                        "and they were not answered within the hold time")
+
+
+@requirement("ping-001")
+def test_answers_ping(client_run):
+    """A ping from the server gets an empty result."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    _, answer = _sent(record, "ping")
+    expect(answer is not None, "the client never answered the server's ping")
+    expect(answer.kind is Kind.RESULT, f"ping was answered with an error: {answer.error}")
+    extra = set(answer.result) - {"_meta"}
+    expect(not extra, f"the ping result must be empty, it holds {sorted(extra)}")
+
+
+@requirement("roots-001", "roots-003", "roots-004")
+def test_roots_list(client_run):
+    """With the roots capability declared, roots/list gets a list of file:// roots; without
+    it, the answer is error -32601."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    _, answer = _sent(record, "roots/list")
+    expect(answer is not None, "the client never answered roots/list")
+    if _declared(record, "roots") is None:
+        should(answer.kind is Kind.ERROR and answer.error_code == METHOD_NOT_FOUND,
+               f"roots is not declared, so roots/list should get error -32601; got {answer.text()[:200]}")
+        return
+    expect(answer.kind is Kind.RESULT, f"roots is declared but roots/list got an error: {answer.error}")
+    roots = answer.result.get("roots")
+    expect(isinstance(roots, list), f"roots/list result has no roots list: {answer.result!r}")
+    bad = [r.get("uri") for r in roots if not (isinstance(r, dict) and str(r.get("uri", "")).startswith("file://"))]
+    expect(not bad, f"root URIs must be file:// URIs: {bad}")
+
+
+@requirement("sampling-007")
+def test_sampling_answered(client_run):
+    """With sampling declared, sampling/createMessage gets a CreateMessageResult (or an
+    error such as a declined request); the schema judges the result."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    if _declared(record, "sampling") is None:
+        not_applicable("the client does not declare sampling, so the server sends none")
+    _, answer = _sent(record, "sampling/createMessage")
+    expect(answer is not None, "the client never answered sampling/createMessage")
+    if answer.kind is Kind.ERROR:
+        info(f"sampling/createMessage answered with error {answer.error_code}: declined or failed")
+
+
+@requirement("elicitation-007", "elicitation-008", "elicitation-014")
+def test_elicitation_answered(client_run):
+    """With elicitation declared (modes form and/or url, empty meaning form), a form
+    request without a mode is answered with accept, decline or cancel."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    declared = _declared(record, "elicitation")
+    if declared is None:
+        not_applicable("the client does not declare elicitation, so the server sends none")
+    expect(isinstance(declared, dict), f"the elicitation capability must be an object, got {declared!r}")
+    unknown = set(declared) - {"form", "url"}
+    should(not unknown, f"unknown elicitation modes declared: {sorted(unknown)}")
+    if not any(m.method == "elicitation/create" for m in record.peer_requests()):
+        not_applicable(f"no elicitation in the negotiated revision {record.revision}")
+    _, answer = _sent(record, "elicitation/create")
+    expect(answer is not None, "the client never answered elicitation/create")
+    expect(answer.kind is Kind.RESULT or answer.error_code != METHOD_NOT_FOUND,
+           "elicitation is declared, but elicitation/create got -32601")
+    if answer.kind is Kind.RESULT:
+        expect(answer.result.get("action") in ("accept", "decline", "cancel"),
+               f"elicitation result action must be accept, decline or cancel: {answer.result!r}")

@@ -1,0 +1,143 @@
+"""Base protocol rules for what the server itself sends: `_meta` key names, the ids of
+its own requests, notifications without ids, progress token types.
+
+Judged over every message received during a bounded exchange on a fresh connection that
+declares the client capabilities a capable client would (sampling, elicitation, roots):
+the server's lists, then each tool the calling policy allows, called a few times (see
+client_features.py, whose "full" connection this is).
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic (Messages, _meta)
+and .../basic/utilities/progress
+"""
+
+from __future__ import annotations
+
+import re
+
+from conformance.checks import current, expect, info, not_applicable, requirement
+from conformance.jsonrpc import Kind, Message
+from conformance.scenarios.client_features import exchange
+
+LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+PREFIX = re.compile(rf"(?:{LABEL}\.)*{LABEL}/")
+NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)?")
+
+
+def received(mcp_target, revision: str) -> list[Message]:
+    """Every message the server sent on the exchange's connection (watched by the check)."""
+    mcp_target.shared(revision)  # skips a revision the server does not support
+    made = exchange(mcp_target, revision, "full")
+    current().watch(made.session, since=made.started_at)
+    for note in made.notes:
+        info(note)
+    messages = made.received()
+    if not messages:
+        not_applicable("the server sent nothing during the exchange")
+    return messages
+
+
+def meta_key_problem(key: str) -> str | None:
+    """Why `key` breaks the `_meta` key-name rules, or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and not PREFIX.fullmatch(prefix + "/"):
+        return ("its prefix must be dot-separated labels, each starting with a letter and ending with a letter "
+                "or digit (hyphens inside), followed by one slash")
+    if not NAME.fullmatch(name):
+        return "its name must start and end with a letter or digit (-, _ and . only inside)"
+    return None
+
+
+def metas(value, path: str = ""):
+    """Every `_meta` object inside `value`, with where it is."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}/{key}"
+            if key == "_meta" and isinstance(inner, dict):
+                yield where, inner
+            yield from metas(inner, where)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from metas(inner, f"{path}/{index}")
+
+
+def describe(message: Message) -> str:
+    if message.method:
+        return f"{message.method} (id {message.id!r})" if message.has_id else message.method
+    return f"response to id {message.id!r}"
+
+
+@requirement("basic-026", "basic-027", "basic-029")
+def test_meta_keys_well_formed(mcp_target, revision):
+    """Every `_meta` key the server sends follows the key-name rules: an optional prefix of
+    dot-separated labels (each starting with a letter, ending with a letter or digit, with
+    hyphens inside) ending in a slash, then a name that, unless empty, starts and ends with
+    a letter or digit."""
+    problems, judged = [], 0
+    for message in received(mcp_target, revision):
+        for where, meta in metas(message.obj):
+            for key in meta:
+                judged += 1
+                problem = meta_key_problem(str(key))
+                if problem:
+                    problems.append(f"{describe(message)}: _meta key {key!r} at {where}: {problem}")
+    if not judged:
+        not_applicable("the server sent no _meta keys during the exchange")
+    expect(not problems, "\n".join(dict.fromkeys(problems)))
+
+
+def id_key(value) -> tuple[str, object]:
+    return type(value).__name__, value
+
+
+@requirement("basic-004", "basic-005", "basic-006")
+def test_server_request_ids(mcp_target, revision):
+    """Each request the server sends has a string or integer id (never null, never a
+    fraction or a boolean), and no id is used twice in the session."""
+    requests = [m for m in received(mcp_target, revision) if m.kind is Kind.REQUEST]
+    if not requests:
+        not_applicable("the server sent no requests during the exchange")
+    problems, seen = [], set()
+    for request in requests:
+        value = request.id
+        if value is None:
+            problems.append(f"{request.method}: the request id is null")
+            continue
+        if not (isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))):
+            problems.append(f"{request.method}: the request id {value!r} is a {type(value).__name__}, "
+                            "not a string or an integer")
+            continue
+        if id_key(value) in seen:
+            problems.append(f"{request.method}: the request id {value!r} was already used in this session")
+        seen.add(id_key(value))
+    expect(not problems, "\n".join(problems))
+
+
+@requirement("basic-014")
+def test_notifications_have_no_id(mcp_target, revision):
+    """A notification the server sends (a `notifications/...` method) carries no `id`."""
+    messages = [m for m in received(mcp_target, revision) if isinstance(m.method, str)]
+    notices = [m for m in messages if m.method.startswith("notifications/")]
+    if not notices:
+        not_applicable("the server sent no notifications during the exchange")
+    wrong = [f"{m.method} carries id {m.id!r}" for m in notices if m.has_id]
+    expect(not wrong, "notifications must not carry an id: " + "; ".join(wrong))
+
+
+def progress_tokens(message: Message) -> list:
+    params = message.params if isinstance(message.params, dict) else {}
+    if message.method == "notifications/progress" and "progressToken" in params:
+        return [params["progressToken"]]
+    meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+    return [meta["progressToken"]] if message.kind is Kind.REQUEST and "progressToken" in meta else []
+
+
+@requirement("progress-001")
+def test_progress_tokens_typed(mcp_target, revision):
+    """Every progress token the server sends (in its progress notifications, or in the
+    `_meta` of its own requests) is a string or an integer."""
+    tokens = [(m, t) for m in received(mcp_target, revision) for t in progress_tokens(m)]
+    if not tokens:
+        not_applicable("the server sent no progress token during the exchange")
+    wrong = [f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in tokens
+             if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
+    expect(not wrong, "progress tokens must be strings or integers: " + "; ".join(wrong))

@@ -1,0 +1,51 @@
+"""A client built on the official Python SDK (mcp 2.x), for the client leg's tests.
+
+    python tests/peers/sdk_client.py SERVER-COMMAND...
+
+Connects over stdio with the SDK's own connect logic (mode "auto": it may probe
+server/discover before initialize), declares roots, sampling and elicitation through its
+callbacks, lists the tools, calls the first one and closes. Exits 1 when the SDK refuses
+the session (an unsupported version, say).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import anyio
+import mcp_types as types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+
+async def list_roots(context):
+    return types.ListRootsResult(roots=[types.Root(uri="file:///tmp/project", name="project")])
+
+
+async def sampling(context, params):
+    return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="Hello."),
+                                     model="scripted")
+
+
+async def elicitation(context, params):
+    return types.ElicitResult(action="decline")
+
+
+async def main(argv: list[str]) -> int:
+    server = StdioServerParameters(command=argv[0], args=argv[1:])
+    async with Client(server, list_roots_callback=list_roots, sampling_callback=sampling,
+                      elicitation_callback=elicitation, read_timeout_seconds=10) as client:
+        tools = await client.list_tools()
+        if tools.tools:
+            await client.call_tool(tools.tools[0].name, {"text": "hi"})
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: sdk_client.py SERVER-COMMAND...")
+    try:
+        sys.exit(anyio.run(main, sys.argv[1:]))
+    except Exception as exc:  # the SDK refused the session: say so, exit non-zero
+        print(f"sdk client: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(1)
