@@ -34,6 +34,14 @@ class ReferenceFeature:
     def on_notification(self, message) -> list[dict]:
         return []
 
+    def offered_tools(self) -> list[dict]:
+        """Tools this feature adds to tools/list (served by the tools feature's call_tool routing)."""
+        return []
+
+    def call_tool(self, message) -> list[dict]:
+        """Answer tools/call for one of `offered_tools()`."""
+        raise NotImplementedError
+
     def on_response(self, message) -> list[dict]:
         """A response from the client (to a request some feature sent); [] if not ours."""
         return []

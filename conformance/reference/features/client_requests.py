@@ -103,30 +103,17 @@ class Feature(ReferenceFeature):
     def client_capabilities(self) -> dict:
         return self.server.client_capabilities
 
-    def handlers(self):
-        # Called once every feature exists: join the tools feature's list and calls.
-        tools = self.server.features.get("tools")
-        if tools is not None:
-            listed, called = tools.tools, tools.on_call
-            tools.tools = lambda: listed() + self.tools()
-            tools.on_call = lambda message: self.on_call(tools, message) if self.mine(message) else called(message)
-        return {}
-
     # -- listing -----------------------------------------------------------------------
     @property
     def revision(self) -> str:
         return self.server.current_revision or "2025-11-25"
 
-    def tools(self) -> list[dict]:
+    def offered_tools(self) -> list[dict]:
         revision = self.revision
         if revision >= "2026":
             return []
         return [{**{k: v for k, v in tool.items() if k != "since"}, "annotations": READ_ONLY}
                 for tool in TOOLS if revision >= tool["since"]]
-
-    def mine(self, message) -> bool:
-        params = message.params if isinstance(message.params, dict) else {}
-        return params.get("name") in {tool["name"] for tool in self.tools()}
 
     # -- what the client declared ----------------------------------------------------------
     def declared(self, name: str) -> dict | None:
@@ -141,10 +128,11 @@ class Feature(ReferenceFeature):
         return modes or {"form"}  # an empty object stands for form mode
 
     # -- calls ---------------------------------------------------------------------------
-    def on_call(self, tools, message) -> list[dict]:
+    def call_tool(self, message) -> list[dict]:
+        tools = self.server.features["tools"]
         params = message.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
-        tool = next(t for t in self.tools() if t["name"] == name)
+        tool = next(t for t in self.offered_tools() if t["name"] == name)
         rejection = tools.check_arguments(message.id, tool, arguments)
         if rejection is not None:
             return [rejection]

@@ -135,6 +135,9 @@ class Feature(ReferenceFeature):
         return []
 
     # -- listing -------------------------------------------------------------------
+    def others(self) -> list:
+        return [feature for feature in self.server.features.values() if feature is not self]
+
     @property
     def revision(self) -> str:
         return self.server.current_revision or LATEST
@@ -142,6 +145,7 @@ class Feature(ReferenceFeature):
     def tools(self) -> list[dict]:
         revision = self.revision
         listed = [self.describe(tool, revision) for tool in TOOLS if revision >= tool.get("since", "")]
+        listed += [tool for feature in self.others() for tool in feature.offered_tools()]
         if self.server.has("tasks-required-tool-runs-plainly"):  # a fault of the tasks feature
             listed.append(self.describe(REQUIRES_TASK, revision))
         if self.server.has("fixture-tools-order-varies"):
@@ -175,6 +179,9 @@ class Feature(ReferenceFeature):
     def on_call(self, message) -> list[dict]:
         params = message.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
+        owner = next((f for f in self.others() if name in {t["name"] for t in f.offered_tools()}), None)
+        if owner is not None:
+            return owner.call_tool(message)
         tool = next((t for t in self.tools() if t["name"] == name), None)
         if tool is None:
             return [self.unknown_tool(message.id, name)]
