@@ -31,14 +31,20 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
+    not_judged: list[Any] = field(default_factory=list)  # sessions whose wire validity another check owns
 
-    def watch(self, session, since: int | None = None) -> None:
-        """Record `session` for this check: its messages from now (or from `since`) on."""
+    def watch(self, session, since: int | None = None, judge_wire: bool = True) -> None:
+        """Record `session` for this check: its messages from now (or from `since`) on. With
+        `judge_wire` False the messages are shown but their schema validity is left to the
+        one check that owns that exchange (one violation, one failure)."""
         if all(s is not session for s, _ in self.sessions):
             self.sessions.append((session, session.mark() if since is None else since))
+        if not judge_wire:
+            self.not_judged.append(session)
 
     def wire_violations(self) -> list[tuple[Any, Violation]]:
-        return [pair for session, mark in self.sessions for pair in session.violations(mark)]
+        return [pair for session, mark in self.sessions if all(session is not s for s in self.not_judged)
+                for pair in session.violations(mark)]
 
     def messages(self, limit: int = 200) -> list[dict]:
         """The messages this check exchanged, as plain data (reports; crosses xdist)."""

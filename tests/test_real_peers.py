@@ -75,6 +75,12 @@ EXPECTED = {
         # cancelled and noted, not failed, since no spec text bounds a tool's running time.
         "test_tool_calls_answered": {"2024-11-05": "failed", "2025-03-26": "failed",
                                      "2025-06-18": "informational", "2025-11-25": "informational"},
+        # REAL, the same resource_link violation, on the connections that exercise the client
+        # feature profiles (that check owns their wire validity).
+        "test_exchange_messages_valid": {"2024-11-05": "failed", "2025-03-26": "failed"},
+        # SHOULD missed: basic/utilities/tasks.mdx (2025-11-25) "Tool-Level Negotiation": a
+        # tool without task support called as a task should get -32601; `echo` answers -32602.
+        "test_task_forbidden_tool_rejected": {"2025-11-25": "warned"},
     },
     # tests/peers/sdk_server.py on PyPI mcp 2.3.
     "python-sdk": {
@@ -103,6 +109,10 @@ for check in ("test_parse_error", "test_invalid_request", "test_batch_rejected",
 
 def reasons(peer: str, check: str, outcome: str) -> tuple[str, ...]:
     """Words the check's message must hold for a listed verdict: the reason verified."""
+    if check == "test_exchange_messages_valid":
+        return ("wire-schema-valid", "'type': 'resource_link'")
+    if check == "test_task_forbidden_tool_rejected":
+        return ("does not support tasks, but a call with a `task` field got", "-32602")
     if check == "test_tool_calls_answered":
         if outcome == "failed":
             return ("wire-schema-valid", "'type': 'resource_link'")

@@ -52,6 +52,8 @@ NAMES = {tool["name"] for tool in TOOLS}
 
 FAULTS = {
     # capabilities
+    "sampling-request-invalid": Fault("sends sampling/createMessage with maxTokens as a string (schema-invalid)",
+                                      "test_exchange_messages_valid"),
     "sampling-undeclared": Fault("sends sampling/createMessage to a client that did not declare sampling",
                                  "test_sampling_only_when_declared"),
     "sampling-tools-undeclared": Fault("sends tool-enabled sampling to a client without sampling.tools",
@@ -152,7 +154,7 @@ class Feature(ReferenceFeature):
         return [self.create_message(message.id, history, with_tools, 1)]
 
     def create_message(self, call_id, history: list[dict], with_tools: bool, round_: int) -> dict:
-        params: dict = {"messages": history, "maxTokens": 200}
+        params: dict = {"messages": history, "maxTokens": "200" if self.server.has("sampling-request-invalid") else 200}
         if with_tools:
             params["tools"] = [LOOKUP_TOOL]
             params["toolChoice"] = {"mode": "auto"}
