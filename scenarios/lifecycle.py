@@ -11,7 +11,7 @@ from conformance.jsonrpc import Kind
 NEVER_A_REVISION = "1999-01-01"
 
 
-@requirement("lifecycle-001", "lifecycle-005")
+@requirement("basic-001", "lifecycle-001", "lifecycle-005")
 def test_server_answers_initialize(mcp_target):
     """The server starts and answers `initialize` within the timeout: the first exchange of
     every legacy-era connection. Any answer counts here; its content is judged elsewhere."""

@@ -203,7 +203,7 @@ def test_task_support_declared(mcp, revision):
 
 
 # -- creation -----------------------------------------------------------------------------
-@requirement("tasks-044", "tasks-023", "tasks-026", "tasks-037", "tasks-038", "tasks-039", "tasks-010")
+@requirement("tasks-044", "tasks-023", "tasks-025", "tasks-026", "tasks-037", "tasks-038", "tasks-039", "tasks-010")
 def test_task_augmented_call_creates_task(mcp, mcp_connect, mcp_target, revision):
     """A tools/call with a `task` field, of a tool that supports tasks, is answered with a
     CreateTaskResult: a Task with a string taskId, ISO 8601 createdAt and lastUpdatedAt and a

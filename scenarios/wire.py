@@ -141,7 +141,7 @@ def test_progress_tokens_typed(mcp_target, revision):
     expect(not wrong, "progress tokens must be strings or integers: " + "; ".join(wrong))
 
 
-@requirement("basic-003")
+@requirement("basic-003", "lifecycle-015")
 def test_exchange_messages_valid(mcp_target, revision):
     """Every message the server sends while serving clients of each declared capability
     profile (lists, allowed tool calls, the requests it sends back) is valid for the
