@@ -33,6 +33,7 @@ import time
 
 from . import jsonrpc
 from .schema import legacy_revisions, revisions
+from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "version-mismatch", "version-fallback", "modern", "modern-retry")
 META = "io.modelcontextprotocol/"
@@ -195,14 +196,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def read() -> None:
         framer = jsonrpc.LineFramer()
-        fd = sys.stdin.buffer.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
+        for chunk in pipe_chunks(sys.stdin.buffer.fileno()):
             for line in framer.feed(chunk):
                 if isinstance(line, jsonrpc.OversizedLine):
                     lines.put(line.head)

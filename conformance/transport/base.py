@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Iterator
 
 
 @dataclass
@@ -112,3 +114,15 @@ class OutputTail:
         with self._lock:
             text = b"".join(self._chunks).decode("utf-8", errors="replace")
         return "\n".join(line[:500] for line in text.splitlines()[-lines:])
+
+
+def pipe_chunks(fd: int, size: int = 65536) -> Iterator[bytes]:
+    """What a pipe delivers until it closes (a read error counts as closed)."""
+    while True:
+        try:
+            chunk = os.read(fd, size)
+        except OSError:
+            return
+        if not chunk:
+            return
+        yield chunk

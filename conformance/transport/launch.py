@@ -23,7 +23,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
-from .base import OutputTail, ServerStartError
+from .base import OutputTail, ServerStartError, pipe_chunks
 from .http import HttpTransport
 from .sse import SseTransport
 from .stdio import StdioTransport
@@ -109,14 +109,7 @@ class LaunchedServer:
             time.sleep(0.05)
 
     def _drain(self, proc: subprocess.Popen) -> None:
-        fd = proc.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
+        for chunk in pipe_chunks(proc.stdout.fileno()):
             self._output.append(chunk)
 
     def stderr_tail(self, lines: int = 20) -> str:

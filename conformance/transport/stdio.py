@@ -18,7 +18,7 @@ import time
 import weakref
 
 from ..jsonrpc import LineFramer, OversizedLine
-from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed
+from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed, pipe_chunks
 
 _live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
 
@@ -152,14 +152,7 @@ class StdioTransport:
 
     def _read_stdout(self) -> None:
         framer = LineFramer()
-        fd = self.proc.stdout.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                chunk = b""
-            if not chunk:
-                break
+        for chunk in pipe_chunks(self.proc.stdout.fileno()):
             now = time.monotonic()
             for line in framer.feed(chunk):
                 if isinstance(line, OversizedLine):
@@ -173,14 +166,7 @@ class StdioTransport:
         self._inbox.end("the server closed its stdout")
 
     def _read_stderr(self) -> None:
-        fd = self.proc.stderr.fileno()
-        while True:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
+        for chunk in pipe_chunks(self.proc.stderr.fileno()):
             self._stderr.append(chunk)
 
     def stderr_tail(self, lines: int = 20) -> str:
