@@ -154,8 +154,11 @@ class RevisionSchema:
         errors = sorted(self.validator(definition).iter_errors(instance), key=lambda e: list(e.absolute_path))
         return [Violation(definition, _json_path(at, e.absolute_path), _best_message(e)) for e in errors]
 
-    def result_definition(self, method: str) -> str:
-        """The result definition answering a request method (FooRequest -> FooResult)."""
+    def result_definition(self, method: str, as_task: bool = False) -> str:
+        """The result definition answering a request method (FooRequest -> FooResult); a
+        task-augmented request (2025-11-25 tasks) is answered with CreateTaskResult."""
+        if as_task and self.has("CreateTaskResult"):
+            return "CreateTaskResult"
         request_def = self.request_defs.get(method)
         if request_def:
             candidate = request_def[: -len("Request")] + "Result"

@@ -75,6 +75,7 @@ class Session:
         self.next_id = jsonrpc.IdSequence()
         self.pending: dict[Any, str] = {}  # request id -> method, awaiting a response
         self.responses: dict[Any, Message] = {}
+        self.task_requests: set = set()  # ids of task-augmented requests
         self.handlers: dict[str, Callable[[Any], dict]] = {}
         self.init_result: dict | None = None  # initialize result (legacy) or discover result (modern)
         self.initialize_response: Message | None = None
@@ -170,6 +171,8 @@ class Session:
             params = dict(params or {})
             params["_meta"] = {**self.request_meta(), **params.get("_meta", {})}
         self.pending[request_id] = method
+        if isinstance(params, dict) and "task" in params:
+            self.task_requests.add(request_id)  # answered with a CreateTaskResult
         self.send(jsonrpc.request(request_id, method, params))
         return self.await_response(request_id, timeout)
 
@@ -230,7 +233,8 @@ class Session:
         entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note)
         self.transcript.append(entry)
         answers = self._settle(message, entry)
-        entry.violations = wire.validate(self.schema, message, answers)
+        as_task = message.has_id and message.id in self.task_requests
+        entry.violations = wire.validate(self.schema, message, answers, as_task)
         if message.kind is Kind.REQUEST:
             self._answer(message)
         return message

@@ -23,11 +23,13 @@ def supports_batches(schema: RevisionSchema) -> bool:
     return any(alt.get("type") == "array" for alt in message.get("anyOf", []))
 
 
-def validate(schema: RevisionSchema, message: Message, answers: str | None = None) -> list[Violation]:
+def validate(schema: RevisionSchema, message: Message, answers: str | None = None,
+             as_task: bool = False) -> list[Violation]:
     """Violations of `message` against `schema`.
 
     `answers` is the method of the request a response answers, so its result is checked
-    against that method's result definition, not just the generic envelope.
+    against that method's result definition, not just the generic envelope; `as_task` says
+    the request was task-augmented.
     """
     if message.kind in (Kind.NOT_JSON, Kind.INVALID):
         return [Violation("JSONRPCMessage", "$", "; ".join(message.problems) or "not a JSON-RPC message")]
@@ -45,7 +47,7 @@ def validate(schema: RevisionSchema, message: Message, answers: str | None = Non
     elif message.kind is Kind.NOTIFICATION and message.method in schema.notification_defs:
         violations += schema.validate(obj, schema.notification_defs[message.method])
     elif message.kind is Kind.RESULT and answers is not None:
-        violations += schema.validate(obj.get("result"), schema.result_definition(answers), "$.result")
+        violations += schema.validate(obj.get("result"), schema.result_definition(answers, as_task), "$.result")
     return _unique(violations)
 
 

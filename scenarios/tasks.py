@@ -7,9 +7,8 @@ Tools are run as tasks only when they declare execution.taskSupport "optional" o
 "required" and the calling policy (--mcp-call-tools) allows them. Each check works on a
 connection of its own, so tasks of one check do not show up in another's listing.
 
-A task-augmented tools/call is answered with a CreateTaskResult, not a CallToolResult, so
-its response is judged here against CreateTaskResult (the automatic validation only
-checks its envelope).
+A task-augmented tools/call is answered with a CreateTaskResult, not a CallToolResult; the
+session validates it as such.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks
 """
@@ -35,7 +34,6 @@ MAX_POLL_SECONDS = 1.0  # the longest pause between polls, whatever pollInterval
 MIN_POLL_SECONDS = 0.02
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 MAX_PAGES = 100
-TASK_METHOD = "tools/call (task-augmented)"  # no result definition: judged by the checks here
 
 
 # -- applicability -------------------------------------------------------------------------
@@ -94,13 +92,10 @@ def task_tools(session, revision: str, policy: str, slow_first: bool = True) -> 
 def call_as_task(session, tool: dict, arguments: dict, ttl: int | None = REQUESTED_TTL,
                  token: str | None = None) -> Message:
     """A task-augmented tools/call and its response (result or error)."""
-    request_id = session.next_id()
-    session.pending[request_id] = TASK_METHOD
     params = {"name": tool["name"], "arguments": arguments, "task": {} if ttl is None else {"ttl": ttl}}
     if token is not None:
         params["_meta"] = {"progressToken": token}
-    session.send({"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params})
-    return session.await_response(request_id)
+    return session.request("tools/call", params)  # the session judges it as a CreateTaskResult
 
 
 def iso_problem(value) -> str | None:
