@@ -155,8 +155,9 @@ class RevisionSchema:
         return [Violation(definition, _json_path(at, e.absolute_path), _best_message(e)) for e in errors]
 
     def result_definition(self, method: str, as_task: bool = False) -> str:
-        """The result definition answering a request method (FooRequest -> FooResult); a
-        task-augmented request (2025-11-25 tasks) is answered with CreateTaskResult."""
+        """The result definition answering a request method (FooRequest -> FooResult). A
+        task-augmented request (2025-11-25 tasks) may instead get a CreateTaskResult (when the
+        receiver runs it as a task); `as_task` says the result is one (it carries `task`)."""
         if as_task and self.has("CreateTaskResult"):
             return "CreateTaskResult"
         request_def = self.request_defs.get(method)

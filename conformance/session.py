@@ -233,7 +233,9 @@ class Session:
         entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note)
         self.transcript.append(entry)
         answers = self._settle(message, entry)
-        as_task = message.has_id and message.id in self.task_requests
+        # A task-augmented request gets a CreateTaskResult only if the peer ran it as a task.
+        as_task = (message.has_id and message.id in self.task_requests
+                   and isinstance(message.result, dict) and "task" in message.result)
         entry.violations = wire.validate(self.schema, message, answers, as_task)
         if message.kind is Kind.REQUEST:
             self._answer(message)
