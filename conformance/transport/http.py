@@ -245,8 +245,32 @@ def _shutdown(response: httpx.Response) -> None:
         pass
 
 
+class HttpBased:
+    """What the HTTP transports share: a server this run may have launched, and an inbox."""
 
-class HttpTransport:
+    kind: str
+    url: str | None
+    server = None  # a launch.LaunchedServer started for this run, or None
+    _inbox: Inbox
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.server.exit_code if self.server is not None else None
+
+    def stderr_tail(self, lines: int = 20) -> str:
+        return self.server.stderr_tail(lines) if self.server is not None else ""
+
+    def describe(self) -> str:
+        return f"{self.kind}: {self.url or (self.server.command if self.server else '(no URL)')}"
+
+    def receive(self, timeout: float) -> Inbound:
+        item = self._inbox.get(timeout)
+        if item is None:
+            raise TransportClosed(self._inbox.end_reason, self.exit_code, self.stderr_tail())
+        return item
+
+
+class HttpTransport(HttpBased):
     """A Streamable HTTP connection to one MCP endpoint, seen as a stream of messages."""
 
     kind = "http"
@@ -285,10 +309,6 @@ class HttpTransport:
                                     limits=httpx.Limits(max_connections=None, max_keepalive_connections=10))
         return self
 
-    @property
-    def exit_code(self) -> int | None:
-        return self.server.exit_code if self.server is not None else None
-
     def close(self) -> int | None:
         if self._closed:
             return self.exit_code
@@ -304,12 +324,6 @@ class HttpTransport:
         self._inbox.stop()
         self._inbox.end("the transport is closed")
         return self.exit_code
-
-    def stderr_tail(self, lines: int = 20) -> str:
-        return self.server.stderr_tail(lines) if self.server is not None else ""
-
-    def describe(self) -> str:
-        return f"http: {self.url or (self.server.command if self.server else '(no URL)')}"
 
     # -- headers -------------------------------------------------------------------
     def session_headers(self) -> dict[str, str]:
@@ -445,12 +459,6 @@ class HttpTransport:
             response.close()
 
     # -- bytes in ------------------------------------------------------------------
-    def receive(self, timeout: float) -> Inbound:
-        item = self._inbox.get(timeout)
-        if item is None:
-            raise TransportClosed(self._inbox.end_reason, self.exit_code, self.stderr_tail())
-        return item
-
     # -- raw access for transport checks -----------------------------------------------
     def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
                  session: bool = True, timeout: float | None = None, read_for: float | None = None,

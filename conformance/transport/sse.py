@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from .base import Inbound, Inbox, ServerStartError, TransportClosed, TransportError
-from .http import LOG_KEEP, Exchange, SseParser, _shutdown, looks_like_message, merge_headers, perform
+from .http import LOG_KEEP, HttpBased, Exchange, SseParser, _shutdown, looks_like_message, merge_headers, perform
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -26,7 +26,7 @@ def same_origin(a: str, b: str) -> bool:
 
 
 
-class SseTransport:
+class SseTransport(HttpBased):
     kind = "sse"
 
     def __init__(self, url: str | None = None, *, timeout: float = 5.0, server=None):
@@ -60,10 +60,6 @@ class SseTransport:
             raise TransportError(problem, self.exit_code, self.stderr_tail())
         return self
 
-    @property
-    def exit_code(self) -> int | None:
-        return self.server.exit_code if self.server is not None else None
-
     def close(self) -> int | None:
         if self._closed:
             return self.exit_code
@@ -75,12 +71,6 @@ class SseTransport:
         self._inbox.stop()
         self._inbox.end("the transport is closed")
         return self.exit_code
-
-    def stderr_tail(self, lines: int = 20) -> str:
-        return self.server.stderr_tail(lines) if self.server is not None else ""
-
-    def describe(self) -> str:
-        return f"sse: {self.url or (self.server.command if self.server else '(no URL)')}"
 
     # -- the stream ----------------------------------------------------------------
     def _read_stream(self) -> None:
@@ -154,12 +144,6 @@ class SseTransport:
                                   note=f"in the body of the POST's HTTP {exchange.status} answer"))
 
     # -- bytes in ------------------------------------------------------------------
-    def receive(self, timeout: float) -> Inbound:
-        item = self._inbox.get(timeout)
-        if item is None:
-            raise TransportClosed(self._inbox.end_reason, self.exit_code, self.stderr_tail())
-        return item
-
     # -- raw access for transport checks -----------------------------------------------
     def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
                  timeout: float | None = None, read_for: float | None = None,
