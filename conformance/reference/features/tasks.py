@@ -183,6 +183,11 @@ class Feature(ReferenceFeature):
 
     # -- requests ------------------------------------------------------------------------
     def find(self, message) -> tuple[Task | None, list[dict]]:
+        """The task named by the request, or None and the error to answer with (including
+        method-not-found when tasks are not served in this revision)."""
+        refusal = self.not_here(message)
+        if refusal:
+            return None, refusal
         task_id = (message.params or {}).get("taskId")
         task = self.tasks.get(task_id) if isinstance(task_id, str) else None
         if task is None:
@@ -201,9 +206,6 @@ class Feature(ReferenceFeature):
         return self.server.result(message.id, value)
 
     def on_get(self, message) -> list[dict]:
-        refusal = self.not_here(message)
-        if refusal:
-            return refusal
         task, errors = self.find(message)
         if task is None:
             return errors
@@ -221,9 +223,6 @@ class Feature(ReferenceFeature):
         return replies
 
     def on_result(self, message) -> list[dict]:
-        refusal = self.not_here(message)
-        if refusal:
-            return refusal
         task, errors = self.find(message)
         if task is None:
             return errors
@@ -272,9 +271,6 @@ class Feature(ReferenceFeature):
         return [self.server.result(message.id, result)]
 
     def on_cancel(self, message) -> list[dict]:
-        refusal = self.not_here(message)
-        if refusal:
-            return refusal
         task, errors = self.find(message)
         if task is None:
             return errors
