@@ -2,9 +2,13 @@
 
 These checks speak HTTP directly (status codes, headers, SSE events) through the
 transport's `exchange()`; every exchange appears in the check's transcript. They apply
-only when the run uses that transport; otherwise they are skipped.
+only when the run uses that transport; otherwise they are skipped. In the modern era
+(2026-07-28) there are no sessions, and the headers mirrored from the body (Mcp-Method,
+Mcp-Name, Mcp-Param-*) must match it: checks that send wrong headers override the ones the
+transport derives.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#streamable-http
+      https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
       https://modelcontextprotocol.io/specification/2024-11-05/basic/transports#http-with-sse
 """
 
@@ -15,17 +19,24 @@ import threading
 import time
 from collections import Counter, defaultdict
 
-from conformance import jsonrpc
-from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance import generate, jsonrpc
+from conformance.checks import expect, fail, info, modern_only, not_applicable, requirement, should
+from conformance.discovery import declares, list_all, may_call
 from conformance.jsonrpc import Kind
-from conformance.session import Entry
+from conformance.schema import legacy_revisions
+from conformance.session import META, Entry
 from conformance.transport import TransportError
+from conformance.transport.http import METHOD_HEADER, NAME_HEADER, PARAM_HEADER, header_params, header_text
 
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 FOREIGN_ORIGIN = "http://dns-rebinding.invalid"
 NEVER_A_REVISION = "1999-01-01"
-SHOWN_HEADERS = ("accept", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id")
+SHOWN_HEADERS = ("accept", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id", "mcp-method",
+                 "mcp-name")
+HEADER_MISMATCH = -32020
+UNSUPPORTED_PROTOCOL_VERSION = -32022
+NEEDS_ENCODING = "Grüße, 世界"  # a string argument only the Base64 sentinel form can carry
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -78,7 +89,8 @@ def _raw(conversation, method: str = "POST", body: bytes | None = None, **option
     """One raw HTTP exchange on the session's transport, written to the session's transcript."""
     transport = conversation.transport
     exchange = transport.exchange(method, body, **options)
-    shown = "; ".join(f"{k}: {v}" for k, v in exchange.request_headers.items() if k.lower() in SHOWN_HEADERS)
+    shown = "; ".join(f"{k}: {v}" for k, v in exchange.request_headers.items()
+                      if k.lower() in SHOWN_HEADERS or k.lower().startswith(PARAM_HEADER.lower()))
     t = exchange.started - transport.started_at
     conversation.transcript.append(Entry(t, "->", body or b"", note=f"HTTP {method} ({shown})"))
     answer = f"HTTP answer: {exchange.summary()}"
@@ -240,17 +252,18 @@ def test_http_unsupported_protocol_version_400(mcp_target, mcp_connect, revision
 
 
 # -- Streamable HTTP: security ---------------------------------------------------------------
-@requirement("transports-009", "transports-010")
+@requirement("transports-009", "transports-010", "2026-07-28/streamable-http-002", "2026-07-28/streamable-http-003")
 def test_http_foreign_origin_rejected(mcp_target, mcp_connect, revision):
     """A request carrying an Origin of another site (DNS rebinding) is refused; from
     2025-11-25 on the refusal is 403 Forbidden."""
     _require(mcp_target, "http")
-    _legacy(revision)
     session = mcp_connect(initialize=False)
-    exchange = _raw(session, "POST", session.transport.initialize_body(revision), session=False,
-                    headers={"Origin": FOREIGN_ORIGIN})
-    expect(exchange.status is not None, f"initialize with a foreign Origin got {_status(exchange)}")
-    expect(exchange.status >= 400, f"initialize with Origin: {FOREIGN_ORIGIN} was served (HTTP {exchange.status}): "
+    first = "server/discover" if revision >= "2026" else "initialize"
+    body = (_modern_body(session, "conformance-origin", first) if revision >= "2026"
+            else session.transport.initialize_body(revision))
+    exchange = _raw(session, "POST", body, session=False, headers={"Origin": FOREIGN_ORIGIN})
+    expect(exchange.status is not None, f"{first} with a foreign Origin got {_status(exchange)}")
+    expect(exchange.status >= 400, f"{first} with Origin: {FOREIGN_ORIGIN} was served (HTTP {exchange.status}): "
                                    "the server must validate Origin against DNS rebinding")
     if revision >= "2025-11-25":
         expect(exchange.status == 403, f"a foreign Origin must get 403 Forbidden, got HTTP {exchange.status}")
@@ -433,3 +446,262 @@ def test_sse_foreign_origin_rejected(mcp_target, mcp_connect):
     expect(exchange.status is not None, f"GET with a foreign Origin got {_status(exchange)}")
     expect(exchange.status >= 400, f"the SSE stream was opened for Origin: {FOREIGN_ORIGIN} (HTTP "
                                    f"{exchange.status}): the server must validate Origin against DNS rebinding")
+
+
+# -- Streamable HTTP, modern era (2026-07-28) ------------------------------------------------------
+def _modern_session(mcp_target, mcp_connect, revision: str):
+    """A fresh connection for raw modern-era exchanges (nothing sent yet)."""
+    _require(mcp_target, "http")
+    modern_only(revision)
+    session = mcp_connect(initialize=False)
+    session.transport.listen = False
+    return session
+
+
+def _modern_body(session, request_id: str, method: str, params: dict | None = None, meta: dict | None = None) -> bytes:
+    """A modern request: `params` with the session's `_meta` (`meta` replaces it when given)."""
+    params = dict(params or {})
+    params["_meta"] = session.request_meta() if meta is None else meta
+    return jsonrpc.encode(jsonrpc.request(request_id, method, params))
+
+
+def _modern_raw(session, request_id: str, method: str, params: dict | None = None, **options):
+    return _raw(session, "POST", _modern_body(session, request_id, method, params, options.pop("meta", None)),
+                until=_answered(request_id), **options)
+
+
+def _modern_only_server(mcp_target) -> bool:
+    return not any(mcp_target.support(r).supported for r in legacy_revisions())
+
+
+def _note(condition, message: str) -> bool:
+    """Like should(), for behaviour the spec asks only of other servers: noted, not graded."""
+    if not condition:
+        info(message)
+    return bool(condition)
+
+
+def _error_of(exchange, request_id):
+    """The JSON-RPC error the answer carries for the request (or an id-less one), else None."""
+    return next((m for m in exchange.messages if m.kind is Kind.ERROR
+                 and (m.id is None or jsonrpc.same_id(request_id, m.id))), None)
+
+
+def _answer_text(exchange, request_id) -> str:
+    answer = exchange.response_to(request_id) or _error_of(exchange, request_id)
+    return answer.text()[:300] if answer is not None else f"no JSON-RPC response ({exchange.summary()})"
+
+
+def _expect_header_mismatch(exchange, request_id, what: str) -> None:
+    error = _error_of(exchange, request_id)
+    expect(exchange.status == 400 and error is not None and error.error_code == HEADER_MISMATCH,
+           f"{what} must get 400 Bad Request with error -32020 (HeaderMismatch), got {_status(exchange)}: "
+           f"{_answer_text(exchange, request_id)}")
+
+
+def _named_request(mcp, policy: str):
+    """A request that carries Mcp-Name and is harmless to serve: reading a listed resource,
+    getting a listed prompt, or calling a tool the policy allows; None if there is none."""
+    if declares(mcp, "resources") is not None:
+        resources = list_all(mcp, "resources/list", "resources").items
+        if resources and isinstance(resources[0], dict) and isinstance(resources[0].get("uri"), str):
+            return "resources/read", {"uri": resources[0]["uri"]}
+    if declares(mcp, "prompts") is not None:
+        for prompt in list_all(mcp, "prompts/list", "prompts").items:
+            if isinstance(prompt, dict) and isinstance(prompt.get("name"), str):
+                required = [a.get("name") for a in prompt.get("arguments") or [] if isinstance(a, dict)
+                            and a.get("required") and isinstance(a.get("name"), str)]
+                return "prompts/get", {"name": prompt["name"], "arguments": dict.fromkeys(required, "conformance")}
+    if declares(mcp, "tools") is not None:
+        for tool in list_all(mcp, "tools/list", "tools").items:
+            if isinstance(tool, dict) and isinstance(tool.get("name"), str) and may_call(tool, policy):
+                return "tools/call", {"name": tool["name"], "arguments": _arguments(tool)}
+    return None
+
+
+def _arguments(tool: dict) -> dict:
+    schema = tool.get("inputSchema") if isinstance(tool.get("inputSchema"), dict) else {}
+    drawn = generate.examples(schema, count=1)
+    return drawn[0] if drawn and isinstance(drawn[0], dict) else {}
+
+
+@requirement("2026-07-28/streamable-http-080", "2026-07-28/streamable-http-081")
+def test_http_modern_ignores_sessions(mcp_target, mcp_connect, revision):
+    """Modern-era requests have no sessions: the answer carries no Mcp-Session-Id, and a
+    request that brings an older client's session id and Last-Event-ID is served as if it
+    had neither (asked of servers that speak only the modern era; noted for others)."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    judge = should if _modern_only_server(mcp_target) else _note
+    plain = _modern_raw(session, "conformance-plain", "server/discover")
+    expect(_ok(plain) and plain.response_to("conformance-plain") is not None,
+           f"server/discover got {_status(plain)}: {_answer_text(plain, 'conformance-plain')}")
+    judge(SESSION_HEADER.lower() not in plain.headers,
+          f"the answer to a modern request carries {SESSION_HEADER}: {plain.headers.get(SESSION_HEADER.lower())}")
+    stale = _modern_raw(session, "conformance-stale", "server/discover",
+                        headers={SESSION_HEADER: f"conformance-{secrets.token_hex(8)}", "Last-Event-ID": "0"})
+    answer = stale.response_to("conformance-stale")
+    judge(_ok(stale) and answer is not None and answer.kind is Kind.RESULT,
+          f"a modern request with an older client's {SESSION_HEADER} and Last-Event-ID got {_status(stale)}: "
+          f"{_answer_text(stale, 'conformance-stale')}; both headers should be ignored")
+
+
+@requirement("2026-07-28/streamable-http-079")
+def test_http_modern_get_delete_405(mcp_target, mcp_connect, revision):
+    """A server that speaks only the modern era has no GET stream and no sessions to end:
+    GET and DELETE of the MCP endpoint should get 405 Method Not Allowed."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    if not _modern_only_server(mcp_target):
+        not_applicable("the server also speaks the legacy era, whose GET stream and DELETE it may serve")
+    for method in ("GET", "DELETE"):
+        exchange = _raw(session, method, until=lambda e: True)
+        should(exchange.status == 405, f"{method} of the MCP endpoint got {_status(exchange)}, not 405")
+
+
+@requirement("2026-07-28/streamable-http-064", "2026-07-28/streamable-http-072")
+def test_http_standard_headers_required(mcp, mcp_target, mcp_connect, revision):
+    """A modern request without its Mcp-Method header, or a resources/read, prompts/get or
+    tools/call without Mcp-Name, is rejected with 400 Bad Request and error -32020
+    (HeaderMismatch)."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    cases = [(METHOD_HEADER, "server/discover", None)]
+    named = _named_request(mcp, mcp_target.call_tools)
+    if named is None:
+        info("no listed resource or prompt, nor a tool that may be called: Mcp-Name was not tested")
+    else:
+        cases.append((NAME_HEADER, *named))
+    for header, method, params in cases:
+        request_id = f"conformance-no-{header.lower()}"
+        exchange = _modern_raw(session, request_id, method, params, headers={header: None})
+        _expect_header_mismatch(exchange, request_id, f"a {method} request without {header}")
+
+
+@requirement("2026-07-28/streamable-http-027", "2026-07-28/streamable-http-063", "2026-07-28/streamable-http-064",
+             "2026-07-28/streamable-http-070")
+def test_http_header_mismatch_rejected(mcp, mcp_target, mcp_connect, revision):
+    """A modern request whose MCP-Protocol-Version, Mcp-Method or Mcp-Name header
+    contradicts its body is rejected with 400 Bad Request and error -32020 (HeaderMismatch).
+    A server may read a legacy version in MCP-Protocol-Version as a legacy request (its own
+    rules then apply): that is noted, as long as the request is not served."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    legacy = max(legacy_revisions())
+    version = _modern_raw(session, "conformance-wrong-version", "server/discover", headers={VERSION_HEADER: legacy})
+    error = _error_of(version, "conformance-wrong-version")
+    expect(error is not None, f"a server/discover request with {VERSION_HEADER}: {legacy} (the body says {revision}) "
+                              f"was served: {_answer_text(version, 'conformance-wrong-version')}")
+    if not (version.status == 400 and error.error_code == HEADER_MISMATCH):
+        info(f"a server/discover request with {VERSION_HEADER}: {legacy} got {_status(version)} with error "
+             f"{error.error_code} (read as a {legacy} request, not as a HeaderMismatch): {error.text()[:200]}")
+    cases = [(METHOD_HEADER, "tools/list", "server/discover", None)]
+    named = _named_request(mcp, mcp_target.call_tools)
+    if named is None:
+        info("no listed resource or prompt, nor a tool that may be called: Mcp-Name was not tested")
+    else:
+        cases.append((NAME_HEADER, "conformance-another-name", *named))
+    for header, value, method, params in cases:
+        request_id = f"conformance-wrong-{header.lower()}"
+        exchange = _modern_raw(session, request_id, method, params, headers={header: value})
+        _expect_header_mismatch(exchange, request_id, f"a {method} request with {header}: {value}")
+
+
+@requirement("2026-07-28/streamable-http-028", "2026-07-28/streamable-http-029", "2026-07-28/basic-055")
+def test_http_modern_error_statuses(mcp_target, mcp_connect, revision):
+    """Over HTTP a request for a protocol version the server does not support gets 400 with
+    UnsupportedProtocolVersionError (-32022); a request lacking a required `_meta` field is
+    refused with 400; a method the server does not implement (unknown, or removed in this
+    revision) gets 404 with -32601."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    meta = session.request_meta()
+    version = _modern_raw(session, "conformance-version", "server/discover", meta={
+        **meta, META + "protocolVersion": NEVER_A_REVISION})
+    error = _error_of(version, "conformance-version")
+    expect(version.status == 400 and error is not None and error.error_code == UNSUPPORTED_PROTOCOL_VERSION,
+           f"a request for version {NEVER_A_REVISION} must get 400 with error -32022, got {_status(version)}: "
+           f"{_answer_text(version, 'conformance-version')}")
+    lacking = _modern_raw(session, "conformance-lacking", "server/discover", meta={
+        k: v for k, v in meta.items() if k != META + "clientCapabilities"})
+    if _error_of(lacking, "conformance-lacking") is not None:  # served: test_missing_required_meta_rejected says so
+        expect(lacking.status == 400, f"a request lacking {META}clientCapabilities was refused with "
+                                      f"{_status(lacking)}, not 400 Bad Request")
+    unknown = _modern_raw(session, "conformance-unknown", "conformance/unknown-method")
+    error = _error_of(unknown, "conformance-unknown")
+    expect(unknown.status == 404 and error is not None and error.error_code == jsonrpc.METHOD_NOT_FOUND,
+           f"an unknown method must get 404 with error -32601, got {_status(unknown)}: "
+           f"{_answer_text(unknown, 'conformance-unknown')}")
+    for method, params in (("ping", None), ("logging/setLevel", {"level": "info"})):
+        removed = _modern_raw(session, f"conformance-{method}", method, params)
+        error = _error_of(removed, f"conformance-{method}")
+        if error is not None and error.error_code == jsonrpc.METHOD_NOT_FOUND:  # else test_removed_methods_refused
+            expect(removed.status == 404, f"{method} (removed in {revision}) got -32601 with {_status(removed)}, "
+                                          "not 404 Not Found")
+
+
+def _annotated_tools(mcp) -> list[dict]:
+    if declares(mcp, "tools") is None:
+        not_applicable("the server does not declare the tools capability")
+    tools = [t for t in list_all(mcp, "tools/list", "tools").items if isinstance(t, dict)
+             and "x-mcp-header" in jsonrpc.encode(t.get("inputSchema")).decode()]
+    if not tools:
+        not_applicable("no tool's inputSchema has an x-mcp-header annotation")
+    return tools
+
+
+@requirement("2026-07-28/streamable-http-037", "2026-07-28/streamable-http-038", "2026-07-28/streamable-http-039",
+             "2026-07-28/streamable-http-040", "2026-07-28/streamable-http-041", "2026-07-28/streamable-http-043",
+             "2026-07-28/streamable-http-044")
+def test_http_x_mcp_header_annotations_valid(mcp, mcp_target, revision):
+    """Each `x-mcp-header` annotation of a tool's inputSchema is a non-empty HTTP token,
+    unique (ignoring case) in that schema, on a string, integer or boolean property reached
+    from the root through `properties` only (a client drops a tool that breaks this)."""
+    _require(mcp_target, "http")
+    modern_only(revision)
+    problems = [f"{tool.get('name')}: {problem}" for tool in _annotated_tools(mcp)
+                for problem in header_params(tool.get("inputSchema"))[1]]
+    expect(not problems, "x-mcp-header annotations break the rules: " + "; ".join(problems))
+
+
+def _mirrored_argument(mcp, policy: str):
+    """(tool, arguments, property, header) for a tool the policy allows with a top-level
+    mirrored parameter; the argument needs Base64 where the schema lets a string be anything."""
+    for tool in _annotated_tools(mcp):
+        found, problems = header_params(tool.get("inputSchema"))
+        top = [(path[0], name) for path, name in found if len(path) == 1]
+        if problems or not may_call(tool, policy):
+            continue
+        drawn = _arguments(tool)
+        for prop, name in top:
+            encoded = {**drawn, prop: NEEDS_ENCODING}
+            arguments = encoded if generate.is_valid(encoded, tool["inputSchema"]) else drawn
+            if arguments.get(prop) is not None:  # a null or absent argument has no header
+                return tool, arguments, prop, name
+    not_applicable(f"no tool with a mirrored top-level parameter may be called under --mcp-call-tools={policy}")
+
+
+def _contradiction(value):
+    if isinstance(value, bool):
+        return header_text(not value)
+    if isinstance(value, int):
+        return str(value + 1)
+    return header_text(f"{value}-not")
+
+
+@requirement("2026-07-28/streamable-http-053", "2026-07-28/streamable-http-063", "2026-07-28/streamable-http-064",
+             "2026-07-28/streamable-http-065", "2026-07-28/streamable-http-068", "2026-07-28/streamable-http-073")
+def test_http_param_headers_validated(mcp, mcp_target, mcp_connect, revision):
+    """For a tool parameter mirrored into an Mcp-Param-{Name} header, the server checks the
+    header against the argument: matching headers (Base64-encoded where the value needs it)
+    are accepted; a header contradicting the argument, or missing while the argument is
+    given, gets 400 Bad Request with error -32020 (HeaderMismatch)."""
+    session = _modern_session(mcp_target, mcp_connect, revision)
+    tool, arguments, prop, name = _mirrored_argument(mcp, mcp_target.call_tools)
+    header, params = PARAM_HEADER + name, {"name": tool["name"], "arguments": arguments}
+    matching = _modern_raw(session, "conformance-param-ok", "tools/call", params)
+    error = _error_of(matching, "conformance-param-ok")
+    expect(matching.status is not None and not (error is not None and error.error_code == HEADER_MISMATCH),
+           f"{tool['name']} called with {header}: {matching.request_headers.get(header)} for {prop}="
+           f"{arguments[prop]!r} got {_status(matching)}: {_answer_text(matching, 'conformance-param-ok')}")
+    wrong = _contradiction(arguments[prop])
+    for request_id, value, what in (("conformance-param-wrong", wrong, f"{header}: {wrong}"),
+                                    ("conformance-param-missing", None, f"no {header}")):
+        exchange = _modern_raw(session, request_id, "tools/call", params, headers={header: value})
+        _expect_header_mismatch(exchange, request_id, f"a call of {tool['name']} with {prop}={arguments[prop]!r} "
+                                                      f"and {what}")

@@ -18,34 +18,14 @@ from conformance.catalogue import checks as all_checks
 from conformance.reference.http import FAULTS
 from conformance.session import Session
 from conformance.transport import ServerStartError, StdioTransport, TransportClosed
-from conformance.transport.http import HttpTransport, SseParser, merge_headers
+from conformance.transport.http import (HttpTransport, SseParser, decoded_header, header_params, header_text,
+                                        merge_headers)
 from conformance.transport.launch import LaunchedServer, make_transport
 from conformance.transport.sse import SseTransport, same_origin
 
 REFERENCE = f"{shlex.quote(sys.executable)} -m conformance.reference.http --port {{port}}"
 LEGACY = [r for r in schemas.revisions() if r < "2026"]
 PING = jsonrpc.encode(jsonrpc.request("raw-ping", "ping"))
-
-# Until the plugin has --mcp-transport/--mcp-url, suite runs are wired by this plugin module:
-# Target.transport_kind is set and Target's transports come from make_transport.
-WIRING = '''
-import os
-import pytest
-from conformance import target as target_module
-from conformance.plugin import TARGET_KEY
-from conformance.transport.launch import make_transport
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_configure(config):
-    target = config.stash.get(TARGET_KEY, None)
-    if target is not None:
-        kind = os.environ["MCP_TEST_TRANSPORT"]
-        target.transport_kind = kind
-        target_module.StdioTransport = lambda command, shutdown_grace=2.0: make_transport(
-            kind, command=command, timeout=target.timeout)
-'''
-
 
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -106,6 +86,47 @@ def test_sse_parser_handles_split_lines_and_crlf():
 def test_merge_headers_is_case_insensitive():
     merged = merge_headers({"Accept": "a", "Mcp-Session-Id": "s"}, {"accept": "b", "MCP-SESSION-ID": None})
     assert merged == {"accept": "b"}
+
+
+@pytest.mark.parametrize("value, sent", [
+    ("us-west1", "us-west1"), (True, "true"), (False, "false"), (-7, "-7"), ("", ""),
+    ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="), (" padded ", "=?base64?IHBhZGRlZCA=?="),
+    ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="), ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=")])
+def test_header_values_are_encoded_when_unsafe(value, sent):
+    assert header_text(value) == sent
+    assert decoded_header(sent) == (value if isinstance(value, str) else sent)
+
+
+def test_malformed_base64_header_is_not_decoded():
+    assert decoded_header("=?base64?not base64!?=") is None
+
+
+def test_header_params_follow_properties_only():
+    schema = {"type": "object", "properties": {
+        "region": {"type": "string", "x-mcp-header": "Region"},
+        "nested": {"type": "object", "properties": {"flag": {"type": "boolean", "x-mcp-header": "Flag"}}},
+        "list": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}},
+        "ratio": {"type": "number", "x-mcp-header": "Ratio"},
+        "other": {"type": "string", "x-mcp-header": "region"},
+        "spaced": {"type": "string", "x-mcp-header": "Two Words"}}}
+    found, problems = header_params(schema)
+    assert found == [(("region",), "Region"), (("nested", "flag"), "Flag"), (("other",), "region")]
+    assert len(problems) == 4 and "more than once" in problems[-1]
+    assert any("/properties/list/items" in p for p in problems)
+
+
+def test_modern_requests_carry_mirrored_headers(serve, sessions):
+    session = sessions(HttpTransport(serve().url, timeout=5))
+    session.revision = "2026-07-28"
+    # route_query's arguments are checked against its Mcp-Param-* headers: a call succeeds
+    # only when the transport derived them (learning the tool from a listing of its own).
+    call = session.request("tools/call", {"name": "route_query", "arguments": {"region": "Grüße", "verbose": True}})
+    assert call.kind is jsonrpc.Kind.RESULT, call.text()
+    assert session.request("resources/read", {"uri": "test://static-text"}).kind is jsonrpc.Kind.RESULT
+    assert session.transport.session_id is None
+    refused = session.transport.exchange("POST", jsonrpc.encode(jsonrpc.request("x", "server/discover", {
+        "_meta": session.request_meta()})), headers={"Mcp-Method": "tools/list"})
+    assert refused.status == 400 and refused.response_to("x").error_code == -32020
 
 
 def test_same_origin():
@@ -297,32 +318,46 @@ def test_every_http_check_has_a_fault():
 
 
 @pytest.fixture
-def run_over(run_suite, tmp_path):
+def run_over(run_suite):
     """run_over(kind, server_args, *pytest_args) -> SuiteRun, the suite over `kind`."""
-    (tmp_path / "_mcp_http_wiring.py").write_text(WIRING)
 
     def run(kind: str, server_args: str, *pytest_args: str):
-        env = {"MCP_TEST_TRANSPORT": kind,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))}
-        return run_suite(f"{REFERENCE} --transport {kind} {server_args}", "-p", "_mcp_http_wiring",
-                         *pytest_args, env=env)
+        return run_suite(f"{REFERENCE} --transport {kind} {server_args}", "--mcp-transport", kind, *pytest_args)
 
     return run
 
 
 # The stdio framing check reads every transport note as a framing problem: stdio only.
-NOT_OVER_HTTP = "not test_stdout_carries_only_messages"
+# The fuzzing checks are judged over stdio (tests/test_faults.py), where they are cheaper.
+NOT_OVER_HTTP = "not test_stdout_carries_only_messages and not fuzz"
+MODERN_ONLY_SERVER_CHECKS = {"test_http_modern_get_delete_405"}  # skipped for the dual-era reference
+
+
+def passed_checks(result) -> set[str]:
+    return {n.split("[")[0] for n, o in result.outcomes.items() if o == "passed"}
 
 
 @pytest.mark.parametrize("kind", ["http", "sse"])
 def test_clean_reference_passes_over(run_over, kind):
+    """Every revision, the modern era included, over Streamable HTTP and over HTTP+SSE
+    (stdio: tests/test_faults.py)."""
     result = run_over(kind, "", "-k", NOT_OVER_HTTP, "-n", "2")
     bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped", "informational")}
     assert not bad, result.explain(bad)
-    passed = {n.split("[")[0] for n, o in result.outcomes.items() if o == "passed"}
-    expected = {name for name in every_http_check() if name.startswith(f"test_{kind}_")}
-    assert expected <= passed, f"not passed: {sorted(expected - passed)}\n{result.summary()}"
+    expected = {name for name in every_http_check() if name.startswith(f"test_{kind}_")} - MODERN_ONLY_SERVER_CHECKS
+    missing = sorted(expected - passed_checks(result))
+    assert not missing, f"not passed: {missing}\n{result.summary()}"
     assert sum(o == "passed" for o in result.outcomes.values()) > 150
+    if kind == "http":
+        assert result.counts()["2026-07-28"]["passed"] > 50, result.summary()
+
+
+def test_clean_modern_only_reference_passes_the_http_checks(run_over):
+    result = run_over("http", "--era modern", "-k", "test_http_", "--mcp-version", "2026-07-28")
+    bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped")}
+    assert not bad, result.explain(bad)
+    modern = {name for name in every_http_check() if name.startswith("test_http_") and "_modern_" in name}
+    assert modern <= passed_checks(result), f"not passed: {sorted(modern - passed_checks(result))}"
 
 
 @pytest.mark.parametrize("server_args", ["--json-response", "--no-get-stream"])
@@ -338,7 +373,9 @@ def test_clean_reference_variants_pass_the_http_checks(run_over, server_args):
 def test_http_fault_is_caught_by_its_check(run_over, name):
     fault = FAULTS[name]
     kind = "sse" if name.startswith("sse-") else "http"
-    result = run_over(kind, f"--fault {name}", "-k", fault.check, *(f"--mcp-version={r}" for r in LEGACY))
+    revisions = [fault.revision] if fault.revision >= "2026" else LEGACY
+    result = run_over(kind, f"--fault {name} {fault.server_args}", "-k", fault.check,
+                      *(f"--mcp-version={r}" for r in revisions))
     found = {o for n, o in result.outcomes.items() if n.split("[")[0] == fault.check}
     assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
                                    + result.output[-4000:]

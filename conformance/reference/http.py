@@ -1,7 +1,7 @@
 """Reference MCP server over HTTP, with switchable HTTP faults.
 
     python -m conformance.reference.http --port N [--transport http|sse] [--json-response]
-        [--no-get-stream] [--fault NAME ...] [--versions REV,REV]
+        [--no-get-stream] [--era legacy|modern|dual] [--fault NAME ...] [--versions REV,REV]
 
 `--transport http` (the default) serves Streamable HTTP at /mcp: one ReferenceServer per
 session (MCP-Session-Id assigned at initialize), answers as an SSE stream per POST (or one
@@ -9,6 +9,13 @@ JSON body with --json-response), a GET stream for messages that belong to no req
 event ids and Last-Event-ID replay, DELETE to end a session. `--transport sse` serves the
 deprecated HTTP+SSE transport of 2024-11-05: GET /sse announces the POST URL in an
 `endpoint` event and carries every message from the server.
+
+A modern-era request (2026-07-28, its `_meta` names the version) is served without a
+session, by a server of its own: its MCP-Protocol-Version, Mcp-Method, Mcp-Name and
+Mcp-Param-* headers must match the body (else 400 with HeaderMismatch, -32020); version,
+capability and required-_meta errors get 400, an unknown method 404. A modern-only server
+(`--era modern`) answers GET and DELETE with 405. Over HTTP the server also offers a tool
+whose arguments are mirrored into headers (`x-mcp-header`).
 
 Only 127.0.0.1 is bound. Requests carrying a foreign Origin get 403.
 """
@@ -28,9 +35,20 @@ from urllib.parse import urlsplit
 
 from .. import jsonrpc
 from ..jsonrpc import Kind
+from ..transport.http import (METHOD_HEADER, NAME_HEADER, NAMED_BY, PARAM_HEADER, argument_at, decoded_header,
+                              header_params)
 from .faults import FAULTS as BASE_FAULTS
 from .faults import HARMLESS, Fault
+from .features import ReferenceFeature
+from .features.tools import READ_ONLY, text_result
+from .modern import META, MODERN_VERSIONS, UNSUPPORTED_PROTOCOL_VERSION, is_modern
 from .server import ReferenceServer
+
+
+def _modern(description: str, check: str, outcome: str = "failed", server_args: str = "") -> Fault:
+    """An HTTP fault of the modern era: its check is judged in 2026-07-28."""
+    return Fault(description, check, outcome, server_args, revision=MODERN_VERSIONS[-1])
+
 
 FAULTS: dict[str, Fault] = {
     # Streamable HTTP
@@ -62,6 +80,23 @@ FAULTS: dict[str, Fault] = {
                                       "test_http_concurrent_streams"),
     "http-replay-other-streams": Fault("replays the events of every stream on resumption",
                                        "test_http_resumption"),
+    # Streamable HTTP, modern era (2026-07-28)
+    "http-modern-session-id": _modern("gives modern answers an Mcp-Session-Id", "test_http_modern_ignores_sessions",
+                                      "warned", "--era modern"),
+    "http-modern-get-served": _modern("a modern-only server answers GET and DELETE with 400, not 405",
+                                      "test_http_modern_get_delete_405", "warned", "--era modern"),
+    "http-missing-headers-accepted": _modern("serves modern requests that lack Mcp-Method or Mcp-Name",
+                                             "test_http_standard_headers_required"),
+    "http-header-mismatch-accepted": _modern("serves modern requests whose headers contradict the body",
+                                             "test_http_header_mismatch_rejected"),
+    "http-modern-errors-200": _modern("answers modern version and method errors with HTTP 200",
+                                      "test_http_modern_error_statuses"),
+    "http-param-header-unchecked": _modern("does not check Mcp-Param headers against the arguments",
+                                           "test_http_param_headers_validated"),
+    "http-param-header-not-decoded": _modern("compares Base64-encoded Mcp-Param headers without decoding them",
+                                             "test_http_param_headers_validated"),
+    "http-x-mcp-header-invalid": _modern("annotates a tool parameter with x-mcp-header 'Region Name' (not a token)",
+                                         "test_http_x_mcp_header_annotations_valid"),
     # HTTP+SSE (2024-11-05)
     "sse-no-endpoint-event": Fault("announces the POST URL in a `message` event, not `endpoint`",
                                    "test_sse_endpoint_event"),
@@ -76,6 +111,36 @@ VERSION_HEADER = "mcp-protocol-version"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 JSON_WAIT = 30.0  # seconds a JSON-mode POST waits for a response worked out in a thread
 KEEP_EVENTS = 1000  # per session, for Last-Event-ID replay
+HEADER_MISMATCH = -32020
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+HEADER_TOOL = "route_query"
+
+
+class HeaderTool(ReferenceFeature):
+    """A tool whose parameters are mirrored into Mcp-Param-* headers (x-mcp-header), offered
+    over HTTP, where the modern era checks those headers against the arguments."""
+
+    def schema(self) -> dict:
+        region = "Region Name" if self.server.has("http-x-mcp-header-invalid") else "Region"
+        return {"type": "object", "additionalProperties": False, "required": ["region"], "properties": {
+            "region": {"type": "string", "x-mcp-header": region},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 100, "x-mcp-header": "Limit"},
+            "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+            "query": {"type": "string"}}}
+
+    def offered_tools(self) -> list[dict]:
+        return [{"name": HEADER_TOOL, "description": "Says where a query would be routed (its region goes in a "
+                 "header too).", "inputSchema": self.schema(), "annotations": READ_ONLY}]
+
+    def call_tool(self, message) -> list[dict]:
+        arguments = (message.params or {}).get("arguments") or {}
+        rejection = self.server.features["tools"].check_arguments(message.id, self.offered_tools()[0], arguments)
+        if rejection is not None:
+            return [rejection]
+        return [self.server.result(message.id, text_result(f"routed to {arguments['region']}"))]
+
+    def header_params(self, tool: str) -> list:
+        return header_params(self.schema())[0] if tool == HEADER_TOOL else []
 
 
 def id_key(value) -> str:
@@ -181,7 +246,7 @@ class HttpSession:
         self.app = app
         self.id = session_id
         self.loop = asyncio.get_running_loop()
-        self.server = ReferenceServer(app.faults, app.versions)
+        self.server = app.new_server()
         self.server.emit = self.emit
         self.streams: dict[int, Stream] = {}
         self.waiting: dict[str, Stream | asyncio.Future] = {}  # request id -> where its response goes
@@ -277,7 +342,7 @@ class ReferenceApp:
     """The ASGI application: Streamable HTTP at /mcp, or HTTP+SSE at /sse and /messages."""
 
     def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, *,
-                 transport: str = "http", json_response: bool = False, get_stream: bool = True):
+                 transport: str = "http", json_response: bool = False, get_stream: bool = True, era: str = "dual"):
         from starlette.applications import Starlette
         from starlette.routing import Route
 
@@ -285,6 +350,7 @@ class ReferenceApp:
         self.versions = versions
         self.json_response = json_response
         self.get_stream = get_stream
+        self.era = era
         self.sessions: dict[str, HttpSession] = {}
         self.terminated: set[str] = set()
         self.legacy: dict[str, LegacySession] = {}
@@ -298,6 +364,11 @@ class ReferenceApp:
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
+
+    def new_server(self) -> ReferenceServer:
+        server = ReferenceServer(self.faults, self.versions, self.era)
+        server.features["header_tool"] = HeaderTool(server)
+        return server
 
     async def __call__(self, scope, receive, send):
         await self.asgi(scope, receive, send)
@@ -362,6 +433,11 @@ class ReferenceApp:
             return refusal
         body = await request.body()
         message = jsonrpc.decode(body)
+        if self.era != "legacy" and message.kind is Kind.REQUEST and is_modern(message):
+            return await self.post_modern(request, message, body)
+        sessionless = request.headers.get(SESSION_HEADER) is None and message.kind not in (Kind.REQUEST, Kind.BATCH)
+        if self.era == "modern" or (self.era == "dual" and sessionless):
+            return self.stateless(body)
         session, refusal = self.session_of(request, message)
         if refusal:
             return refusal
@@ -421,8 +497,78 @@ class ReferenceApp:
                 stream.push(payload)
         return SseResponse(stream.frames(), headers)
 
+    # -- Streamable HTTP, modern era (2026-07-28) ----------------------------------------------
+    async def post_modern(self, request, message, body: bytes):
+        """A stateless request: its headers checked against the body, then served by a
+        session of its own (no session id is issued, none is read, Last-Event-ID is ignored)."""
+        from starlette.responses import Response
+        session = HttpSession(self, "modern")
+        headers = {SESSION_HEADER: secrets.token_hex(16)} if self.has("http-modern-session-id") else {}
+        if problem := self.header_problem(request, message, session.server):
+            error = jsonrpc.error(message.id, HEADER_MISMATCH, f"Header mismatch: {problem}")
+            return Response(jsonrpc.encode(error), self.modern_status(message, error["error"]["code"]),
+                            headers=headers, media_type="application/json")
+        payloads = self.handle(session.server, body)
+        answer = next((jsonrpc.decode(p) for p in payloads if jsonrpc.decode(p).is_response
+                       and id_key(jsonrpc.decode(p).id) == id_key(message.id)), None)
+        if answer is not None and answer.kind is Kind.ERROR:
+            status = self.modern_status(message, answer.error_code)
+            if status != 200:  # the error says it all: one JSON body with its status
+                return Response(answer.raw, status, headers=headers, media_type="application/json")
+        return await self.answer_request(session, message, payloads, headers)
+
+    def modern_status(self, message, code) -> int:
+        """The HTTP status of a modern error: 400 for version, capability, header and
+        required-_meta errors, 404 for an unknown method, else 200."""
+        if self.has("http-modern-errors-200"):
+            return 200
+        if code == jsonrpc.METHOD_NOT_FOUND:
+            return 404
+        lacks_meta = code == jsonrpc.INVALID_PARAMS and META + "clientCapabilities" not in message.params["_meta"]
+        if lacks_meta or code in (HEADER_MISMATCH, MISSING_REQUIRED_CLIENT_CAPABILITY, UNSUPPORTED_PROTOCOL_VERSION):
+            return 400
+        return 200
+
+    def header_problem(self, request, message, server: ReferenceServer) -> str | None:
+        """Why the request's headers do not match its body (None: they do)."""
+        params = message.params
+        standard = {VERSION_HEADER: params["_meta"].get(META + "protocolVersion"), METHOD_HEADER: message.method}
+        if isinstance(params.get(NAMED_BY.get(message.method, "")), str):
+            standard[NAME_HEADER] = params[NAMED_BY[message.method]]
+        mirrored = {}
+        if message.method == "tools/call":
+            for path, name in server.features["header_tool"].header_params(params.get("name")):
+                value = argument_at(params.get("arguments"), path)
+                if value is not None:
+                    mirrored[PARAM_HEADER + name] = value
+        for header, value in [*standard.items(), *mirrored.items()]:
+            param = header in mirrored
+            got = request.headers.get(header)
+            if got is None:
+                if not self.has("http-param-header-unchecked" if param else "http-missing-headers-accepted"):
+                    return f"the {header} header is missing"
+            elif not self.has("http-param-header-unchecked" if param else "http-header-mismatch-accepted"):
+                if header != VERSION_HEADER and header != METHOD_HEADER and not (
+                        param and self.has("http-param-header-not-decoded")):
+                    got = decoded_header(got)
+                if not same_value(got, value):
+                    return f"the {header} header {got!r} does not match the body's {value!r}"
+        return None
+
+    def stateless(self, body: bytes):
+        """Input outside any session (a modern-only server, or a notification or malformed
+        body with no session id): notifications are accepted; anything else gets the server's
+        error with 400 (initialize to a modern-only server: the versions it supports)."""
+        from starlette.responses import Response
+        payloads = self.handle(self.new_server(), body)
+        if not payloads:
+            return Response(status_code=202)
+        return Response(payloads[0], 400, media_type="application/json")
+
     async def get(self, request):
         if refusal := self.foreign_origin(request, "http-accept-foreign-origin"):
+            return refusal
+        if refusal := self.modern_only_405():
             return refusal
         session, refusal = self.session_of(request)
         if refusal:
@@ -443,6 +589,8 @@ class ReferenceApp:
         from starlette.responses import Response
         if refusal := self.foreign_origin(request, "http-accept-foreign-origin"):
             return refusal
+        if refusal := self.modern_only_405():
+            return refusal
         session, refusal = self.session_of(request)
         if refusal:
             return refusal
@@ -450,6 +598,14 @@ class ReferenceApp:
         self.terminated.add(session.id)
         session.close()
         return Response(status_code=204)
+
+    def modern_only_405(self):
+        """A modern-only server has no GET stream and no sessions to delete."""
+        if self.era != "modern":
+            return None
+        if self.has("http-modern-get-served"):
+            return self.refusal(400, "Bad Request: no MCP-Session-Id header")
+        return self.refusal(405, "Method Not Allowed", {"allow": "POST"})
 
     # -- HTTP+SSE (2024-11-05) -------------------------------------------------------------
     async def legacy_get(self, request):
@@ -485,12 +641,26 @@ class ReferenceApp:
         return Response("Accepted", 202, media_type="text/plain")
 
 
+def same_value(header: str | None, value) -> bool:
+    """A (decoded) header against the body value it mirrors; integers compare as numbers."""
+    if header is None:
+        return False
+    if isinstance(value, bool):
+        return header == ("true" if value else "false")
+    if isinstance(value, int):
+        try:
+            return float(header) == value
+        except ValueError:
+            return False
+    return header == value
+
+
 class LegacySession:
     def __init__(self, app: ReferenceApp):
         self.id = secrets.token_hex(16)
         self.queue: asyncio.Queue = asyncio.Queue()
         self.loop = asyncio.get_running_loop()
-        self.server = ReferenceServer(app.faults, app.versions)
+        self.server = app.new_server()
         self.server.emit = self.emit
 
     def emit(self, obj) -> None:
@@ -523,6 +693,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", action="append", default=[], metavar="NAME",
                         choices=sorted({*BASE_FAULTS, *HARMLESS, *FAULTS}), help="switch on a fault (repeatable)")
     parser.add_argument("--versions", help="comma-separated protocol revisions to support")
+    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="dual",
+                        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
     args = parser.parse_args(argv)
     if "exit-at-start" in args.fault:
         sys.stderr.write("reference server: fatal: refusing to start (fault exit-at-start)\n")
@@ -533,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     _exit_with_parent()
     app = ReferenceApp(set(args.fault), args.versions.split(",") if args.versions else None,
                        transport=args.transport, json_response=args.json_response,
-                       get_stream=not args.no_get_stream)
+                       get_stream=not args.no_get_stream, era=args.era)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off",
                 timeout_graceful_shutdown=0.1)  # open SSE streams must not hold up a stop
     return 0

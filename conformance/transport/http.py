@@ -8,12 +8,19 @@ and MCP-Protocol-Version too once a revision of 2025-06-18 or later has been neg
 After the `initialized` notification a GET stream is opened for messages that belong to
 no request (405 is fine). Closing sends DELETE for the session.
 
+A modern-era request (2026-07-28: `_meta` names the protocol version) carries the headers
+that revision requires, derived from its body: MCP-Protocol-Version, Mcp-Method, Mcp-Name
+(tools/call, resources/read, prompts/get) and an Mcp-Param-{Name} header for each tool
+argument whose inputSchema property is annotated with `x-mcp-header`. The annotations are
+learnt from the tools/list results seen on the endpoint (listed on demand otherwise).
+
 `exchange()` performs one raw HTTP request for transport checks and returns its status,
 headers, SSE events and messages. Every exchange is recorded in `http_log`.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import socket
 import threading
@@ -32,6 +39,11 @@ ACCEPT_BOTH = "application/json, text/event-stream"
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 VERSION_HEADER_SINCE = "2025-06-18"
+METHOD_HEADER = "Mcp-Method"
+NAME_HEADER = "Mcp-Name"
+PARAM_HEADER = "Mcp-Param-"
+NAMED_BY = {"tools/call": "name", "resources/read": "uri", "prompts/get": "name"}  # the Mcp-Name source
+META_VERSION = "io.modelcontextprotocol/protocolVersion"
 MAX_BODY = 16 * 1024 * 1024  # of one answer, read by exchange()
 MAX_EVENT = 16 * 1024 * 1024  # of one SSE event; past it the event is cut
 LOG_KEEP = 500
@@ -230,6 +242,147 @@ def merge_headers(base: dict[str, str], extra: dict[str, str | None] | None) -> 
     return dict(merged.values())
 
 
+# -- modern-era request headers (2026-07-28) --------------------------------------------------
+SENTINEL = ("=?base64?", "?=")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP field-name token (1*tchar)
+_PLAIN = re.compile(r"[\x20-\x7e]*")
+
+
+def header_text(value) -> str:
+    """A mirrored value as header text: booleans lower-case, integers in decimal, strings as
+    they are unless unsafe (not printable ASCII, padded, or sentinel-shaped): those go as
+    Base64 of their UTF-8 in the sentinel form."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = value if isinstance(value, str) else str(value)
+    looks_encoded = text.startswith(SENTINEL[0]) and text.endswith(SENTINEL[1])
+    if _PLAIN.fullmatch(text) and text == text.strip() and not looks_encoded:
+        return text
+    return SENTINEL[0] + base64.b64encode(text.encode("utf-8")).decode("ascii") + SENTINEL[1]
+
+
+def decoded_header(text: str) -> str | None:
+    """A header value with the sentinel encoding undone (None: malformed Base64 or UTF-8)."""
+    if not (text.startswith(SENTINEL[0]) and text.endswith(SENTINEL[1]) and len(text) >= 11):
+        return text
+    try:
+        return base64.b64decode(text[len(SENTINEL[0]):-len(SENTINEL[1])], validate=True).decode("utf-8")
+    except ValueError:
+        return None
+
+
+def _primitive(declared) -> bool:
+    """A type a header can carry: string, integer or boolean (nullable allowed; no type
+    given cannot be judged and is let be)."""
+    if declared is None:
+        return True
+    types = ({t for t in declared if isinstance(t, str)} if isinstance(declared, list)
+             else {declared} if isinstance(declared, str) else set())
+    return bool(types - {"null"}) and types - {"null"} <= {"string", "integer", "boolean"}
+
+
+def header_params(schema) -> tuple[list[tuple[tuple[str, ...], str]], list[str]]:
+    """The x-mcp-header annotations of an inputSchema: ([(property path, header name)], problems).
+    Only annotations reached through a chain of `properties` count; anything else about an
+    annotation that the spec forbids is a problem (such a tool is not to be used over HTTP)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    problems: list[str] = []
+
+    def walk(node, path: tuple[str, ...], reachable: bool, where: str) -> None:
+        if isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, path, False, f"{where}/{index}")
+            return
+        if not isinstance(node, dict):
+            return
+        if "x-mcp-header" in node:
+            name = node["x-mcp-header"]
+            if not reachable or not path:
+                problems.append(f"x-mcp-header at {where or '/'} is not on a property reached through `properties`")
+            elif not isinstance(name, str) or not _TOKEN.fullmatch(name):
+                problems.append(f"x-mcp-header {name!r} at {where} is not an HTTP field-name token")
+            elif not _primitive(node.get("type")):
+                problems.append(f"x-mcp-header {name!r} at {where} is on a property of type {node.get('type')!r}, "
+                                "not string, integer or boolean")
+            else:
+                found.append((path, name))
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                for prop, sub in value.items():
+                    walk(sub, path + (prop,), reachable, f"{where}/properties/{prop}")
+            elif key not in ("x-mcp-header", "enum", "const", "default", "examples"):
+                walk(value, path, False, f"{where}/{key}")
+
+    walk(schema, (), True, "")
+    names = [name.lower() for _, name in found]
+    problems += [f"x-mcp-header {name!r} is used more than once" for name in sorted(set(names))
+                 if names.count(name) > 1]
+    return found, problems
+
+
+def argument_at(arguments, path: tuple[str, ...]):
+    """The value at a property path of the call arguments, or None when absent."""
+    for key in path:
+        if not isinstance(arguments, dict):
+            return None
+        arguments = arguments.get(key)
+    return arguments
+
+
+def modern_headers(message: Message, tool_params: Callable[[str], list] = lambda name: []) -> dict[str, str]:
+    """The headers a modern-era request carries, derived from its body ({} for anything else)."""
+    params = message.params if isinstance(message.params, dict) else {}
+    meta = params.get("_meta")
+    version = meta.get(META_VERSION) if isinstance(meta, dict) else None
+    if message.kind is not Kind.REQUEST or not isinstance(version, str):
+        return {}
+    headers = {VERSION_HEADER: version, METHOD_HEADER: message.method}
+    source = params.get(NAMED_BY.get(message.method, ""))
+    if isinstance(source, str):
+        headers[NAME_HEADER] = header_text(source)
+    if message.method == "tools/call" and isinstance(params.get("name"), str):
+        for path, name in tool_params(params["name"]):
+            value = argument_at(params.get("arguments"), path)
+            if value is not None:
+                headers[PARAM_HEADER + name] = header_text(value)
+    return headers
+
+
+class ToolHeaderBook:
+    """The x-mcp-header annotations of each tool an endpoint lists (endpoint URL -> tool
+    name -> [(path, header name)]), shared by every connection to that endpoint: a check
+    may call a tool on a connection that never listed it. Tools whose annotations break
+    the rules get no headers (a client drops such tools)."""
+
+    def __init__(self):
+        self._tools: dict[str, dict[str, list]] = {}
+        self._complete: set[str] = set()
+        self._lock = threading.Lock()
+
+    def learn(self, url: str, result, complete: bool) -> None:
+        tools = result.get("tools") if isinstance(result, dict) else None
+        with self._lock:
+            known = self._tools.setdefault(url, {})
+            for tool in tools if isinstance(tools, list) else []:
+                if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+                    found, problems = header_params(tool.get("inputSchema"))
+                    known[tool["name"]] = [] if problems else found
+            if complete:
+                self._complete.add(url)
+
+    def params(self, url: str, name: str) -> list | None:
+        """The annotations of tool `name`; None when the endpoint's tools are not known yet."""
+        with self._lock:
+            known = self._tools.get(url, {})
+            if name in known:
+                return known[name]
+            return [] if url in self._complete else None
+
+
+TOOL_HEADERS = ToolHeaderBook()
+MAX_TOOL_PAGES = 20
+
+
 def _shutdown(response: httpx.Response) -> None:
     """Wake a thread blocked reading `response` (closing the socket alone does not)."""
     stream = response.extensions.get("network_stream")
@@ -293,6 +446,8 @@ class HttpTransport(HttpBased):
         self._open: set[httpx.Response] = set()
         self._lock = threading.Lock()
         self._initialize_ids: list = []
+        self._tool_lists: set[str] = set()  # ids of tools/list requests sent (their results name tool headers)
+        self._modern_answers: dict[str, httpx.Response] = {}  # request id -> its answer being read (modern era)
         self._listening = False
         self._closed = False
 
@@ -334,6 +489,34 @@ class HttpTransport(HttpBased):
             headers[VERSION_HEADER] = self.protocol_version
         return headers
 
+    def modern_headers(self, message: Message) -> dict[str, str]:
+        """The headers of a modern-era request (Mcp-Method, Mcp-Name, Mcp-Param-*...); {} otherwise."""
+        return modern_headers(message, lambda name: self._tool_params(name, message.params["_meta"]))
+
+    def _tool_params(self, name: str, meta: dict) -> list:
+        known = TOOL_HEADERS.params(self.url, name)
+        if known is None:  # no connection to this endpoint has listed its tools yet
+            self._list_tools(meta)
+            known = TOOL_HEADERS.params(self.url, name)
+        return known or []
+
+    def _list_tools(self, meta: dict) -> None:
+        """List the endpoint's tools (outside the message flow) to learn their x-mcp-header params."""
+        cursor = None
+        for page in range(MAX_TOOL_PAGES):
+            request_id = f"conformance-tool-headers-{page}"
+            params = {"_meta": meta, **({"cursor": cursor} if cursor is not None else {})}
+            exchange = self.exchange("POST", jsonrpc.encode(jsonrpc.request(request_id, "tools/list", params)),
+                                     until=lambda e: e.response_to(request_id) is not None)
+            response = exchange.response_to(request_id)
+            if response is None or response.kind is not Kind.RESULT or not isinstance(response.result, dict):
+                TOOL_HEADERS.learn(self.url, {}, complete=True)  # no tools to learn: do not ask again
+                return
+            cursor = response.result.get("nextCursor")
+            TOOL_HEADERS.learn(self.url, response.result, complete=not isinstance(cursor, str))
+            if not isinstance(cursor, str):
+                return
+
     # -- bytes out -----------------------------------------------------------------
     def send(self, data: bytes) -> None:
         """POST exactly these bytes (one trailing newline, stdio's framing, is dropped)."""
@@ -346,9 +529,14 @@ class HttpTransport(HttpBased):
         if self._client is None or self._closed:
             raise TransportClosed("the transport is closed", self.exit_code, self.stderr_tail())
         message = jsonrpc.decode(body)
+        if self._cancel_by_closing(message):
+            return
         if message.kind is Kind.REQUEST and message.method == "initialize":
             self._initialize_ids.append(message.id)
-        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.session_headers()}
+        if message.kind is Kind.REQUEST and message.method == "tools/list":
+            self._tool_lists.add(str(message.id))
+        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.session_headers(),
+                   **self.modern_headers(message)}
         answered = threading.Event()
         outcome: dict = {}
         threading.Thread(target=self._post_worker, args=(body, headers, message, answered, outcome),
@@ -358,6 +546,20 @@ class HttpTransport(HttpBased):
         answered.wait(self.timeout)
         if "error" in outcome:
             raise TransportClosed(outcome["error"], self.exit_code, self.stderr_tail())
+
+    def _cancel_by_closing(self, message: Message) -> bool:
+        """In the modern era, HTTP has no cancellation notification: the client closes the
+        request's answer stream instead. True when that was done (nothing is to be POSTed)."""
+        if message.kind is not Kind.NOTIFICATION or message.method != "notifications/cancelled":
+            return False
+        request_id = (message.params or {}).get("requestId") if isinstance(message.params, dict) else None
+        with self._lock:
+            response = self._modern_answers.pop(str(request_id), None)
+        if response is None:
+            return False
+        self.http_log.append(f"closed the answer to request {request_id} (cancellation, modern era)")
+        _shutdown(response)
+        return True
 
     def _post_worker(self, body: bytes, headers: dict, message: Message, answered: threading.Event,
                      outcome: dict) -> None:
@@ -376,9 +578,12 @@ class HttpTransport(HttpBased):
                 self._inbox.end(reason)
             answered.set()
             return
+        modern_request = message.kind is Kind.REQUEST and METHOD_HEADER in headers
         try:
             with self._lock:
                 self._open.add(response)
+                if modern_request:
+                    self._modern_answers[str(message.id)] = response
             content_type = response.headers.get("content-type", "").split(";")[0].strip()
             line = f"POST {message.method or message.kind.value} -> {response.status_code} {content_type}".rstrip()
             if message.kind is Kind.REQUEST and message.method == "initialize" and response.status_code < 300:
@@ -390,6 +595,13 @@ class HttpTransport(HttpBased):
                 self.stdout_eof = True
                 self._inbox.end(reason)
             answered.set()
+            if message.kind in (Kind.NOTIFICATION, Kind.RESULT, Kind.ERROR) and response.status_code >= 400:
+                # Refused input: a JSON-RPC error in the body (allowed, with no id) answers no request.
+                try:
+                    self.http_log.append(f"  refusal body: {response.read()[:300]!r}")
+                except (httpx.HTTPError, OSError, RuntimeError):
+                    pass
+                return
             delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip())
             if (message.kind is Kind.REQUEST and response.status_code >= 400
                     and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)):
@@ -401,6 +613,8 @@ class HttpTransport(HttpBased):
             answered.set()
             with self._lock:
                 self._open.discard(response)
+                if modern_request:
+                    self._modern_answers.pop(str(message.id), None)
             response.close()
 
     def _consume(self, response: httpx.Response, note: str) -> list[Message]:
@@ -427,6 +641,8 @@ class HttpTransport(HttpBased):
                 and any(jsonrpc.same_id(i, message.id) for i in self._initialize_ids)
                 and isinstance(message.result, dict) and isinstance(message.result.get("protocolVersion"), str)):
             self.protocol_version = message.result["protocolVersion"]
+        if message.kind is Kind.RESULT and str(message.id) in self._tool_lists and isinstance(message.result, dict):
+            TOOL_HEADERS.learn(self.url, message.result, complete=message.result.get("nextCursor") is None)
         self._inbox.put(Inbound(time.monotonic(), raw, note=note))
         return message
 
@@ -466,7 +682,8 @@ class HttpTransport(HttpBased):
                  on_headers: Callable[[Exchange], None] | None = None) -> Exchange:
         """One HTTP request, outside the message flow. The usual headers (Accept, Content-Type
         for a body, and with `session` the session and version headers) are sent unless
-        `headers` overrides them (a None value drops one)."""
+        `headers` overrides them (a None value drops one). A modern-era request body gets the
+        headers derived from it (`modern_headers`)."""
         if self._client is None:
             raise TransportClosed("the transport is not started")
         base = {"Accept": ACCEPT_BOTH if method == "POST" else "text/event-stream"}
@@ -474,6 +691,8 @@ class HttpTransport(HttpBased):
             base["Content-Type"] = "application/json"
         if session:
             base.update(self.session_headers())
+        if body is not None:
+            base.update(self.modern_headers(jsonrpc.decode(body)))
         exchange = perform(self._client, method, url or self.url, merge_headers(base, headers), body,
                            timeout=self.timeout if timeout is None else timeout, read_for=read_for,
                            until=until, on_headers=on_headers)
@@ -486,5 +705,6 @@ class HttpTransport(HttpBased):
             "protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
 
 
-__all__ = ["ACCEPT_BOTH", "Exchange", "HttpTransport", "SESSION_HEADER", "SseEvent", "SseParser", "VERSION_HEADER",
-           "merge_headers", "perform"]
+__all__ = ["ACCEPT_BOTH", "Exchange", "HttpTransport", "METHOD_HEADER", "NAME_HEADER", "PARAM_HEADER", "SESSION_HEADER",
+           "SseEvent", "SseParser", "TOOL_HEADERS", "VERSION_HEADER", "decoded_header", "header_params", "header_text",
+           "merge_headers", "modern_headers", "perform"]

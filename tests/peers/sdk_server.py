@@ -1,8 +1,9 @@
 """A small but representative MCP server built on the official Python SDK (PyPI `mcp`, 2.x).
 
-    python tests/peers/sdk_server.py
+    python tests/peers/sdk_server.py                 # stdio
+    python tests/peers/sdk_server.py --port N        # Streamable HTTP at http://127.0.0.1:N/mcp
 
-Serves over stdio. It offers what a typical real server offers: two tools (one annotated
+Serves over stdio, or over Streamable HTTP (the SDK's own uvicorn app) with --port. It offers what a typical real server offers: two tools (one annotated
 read-only, one that changes state and says so), a static resource, a resource template and
 a prompt. The conformance suite's own tests run against it (tests/test_real_peers.py).
 
@@ -69,4 +70,9 @@ def summarize_note(name: str, style: str = "brief") -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if len(sys.argv) == 3 and sys.argv[1] == "--port" and sys.argv[2].isdigit():
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif len(sys.argv) > 1:
+        sys.exit(f"usage: {sys.argv[0]} [--port N]")
+    else:
+        server.run("stdio")
