@@ -1,15 +1,20 @@
-"""The client leg: `pytest --mcp-client "CMD {server}"`. The suite plays a scripted MCP
-server (conformance.peer) and grades the client under test from the record of each run.
+"""The client leg: `pytest --mcp-client CMD`. The suite plays a scripted MCP server
+(conformance.peer) and grades the client under test from the record of each run.
 
 For every scenario the client command is started once (its own process group, a timeout,
-stderr kept as a tail); `{server}` in it expands to the command line that starts the
-scripted server for that scenario. When the client exits, or the timeout ends it, the
-record is read back into a ClientRecord: a transcript in the server leg's Entry format,
-every message the client sent validated against the schema of the negotiated revision
-(so the plugin's wire-schema-valid grading applies unchanged).
+output kept as a tail). Over stdio (`{server}` in the command) `{server}` expands to the
+command line that starts the scripted server; over Streamable HTTP (no `{server}`) the
+suite serves it on a free loopback port (conformance.peer_http) and the URL fills `{url}`
+or is appended. Either way the client gets the official suite's environment
+(MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT, MCP_CONFORMANCE_PROTOCOL_VERSION).
+When the client exits, or the timeout ends it, the record is read back into a
+ClientRecord: a transcript in the server leg's Entry format, every message the client sent
+validated against the schema of the negotiated revision (so the plugin's wire-schema-valid
+grading applies unchanged). The checks take the transport as a property of the record
+(`record.transport`): the same checks run over both, a rule of one transport skips on the
+other.
 
-Registered from conformance.plugin by one line (see the report); until then `-p
-conformance.client_plugin` loads it.
+Registered by conformance.plugin (`pytest_plugins`).
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from . import checks, jsonrpc, wire
+from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from . import schema as schemas
 from .jsonrpc import Kind, Message
 from .session import Entry
@@ -36,13 +43,20 @@ from .transport.base import OutputTail
 
 CLIENT_KEY = pytest.StashKey["ClientTarget"]()
 PLACEHOLDER = "{server}"
+URL_PLACEHOLDER = "{url}"
 MODERN_KEY = "io.modelcontextprotocol/protocolVersion"
+CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
+# MCP_CONFORMANCE_SCENARIO gets the official suite's nearest scenario, so that the SDKs'
+# conformance clients (which act on it) do what the script expects; ours is in
+# MCP_CONFORMANCE_SUITE_SCENARIO.
+OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "version-mismatch": "initialize",
+                     "version-fallback": "initialize", "progress": "tools_call", "modern": "request-metadata",
+                     "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state"}
+PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 
 def scenarios_dir() -> Path:
-    import importlib.util
-    spec = importlib.util.find_spec("conformance.scenarios")
-    return Path(next(iter(spec.submodule_search_locations))).resolve() / "client"
+    return package_dir("conformance.scenarios") / "client"
 
 
 # -- options and collection --------------------------------------------------------------------
@@ -50,7 +64,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
     group.addoption("--mcp-client", metavar="CMD",
                     help="command that starts the MCP client under test; {server} in it expands to the "
-                         "command line of the suite's scripted server (stdio)")
+                         "command line of the suite's scripted server (stdio); without {server} the suite "
+                         "serves it over Streamable HTTP and the URL fills {url} or is appended")
+    group.addoption("--mcp-client-transport", choices=("auto", "stdio", "http"), default="auto",
+                    help="how the client reaches the scripted server (default auto: stdio with {server} in "
+                         "the command, Streamable HTTP otherwise)")
     group.addoption("--mcp-client-timeout", type=float, default=20.0, metavar="SECONDS",
                     help="how long one client run may take before it is stopped (default 20)")
 
@@ -61,31 +79,54 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("--mcp-server", None) or config.getoption("--mcp-url", None):
         raise pytest.UsageError("--mcp-client tests a client; give it without --mcp-server / --mcp-url")
-    if PLACEHOLDER not in command:
-        raise pytest.UsageError(f"--mcp-client needs {PLACEHOLDER} where the server command goes, e.g. "
-                                f"--mcp-client \"my-client {PLACEHOLDER}\"")
-    for revision in schemas.legacy_revisions():
-        try:
-            schemas.load(revision, config.getoption("--mcp-schema-dir", None))
-        except schemas.SchemaUnavailable as exc:
-            raise pytest.UsageError(str(exc)) from None
+    transport = choose_transport(command, config.getoption("--mcp-client-transport"))
+    require_schemas(schemas.revisions(), config.getoption("--mcp-schema-dir", None))
     config.stash[CLIENT_KEY] = ClientTarget(command, config.getoption("--mcp-client-timeout"),
-                                            config.getoption("--mcp-schema-dir", None))
-    explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
-    config.args[:] = [*explicit, str(scenarios_dir())]
+                                            config.getoption("--mcp-schema-dir", None), transport)
+    collect_only(config, scenarios_dir())
 
 
-class ClientScenarioModule(pytest.Module):
-    def _getobj(self):
-        import importlib
-        return importlib.import_module(f"conformance.scenarios.client.{self.path.stem}")
+class ClientScenarioModule(PackageModule):
+    package = "conformance.scenarios.client"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if (file_path.suffix == ".py" and file_path.parent == scenarios_dir()
-            and not file_path.name.startswith("_") and parent.config.stash.get(CLIENT_KEY, None)):
+    if is_scenario_file(file_path, scenarios_dir()) and parent.config.stash.get(CLIENT_KEY, None):
         return ClientScenarioModule.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.stash.get(CLIENT_KEY, None) is not None:
+        add_keywords(items, ClientScenarioModule)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A whole run (no -k or -m, not an xdist worker) needs every scenario: start them all
+    at once instead of one by one as checks ask."""
+    config = session.config
+    target = config.stash.get(CLIENT_KEY, None)
+    if (target is not None and session.items and not config.option.keyword and not config.option.markexpr
+            and not hasattr(config, "workerinput")):
+        from .peer import SCENARIOS
+        target.prefetch(SCENARIOS)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if isinstance(item.parent, ClientScenarioModule):  # the report groups client checks by module
+        item.user_properties.append(("mcp_area", item.parent.area))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """Outside the main plugin's wrapper: add the client's clientInfo to the report data."""
+    report = yield
+    target = item.config.stash.get(CLIENT_KEY, None)
+    detail = getattr(report, "mcp_detail", None)
+    if target is not None and isinstance(detail, dict):
+        detail["client_info"] = target.client_info()
+    return report
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -99,7 +140,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if target is None:
         return
     terminalreporter.section("MCP conformance (client)")
-    terminalreporter.line(f"client: {target.command} (stdio)")
+    terminalreporter.line(f"client: {target.command} ({target.transport})")
     for name, run in target.runs.items():
         terminalreporter.line(f"  {name:18} {run.summary()}")
 
@@ -131,42 +172,153 @@ def peer_command(scenario: str, report: str | Path) -> str:
     return shlex.join([sys.executable, "-m", "conformance.peer", "--scenario", scenario, "--report", str(report)])
 
 
-def expand(command: str, server: str) -> list[str]:
+def expand(command: str, placeholder: str, value: str) -> list[str]:
     """The client's argv: `{server}` standing alone becomes the server's words; inside a
-    word it becomes the server command as one (quoted) string."""
+    word it becomes the server command as one (quoted) string. `{url}` becomes the URL;
+    without it the URL is the last argument."""
+    words = shlex.split(command)
+    if placeholder == URL_PLACEHOLDER and not any(URL_PLACEHOLDER in w for w in words):
+        return [*words, value]
     argv = []
-    for word in shlex.split(command):
-        argv.extend(shlex.split(server) if word == PLACEHOLDER else [word.replace(PLACEHOLDER, server)])
+    for word in words:
+        if word == PLACEHOLDER and placeholder == PLACEHOLDER:
+            argv.extend(shlex.split(value))
+        else:
+            argv.append(word.replace(placeholder, value))
     return argv
 
 
+def choose_transport(command: str, asked: str) -> str:
+    """auto: `{server}` in the command means stdio, anything else Streamable HTTP."""
+    has_server = PLACEHOLDER in command
+    transport = asked if asked != "auto" else ("stdio" if has_server else "http")
+    if transport == "stdio" and not has_server:
+        raise pytest.UsageError(f"--mcp-client over stdio needs {PLACEHOLDER} where the server command goes, "
+                                f"e.g. --mcp-client \"my-client {PLACEHOLDER}\"")
+    if transport == "http" and has_server:
+        raise pytest.UsageError(f"--mcp-client over HTTP gets a URL ({URL_PLACEHOLDER}, or appended), "
+                                f"not {PLACEHOLDER}")
+    return transport
+
+
 class ClientTarget:
-    def __init__(self, command: str, timeout: float, schema_dir: str | None = None):
+    """The client under test: one run per scenario, on demand or all at once beforehand
+    (`prefetch`, up to PARALLEL_RUNS at a time), each shared by the checks that read it."""
+
+    def __init__(self, command: str, timeout: float, schema_dir: str | None = None, transport: str = "stdio"):
         self.command = command
         self.timeout = timeout
         self.schema_dir = schema_dir
+        self.transport = transport
         self.workdir = Path(tempfile.mkdtemp(prefix="mcp-client-leg-"))
-        self.runs: dict[str, ClientRecord] = {}
+        self.futures: dict[str, Future] = {}
+        self.pool = ThreadPoolExecutor(max_workers=PARALLEL_RUNS, thread_name_prefix="mcp-client-run")
+        self.lock = threading.Lock()
 
     def schema_for(self, revision: str) -> schemas.RevisionSchema:
         return schemas.load(revision, self.schema_dir)
 
+    def prefetch(self, scenarios) -> None:
+        for scenario in scenarios:
+            self._future(scenario)
+
     def run(self, scenario: str) -> "ClientRecord":
-        if scenario not in self.runs:
-            self.runs[scenario] = run_client(self.command, scenario, self.timeout, self.workdir, self.schema_for)
-        return self.runs[scenario]
+        return self._future(scenario).result()
+
+    def _future(self, scenario: str) -> Future:
+        with self.lock:
+            if scenario not in self.futures:
+                self.futures[scenario] = self.pool.submit(self._run, scenario)
+            return self.futures[scenario]
+
+    def _run(self, scenario: str) -> "ClientRecord":
+        leg = (StdioLeg if self.transport == "stdio" else HttpLeg)(scenario, self.workdir)
+        return run_client(self.command, leg, self.timeout, self.schema_for)
+
+    @property
+    def runs(self) -> dict[str, "ClientRecord"]:
+        """The runs finished so far, by scenario."""
+        return {name: f.result() for name, f in self.futures.items() if f.done() and not f.exception()}
+
+    def client_info(self):
+        """The clientInfo the client sent in the runs so far (initialize, or modern `_meta`)."""
+        return next((info for run in self.runs.values() for info in run.client_infos()), None)
 
     def cleanup(self) -> None:
         import shutil
+        self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run_client(command: str, scenario: str, timeout: float, workdir: Path, schema_for) -> "ClientRecord":
-    report = workdir / f"{scenario}.jsonl"
-    report.unlink(missing_ok=True)
-    argv = expand(command, peer_command(scenario, report))
-    env = {**os.environ, "MCP_CONFORMANCE_SCENARIO": scenario, "MCP_CONFORMANCE_CONTEXT": "{}",
-           "MCP_CONFORMANCE_PROTOCOL_VERSION": schemas.legacy_revisions()[-1]}
+class StdioLeg:
+    """The client starts the scripted server itself (`{server}`); the peer records "eof"
+    when the client closes its stdin, "sigterm" when signalled."""
+
+    transport = "stdio"
+
+    def __init__(self, scenario: str, workdir: Path):
+        self.scenario = scenario
+        self.report = workdir / f"{scenario}.jsonl"
+        self.report.unlink(missing_ok=True)
+
+    def argv(self, command: str) -> list[str]:
+        return expand(command, PLACEHOLDER, peer_command(self.scenario, self.report))
+
+    def after_exit(self, timed_out: bool) -> bool:
+        """Wait for the peer (in the client's group) to finish its record; False if it did not."""
+        waited = time.monotonic()
+        deadline = waited + (1.0 if timed_out else 2.0)
+        while time.monotonic() < deadline and not _ended(self.report):
+            if not self.report.exists() and time.monotonic() - waited > 0.3:
+                break  # no peer was started (or it never got as far as its record)
+            time.sleep(0.02)
+        return _ended(self.report)
+
+    def close(self) -> None:
+        pass
+
+
+class HttpLeg:
+    """The suite serves the scripted server over Streamable HTTP; the client gets its URL."""
+
+    transport = "http"
+
+    def __init__(self, scenario: str, workdir: Path):
+        from .peer_http import HttpPeerServer
+        self.scenario = scenario
+        self.report = workdir / f"{scenario}.jsonl"
+        self.report.unlink(missing_ok=True)
+        self.server = HttpPeerServer(scenario, str(self.report)).start()
+
+    def argv(self, command: str) -> list[str]:
+        return expand(command, URL_PLACEHOLDER, self.server.url)
+
+    def after_exit(self, timed_out: bool) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.server.stop()
+
+
+def run_client(command: str, leg, timeout: float, schema_for) -> "ClientRecord":
+    try:
+        argv = leg.argv(command)
+        env = {**os.environ, "MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[leg.scenario],
+               "MCP_CONFORMANCE_SUITE_SCENARIO": leg.scenario, "MCP_CONFORMANCE_CONTEXT": "{}",
+               "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(leg.scenario)}
+        outcome = run_process(argv, env, timeout, leg.after_exit)
+    finally:
+        leg.close()
+    return ClientRecord.read(leg.report, outcome, schema_for, leg.transport)
+
+
+def protocol_version_for(scenario: str) -> str:
+    return max(schemas.revisions()) if scenario.startswith("modern") else schemas.legacy_revisions()[-1]
+
+
+def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> "RunOutcome":
+    """Run the client in its own process group until it exits or the timeout ends it; then
+    let `after_exit` finish the peer's record and stop the whole group."""
     tail = OutputTail()
     started = time.monotonic()
     outcome = RunOutcome(command=shlex.join(argv))
@@ -175,7 +327,7 @@ def run_client(command: str, scenario: str, timeout: float, workdir: Path, schem
                                 env=env, start_new_session=True)
     except OSError as exc:
         outcome.start_error = f"could not start the client {argv[0]!r}: {exc}"
-        return ClientRecord.read(report, outcome, schema_for)
+        return outcome
     reader = threading.Thread(target=_drain, args=(proc.stdout, tail), daemon=True)
     reader.start()
     try:
@@ -183,14 +335,7 @@ def run_client(command: str, scenario: str, timeout: float, workdir: Path, schem
     except subprocess.TimeoutExpired:
         outcome.timed_out = True
     outcome.seconds = time.monotonic() - started
-    # The peer (in the client's group) writes "eof" when its stdin closes: give it a moment.
-    waited = time.monotonic()
-    deadline = waited + (1.0 if outcome.timed_out else 2.0)
-    while time.monotonic() < deadline and not _ended(report):
-        if not report.exists() and time.monotonic() - waited > 0.3:
-            break  # no peer was started (or it never got as far as its record)
-        time.sleep(0.02)
-    outcome.peer_left_running = not _ended(report)
+    outcome.peer_left_running = not after_exit(outcome.timed_out)
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
@@ -202,7 +347,7 @@ def run_client(command: str, scenario: str, timeout: float, workdir: Path, schem
         outcome.exit_code = None
     reader.join(timeout=1)
     outcome.output_tail = tail.text()
-    return ClientRecord.read(report, outcome, schema_for)
+    return outcome
 
 
 def _drain(stream, tail: OutputTail) -> None:
@@ -250,6 +395,7 @@ class Item:
 
     entry: Entry
     message: Message
+    headers: dict = field(default_factory=dict)  # over HTTP: the MCP headers of the client's POST
 
     @property
     def from_client(self) -> bool:
@@ -260,8 +406,9 @@ class ClientRecord:
     """One client run as the suite's server saw it. Looks like a Session to checks.Verdict."""
 
     def __init__(self, scenario: str, outcome: RunOutcome, items: list[Item], revision: str,
-                 events: list[dict], requested: str | None, answered: str | None):
+                 events: list[dict], requested: str | None, answered: str | None, transport: str = "stdio"):
         self.scenario = scenario
+        self.transport = transport
         self.outcome = outcome
         self.items = items
         self.transcript = [i.entry for i in items]
@@ -269,10 +416,10 @@ class ClientRecord:
         self.events = events
         self.requested = requested  # the protocolVersion the client asked for
         self.answered = answered  # the protocolVersion the peer answered with
-        self.label = f"client run, scenario {scenario}"
+        self.label = f"client run over {transport}, scenario {scenario}"
 
     @classmethod
-    def read(cls, report: Path, outcome: RunOutcome, schema_for) -> "ClientRecord":
+    def read(cls, report: Path, outcome: RunOutcome, schema_for, transport: str = "stdio") -> "ClientRecord":
         scenario = report.stem
         lines = []
         try:
@@ -282,8 +429,9 @@ class ClientRecord:
         except (OSError, ValueError):
             pass
         events = [line for line in lines if "event" in line]
-        raw = [(line["t"], line["dir"], line["data"].encode("utf-8")) for line in lines if "dir" in line]
-        decoded = [(t, d, data, jsonrpc.decode(data)) for t, d, data in raw]
+        messages = [line for line in lines if "dir" in line]
+        decoded = [(line["t"], line["dir"], line["data"].encode("utf-8"), jsonrpc.decode(line["data"].encode("utf-8")))
+                   for line in messages]
         requested = answered = None
         for _, direction, _, message in decoded:
             if direction == "c2s" and message.method == "initialize" and isinstance(message.params, dict):
@@ -301,7 +449,7 @@ class ClientRecord:
         schema = schema_for(revision)
         sent_by_peer: dict[str, str] = {}
         items = []
-        for t, direction, data, message in decoded:
+        for line, (t, direction, data, message) in zip(messages, decoded):
             entry = Entry(t, "<-" if direction == "c2s" else "->", data, message)
             if direction == "s2c":
                 if message.kind is Kind.REQUEST:
@@ -309,8 +457,8 @@ class ClientRecord:
             else:
                 answers = sent_by_peer.get(json.dumps(message.id)) if message.is_response else None
                 entry.violations = wire.validate(schema, message, answers)
-            items.append(Item(entry, message))
-        return cls(scenario, outcome, items, revision, events, requested, answered)
+            items.append(Item(entry, message, line.get("headers") or {}))
+        return cls(scenario, outcome, items, revision, events, requested, answered, transport)
 
     # -- what Verdict needs ------------------------------------------------------------------
     def mark(self) -> int:
@@ -345,6 +493,15 @@ class ClientRecord:
     @property
     def connected(self) -> bool:
         return any(e.get("event") == "start" for e in self.events)
+
+    def client_infos(self) -> list:
+        found = []
+        for request in self.client_requests():
+            params = request.params if isinstance(request.params, dict) else {}
+            meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+            found += [v for v in (params.get("clientInfo") if request.method == "initialize" else None,
+                                  meta.get(CLIENT_INFO_KEY)) if v is not None]
+        return found
 
     def modern_requests(self) -> list[Message]:
         """The client's requests in the modern era (with a protocol version in `_meta`)."""

@@ -18,6 +18,13 @@ Scenarios (legacy era):
   modern            also serve the modern era (server/discover, `_meta` on every request)
   modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
                     naming only legacy revisions (initialize still works)
+  progress          a tools/call with a progressToken gets two progress notifications and a
+                    cancellation naming a request the client never received, then its result
+  modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
+                    answered with an InputRequiredResult (inputRequests for the declared
+                    capabilities and a requestState to echo), its retry with the result
+
+Over Streamable HTTP (conformance.peer_http) the same script runs behind an HTTP endpoint.
 """
 
 from __future__ import annotations
@@ -35,19 +42,22 @@ from . import jsonrpc
 from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "version-mismatch", "version-fallback", "modern", "modern-retry")
+SCENARIOS = ("initialize", "server-requests", "version-mismatch", "version-fallback", "progress", "modern",
+             "modern-retry", "modern-mrtr")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}
 IMPOSSIBLE_VERSION = "2099-12-31"
 HOLD = 5.0
 SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
+REQUEST_STATE = "st:v1/9f+Q==;opaque"  # echoed byte for byte on the retry (mrtr-028)
+STRAY_CANCEL_ID = "never-sent-by-the-server"
 TOOL = {"name": "echo", "description": "Echoes its text.",
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
 
 
 class Peer:
-    def __init__(self, scenario: str, report_path: str, out=None):
+    def __init__(self, scenario: str, report_path: str, out=None, announce: bool = True):
         self.scenario = scenario
         self.report = open(report_path, "a", encoding="utf-8")
         self.out = out or sys.stdout.buffer
@@ -58,7 +68,8 @@ class Peer:
         self.outstanding: dict = {}  # id of a request the peer sent -> method
         self.held: list[dict] = []  # client requests whose answers wait for `outstanding`
         self.hold_until: float | None = None
-        self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
+        if announce:  # over HTTP the first request announces the client instead
+            self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
 
     # -- the record ------------------------------------------------------------------
     def record(self, item: dict) -> None:
@@ -66,9 +77,14 @@ class Peer:
         self.report.write(json.dumps(item) + "\n")
         self.report.flush()
 
-    def send(self, obj: dict) -> None:
+    def send(self, obj: dict, related=None) -> None:
+        """Send one message; `related` is the id of the client request it belongs to (over
+        HTTP it then travels on that request's stream)."""
         data = jsonrpc.encode(obj)
         self.record({"dir": "s2c", "data": data.decode("utf-8")})
+        self.deliver(data, obj, related)
+
+    def deliver(self, data: bytes, obj: dict, related) -> None:
         try:
             self.out.write(data + b"\n")
             self.out.flush()
@@ -81,8 +97,8 @@ class Peer:
         self.send(jsonrpc.request(request_id, method, params))
 
     # -- the script --------------------------------------------------------------------
-    def on_line(self, raw: bytes) -> None:
-        self.record({"dir": "c2s", "data": raw.decode("utf-8", errors="replace")})
+    def on_line(self, raw: bytes, **extra) -> None:
+        self.record({"dir": "c2s", "data": raw.decode("utf-8", errors="replace"), **extra})
         message = jsonrpc.decode(raw)
         if message.kind is jsonrpc.Kind.BATCH:
             return  # judged from the record; no MCP revision the peer speaks has batches
@@ -122,6 +138,8 @@ class Peer:
         elif method == "tools/list" and self.revision:
             self.send(jsonrpc.result(request_id, {"tools": [TOOL]}))
         elif method == "tools/call" and self.revision:
+            if self.scenario == "progress":
+                self.progress_and_stray_cancel(request_id, params)
             text = str((params.get("arguments") or {}).get("text", ""))
             self.send(jsonrpc.result(request_id, {"content": [{"type": "text", "text": text}], "isError": False}))
         else:
@@ -140,15 +158,40 @@ class Peer:
         elif method == "tools/list":
             value = {"tools": [TOOL]}
         elif method == "tools/call":
-            text = str(((obj.get("params") or {}).get("arguments") or {}).get("text", ""))
-            value = {"content": [{"type": "text", "text": text}], "isError": False}
+            value = self.tool_call_or_input_required(obj.get("params") or {})
+            if value is None:
+                return jsonrpc.error(request_id, jsonrpc.INVALID_PARAMS, "requestState is not the one the server sent")
         else:
             return jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}")
         self.revision = version
-        value = {**value, "resultType": "complete", "_meta": {META + "serverInfo": SERVER_INFO}}
+        value = {"resultType": "complete", **value, "_meta": {META + "serverInfo": SERVER_INFO}}
         if method in CACHEABLE:
             value.update(ttlMs=0, cacheScope="public")
         return jsonrpc.result(request_id, value)
+
+    def tool_call_or_input_required(self, params: dict) -> dict | None:
+        """A tool result; in modern-mrtr first an InputRequiredResult, then (None) a refusal
+        of a retry whose requestState differs from the one sent."""
+        if self.scenario == "modern-mrtr":
+            if "requestState" not in params:
+                declared = (params.get("_meta") or {}).get(META + "clientCapabilities") or {}
+                asked = input_requests(declared)
+                return {"resultType": "input_required", **({"inputRequests": asked} if asked else {}),
+                        "requestState": REQUEST_STATE}
+            if params["requestState"] != REQUEST_STATE:
+                return None
+        text = str((params.get("arguments") or {}).get("text", ""))
+        return {"content": [{"type": "text", "text": text}], "isError": False}
+
+    def progress_and_stray_cancel(self, request_id, params: dict) -> None:
+        token = (params.get("_meta") or {}).get("progressToken") if isinstance(params.get("_meta"), dict) else None
+        if isinstance(token, (str, int)) and not isinstance(token, bool):
+            for done in (1, 2):
+                self.send(jsonrpc.notification("notifications/progress", {
+                    "progressToken": token, "progress": done, "total": 2, "message": f"step {done} of 2"}),
+                    related=request_id)
+        self.send(jsonrpc.notification("notifications/cancelled", {
+            "requestId": STRAY_CANCEL_ID, "reason": "a cancellation the client must tolerate"}), related=request_id)
 
     def initialize_result(self, params: dict) -> dict:
         asked = params.get("protocolVersion")
@@ -178,6 +221,19 @@ class Peer:
             self.request("elicitation/create", {
                 "message": "Your name?",
                 "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+
+
+def input_requests(declared: dict) -> dict:
+    """InputRequests only for capabilities the client declared (mrtr-022); a requestState
+    alone when it declared none."""
+    requests = {}
+    if isinstance(declared, dict) and "elicitation" in declared:
+        requests["confirm"] = {"method": "elicitation/create", "params": {
+            "mode": "form", "message": "Go on?",
+            "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
+    if isinstance(declared, dict) and "roots" in declared:
+        requests["roots"] = {"method": "roots/list"}
+    return requests
 
 
 def main(argv: list[str] | None = None) -> int:

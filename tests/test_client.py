@@ -1,11 +1,14 @@
-"""The client leg (`pytest --mcp-client "CMD {server}"`): the reference client passes every
-check, each of its faults is caught by its check, the official Python SDK client gets no
-false failures, and clients that never connect, hang or exit early fail one clear check in
-time with no process left behind."""
+"""The client leg (`pytest --mcp-client "CMD {server}"` over stdio, `--mcp-client CMD` over
+Streamable HTTP): the reference client passes every check on both transports, each of its
+faults is caught by its check, the official Python and TypeScript SDK clients get no false
+failures, and clients that never connect, hang or exit early fail one clear check in time
+with no process left behind."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -13,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_peer
 
-LOAD = ("-p", "conformance.client_plugin")  # redundant once conformance.plugin registers it
+
 REFERENCE = f"{sys.executable} -m conformance.reference.client"
-SDK_CLIENT = f"{sys.executable} {Path(__file__).resolve().parent / 'peers' / 'sdk_client.py'}"
+PEERS = Path(__file__).resolve().parent / "peers"
+SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 CHECKS = {
     STARTUP, "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
@@ -24,22 +29,39 @@ CHECKS = {
     "test_answers_server_requests_in_any_order", "test_answers_ping", "test_roots_list", "test_sampling_answered",
     "test_elicitation_answered", "test_disconnects_on_unsupported_version", "test_older_version_answered",
     "test_closes_stdin_first", "test_modern_requests_carry_meta", "test_discover_probe_first", "test_retries_after_unsupported_version",
+    "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_progress_tokens",
+    "test_takes_progress_and_stray_cancellation", "test_cancellations_name_own_running_requests",
+    "test_http_protocol_version_header", "test_http_modern_request_headers",
 }
+COMMANDS = {"stdio": "{client} {{server}}", "http": "{client}"}  # over HTTP the URL is appended
+# Checks that do not apply to the reference client: a rule of the other transport, or no
+# cancellation sent (it never has a request to give up on).
+NOT_APPLICABLE = {
+    "stdio": {"test_http_protocol_version_header", "test_http_modern_request_headers",
+              "test_cancellations_name_own_running_requests"},
+    "http": {"test_closes_stdin_first", "test_discover_probe_first", "test_cancellations_name_own_running_requests"},
+}
+
+
+def command(client: str, transport: str) -> str:
+    return COMMANDS[transport].format(client=client)
 
 
 @pytest.fixture
 def run_client_suite(run_suite):
     """run_client_suite(client_command, *pytest_args, env=None): a client-leg suite run."""
     def run(client_command: str, *args: str, env: dict | None = None):
-        return run_suite(None, *LOAD, "--mcp-client", client_command, *args, env=env)
+        return run_suite(None, "--mcp-client", client_command, *args, env=env)
     return run
 
 
-def test_reference_client_passes_every_check(run_client_suite):
-    result = run_client_suite(f"{REFERENCE} {{server}}")
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_reference_client_passes_every_check(transport, run_client_suite):
+    result = run_client_suite(command(REFERENCE, transport))
     assert set(result.outcomes) == CHECKS, result.explain()
-    bad = result.with_outcome("failed", "error", "warned", "skipped")
+    bad = result.with_outcome("failed", "error", "warned")
     assert not bad, result.explain(bad)
+    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE[transport], result.explain()
     assert result.returncode == 0
 
 
@@ -58,27 +80,64 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "sigterm-first": ("test_closes_stdin_first", "warned", "without first closing its stdin"),
     "no-meta": ("test_modern_requests_carry_meta", "failed", "lacks io.modelcontextprotocol/clientCapabilities"),
     "retries-same-version": ("test_retries_after_unsupported_version", "warned", "1 more request(s)"),
+    "bad-progress-token": ("test_progress_tokens", "failed", "must be a string or an integer"),
+    "cancels-initialize": ("test_cancellations_name_own_running_requests", "failed", "cancelled its initialize"),
+    "chokes-on-cancel": ("test_takes_progress_and_stray_cancellation", "warned", "exited with code 1"),
+    "rejects-missing-result-type": ("test_missing_result_type_read_as_complete", "failed", "which it must read as complete"),
+    "mrtr-same-id": ("test_retry_after_input_required", "failed", "reuses the id"),
+    "mrtr-alters-state": ("test_retry_after_input_required", "failed", "echoed unchanged"),
+    "mrtr-no-input-responses": ("test_retry_after_input_required", "failed", "lack answers"),
+    "no-version-header": ("test_http_protocol_version_header", "failed", "without the MCP-Protocol-Version"),
+    "no-modern-headers": ("test_http_modern_request_headers", "failed", "Mcp-Method is None"),
 }
+OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token"}  # the rest over stdio
+
+
+def test_every_reference_client_fault_is_tested():
+    from conformance.reference.client import FAULTS as CLIENT_FAULTS
+    assert set(CLIENT_FAULTS) == {*FAULTS, "hangs", "exits-early"}  # those two: the broken-client test
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_is_caught_by_its_check(fault, run_client_suite):
     check, outcome, words = FAULTS[fault]
-    result = run_client_suite(f"{REFERENCE} --fault {fault} {{server}}", "-k", check)
+    transport = "http" if fault in OVER_HTTP else "stdio"
+    result = run_client_suite(command(f"{REFERENCE} --fault {fault}", transport), "-k", check)
     case = result.case(check)
     assert case.outcome == outcome, result.explain([check])
     assert words in case.text + case.warnings, result.explain([check])
 
 
-def test_sdk_client_gets_no_false_failures(run_client_suite):
-    result = run_client_suite(f"{SDK_CLIENT} {{server}}")
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
+    result = run_client_suite(command(SDK_CLIENT, transport))
     assert set(result.outcomes) == CHECKS, result.explain()
     bad = result.with_outcome("failed", "error", "warned")
     assert not bad, result.explain(bad)
-    # It probes server/discover, goes modern when offered, and falls back to initialize
-    # for a server naming only legacy revisions: the modern checks judged it, none skipped.
-    assert not result.with_outcome("skipped"), result.explain(result.with_outcome("skipped"))
+    # It probes server/discover, goes modern when offered, retries after an
+    # InputRequiredResult, and falls back to initialize for a server naming only legacy
+    # revisions: the modern checks judged it, none skipped but the other transport's.
+    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE[transport], result.explain()
     assert "retried with initialize for 2025-11-25" in result.case("test_retries_after_unsupported_version").notes
+
+
+TS_SDK = PEERS / "node_modules" / "@modelcontextprotocol" / "sdk" / "package.json"
+TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the modern checks do not apply
+    "test_modern_requests_carry_meta", "test_discover_probe_first", "test_retries_after_unsupported_version",
+    "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
+}
+
+
+def test_typescript_sdk_client_gets_no_false_failures(run_client_suite):
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH: the TypeScript SDK client needs Node.js 20 or later", pytrace=False)
+    require_peer(TS_SDK, "@modelcontextprotocol/sdk")
+    result = run_client_suite(command(f"{node} {PEERS / 'ts_client.mjs'}", "http"))
+    assert set(result.outcomes) == CHECKS, result.explain()
+    bad = result.with_outcome("failed", "error", "warned")
+    assert not bad, result.explain(bad)
+    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE["http"] | TS_LEGACY_ONLY, result.explain()
 
 
 def _processes_with(token: str) -> list[int]:
@@ -99,7 +158,11 @@ def _processes_with(token: str) -> list[int]:
     (f"{REFERENCE} --fault hangs {{server}}", "did not finish its session"),
     (f"{REFERENCE} --fault exits-early {{server}}", "exited with code 3"),
     ("/nonexistent/mcp-client {server}", "could not start the client"),
-], ids=["never-connects", "hangs-silently", "hangs-after-session", "exits-early", "not-found"])
+    (f"{sys.executable} -c pass", "never connected to the suite's server"),
+    (f"{sys.executable} -c 'import time; time.sleep(60)'", "did not exit within"),
+    (f"{REFERENCE} --fault hangs", "did not finish its session"),
+], ids=["never-connects", "hangs-silently", "hangs-after-session", "exits-early", "not-found",
+        "http-never-connects", "http-hangs-silently", "http-hangs-after-session"])
 def test_broken_clients_fail_one_clear_check_in_time(client, words, run_client_suite):
     token = f"MCP_CLIENT_LEAK_{uuid.uuid4().hex}"
     started = time.monotonic()
@@ -116,6 +179,30 @@ def test_other_checks_skip_when_the_client_never_initializes(run_client_suite):
     assert set(result.outcomes.values()) == {"skipped"}, result.explain()
 
 
-def test_client_command_without_placeholder_is_a_usage_error(run_client_suite):
-    result = run_client_suite(f"{REFERENCE}")
+@pytest.mark.parametrize("client, transport", [(REFERENCE, "stdio"), (f"{REFERENCE} {{server}}", "http")])
+def test_client_command_not_fitting_its_transport_is_a_usage_error(client, transport, run_client_suite):
+    result = run_client_suite(client, "--mcp-client-transport", transport)
     assert result.returncode == 4 and "{server}" in result.output
+
+
+@pytest.mark.parametrize("template", ["{client}", "{client} --url={{url}}"])
+def test_http_client_gets_the_url_and_the_official_environment(template, tmp_path):
+    """Over HTTP the URL (a loopback port) is the last argument, or fills {url}; the
+    environment follows the official suite's contract."""
+    from conformance.client_plugin import ClientTarget
+
+    out = tmp_path / "seen.json"
+    client = (f"{sys.executable} -c \"import json, os, sys; json.dump([sys.argv[1:], dict(os.environ)], "
+              f"open('{out}', 'w'))\"")
+    target = ClientTarget(template.format(client=client), timeout=10, transport="http")
+    try:
+        record = target.run("modern-mrtr")
+    finally:
+        target.cleanup()
+    argv, env = json.loads(out.read_text())
+    url = argv[-1].removeprefix("--url=")
+    assert url.startswith("http://127.0.0.1:") and url.endswith("/mcp"), argv
+    assert (env["MCP_CONFORMANCE_SCENARIO"], env["MCP_CONFORMANCE_SUITE_SCENARIO"]) == (
+        "sep-2322-client-request-state", "modern-mrtr")
+    assert env["MCP_CONFORMANCE_PROTOCOL_VERSION"] == "2026-07-28" and env["MCP_CONFORMANCE_CONTEXT"] == "{}"
+    assert record.outcome.exit_code == 0 and not record.connected

@@ -50,15 +50,17 @@ class Run:
         return found[0]
 
 
-def run_suite(directory: Path, server: str, *args: str, baseline: str | None = None) -> Run:
-    """`pytest --mcp-server server --mcp-report out *args` from an empty directory."""
+def run_suite(directory: Path, server: str, *args: str, baseline: str | None = None,
+              option: str = "--mcp-server") -> Run:
+    """`pytest --mcp-server server --mcp-report out *args` from an empty directory (with
+    option="--mcp-client", `server` is the client command)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pytest.ini").write_text("[pytest]\n")  # keeps any configuration above out
     if baseline is not None:
         (directory / "baseline.yml").write_text(baseline)
         args = (*args, "--mcp-expected-failures", "baseline.yml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # not an xdist worker's
-    command = [sys.executable, "-m", "pytest", "--mcp-server", server, "--mcp-report", "out",
+    command = [sys.executable, "-m", "pytest", option, server, "--mcp-report", "out",
                "-p", "no:cacheprovider", "-q", "--junitxml=junit.xml", *args]
     done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=180)
     return Run(done.returncode, done.stdout + done.stderr, directory)
@@ -115,6 +117,25 @@ def test_run_writes_every_report_file(faulty):
     assert faulty.returncode == 1, faulty.output
     assert {p.name for p in (faulty.directory / "out").iterdir()} == REPORT_FILES
     assert "MCP conformance report: " in faulty.output
+
+
+def test_client_run_writes_a_client_report(tmp_path):
+    """--mcp-client with --mcp-report: role client, the client's clientInfo and transport,
+    and the baseline's `client:` list applied (its `server:` list is not)."""
+    client = f"{sys.executable} -m conformance.reference.client --fault answers-ping-wrong"
+    run = run_suite(tmp_path, client, "-k", "ping", option="--mcp-client",
+                    baseline="server:\n  - test_answers_ping\nclient:\n  - ping-001\n")
+    assert run.returncode == 0, run.output
+    data = run.report
+    validate(data)
+    assert (data["role"], data["command"], data["transports"]) == ("client", client, ["streamable-http"])
+    assert data["implementation"]["name"] == "mcp-conformance-reference-client"
+    assert data["implementation"]["clientInfo"]["name"] == "mcp-conformance-reference-client"
+    ping = run.check("test_answers_ping")
+    assert (ping["outcome"], ping["area"], ping["expectedFailure"]) == ("FAIL", "server_requests", True)
+    assert data["baseline"]["expected"] == ["ping-001"]
+    assert "MCP client conformance" in run.file("summary.md") and "MCP client conformance" in run.file("report.html")
+    assert json.loads(run.file("badge.json"))["label"] == "MCP client"
 
 
 def test_report_json_is_valid_and_complete(faulty):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from .model import badge_totals
+from .model import badge_totals, grade_label
 
 COLOURS = {"brightgreen": "#4c1", "green": "#97ca00", "yellow": "#dfb317", "orange": "#fe7d37",
            "red": "#e05d44", "lightgrey": "#9f9f9f"}
@@ -24,7 +24,7 @@ def grade(rate: float | None, warnings: int) -> str:
 def endpoint(data: dict) -> dict:
     revision, totals = badge_totals(data)
     rate = totals["mustPassRate"]
-    return {"schemaVersion": 1, "label": f"MCP {revision or 'n/a'}",
+    return {"schemaVersion": 1, "label": grade_label(data, revision),
             "message": "n/a" if rate is None else f"{rate:g}%", "color": grade(rate, totals["WARN"])}
 
 

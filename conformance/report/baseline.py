@@ -89,6 +89,11 @@ class Baseline:
     path: str
     server: list[str] = field(default_factory=list)
     client: list[str] = field(default_factory=list)
+    role: str = "server"  # which list applies: the run tests a server, or a client (--mcp-client)
+
+    @property
+    def entries(self) -> list[str]:
+        return self.client if self.role == "client" else self.server
 
     @classmethod
     def load(cls, path: str) -> "Baseline":
@@ -100,14 +105,14 @@ class Baseline:
         return cls(path, lists.get("server", []), lists.get("client", []))
 
     def match(self, name: str, area: str, requirements: list[str]) -> str | None:
-        """The first `server:` entry naming this check (only those apply to server runs)."""
-        return next((e for e in self.server if matches(e, name, area, requirements)), None)
+        """The first entry of the run's list (`server:` or `client:`) naming this check."""
+        return next((e for e in self.entries if matches(e, name, area, requirements)), None)
 
     def judge(self, checks: list[dict]) -> dict:
         """Which entries still fail (expected), which now pass (stale), which match no
         check that ran (not exercised: filtered out, skipped, or a typo)."""
         expected, stale, unexercised = [], [], []
-        for entry in self.server:
+        for entry in self.entries:
             hits = [c for c in checks if matches(entry, c["name"], c["area"], c["requirements"])]
             if any(c["outcome"] == "FAIL" for c in hits):
                 expected.append(entry)

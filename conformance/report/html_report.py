@@ -11,7 +11,7 @@ from html import escape
 from importlib import resources
 
 from . import OUTCOMES
-from .model import badge_totals, totals
+from .model import badge_totals, grade_label, totals
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 LABELS = ("Check", "Requirements", "Expected", "What happened", "Also (SHOULD)")
@@ -38,6 +38,17 @@ def implementation_label(data: dict) -> str:
     impl = data.get("implementation") or {}
     name = impl.get("name") or data.get("command") or "unknown implementation"
     return f"{name} {impl['version']}" if impl.get("version") else name
+
+
+def title(data: dict) -> str:
+    kind = "MCP client conformance" if data.get("role") == "client" else "MCP conformance"
+    return f"{kind}: {implementation_label(data)}"
+
+
+def role_text(data: dict) -> str:
+    if data.get("role") == "client":
+        return "client (the suite played a scripted server)"
+    return "server"
 
 
 def outcome_badge(outcome: str, expected: bool = False, href: str | None = None) -> str:
@@ -69,13 +80,14 @@ def rate_text(rate: float | None) -> str:
 def header(data: dict) -> list[str]:
     revision, graded = badge_totals(data)
     rate = graded["mustPassRate"]
-    meta = [("Implementation", implementation_label(data)), ("Command", data.get("command")),
+    meta = [("Implementation", implementation_label(data)), ("Tested as", role_text(data)),
+            ("Command", data.get("command")),
             ("Revisions", ", ".join(data["revisions"]) or "none"), ("Transports", ", ".join(data["transports"])),
             ("Run", f"{data['startedAt']} to {data['finishedAt']}"),
             ("Suite", f"{data['suite']['name']} {data['suite']['version']}"),
-            ("Grade", f"MCP {revision or 'n/a'}: {rate_text(rate)} of checks kept every MUST")]
+            ("Grade", f"{grade_label(data, revision)}: {rate_text(rate)} of checks kept every MUST")]
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta)
-    return [f"<h1>MCP conformance: {esc(implementation_label(data))}</h1>", f'<dl class="meta">{items}</dl>']
+    return [f"<h1>{esc(title(data))}</h1>", f'<dl class="meta">{items}</dl>']
 
 
 def summary(data: dict) -> list[str]:
@@ -174,4 +186,4 @@ def baseline(data: dict) -> list[str]:
 def render(data: dict) -> str:
     body = [*header(data), *summary(data), *baseline(data), *requirements(data), *failures(data), *checks(data),
             "<p>FAIL* marks an expected failure listed in the baseline.</p>"]
-    return page(f"MCP conformance: {implementation_label(data)}", body)
+    return page(title(data), body)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from html import escape
 
 from . import OUTCOMES
-from .html_report import implementation_label, rate_text
-from .model import badge_totals
+from .html_report import rate_text, title
+from .model import badge_totals, grade_label
 
 MAX_REASON = 1500  # job summaries are size-limited (1 MiB); the full text is in report.html
 
@@ -21,8 +21,8 @@ def cell(value: object) -> str:
 
 def render(data: dict) -> str:
     revision, graded = badge_totals(data)
-    lines = [f"## MCP conformance: {cell(implementation_label(data))}", "",
-             f"MCP {cell(revision or 'n/a')}: **{rate_text(graded['mustPassRate'])}** of checks kept every MUST "
+    lines = [f"## {cell(title(data))}", "",
+             f"{cell(grade_label(data, revision))}: **{rate_text(graded['mustPassRate'])}** of checks kept every MUST "
              f"(suite {cell(data['suite']['version'])}, transports {cell(', '.join(data['transports']))})", "",
              "| Revision | " + " | ".join(OUTCOMES) + " | MUST pass rate |",
              "|---|" + "---:|" * (len(OUTCOMES) + 1)]

@@ -155,12 +155,21 @@ def badge_totals(data: dict) -> tuple[str | None, dict]:
     return revision, totals([c for c in data["checks"] if c["revision"] in (revision, "any")])
 
 
-def _implementation(server_info: Any) -> dict:
-    """Name and version from serverInfo, which is whatever the implementation sent."""
-    info = server_info if isinstance(server_info, dict) else {}
+def grade_label(data: dict, revision: str | None) -> str:
+    """What the grade is of: "MCP <revision>" for a server, "MCP client" for a client
+    (client checks are not tied to a revision)."""
+    return "MCP client" if data.get("role") == "client" else f"MCP {revision or 'n/a'}"
+
+
+def _implementation(server_info: Any, client_info: Any = None, role: str = "server") -> dict:
+    """Name and version from serverInfo (clientInfo for a client), whatever the
+    implementation sent."""
+    sent = client_info if role == "client" else server_info
+    info = sent if isinstance(sent, dict) else {}
     name, version = info.get("name"), info.get("version")
-    return {"name": None if name is None else str(name), "version": None if version is None else str(version),
-            "serverInfo": server_info}
+    found = {"name": None if name is None else str(name), "version": None if version is None else str(version),
+             "serverInfo": server_info}
+    return {**found, "clientInfo": client_info} if role == "client" else found
 
 
 @dataclass
@@ -172,6 +181,9 @@ class Results:
     options: dict = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
     server_info: Any = None
+    role: str = "server"  # or "client": the run tests an MCP client (--mcp-client)
+    transports: list[str] = field(default_factory=lambda: ["stdio"])
+    client_info: Any = None
 
     def add(self, report: Any) -> None:
         props = dict(report.user_properties)
@@ -183,6 +195,8 @@ class Results:
         detail = getattr(report, "mcp_detail", None)
         if self.server_info is None and isinstance(detail, dict):
             self.server_info = detail.get("server_info")
+        if self.client_info is None and isinstance(detail, dict):
+            self.client_info = detail.get("client_info")
 
     def to_json(self) -> dict:
         """The report.json data (its baseline judgement, if any, is filled in by the plugin)."""
@@ -193,8 +207,8 @@ class Results:
         return {
             "format": FORMAT, "formatVersion": FORMAT_VERSION,
             "suite": {"name": "mcp-conformance", "version": conformance.__version__},
-            "implementation": _implementation(self.server_info),
-            "role": "server", "command": self.command, "transports": ["stdio"], "revisions": revisions,
+            "implementation": _implementation(self.server_info, self.client_info, self.role),
+            "role": self.role, "command": self.command, "transports": self.transports, "revisions": revisions,
             "startedAt": self.started_at, "finishedAt": now(), "options": self.options,
             "totals": {rev: totals([c for c in checks if c["revision"] == rev]) for rev in [*revisions, "any"]}
             | {"all": totals(checks)},

@@ -33,6 +33,22 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def role_of(config: pytest.Config) -> str:
+    """A run tests a client (--mcp-client) or a server."""
+    return "client" if config.getoption("--mcp-client", None) else "server"
+
+
+def transports_of(config: pytest.Config) -> list[str]:
+    """The transport of the run, in the report's names."""
+    if role_of(config) == "client":
+        from ..client_plugin import choose_transport
+        chosen = choose_transport(config.getoption("--mcp-client"), config.getoption("--mcp-client-transport", "auto"))
+    else:
+        chosen = config.getoption("--mcp-transport", None) or ("http" if config.getoption("--mcp-url", None)
+                                                              else "stdio")
+    return [{"http": "streamable-http", "sse": "http+sse"}.get(chosen, chosen)]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("--mcp-expected-failures")
     baseline = None
@@ -41,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
             baseline = config.stash[BASELINE_KEY] = Baseline.load(str(Path(config.invocation_params.dir, path)))
         except BaselineError as error:
             raise pytest.UsageError(str(error)) from None
+        baseline.role = role_of(config)
     if not is_worker(config) and (baseline or config.getoption("--mcp-report")):
         config.pluginmanager.register(Reporter(config, baseline), REPORTER_NAME)
 
@@ -70,9 +87,13 @@ class Reporter:
     def __init__(self, config: pytest.Config, baseline: Baseline | None):
         self.config = config
         self.baseline = baseline
-        self.results = Results(command=config.getoption("--mcp-server", None),
+        role = role_of(config)
+        command = config.getoption("--mcp-client") if role == "client" else (
+            config.getoption("--mcp-server", None) or config.getoption("--mcp-url", None))
+        self.results = Results(command=command, role=role, transports=transports_of(config),
                                options={"strict": bool(config.getoption("--mcp-strict", False)),
-                                        "timeout": config.getoption("--mcp-timeout", None)})
+                                        "timeout": config.getoption("--mcp-client-timeout" if role == "client"
+                                                                    else "--mcp-timeout", None)})
         self.data: dict | None = None
         self.written: Path | None = None
 

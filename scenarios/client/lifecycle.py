@@ -23,7 +23,9 @@ def test_client_connects_and_initializes(client_run):
     if outcome.start_error:
         fail(outcome.describe())
     if not record.connected:
-        fail("the client never started the suite's server ({server} in its command)\n" + outcome.describe())
+        how = ("never started the suite's server ({server} in its command)" if record.transport == "stdio"
+               else "never connected to the suite's server (its URL is the client's last argument, or {url})")
+        fail(f"the client {how}\n" + outcome.describe())
     if not any(m.method == "initialize" for m in record.client_requests()):
         if record.modern_requests():
             info("the client sent no initialize: it speaks only the modern era, which this legacy server lacks")
@@ -117,7 +119,8 @@ def test_request_ids_not_reused(client_run):
 
 @requirement("transports-007", "basic-003")
 def test_writes_only_mcp_messages(client_run):
-    """Every line the client writes to the server's stdin is a JSON-RPC message."""
+    """Every line the client writes to the server's stdin (every body it POSTs, over HTTP)
+    is a JSON-RPC message."""
     for scenario in ("initialize", "server-requests"):
         record = client_run(scenario)
         bad = [m.text()[:200] for m in record.from_client() if m.kind in (Kind.NOT_JSON, Kind.INVALID)]
@@ -129,6 +132,8 @@ def test_closes_stdin_first(client_run):
     """To end a stdio session the client first closes the server's stdin (a signal comes
     only later, for a server that does not exit)."""
     record = client_run("initialize")
+    if record.transport != "stdio":
+        not_applicable(f"a stdio rule; the client speaks {record.transport}")
     record.require_session()
     if record.outcome.timed_out:
         not_applicable("the client did not end its session (see test_client_connects_and_initializes)")

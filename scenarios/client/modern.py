@@ -1,15 +1,18 @@
 """The modern era from the client's side (2026-07-28 on): no handshake, the per-request
-`_meta`, the server/discover probe, and the retry after UnsupportedProtocolVersionError.
+`_meta`, the server/discover probe, the retry after UnsupportedProtocolVersionError, a
+result without resultType, and the multi round-trip retry after an InputRequiredResult.
 A client that speaks only the legacy era makes these checks not applicable.
 
 Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
 """
 
+from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+MRTR = "modern-mrtr"
 
 
 def _modern(record):
@@ -46,6 +49,8 @@ def test_discover_probe_first(client_run):
     lacking its version fails cleanly before any real work."""
     record = client_run("modern")
     first = _modern(record)[0]
+    if record.transport != "stdio":
+        not_applicable(f"the probe is advised over stdio only; over {record.transport} it is optional")
     should(first.method == "server/discover", f"the first modern-era request was {first.method}, not server/discover")
     if any(m.method == "initialize" for m in record.client_requests()):
         info("the client went on in the legacy era although the server offered the modern one")
@@ -73,3 +78,66 @@ def test_retries_after_unsupported_version(client_run):
     else:
         info("the client gave up after the refusal")
     expect(not record.outcome.timed_out, "the client neither retried nor exited: " + record.outcome.describe())
+
+
+def _input_required(record):
+    """The client's first tools/call and the InputRequiredResult the suite's server gave it."""
+    calls = [m for m in _modern(record) if m.method == "tools/call"]
+    if not calls:
+        not_applicable("the client called no tool in the modern era, so it got no InputRequiredResult")
+    answer = next((i.message for i in record.items if not i.from_client and i.message.kind is Kind.RESULT
+                   and jsonrpc.same_id(i.message.id, calls[0].id)), None)
+    expect(answer is not None and answer.result.get("resultType") == "input_required",
+           "the suite's server did not answer the first tools/call with an InputRequiredResult (see the transcript)")
+    return calls, answer.result
+
+
+@requirement("2026-07-28/basic-014", "2026-07-28/schema-016")
+def test_missing_result_type_read_as_complete(client_run):
+    """Sent back to initialize by a server of the legacy era, whose results have no
+    resultType, the client reads them as complete: it uses the tools/list it got (calls a
+    listed tool); it neither stops nor asks again."""
+    record = client_run("modern-retry")
+    _modern(record)
+    requests = record.client_requests()
+    initialize = next((n for n, m in enumerate(requests) if m.method == "initialize"), None)
+    if initialize is None:
+        not_applicable("the client gave up after the refusal, so it got no result from the legacy-era server")
+    later = requests[initialize + 1:]
+    lists = [n for n, m in enumerate(later) if m.method == "tools/list"]
+    if not lists:
+        not_applicable("the client sent no tools/list to the legacy-era server")
+    after = later[lists[0] + 1:]
+    if any(m.method == "tools/call" for m in after):
+        return
+    expect(not any(m.method == "tools/list" for m in after),
+           "the client asked for tools/list again after a result without resultType (it is complete)")
+    expect(record.outcome.exit_code == 0 or record.outcome.timed_out,
+           f"the client stopped (exit code {record.outcome.exit_code}) after a tools/list result without "
+           "resultType, which it must read as complete\n" + record.outcome.describe())
+    info("the client called no tool after tools/list, so the use of the list is not seen")
+
+
+@requirement("2026-07-28/mrtr-026", "2026-07-28/mrtr-028", "2026-07-28/mrtr-031", "2026-07-28/mrtr-032",
+             "2026-07-28/tools-012")
+def test_retry_after_input_required(client_run):
+    """Answered with an InputRequiredResult, the client retries the call under a new id with
+    an inputResponses entry for every input request and the requestState unchanged; no
+    other request carries them."""
+    record = client_run(MRTR)
+    calls, asked = _input_required(record)
+    first = calls[0]
+    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    carriers = [f"{m.method} (id {m.id})" for m in record.client_requests() if m is not retry
+                and isinstance(m.params, dict) and ("requestState" in m.params or "inputResponses" in m.params)]
+    expect(not carriers, "requests other than the retry carry requestState or inputResponses: " + ", ".join(carriers))
+    if retry is None:
+        info("the client did not retry the tool call after the InputRequiredResult")
+        return
+    expect(not jsonrpc.same_id(retry.id, first.id), f"the retry reuses the id of the first request ({first.id!r})")
+    expect(retry.params["requestState"] == asked.get("requestState"),
+           f"the retry's requestState {retry.params['requestState']!r} is not the one the server sent "
+           f"({asked.get('requestState')!r}): it must be echoed unchanged")
+    responses = retry.params.get("inputResponses")
+    missing = sorted(set(asked.get("inputRequests") or {}) - set(responses if isinstance(responses, dict) else {}))
+    expect(not missing, f"the retry's inputResponses lack answers to the input requests {missing}")

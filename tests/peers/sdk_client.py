@@ -1,10 +1,11 @@
 """A client built on the official Python SDK (mcp 2.x), for the client leg's tests.
 
     python tests/peers/sdk_client.py SERVER-COMMAND...
+    python tests/peers/sdk_client.py http://HOST:PORT/mcp
 
-Connects over stdio with the SDK's own connect logic (mode "auto": it may probe
+Connects over stdio (or Streamable HTTP, given a URL) with the SDK's own connect logic (mode "auto": it may probe
 server/discover before initialize), declares roots, sampling and elicitation through its
-callbacks, lists the tools, calls the first one and closes. Exits 1 when the SDK refuses
+callbacks, lists the tools, calls the first one (asking for progress) and closes. Exits 1 when the SDK refuses
 the session (an unsupported version, say).
 """
 
@@ -31,19 +32,24 @@ async def elicitation(context, params):
     return types.ElicitResult(action="decline")
 
 
+async def progress(done, total, message):
+    pass
+
+
 async def main(argv: list[str]) -> int:
-    server = StdioServerParameters(command=argv[0], args=argv[1:])
+    url = len(argv) == 1 and argv[0].startswith(("http://", "https://"))
+    server = argv[0] if url else StdioServerParameters(command=argv[0], args=argv[1:])
     async with Client(server, list_roots_callback=list_roots, sampling_callback=sampling,
                       elicitation_callback=elicitation, read_timeout_seconds=10) as client:
         tools = await client.list_tools()
         if tools.tools:
-            await client.call_tool(tools.tools[0].name, {"text": "hi"})
+            await client.call_tool(tools.tools[0].name, {"text": "hi"}, progress_callback=progress)
     return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
-        sys.exit("usage: sdk_client.py SERVER-COMMAND...")
+        sys.exit("usage: sdk_client.py SERVER-COMMAND... | URL")
     try:
         sys.exit(anyio.run(main, sys.argv[1:]))
     except Exception as exc:  # the SDK refused the session: say so, exit non-zero

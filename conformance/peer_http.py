@@ -1,0 +1,207 @@
+"""The scripted server of the client leg (conformance.peer) over Streamable HTTP.
+
+`HttpPeerServer(scenario, report).start()` serves the peer's script at
+http://127.0.0.1:PORT/mcp (loopback only, a free port) from a thread of the test process,
+until `stop()`. The record is the same JSON-lines file as over stdio; each client message
+also records the HTTP method and the MCP headers it came with.
+
+Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
+opened at once, carries what belongs to it (progress, say) and ends with its answer.
+Messages that belong to no request (the server-requests scenario's ping, roots/list...)
+go to a GET stream when the client holds one open; otherwise onto the stream of an open
+request, or they wait for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+
+from . import jsonrpc
+from .peer import Peer
+from .reference.http import SseResponse, id_key, sse_frame
+
+PATH = "/mcp"
+RECORDED_HEADERS = ("mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name", "accept", "content-type",
+                    "origin")
+STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
+
+
+class HttpPeer(Peer):
+    """The peer's script with messages routed to HTTP streams (all on the server's loop)."""
+
+    def __init__(self, scenario: str, report_path: str):
+        super().__init__(scenario, report_path, announce=False)
+        self.connected = False
+        self.request_streams: dict[str, asyncio.Queue] = {}  # open POST streams by request id
+        self.get_streams: list[asyncio.Queue] = []
+        self.waiting: list[bytes] = []  # messages of no request, with no stream to carry them
+
+    def deliver(self, data: bytes, obj: dict, related) -> None:
+        if "method" not in obj:  # a response: onto the stream of the request it answers
+            stream = self.request_streams.get(id_key(obj.get("id")))
+            if stream is None:
+                self.record({"event": "undeliverable", "id": obj.get("id")})
+            else:
+                stream.put_nowait((data, True))
+            return
+        candidates = [self.request_streams.get(id_key(related)) if related is not None else None,
+                      next(iter(self.get_streams), None), self.latest_request_stream()]
+        stream = next((c for c in candidates if c is not None), None)
+        if stream is None:
+            self.waiting.append(data)
+        else:
+            stream.put_nowait((data, False))
+
+    def latest_request_stream(self) -> asyncio.Queue | None:
+        return next(reversed(self.request_streams.values()), None)
+
+    def flush_waiting(self, stream: asyncio.Queue) -> None:
+        waiting, self.waiting = self.waiting, []
+        for data in waiting:
+            stream.put_nowait((data, False))
+
+    def announce(self) -> None:
+        if not self.connected:
+            self.connected = True
+            self.record({"event": "start", "scenario": self.scenario, "transport": "http"})
+
+
+class PeerApp:
+    """The ASGI app: POST, GET and DELETE at /mcp."""
+
+    def __init__(self, peer: HttpPeer):
+        self.peer = peer
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        from starlette.requests import Request
+        from starlette.responses import Response
+        request = Request(scope, receive)
+        if request.url.path != PATH:
+            await Response(status_code=404)(scope, receive, send)
+            return
+        self.peer.announce()
+        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
+        handler = {"POST": self.post, "GET": self.get, "DELETE": self.delete}.get(request.method)
+        if handler is None:
+            self.peer.record({"event": "http", "method": request.method, "headers": headers})
+            response = Response(status_code=405, headers={"allow": "GET, POST, DELETE"})
+        else:
+            response = await handler(request, headers)
+        await response(scope, receive, send)
+
+    async def post(self, request, headers: dict):
+        from starlette.responses import Response
+        body = await request.body()
+        message = jsonrpc.decode(body)
+        if message.kind is not jsonrpc.Kind.REQUEST:
+            self.peer.on_line(body, http="POST", headers=headers)
+            self.peer.tick()
+            accepted = message.kind in (jsonrpc.Kind.NOTIFICATION, jsonrpc.Kind.RESULT, jsonrpc.Kind.ERROR)
+            return Response(status_code=202 if accepted else 400)
+        stream: asyncio.Queue = asyncio.Queue()
+        key = id_key(message.id)
+        self.peer.request_streams[key] = stream
+        self.peer.on_line(body, http="POST", headers=headers)
+        if not self.peer.get_streams:
+            self.peer.flush_waiting(stream)
+        if stream.qsize() == 1:  # answered at once, nothing else first: one JSON body
+            data, final = stream.get_nowait()
+            if final:
+                self.peer.request_streams.pop(key, None)
+                return Response(data, status_code=200, media_type="application/json")
+            stream.put_nowait((data, final))
+        return SseResponse(self._frames(stream, key))
+
+    async def _next(self, stream: asyncio.Queue):
+        try:
+            return await asyncio.wait_for(stream.get(), STREAM_WAIT)
+        except asyncio.TimeoutError:
+            return None
+
+    async def _frames(self, stream: asyncio.Queue, key: str):
+        """The SSE answer to one POSTed request: its stream open at once (the status line
+        comes before the answer is known), ending with the response."""
+        try:
+            item = await self._next(stream)
+            while item is not None:
+                yield sse_frame(None, item[0])
+                if item[1]:
+                    return
+                item = await self._next(stream)
+        finally:
+            self.peer.request_streams.pop(key, None)
+
+    async def get(self, request, headers: dict):
+        self.peer.record({"event": "http", "method": "GET", "headers": headers})
+        stream: asyncio.Queue = asyncio.Queue()
+        self.peer.get_streams.append(stream)
+        self.peer.flush_waiting(stream)
+
+        async def frames():
+            try:
+                yield b": stream open\n\n"
+                while True:
+                    yield sse_frame(None, (await stream.get())[0])
+            finally:
+                self.peer.get_streams.remove(stream)
+
+        return SseResponse(frames())
+
+    async def delete(self, request, headers: dict):
+        from starlette.responses import Response
+        self.peer.record({"event": "http", "method": "DELETE", "headers": headers})
+        return Response(status_code=200)
+
+
+class HttpPeerServer:
+    """The peer served by uvicorn on a thread; a loopback socket bound before the start."""
+
+    def __init__(self, scenario: str, report_path: str):
+        self.peer = HttpPeer(scenario, report_path)
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}{PATH}"
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, timeout: float = 5.0) -> "HttpPeerServer":
+        import uvicorn
+        config = uvicorn.Config(PeerApp(self.peer), log_level="warning", lifespan="off",
+                                timeout_graceful_shutdown=0.1)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._serve, daemon=True, name="mcp-client-leg-peer")
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def _serve(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        async def ticks():
+            while True:
+                await asyncio.sleep(0.1)
+                self.peer.tick()
+
+        ticker = asyncio.ensure_future(ticks())
+        try:
+            await self.server.serve(sockets=[self.socket])
+        finally:
+            ticker.cancel()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+        self.socket.close()
+        self.peer.record({"event": "stopped"})
+        self.peer.report.close()

@@ -1,0 +1,91 @@
+"""Progress and cancellation from the client's side: the progress tokens it hands out, the
+notifications/cancelled it sends, and how it takes progress and a stray cancellation from
+the server in the middle of a tool call.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress
+and .../basic/utilities/cancellation
+"""
+
+from conformance import jsonrpc
+from conformance.checks import expect, info, not_applicable, requirement, should
+from conformance.jsonrpc import Kind
+from conformance.peer import STRAY_CANCEL_ID
+
+SCENARIO = "progress"
+
+
+def _token(request):
+    meta = request.params.get("_meta") if isinstance(request.params, dict) else None
+    return meta.get("progressToken", None) if isinstance(meta, dict) else None
+
+
+def _answered_at(record, request) -> int:
+    """Where the suite's server answered `request` (the end of the record if it never did)."""
+    found = record.index(lambda i: not i.from_client and i.message.is_response
+                         and jsonrpc.same_id(i.message.id, request.id))
+    return len(record.items) if found is None else found
+
+
+@requirement("progress-001", "progress-002")
+def test_progress_tokens(client_run):
+    """A progressToken is a string or an integer, and no two requests open at the same time
+    share one."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    asked = [(n, i.message) for n, i in enumerate(record.items)
+             if i.from_client and i.message.kind is Kind.REQUEST and _token(i.message) is not None]
+    if not asked:
+        not_applicable("the client asked for no progress (no progressToken in any request)")
+    bad = [f"{m.method} (id {m.id}): {_token(m)!r}" for _, m in asked
+           if isinstance(_token(m), bool) or not isinstance(_token(m), (str, int))]
+    expect(not bad, "progress tokens must be a string or an integer:\n  " + "\n  ".join(bad))
+    shared = [f"{a.method} (id {a.id}) and {b.method} (id {b.id}): {_token(a)!r}"
+              for x, (n, a) in enumerate(asked) for m, b in asked[x + 1:]
+              if _token(a) == _token(b) and m < _answered_at(record, a)]
+    expect(not shared, "requests open at the same time share a progress token:\n  " + "\n  ".join(shared))
+
+
+@requirement("cancellation-015")
+def test_takes_progress_and_stray_cancellation(client_run):
+    """During its tool call the client gets progress notifications (when it asked for
+    them) and a cancellation naming a request it never received; it ignores the stray
+    cancellation and finishes its session normally."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    stray = record.index(lambda i: not i.from_client and i.message.method == "notifications/cancelled")
+    if stray is None:
+        not_applicable("the client called no tool, so the suite's server sent no progress or cancellation")
+    expect(not record.outcome.timed_out, "the client did not finish its session after the server's progress "
+                                         "and cancellation: " + record.outcome.describe())
+    plain = client_run("initialize").outcome.exit_code
+    if plain != 0:
+        info(f"the client exits with code {plain} after a plain session too, so its exit code here says nothing")
+        return
+    should(record.outcome.exit_code == 0,
+           f"after a cancellation naming {STRAY_CANCEL_ID!r}, a request it never received, the client "
+           f"exited with code {record.outcome.exit_code} (it should ignore such a cancellation)\n"
+           + record.outcome.describe())
+
+
+@requirement("cancellation-001", "cancellation-002", "cancellation-003", "schema-009")
+def test_cancellations_name_own_running_requests(client_run):
+    """A notifications/cancelled from the client names one of its own requests, never
+    initialize; one sent after the answer arrived is a race the spec allows (noted)."""
+    seen = 0
+    for scenario in ("initialize", "server-requests", SCENARIO):
+        record = client_run(scenario)
+        requests = record.client_requests()
+        for n, item in enumerate(record.items):
+            if not (item.from_client and item.message.method == "notifications/cancelled"):
+                continue
+            seen += 1
+            target = (item.message.params or {}).get("requestId") if isinstance(item.message.params, dict) else None
+            own = next((r for r in requests if r.has_id and jsonrpc.same_id(r.id, target)), None)
+            expect(own is not None, f"scenario {scenario}: the client cancelled request {target!r}, "
+                                    "which it never sent")
+            expect(own.method != "initialize", f"scenario {scenario}: the client cancelled its initialize request")
+            if _answered_at(record, own) < n:
+                info(f"scenario {scenario}: the client cancelled {own.method} (id {own.id}) after its answer "
+                     "had been sent (a race the spec allows)")
+    if not seen:
+        not_applicable("the client cancelled no request")
