@@ -34,6 +34,7 @@ def coverage(args: argparse.Namespace) -> int:
         print(f"  {'all':<{width}}  {covered:>3}/{covered + sum(len(a.missing) for a in result.areas)}")
         print(f"  {_share('MUST', result.share(catalogue.MUST))}")
         print(f"  {_share('SHOULD', result.share(catalogue.SHOULD))}")
+        print(f"  {_share('MUST, wire-testable, not HTTP-only or authorization', result.share(('MUST',), True))}")
         if args.missing:
             print("  without a check:")
             for a in result.areas:

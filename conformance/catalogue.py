@@ -28,6 +28,9 @@ MUST = ("MUST", "MUST NOT")
 SHOULD = ("SHOULD", "SHOULD NOT")
 COLUMNS = ("id", "level", "side", "testable", "transport", "area", "url", "summary")
 MARK = "mcp_requirement"
+# Authorization is tested over HTTP with an authorization server, not on the plain wire.
+AUTHORIZATION_AREAS = ("authorization-server-discovery", "client-registration", "authorization",
+                       "security-considerations")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,11 @@ class Requirement:
     @property
     def qualified_id(self) -> str:
         return self.id if self.revision == DEFAULT_REVISION else f"{self.revision}/{self.id}"
+
+    @property
+    def portable(self) -> bool:
+        """Fully wire-testable on any transport and no authorization rule (issue #4's measure)."""
+        return self.testable == "yes" and self.transport == "any" and self.area not in AUTHORIZATION_AREAS
 
 
 @dataclass(frozen=True)
@@ -137,11 +145,12 @@ class Coverage:
     checks_by_requirement: dict[str, tuple[str, ...]]
     unknown: tuple[tuple[str, str], ...]  # (check, cited ID) naming no catalogue entry
 
-    def share(self, levels: tuple[str, ...]) -> tuple[int, int]:
+    def share(self, levels: tuple[str, ...], portable: bool = False) -> tuple[int, int]:
         """(checked, total) over wire-testable server-side requirements at these levels;
-        "server-side" includes the rules for both sides, which a server must keep too."""
+        "server-side" includes the rules for both sides, which a server must keep too.
+        `portable` keeps only the fully testable, transport-independent, non-authorization ones."""
         pool = [r for a in self.areas for r in (*a.covered, *a.missing)
-                if r.level in levels and r.side in ("server", "both")]
+                if r.level in levels and r.side in ("server", "both") and (r.portable or not portable)]
         return sum(r.id in self.checks_by_requirement for r in pool), len(pool)
 
 

@@ -1,17 +1,20 @@
 """Capabilities: what the server declares at initialize is what it serves and what it
 sends. A declared capability's methods are answered (not with -32601), and notifications
 tied to a capability (list changes, resource updates, log messages) arrive only when it
-was declared. Methods of capabilities the server did not declare are only noted.
+was declared. Methods of capabilities the server did not declare are only noted, unless
+they offer something (entries, completion values): what a server offers, it declares.
+Extension ids (2026-07-28) follow the `_meta` key-name rules.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#capability-negotiation
 """
 
 import re
 
-from conformance.checks import CheckFailed, expect, info, requirement
+from conformance.checks import CheckFailed, expect, info, modern_only, not_applicable, requirement
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import METHOD_NOT_FOUND, Kind
 from conformance.scenarios.pagination import LISTS, declared_lists, listing_if_offered
+from conformance.scenarios.wire import meta_key_problem
 
 NOTICE_WINDOW = 0.1  # seconds to let notifications caused by the probes arrive
 LIST_CHANGED = {f"notifications/{name}/list_changed": name for name in ("tools", "prompts", "resources")}
@@ -146,3 +149,55 @@ def test_notifications_match_capabilities(mcp, revision):
     mcp.drain(NOTICE_WINDOW)
     problems = {why for m in mcp.received() if (why := undeclared_notification(m, mcp))}
     expect(not problems, "\n".join(sorted(problems)))
+
+
+def offered_entries(session, method: str, key: str) -> list:
+    """The entries the first page of `method` lists ([] for an error or no list)."""
+    response = session.request(method)
+    entries = response.result.get(key) if response.kind is Kind.RESULT else None
+    return entries if isinstance(entries, list) else []
+
+
+def completion_offered(session) -> bool:
+    """Whether completion/complete answers values for an argument of a listed prompt."""
+    prompt = next((p for p in offered_entries(session, "prompts/list", "prompts")
+                   if isinstance(p, dict) and p.get("arguments") and isinstance(p["arguments"][0], dict)), None)
+    if prompt is None:
+        return False
+    response = session.request("completion/complete", {
+        "ref": {"type": "ref/prompt", "name": prompt.get("name")},
+        "argument": {"name": prompt["arguments"][0].get("name"), "value": ""}})
+    completion = response.result.get("completion") if response.kind is Kind.RESULT else None
+    return isinstance(completion, dict) and bool(completion.get("values"))
+
+
+@requirement("tools-005", "prompts-001", "resources-001", "completion-001", "2026-07-28/tools-006",
+             "2026-07-28/prompts-002", "2026-07-28/resources-002", "2026-07-28/completion-002")
+def test_offered_features_declared(mcp_connect, revision):
+    """A server that offers tools, prompts, resources or completions declares the matching
+    capability: a list method of an undeclared capability that lists entries, or an
+    undeclared completion/complete that answers values, breaks that. An empty answer is
+    not an offer."""
+    session = mcp_connect()
+    offered = [capability for capability, pairs in LISTS.items() if declares(session, capability) is None
+               and any(offered_entries(session, method, key) for method, key in pairs)]
+    if revision >= "2025-03-26" and declares(session, "completions") is None and completion_offered(session):
+        offered.append("completions")
+    expect(not offered, "offered but not declared among the capabilities: " + ", ".join(offered))
+
+
+def extension_id_problem(key: str) -> str | None:
+    """Why `key` is no extension id: the `_meta` key-name rules, with the prefix required."""
+    return meta_key_problem(key) if "/" in key else "it has no prefix (dot-separated labels ending in a slash)"
+
+
+@requirement("2026-07-28/versioning-005", "2026-07-28/schema-031")
+def test_extension_ids_well_formed(mcp, revision):
+    """Each extension the server advertises (the keys of `capabilities.extensions`) has an
+    id that follows the `_meta` key-name rules, with the prefix those rules make optional."""
+    modern_only(revision)
+    extensions = ((mcp.init_result or {}).get("capabilities") or {}).get("extensions")
+    if not isinstance(extensions, dict) or not extensions:
+        not_applicable("the server advertises no extensions")
+    problems = [f"{key!r}: {why}" for key in extensions if (why := extension_id_problem(key))]
+    expect(not problems, "extension ids break the naming rules: " + "; ".join(problems))

@@ -18,7 +18,7 @@ INVALID_REQUESTS = {
 }
 
 
-@requirement("basic-003", "basic-008")
+@requirement("basic-003", "basic-008", "2026-07-28/basic-008")
 def test_response_envelope(mcp, revision):
     """A response is a JSON-RPC 2.0 object: `"jsonrpc": "2.0"`, the id, and a `result` object."""
     response = mcp.request(mcp.probe_method)
@@ -26,7 +26,7 @@ def test_response_envelope(mcp, revision):
     expect(response.kind is Kind.RESULT, f"expected a result, got {response.kind.value}")
 
 
-@requirement("basic-007", "basic-010")
+@requirement("basic-007", "basic-010", "2026-07-28/basic-007")
 def test_response_id_echoed(mcp, revision):
     """A response carries the id of its request with the same type and value (the integer
     7 is not the string "7"), for integer and string ids alike."""
@@ -36,7 +36,7 @@ def test_response_id_echoed(mcp, revision):
                f"sent id {request_id!r}, the response has id {response.id!r}")
 
 
-@requirement("basic-011", "basic-012")
+@requirement("basic-011", "basic-012", "2026-07-28/basic-016", "2026-07-28/basic-017")
 def test_error_envelope(mcp, revision):
     """An error response carries `error` with an integer `code` and a string `message`,
     and no `result`."""
@@ -78,7 +78,7 @@ def _answer_to_malformed(session, data: bytes):
     return others[0] if others else None
 
 
-@requirement("basic-003", "basic-010")
+@requirement("basic-003", "basic-010", "2026-07-28/basic-015")
 def test_parse_error(mcp_connect, revision):
     """A line that is not JSON should get error -32700; its id is null (JSON-RPC) or absent
     (MCP's schema), since the request id could not be read."""
@@ -91,7 +91,7 @@ def test_parse_error(mcp_connect, revision):
     should(answer.error_code == jsonrpc.PARSE_ERROR, f"a parse error should be -32700, got {answer.error_code!r}")
 
 
-@requirement("basic-003", "basic-010")
+@requirement("basic-003", "basic-010", "2026-07-28/basic-015")
 def test_invalid_request(mcp_connect, revision):
     """JSON that is not a valid request should get error -32600, with the request's id if
     it could be read, else a null or absent id; never a result."""

@@ -13,11 +13,10 @@ Scenario list: the official suite's server scenarios (@modelcontextprotocol/conf
 from __future__ import annotations
 
 from conformance.checks import expect, not_applicable, requirement, should
-from conformance.discovery import declares, list_all
+from conformance.discovery import ToolCall, call_tool, declares, issued_token, list_all, listed_tools
 from conformance.jsonrpc import METHOD_NOT_FOUND, Kind
 from conformance.scenarios.progress import TRAILING_WINDOW, progress_notices, response_index
 from conformance.scenarios.prompts import content_problems, get_prompt, listed_prompts
-from conformance.scenarios.tools import ToolCall, call_tool, issued_token, listed_tools
 
 SIMPLE_TEXT = "This is a simple text response for testing."
 SIMPLE_PROMPT_TEXT = "This is a simple prompt for testing."

@@ -6,7 +6,7 @@ exactly as received and never reads meaning into it.
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/pagination
 """
 
-from conformance.checks import CheckFailed, info, not_applicable, requirement, should
+from conformance.checks import CheckFailed, expect, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import Listing, declares, list_all
 from conformance.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Kind
 from conformance.transport import TransportError
@@ -79,3 +79,25 @@ def test_pagination_invalid_cursor(mcp, revision):
         else:
             should(response.error_code == INVALID_PARAMS,
                    f"{method}: an invalid cursor should get -32602, got {response.error_code!r}")
+
+
+def scope_problem(method: str, listing: Listing) -> str | None:
+    """Why the pages of one listing break the cacheScope rules, or None."""
+    scopes = [page.result.get("cacheScope") for page in listing.pages]
+    stated = {scope for scope in scopes if scope is not None}
+    if len(stated) > 1 or (scopes[0] == "private" and any(scope != "private" for scope in scopes)):
+        return f"{method}: the pages carry cacheScope {scopes} (page by page)"
+    return None
+
+
+@requirement("2026-07-28/caching-032", "2026-07-28/caching-033")
+def test_pages_share_cache_scope(mcp, revision):
+    """All pages of one listing carry the same `cacheScope`; a private first page makes
+    every later page private too."""
+    modern_only(revision)
+    listings = [(method, listing_if_offered(mcp, method, key, fresh=True)) for method, key in declared_lists(mcp)]
+    paged = [(method, listing) for method, listing in listings if listing is not None and len(listing.pages) > 1]
+    if not paged:
+        not_applicable("no declared list has more than one page")
+    problems = [problem for method, listing in paged if (problem := scope_problem(method, listing))]
+    expect(not problems, "\n".join(problems))

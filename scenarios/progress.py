@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from conformance.checks import current, expect, fail, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.scenarios.tools import Exercise, ToolCall, call_params, exercised, issued_token, new_token
+from conformance.discovery import ToolCall, call_params, issued_token, new_token
+from conformance.scenarios.tools import Exercise, exercised
 from conformance.session import NoResponse
 from conformance.transport import TransportError
 

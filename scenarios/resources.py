@@ -10,6 +10,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/resources
 
 import base64
 import binascii
+import re
 import uuid
 from collections import Counter
 
@@ -28,6 +29,8 @@ FIXTURE_BINARY = "test://static-binary"
 FIXTURE_WATCHED = "test://watched-resource"
 FIXTURE_TEMPLATE = "test://template/{id}/data"
 FIXTURE_TEXT_CONTENT = "This is the content of the static text resource."
+# RFC 3986: a scheme, then only unreserved, reserved and percent-encoded characters.
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -112,7 +115,7 @@ def updates(messages) -> list[str]:
 
 
 # -- discovery mode -----------------------------------------------------------------------
-@requirement("resources-001")  # a declared capability is served
+@requirement("resources-001", "2026-07-28/resources-003")  # a declared capability is served
 def test_resources_list(mcp, revision):
     """With `resources` declared, resources/list answers every page, each entry valid for the
     revision's schema (uri and name at least), and so does resources/templates/list (its
@@ -126,7 +129,19 @@ def test_resources_list(mcp, revision):
         info("resources/templates/list is not offered (-32601): the server has no templates")
 
 
-@requirement("resources-011")
+@requirement("resources-006", "2026-07-28/resources-012")
+def test_resource_uris_valid(mcp, revision):
+    """Every listed resource URI, whatever its scheme, is an absolute URI as RFC 3986
+    spells it: a scheme, then only allowed characters, with well-formed %-escapes."""
+    resources_declared(mcp)
+    uris = listed_uris(mcp)
+    if not uris:
+        not_applicable("the server lists no resources")
+    invalid = [uri for uri in uris if not URI.fullmatch(uri)]
+    expect(not invalid, "resource URIs that are not RFC 3986 URIs: " + ", ".join(map(repr, invalid[:10])))
+
+
+@requirement("resources-011", "2026-07-28/resources-019")
 def test_resources_read_listed(mcp, revision):
     """Each listed resource (the first 20) reads as contents whose items carry either text or
     a base64 blob, never both. Errors on reading are noted (the spec allows failure cases),

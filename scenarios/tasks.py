@@ -20,9 +20,9 @@ from datetime import datetime
 
 from conformance import generate
 from conformance.checks import expect, fail, info, not_applicable, requirement, should
-from conformance.discovery import declares
+from conformance.discovery import (allowed_tools, callable_tools, declares, input_schema, issued_token, listed_tools,
+                                  may_call, new_token)
 from conformance.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Kind, Message
-from conformance.scenarios.tools import callable_tools, input_schema, issued_token, listed_tools, may_call, new_token
 
 REVISION = "2025-11-25"
 RELATED = "io.modelcontextprotocol/related-task"
@@ -72,12 +72,7 @@ def task_tools(session, revision: str, policy: str, slow_first: bool = True) -> 
     tools = [t for t in listed_tools(session) if task_support(t) in ("optional", "required")]
     if not tools:
         not_applicable("no tool declares execution.taskSupport optional or required")
-    if policy == "none":
-        not_applicable("--mcp-call-tools=none: the suite calls no tool")
-    allowed = [t for t in tools if may_call(t, policy)]
-    if not allowed:
-        not_applicable(f"no tool that supports tasks may be called under --mcp-call-tools={policy}: "
-                       f"{', '.join(t['name'] for t in tools)}")
+    allowed = allowed_tools(tools, policy, "tool that supports tasks")
     chosen = []
     for tool in allowed:
         examples = generate.examples(input_schema(tool), 1)

@@ -15,16 +15,15 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
-from itertools import count
 
 import jsonschema
 
 from conformance import generate
-from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
-from conformance.discovery import declares, list_all
-from conformance.jsonrpc import INVALID_PARAMS, Kind, Message
-from conformance.session import NoResponse
+from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, should
+from conformance.discovery import ToolCall, call_tool, callable_tools, input_schema, listed_tools, may_call
+from conformance.jsonrpc import INVALID_PARAMS, Kind
 from conformance.transport import TransportError
+from conformance.transport.http import header_params
 
 EXAMPLES_PER_TOOL = 3
 MAX_TOOLS_CALLED = 20
@@ -34,111 +33,7 @@ UNKNOWN_TOOL = "mcp_conformance_no_such_tool"
 NAME_RULE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 NAMING_RULE_SINCE = "2025-11-25"  # the first revision with the tool naming rule
 OUTPUT_SCHEMA_SINCE = "2025-06-18"  # outputSchema and structuredContent arrived then
-_tokens = count(1)
-_issued_tokens: set[str] = set()
-
-
-# -- what may be called ------------------------------------------------------------------
-def listed_tools(session) -> list[dict]:
-    """Every tool on every page; not applicable when the tools capability is not declared."""
-    if declares(session, "tools") is None:
-        not_applicable("the server does not declare the tools capability")
-    return [tool for tool in list_all(session, "tools/list", "tools").items
-            if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
-
-
-def may_call(tool: dict, policy: str) -> bool:
-    """Whether --mcp-call-tools=`policy` lets the suite call `tool`."""
-    if policy == "all":
-        return True
-    annotations = tool.get("annotations") if isinstance(tool.get("annotations"), dict) else {}
-    return policy == "readonly" and annotations.get("readOnlyHint") is True \
-        and annotations.get("destructiveHint") is not True
-
-
-def callable_tools(session, policy: str) -> list[dict]:
-    """The tools the policy allows; not applicable (naming the rest) when there are none."""
-    tools = listed_tools(session)
-    if not tools:
-        not_applicable("the server lists no tools")
-    if policy == "none":
-        not_applicable("--mcp-call-tools=none: the suite calls no tool")
-    allowed = [tool for tool in tools if may_call(tool, policy)]
-    if not allowed:
-        not_applicable(f"no tool may be called under --mcp-call-tools={policy}: {names(tools)} "
-                       "are not annotated readOnlyHint: true (or are destructive); "
-                       "--mcp-call-tools=all calls them")
-    return allowed
-
-
-def names(tools: list[dict]) -> str:
-    return ", ".join(str(tool.get("name")) for tool in tools)
-
-
-# -- calling -------------------------------------------------------------------------------
-@dataclass
-class ToolCall:
-    tool: dict
-    arguments: dict
-    token: str | None
-    request_id: int
-    sent_at: int  # transcript index of the request
-    response: Message | None = None
-    failure: str = ""  # why there is no response: no answer in time, the server gone
-    timed_out: bool = False  # no answer in time (then cancelled), the server still connected
-    seconds: float = 0.0
-
-    @property
-    def name(self) -> str:
-        return self.tool["name"]
-
-    @property
-    def succeeded(self) -> bool:
-        return self.response is not None and self.response.kind is Kind.RESULT \
-            and isinstance(self.response.result, dict) and self.response.result.get("isError") is not True
-
-
-def new_token() -> str:
-    """A progress token unique for this run."""
-    token = f"mcp-conformance-progress-{next(_tokens)}"
-    _issued_tokens.add(token)
-    return token
-
-
-def issued_token(token) -> bool:
-    """Whether the suite put `token` in one of its requests."""
-    return isinstance(token, str) and token in _issued_tokens
-
-
-def call_params(tool: dict, arguments, token: str | None) -> dict:
-    params: dict = {"name": tool["name"], "arguments": arguments}
-    if token is not None:
-        params["_meta"] = {"progressToken": token}
-    return params
-
-
-def call_tool(session, tool: dict, arguments, with_progress: bool = True) -> ToolCall:
-    """Call `tool` (with a fresh progress token) and wait for its answer, whatever it is.
-    A call still unanswered at the timeout is cancelled, as a client gives up on it."""
-    token = new_token() if with_progress else None
-    call = ToolCall(tool, arguments, token, session.next_id(), session.mark())
-    started = time.monotonic()
-    try:
-        call.response = session.request("tools/call", call_params(tool, arguments, token), id=call.request_id)
-    except NoResponse as error:
-        call.failure, call.timed_out = error.reason, True
-        cancel(session, call.request_id, "client timeout")
-    except TransportError as error:
-        call.failure = error.reason
-    call.seconds = time.monotonic() - started
-    return call
-
-
-def cancel(session, request_id, reason: str) -> None:
-    try:
-        session.notify("notifications/cancelled", {"requestId": request_id, "reason": reason})
-    except TransportError:
-        pass  # the server is gone: nothing left to cancel
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021  # 2026-07-28: the client did not declare what the tool needs
 
 
 @dataclass
@@ -208,11 +103,6 @@ def still_answering(session, call: ToolCall) -> str:
     return f"tools/call {describe(call)}: {call.failure}"
 
 
-def input_schema(tool: dict) -> dict:
-    schema = tool.get("inputSchema")
-    return schema if isinstance(schema, dict) else {"type": "object"}
-
-
 def report_coverage(exercise: Exercise) -> None:
     """Say which tools the checks could not judge, and why."""
     if exercise.refused:
@@ -274,7 +164,7 @@ def schema_problem(schema, revision: str) -> str | None:
     return errors[0] if errors else None
 
 
-@requirement("tools-007", "basic-024", "2026-07-28/tools-014")
+@requirement("tools-007", "basic-024", "2026-07-28/tools-014", "2026-07-28/basic-042")
 def test_tool_schemas_valid(mcp, revision):
     """Each tool's inputSchema is a JSON Schema object whose root has `type: "object"`,
     valid in its dialect (its `$schema`, else 2020-12); so is an outputSchema, where given."""
@@ -289,6 +179,46 @@ def test_tool_schemas_valid(mcp, revision):
             problem = schema_problem(tool[key], revision) if key in tool else None
             if problem:
                 problems.append(f"{tool['name']}: {key} is not a valid JSON Schema: {problem}")
+    expect(not problems, "\n".join(problems))
+
+
+SAFE_INTEGER = 2 ** 53 - 1  # mirrored integers must be exact as IEEE 754 doubles
+STATED_VALUES = ("const", "default", "enum", "examples")  # the values a schema itself names
+
+
+def unsafe_integers(schema: dict, path: tuple[str, ...]) -> list:
+    """Integers outside the safe range that the schema of the property at `path` names."""
+    node = schema
+    for key in path:
+        node = node["properties"][key]
+    if node.get("type") != "integer":
+        return []
+    named = [node[k] for k in STATED_VALUES if k in node]
+    values = [v for value in named for v in (value if isinstance(value, list) else [value])]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and abs(v) > SAFE_INTEGER]
+
+
+@requirement("2026-07-28/tools-024", "2026-07-28/tools-026", "2026-07-28/tools-027", "2026-07-28/tools-028",
+             "2026-07-28/tools-029", "2026-07-28/tools-030")
+def test_tool_header_annotations(mcp, revision):
+    """Each `x-mcp-header` annotation in a tool's inputSchema names a non-empty token,
+    unique ignoring case within the schema, on a string, integer or boolean property reached
+    from the root through `properties` alone; the integers such a property names (const,
+    default, enum, examples) are exact as doubles. Judged on every transport: a tool that
+    breaks these rules is dropped by HTTP clients."""
+    modern_only(revision)
+    problems, annotated = [], 0
+    for tool in listed_tools(mcp):
+        schema = tool.get("inputSchema")
+        if not isinstance(schema, dict) or "x-mcp-header" not in json.dumps(schema):
+            continue
+        annotated += 1
+        found, broken = header_params(schema)
+        broken += [f"x-mcp-header {name!r} is on an integer property naming {values}, beyond +-(2**53 - 1)"
+                   for path, name in found if (values := unsafe_integers(schema, path))]
+        problems += [f"{tool['name']}: {problem}" for problem in broken]
+    if not annotated:
+        not_applicable("no listed tool annotates a parameter with x-mcp-header")
     expect(not problems, "\n".join(problems))
 
 
@@ -310,7 +240,8 @@ def test_tool_calls_answered(mcp, mcp_target, revision):
         exercise.session.request("ping")
     except TransportError as error:
         fail(f"after the tool calls the server no longer answers ping: {error.reason}")
-    errors = [c for c in exercise.calls if c.response is not None and c.response.kind is Kind.ERROR]
+    errors = [c for c in exercise.calls if c.response is not None and c.response.kind is Kind.ERROR
+              and c.response.error_code != MISSING_REQUIRED_CLIENT_CAPABILITY]  # right: the suite declared none
     for call in errors:
         info(f"{describe(call)} got a protocol error {call.response.error_code}; a failing tool "
              "is expected to say so in its result (isError)")
@@ -330,7 +261,7 @@ def structured_calls(mcp, mcp_target, revision) -> list[ToolCall]:
     return succeeded
 
 
-@requirement("tools-018")
+@requirement("tools-018", "2026-07-28/tools-040")
 def test_tool_structured_content_conforms(mcp, mcp_target, revision):
     """A tool that declares an outputSchema returns `structuredContent` valid against it in
     every successful result (results with `isError: true` are not judged)."""

@@ -1,5 +1,6 @@
 """Base protocol rules for what the server itself sends: `_meta` key names, the ids of
-its own requests, notifications without ids, progress token types.
+its own requests, notifications without ids, progress token types; and from 2026-07-28 on
+no requests at all and only known `resultType` values.
 
 Judged over every message received during a bounded exchange on a fresh connection that
 declares the client capabilities a capable client would (sampling, elicitation, roots):
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from conformance.checks import current, expect, not_applicable, requirement
+from conformance.checks import current, expect, info, modern_only, not_applicable, requirement
 from conformance.jsonrpc import Kind, Message
 from conformance.scenarios.client_features import PROFILES, exchange
 
@@ -64,7 +65,8 @@ def describe(message: Message) -> str:
     return f"response to id {message.id!r}"
 
 
-@requirement("basic-026", "basic-027", "basic-029")
+@requirement("basic-026", "basic-027", "basic-029", "2026-07-28/basic-048", "2026-07-28/basic-049",
+             "2026-07-28/basic-051", "2026-07-28/schema-002", "2026-07-28/schema-005")
 def test_meta_keys_well_formed(mcp_target, revision):
     """Every `_meta` key the server sends follows the key-name rules: an optional prefix of
     dot-separated labels (each starting with a letter, ending with a letter or digit, with
@@ -87,7 +89,7 @@ def id_key(value) -> tuple[str, object]:
     return type(value).__name__, value
 
 
-@requirement("basic-004", "basic-005", "basic-006")
+@requirement("basic-004", "basic-005", "basic-006", "2026-07-28/basic-004")
 def test_server_request_ids(mcp_target, revision):
     """Each request the server sends has a string or integer id (never null, never a
     fraction or a boolean), and no id is used twice in the session."""
@@ -107,7 +109,7 @@ def test_server_request_ids(mcp_target, revision):
         if id_key(value) in seen:
             problems.append(f"{request.method}: the request id {value!r} was already used in this session")
         seen.add(id_key(value))
-    expect(not problems, "\n".join(problems))
+    expect(not problems, "\n".join(dict.fromkeys(problems)))
 
 
 @requirement("basic-014")
@@ -129,7 +131,7 @@ def progress_tokens(message: Message) -> list:
     return [meta["progressToken"]] if message.kind is Kind.REQUEST and "progressToken" in meta else []
 
 
-@requirement("progress-001")
+@requirement("progress-001", "2026-07-28/progress-002")
 def test_progress_tokens_typed(mcp_target, revision):
     """Every progress token the server sends (in its progress notifications, or in the
     `_meta` of its own requests) is a string or an integer."""
@@ -139,6 +141,35 @@ def test_progress_tokens_typed(mcp_target, revision):
     wrong = [f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in tokens
              if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
     expect(not wrong, "progress tokens must be strings or integers: " + "; ".join(wrong))
+
+
+@requirement("2026-07-28/transports-002")
+def test_server_sends_no_requests(mcp_target, revision):
+    """From 2026-07-28 on a server sends only responses and notifications: it asks the
+    client for anything inside a result (multi round-trip), never with a request."""
+    modern_only(revision)
+    requests = [m for m in received(mcp_target, revision) if m.kind is Kind.REQUEST]
+    expect(not requests, "the server sent requests: " + "; ".join(describe(m) for m in requests[:5]))
+
+
+CORE_RESULT_TYPES = ("complete", "input_required")
+
+
+@requirement("2026-07-28/basic-012")
+def test_result_types_known(mcp_target, revision):
+    """Every `resultType` the server sends is a core one ("complete", "input_required"),
+    unless the server advertises extensions, which may add their own (then only noted)."""
+    modern_only(revision)
+    results = [m for m in received(mcp_target, revision) if m.kind is Kind.RESULT and isinstance(m.result, dict)]
+    unknown = {f"{describe(m)}: resultType {m.result['resultType']!r}" for m in results
+               if "resultType" in m.result and m.result["resultType"] not in CORE_RESULT_TYPES}
+    capabilities = (exchange(mcp_target, revision, "full").session.init_result or {}).get("capabilities") or {}
+    if unknown and capabilities.get("extensions"):
+        info("resultType values outside the core ones, maybe from an advertised extension: "
+             + "; ".join(sorted(unknown)))
+        return
+    expect(not unknown, "resultType values that are neither core nor from an advertised extension "
+                        "(the server advertises none): " + "; ".join(sorted(unknown)))
 
 
 @requirement("basic-003", "lifecycle-015")

@@ -105,6 +105,17 @@ def test_coverage_command():
         assert revision in result.stdout
     assert re.search(r"server-side MUST: \d+/\d+ \(\d+\.\d%\)", result.stdout), result.stdout
     assert len(re.findall(r"server-side SHOULD: \d+/\d+", result.stdout)) == len(REVISIONS)
+    portable = r"server-side MUST, wire-testable, not HTTP-only or authorization: \d+/\d+ \(\d+\.\d%\)"
+    assert len(re.findall(portable, result.stdout)) == len(REVISIONS), result.stdout
+
+
+def test_portable_share_leaves_out_partial_http_and_authorization_rows():
+    result = catalogue.coverage("2026-07-28")
+    done, total = result.share(("MUST",), portable=True)
+    pool = [r for r in catalogue.load("2026-07-28").values() if r.level == "MUST" and r.side in ("server", "both")
+            and r.testable == "yes" and r.transport == "any" and not r.area.startswith(("auth", "client-reg", "secur"))]
+    assert (done, total) == (sum(r.id in result.checks_by_requirement for r in pool), len(pool))
+    assert total < result.share(("MUST",))[1]
 
 
 def test_coverage_missing_lists_uncited_ids():

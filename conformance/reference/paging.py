@@ -17,7 +17,7 @@ def encode_cursor(offset: int, listing: str) -> str:
 def decode_cursor(cursor: str, listing: str) -> int:
     try:
         name, offset = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):  # AttributeError: a cursor that is not a string
         raise InvalidCursor(f"invalid cursor {cursor!r}") from None
     if name != listing or not isinstance(offset, int) or offset < 0:
         raise InvalidCursor(f"invalid cursor {cursor!r}")

@@ -9,7 +9,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/
 from __future__ import annotations
 
 from ... import jsonrpc
-from ..faults import Fault
+from ..faults import Fault, undeclared
 from . import ReferenceFeature
 from .prompts import PROMPTS
 
@@ -40,7 +40,8 @@ class Feature(ReferenceFeature):
     capability_name = "completions"
 
     def capability(self) -> dict | None:
-        return {} if (self.server.current_revision or "") >= "2025-03-26" else None
+        offered = (self.server.current_revision or "") >= "2025-03-26" and not undeclared(self.server)
+        return {} if offered else None
 
     def handlers(self):
         return {"completion/complete": self.on_complete}
@@ -50,6 +51,8 @@ class Feature(ReferenceFeature):
         ref, argument = params.get("ref") or {}, params.get("argument") or {}
         if not isinstance(argument.get("name"), str) or not isinstance(argument.get("value"), str):
             return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "argument needs a name and a value")]
+        if not isinstance(params.get("context", {}), dict):
+            return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "context must be an object")]
         problem = self.reference_problem(ref, argument["name"])
         if problem and not self.server.has("completion-unknown-prompt-result"):
             return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, problem)]

@@ -14,7 +14,7 @@ import threading
 import time
 
 from ... import jsonrpc
-from ..faults import Fault
+from ..faults import Fault, modern, undeclared
 from ..paging import InvalidCursor, decode_cursor, page
 from . import ReferenceFeature
 
@@ -33,6 +33,7 @@ RESOURCES = [
     {"uri": "reference://readme", "name": "readme", "mimeType": "text/markdown"},
     {"uri": "reference://logo.png", "name": "logo", "mimeType": "image/png"},
 ]
+BAD_URI = {"uri": "test://bad uri/100%", "name": "bad-uri", "mimeType": "text/plain"}  # fault resources-uri-invalid
 TEMPLATES = [
     {"uriTemplate": "test://template/{id}/data", "name": "template-data", "mimeType": "application/json"},
     {"uriTemplate": "reference://greeting/{name}", "name": "greeting", "mimeType": "text/plain"},
@@ -63,6 +64,11 @@ FAULTS = {
                                               "test_pagination_invalid_cursor", "warned"),
     "resources-templates-cursor-loop": Fault("resources/templates/list hands out the same cursor forever",
                                              "test_pagination_ends"),
+    "resources-list-fails": modern("resources/list answers -32603 although resources are declared",
+                                   "test_resources_list"),
+    "resources-uri-invalid": modern("lists a resource whose URI holds a space and a stray %", "test_resource_uris_valid"),
+    "paging-cache-scope-varies": modern("later pages of a list are private, the first public",
+                                        "test_pages_share_cache_scope"),
 }
 
 
@@ -75,7 +81,9 @@ class Feature(ReferenceFeature):
         self.ticks = 0
         self._ticker: threading.Thread | None = None
 
-    def capability(self) -> dict:
+    def capability(self) -> dict | None:
+        if undeclared(self.server):
+            return None
         if self.server.has("resources-list-changed-undeclared"):
             return {"subscribe": True}
         return {"subscribe": True, "listChanged": True}
@@ -90,7 +98,10 @@ class Feature(ReferenceFeature):
         cursor = (message.params or {}).get("cursor")
         if self.server.has("resources-invalid-cursor-ignored") and not self._valid(cursor, "resources"):
             cursor = None  # an unknown cursor starts over instead of failing
-        replies = self._page(message, RESOURCES, "resources", cursor)
+        if self.server.has("resources-list-fails"):
+            return [self.server.error(message.id, jsonrpc.INTERNAL_ERROR, "the resource list is unavailable")]
+        listed = RESOURCES + [BAD_URI] if self.server.has("resources-uri-invalid") else RESOURCES
+        replies = self._page(message, listed, "resources", cursor)
         if self.server.has("resources-list-changed-undeclared"):
             replies.append(jsonrpc.notification("notifications/resources/list_changed"))
         return replies
@@ -122,6 +133,8 @@ class Feature(ReferenceFeature):
         result: dict = {key: [dict(item) for item in chunk]}
         if next_cursor is not None:
             result["nextCursor"] = next_cursor
+        if cursor is not None and self.server.has("paging-cache-scope-varies"):
+            result["cacheScope"] = "private"
         return [self.server.result(message.id, result)]
 
     # -- reading -------------------------------------------------------------------
@@ -195,6 +208,8 @@ class Feature(ReferenceFeature):
             return [self.server.error(message.id, jsonrpc.METHOD_NOT_FOUND, "Method not found: resources/unsubscribe")]
         if self.server.has("resources-unsubscribe-error"):
             return [self.server.error(message.id, jsonrpc.INTERNAL_ERROR, "unsubscribing is broken")]
+        if not isinstance((message.params or {}).get("uri"), str):
+            return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "resources/unsubscribe needs a uri")]
         if not self.server.has("resources-updates-after-unsubscribe"):
             self.subscribed.discard((message.params or {}).get("uri"))
         return [self.server.result(message.id, {})]

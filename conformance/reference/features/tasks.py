@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from ... import jsonrpc
-from ..faults import Fault
+from ..faults import Fault, modern
 from ..paging import InvalidCursor, page
 from . import ReferenceFeature
 
@@ -32,6 +32,8 @@ POLL_INTERVAL = 50  # ms
 STEP_SECONDS = 0.1  # pace of a slow tool run as a task (time to cancel it in flight)
 
 FAULTS = {
+    "extension-id-unprefixed": modern("advertises the tasks extension as 'tasks', an id without a prefix",
+                                      "test_extension_ids_well_formed"),
     "tasks-capability-no-tools-call": Fault("tools declare taskSupport but tasks.requests.tools.call is not declared",
                                             "test_task_support_declared"),
     "tasks-create-returns-call-result": Fault("a task-augmented tools/call answers with the tool result itself",
@@ -98,12 +100,20 @@ class Task:
 
 
 class Feature(ReferenceFeature):
-    capability_name = "tasks"
-
     def __init__(self, server):
         super().__init__(server)
         self.tasks: dict[str, Task] = {}
         self.lock = threading.Lock()
+
+    @property
+    def misnamed_extension(self) -> bool:
+        """Fault extension-id-unprefixed: the modern era, where tasks are an extension,
+        advertises it under a bare id (the server serves none of it)."""
+        return self.server.has("extension-id-unprefixed") and self.server.modern_meta is not None
+
+    @property
+    def capability_name(self) -> str:
+        return "extensions" if self.misnamed_extension else "tasks"
 
     @property
     def active(self) -> bool:
@@ -111,6 +121,8 @@ class Feature(ReferenceFeature):
         return self.server.current_revision == REVISION
 
     def capability(self) -> dict | None:
+        if self.misnamed_extension:
+            return {"tasks": {}}
         if not self.active or self.server.has("tasks-undeclared-creates-task"):
             return None
         declared: dict = {"list": {}, "cancel": {}}

@@ -23,7 +23,7 @@ import wave
 import jsonschema
 
 from ... import jsonrpc
-from ..faults import Fault
+from ..faults import Fault, modern, undeclared
 from ..paging import InvalidCursor, page
 from . import ReferenceFeature
 
@@ -74,6 +74,17 @@ TOOLS = [
      "inputSchema": NO_ARGUMENTS},
 ]
 
+# add's inputSchema under tool-header-annotations-invalid: every x-mcp-header rule a stdio
+# client can see broken (type, uniqueness ignoring case, safe integers, static reachability).
+BAD_HEADER_ANNOTATIONS = {
+    **_object({"a": {"type": "number", "x-mcp-header": "Operand"},
+               "b": {"type": "number", "x-mcp-header": "operand"},
+               "times": {"type": "integer", "default": 2 ** 60, "x-mcp-header": "Times"},
+               "unit": {"type": "string", "x-mcp-header": "TIMES"},
+               "more": {"$ref": "#/$defs/more"}}, ["a", "b"]),
+    "$defs": {"more": {"type": "object", "properties": {"c": {"type": "string", "x-mcp-header": "C"}}}},
+}
+
 TASKS_REVISION = "2025-11-25"
 # Listed only under the tasks fault tasks-required-tool-runs-plainly: a plain call of it is
 # an error, which the generated plain calls of the tools checks would report.
@@ -111,6 +122,20 @@ FAULTS = {
                                       "warned"),
     "fixture-progress-decreasing": Fault("test_tool_with_progress reports 100, 50, 0",
                                          "test_tools_call_with_progress"),
+    # judged in the modern era (most act in every era)
+    "result-meta-bad-key": modern("tools/list results carry the _meta key 'conformance/_note'",
+                                  "test_meta_keys_well_formed"),
+    "progress-token-float": modern("progress notifications carry the token 1.5", "test_progress_tokens_typed"),
+    "modern-server-request": modern("sends a ping request while serving a modern tools/call",
+                                    "test_server_sends_no_requests"),
+    "modern-server-request-id-float": modern("sends a request with id 1.5 while serving a modern tools/call",
+                                             "test_server_request_ids"),
+    "result-type-unknown": modern("tools/call results carry resultType 'done'", "test_result_types_known"),
+    "tool-header-annotations-invalid": modern("x-mcp-header on numbers, twice ignoring case, behind $ref, "
+                                              "and on an integer whose default is 2**60",
+                                              "test_tool_header_annotations"),
+    "features-undeclared": modern("serves tools, prompts, resources and completions without declaring them",
+                                  "test_offered_features_declared"),
 }
 
 
@@ -121,8 +146,8 @@ class Feature(ReferenceFeature):
         super().__init__(server)
         self.cancelled: dict = {}  # request id -> threading.Event, for calls running in threads
 
-    def capability(self) -> dict:
-        return {"listChanged": False}
+    def capability(self) -> dict | None:
+        return None if undeclared(self.server) else {"listChanged": False}
 
     def handlers(self):
         return {"tools/list": self.on_list, "tools/call": self.on_call}
@@ -163,6 +188,8 @@ class Feature(ReferenceFeature):
             described["name"] = "echo this!"
         if tool["name"] == "echo" and self.server.has("tool-input-schema-invalid"):
             described["inputSchema"] = _object({"text": {"type": "strin"}}, ["text"])
+        if tool["name"] == "add" and self.server.has("tool-header-annotations-invalid"):
+            described["inputSchema"] = BAD_HEADER_ANNOTATIONS
         return described
 
     def on_list(self, message) -> list[dict]:
@@ -171,12 +198,30 @@ class Feature(ReferenceFeature):
         except InvalidCursor as error:
             return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, str(error))]
         result: dict = {"tools": chunk}
+        if self.server.has("result-meta-bad-key"):
+            result["_meta"] = {"conformance/_note": "a key name must start with a letter or digit"}
         if next_cursor is not None:
             result["nextCursor"] = next_cursor
         return [self.server.result(message.id, result)]
 
     # -- calling -------------------------------------------------------------------
     def on_call(self, message) -> list[dict]:
+        return self.stray_requests() + [self.typed(reply) for reply in self.answer_call(message)]
+
+    def stray_requests(self) -> list[dict]:
+        """A request to the client, which the modern era no longer has (under a fault)."""
+        if self.server.modern_meta is None:
+            return []
+        if self.server.has("modern-server-request-id-float"):
+            return [jsonrpc.request(1.5, "ping")]
+        return [jsonrpc.request(f"srv-{self.server.ids()}", "ping")] if self.server.has("modern-server-request") else []
+
+    def typed(self, reply: dict) -> dict:
+        if self.server.has("result-type-unknown") and isinstance(reply.get("result"), dict):
+            reply["result"]["resultType"] = "done"
+        return reply
+
+    def answer_call(self, message) -> list[dict]:
         params = message.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
         owner = next((f for f in self.others() if name in {t["name"] for t in f.offered_tools()}), None)
@@ -328,6 +373,8 @@ class Feature(ReferenceFeature):
     def progress(self, token, step: int, total: int) -> dict:
         if self.server.has("progress-foreign-token"):
             token = f"{token}-not-yours"
+        if self.server.has("progress-token-float"):
+            token = 1.5
         return jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": step,
                                                                "total": total})
 
