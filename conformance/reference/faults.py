@@ -14,7 +14,7 @@ from dataclasses import dataclass
 class Fault:
     description: str
     check: str  # the check's test name (matched with -k)
-    outcome: str = "failed"  # "failed" (MUST broken) or "warned" (SHOULD missed)
+    outcome: str = "failed"  # "failed" (MUST broken), "warned" (SHOULD missed) or "informational" (noted)
     server_args: str = ""  # further reference-server options the fault needs, e.g. "--era modern"
     revision: str = "2025-11-25"  # the revision its check is run for in tests/test_faults.py
 
@@ -60,7 +60,8 @@ FAULTS: dict[str, Fault] = {
     "stdout-banner": Fault("prints a banner line to stdout at startup", "test_stdout_carries_only_messages"),
     "pretty-json": Fault("writes indented JSON (embedded newlines)", "test_stdout_carries_only_messages"),
     # batches
-    "batch-processed": Fault("processes JSON-RPC batches in revisions that removed them", "test_batch_rejected"),
+    "batch-processed": Fault("processes JSON-RPC batches in revisions that removed them", "test_batch_rejected",
+                             "informational"),
     "batch-unsupported": Fault("rejects batches in 2025-03-26, which requires them", "test_batch_supported",
                                revision="2025-03-26"),
 }
