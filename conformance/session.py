@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from . import __version__, jsonrpc, wire
 from .jsonrpc import Kind, Message
@@ -21,9 +21,32 @@ CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
 LATEST_LEGACY = legacy_revisions()[-1]
 META = "io.modelcontextprotocol/"  # prefix of the modern era's per-request _meta keys
 POLL = 0.1  # seconds between checks of a wait's stop condition
+MRTR_METHODS = frozenset({"tools/call", "prompts/get", "resources/read"})  # may get an InputRequiredResult
+MRTR_ROUNDS = 3  # retries of one request with inputResponses before the suite gives up
 FLOOD_LIMIT = 10_000  # messages in one wait that are not what was waited for
 KEEP_BYTES = 64 * 1024  # of one message, in the transcript
 TRANSCRIPT_BUDGET = 16 * 1024 * 1024  # past this, a session keeps only the head of each message
+
+
+def is_input_required(message: Message) -> bool:
+    """A modern result asking the client for input before the request can complete."""
+    return message.kind is Kind.RESULT and isinstance(message.result, dict) \
+        and message.result.get("resultType") == "input_required"
+
+
+def subscription_of(message: Message) -> Any:
+    """The subscriptionId a server message carries in `_meta` (None if it carries none)."""
+    params = message.params if message.kind is Kind.NOTIFICATION else message.result
+    meta = params.get("_meta") if isinstance(params, dict) else None
+    return meta.get(META + "subscriptionId") if isinstance(meta, dict) else None
+
+
+class InputRound(NamedTuple):
+    """An InputRequiredResult and the request (without its retry fields) it answered."""
+
+    method: str
+    params: dict
+    response: Message
 
 
 class NoResponse(TransportTimeout):
@@ -80,6 +103,7 @@ class Session:
         self.init_result: dict | None = None  # initialize result (legacy) or discover result (modern)
         self.initialize_response: Message | None = None
         self.client_capabilities: dict = {}
+        self.input_required: list[InputRound] = []  # every InputRequiredResult the suite got
         self._kept_bytes = 0
 
     # -- lifecycle -----------------------------------------------------------------
@@ -163,9 +187,26 @@ class Session:
         self.send(jsonrpc.notification(method, params))
 
     def request(self, method: str, params: dict | None = None, *, id: Any = None,
-                timeout: float | None = None, add_meta: bool = True) -> Message:
+                timeout: float | None = None, add_meta: bool = True, answer_input: bool = True) -> Message:
         """Send a request and return its response (a result or an error message).
-        In the modern era the per-request `_meta` is added unless `add_meta` is False."""
+        In the modern era the per-request `_meta` is added unless `add_meta` is False, and an
+        InputRequiredResult is answered (unless `answer_input` is False) by retrying with a
+        new id, the `inputResponses` the handlers give and the echoed `requestState`."""
+        response = self.await_response(self.send_request(method, params, id=id, add_meta=add_meta), timeout)
+        base = {k: v for k, v in (params or {}).items() if k not in ("inputResponses", "requestState")}
+        for rounds in range(MRTR_ROUNDS + 1):
+            if not (self.modern and answer_input and is_input_required(response)):
+                break
+            self.input_required.append(InputRound(method, base, response))
+            retry = self.input_responses(response.result) if rounds < MRTR_ROUNDS else None
+            if retry is None:
+                break
+            response = self.await_response(self.send_request(method, {**base, **retry}, add_meta=add_meta), timeout)
+        return response
+
+    def send_request(self, method: str, params: dict | None = None, *, id: Any = None,
+                     add_meta: bool = True) -> Any:
+        """Send a request without waiting for its response; return its id."""
         request_id = self.next_id() if id is None else id
         if self.modern and add_meta:
             params = dict(params or {})
@@ -174,7 +215,34 @@ class Session:
         if isinstance(params, dict) and "task" in params:
             self.task_requests.add(request_id)  # answered with a CreateTaskResult
         self.send(jsonrpc.request(request_id, method, params))
-        return self.await_response(request_id, timeout)
+        return request_id
+
+    def input_responses(self, result: dict) -> dict | None:
+        """The retry fields answering an InputRequiredResult: each input request answered
+        by the handler of its method; None when one has no handler (the client cannot)."""
+        asked = result.get("inputRequests") or {}
+        if not isinstance(asked, dict):
+            return None
+        answers = {}
+        for key, request in asked.items():
+            handler = self.handlers.get(request.get("method")) if isinstance(request, dict) else None
+            if handler is None:
+                return None
+            params = request.get("params")
+            answers[key] = handler(params if isinstance(params, dict) else {})
+        retry: dict[str, Any] = {"inputResponses": answers} if answers else {}
+        if "requestState" in result:
+            retry["requestState"] = result["requestState"]  # echoed unchanged, never read
+        return retry
+
+    def listen(self, notifications: dict) -> Any:
+        """Open a subscriptions/listen stream with this filter; return its id, which is the
+        subscription id. Its response comes only when the server ends the stream."""
+        return self.send_request("subscriptions/listen", {"notifications": notifications})
+
+    def cancel(self, request_id: Any, reason: str = "") -> None:
+        """Cancel a request (on stdio: notifications/cancelled naming it)."""
+        self.notify("notifications/cancelled", {"requestId": request_id, **({"reason": reason} if reason else {})})
 
     def await_response(self, request_id: Any, timeout: float | None = None) -> Message:
         limit = self.timeout if timeout is None else timeout
@@ -236,7 +304,11 @@ class Session:
         # A task-augmented request gets a CreateTaskResult only if the peer ran it as a task.
         as_task = (message.has_id and message.id in self.task_requests
                    and isinstance(message.result, dict) and "task" in message.result)
-        entry.violations = wire.validate(self.schema, message, answers, as_task)
+        extra: list[Violation] = []
+        if self.modern and answers in MRTR_METHODS and is_input_required(message):
+            # Judged as an InputRequiredResult, which these methods may answer with, not as their result.
+            answers, extra = None, self.schema.validate(message.result, "InputRequiredResult", "$.result")
+        entry.violations = wire.validate(self.schema, message, answers, as_task) + extra
         if message.kind is Kind.REQUEST:
             self._answer(message)
         return message

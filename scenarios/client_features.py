@@ -470,12 +470,19 @@ def test_sampling_tool_results_paired(mcp_target, revision):
     only tool results, each answering an earlier tool use."""
     if revision < URL_MODE_SINCE:
         not_applicable(f"{revision} predates tool use in sampling ({URL_MODE_SINCE})")
+    judge_pairing([(f"sampling/createMessage (id {request.id!r})", params_of(request))
+                   for _, request in samplings(mcp_target, revision)])
+
+
+def judge_pairing(requests: list[tuple[str, dict]]) -> None:
+    """Fail on the tool use / tool result pairing problems of sampling requests, given as
+    (where, params); not applicable when none carries tool uses or results."""
     problems, involved = [], False
-    for _, request in samplings(mcp_target, revision):
-        messages = params_of(request).get("messages")
+    for where, params in requests:
+        messages = params.get("messages")
         found, uses_tools = pairing_problems(messages if isinstance(messages, list) else [])
         involved = involved or uses_tools
-        problems += [f"sampling/createMessage (id {request.id!r}), {p}" for p in found]
+        problems += [f"{where}, {p}" for p in found]
     if not involved:
         not_applicable("no sampling request carried tool uses or tool results")
     expect(not problems, "\n".join(problems))

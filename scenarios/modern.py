@@ -11,10 +11,12 @@ from conformance.checks import expect, info, modern_only, not_applicable, requir
 from conformance.discovery import declares
 from conformance.jsonrpc import Kind
 from conformance.schema import legacy_revisions
-from conformance.session import META
+from conformance.scenarios.mrtr import modern_exchanges
+from conformance.session import META, is_input_required
 
 NEVER_A_REVISION = "1999-01-01"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 CACHEABLE_LISTS = {"tools": "tools/list", "prompts": "prompts/list", "resources": "resources/list"}
 
 
@@ -32,7 +34,7 @@ def _cacheable_results(mcp) -> dict[str, dict]:
     return {method: r.result for method, r in results.items() if r.kind is Kind.RESULT}
 
 
-@requirement("2026-07-28/versioning-003", "2026-07-28/discover-001")
+@requirement("2026-07-28/versioning-003", "2026-07-28/discover-001", "2026-07-28/schema-027")
 def test_discover_result(mcp, revision):
     """server/discover answers with the versions the server supports (including this one)
     and its capabilities."""
@@ -44,7 +46,7 @@ def test_discover_result(mcp, revision):
     expect(isinstance(result.get("capabilities"), dict), "capabilities must be an object")
 
 
-@requirement("2026-07-28/basic-010")
+@requirement("2026-07-28/basic-010", "2026-07-28/schema-015")
 def test_result_type(mcp, revision):
     """Every result names its kind in `resultType` ("complete" for a finished request)."""
     modern_only(revision)
@@ -54,7 +56,7 @@ def test_result_type(mcp, revision):
                                                    "expected 'complete' for a finished request")
 
 
-@requirement("2026-07-28/versioning-001")
+@requirement("2026-07-28/versioning-001", "2026-07-28/schema-007")
 def test_unsupported_version_error(mcp, revision):
     """A request for a version the server does not support gets error -32022 whose data
     lists the supported versions and echoes the requested one."""
@@ -127,3 +129,46 @@ def test_initialize_names_supported_versions(mcp_target, mcp_connect, revision):
         info("a modern-only server answered initialize with a result")
         return
     should(revision in response.text(), f"the initialize error does not name {revision}: {response.text()[:300]}")
+
+
+def _capabilities_asked(made) -> dict[str, set[str]]:
+    """tool name -> the client capabilities its InputRequiredResults asked for."""
+    asked: dict[str, set[str]] = {}
+    for one in made:
+        for round_ in one.session.input_required:
+            requests = round_.response.result.get("inputRequests")
+            methods = {r.get("method") for r in (requests.values() if isinstance(requests, dict) else [])
+                       if isinstance(r, dict)}
+            needs = {CAPABILITY_OF[m] for m in methods if m in CAPABILITY_OF}
+            if round_.method == "tools/call" and needs:
+                asked.setdefault(str(round_.params.get("name")), set()).update(needs)
+    return asked
+
+
+CAPABILITY_OF = {"elicitation/create": "elicitation", "sampling/createMessage": "sampling", "roots/list": "roots"}
+
+
+@requirement("2026-07-28/basic-058")
+def test_missing_client_capability(mcp_target, revision):
+    """A request the server cannot serve without a client capability the client did not
+    declare gets error -32021 whose data.requiredCapabilities names what is missing. A tool
+    that asked a declaring client for input should answer a client declaring nothing with
+    -32021 (warning: the tool may also manage without)."""
+    made = modern_exchanges(mcp_target, revision)
+    refusals = [m for one in made for m in one.received() if m.kind is Kind.ERROR
+                and m.error_code == MISSING_REQUIRED_CLIENT_CAPABILITY]
+    for error in refusals:
+        data = error.error.get("data")
+        required = data.get("requiredCapabilities") if isinstance(data, dict) else None
+        expect(isinstance(required, dict) and required,
+               f"error -32021 (id {error.id!r}) must name the missing capabilities in data.requiredCapabilities, "
+               f"got data {str(data)[:200]}")
+    asked = _capabilities_asked(made)
+    bare = next(one for one in made if one.profile == "none")
+    answered = [c for c in bare.calls if c.name in asked and c.response is not None
+                and c.response.kind is Kind.RESULT and not is_input_required(c.response)]
+    for call in answered:
+        should(False, f"tool {call.name} asks for {sorted(asked[call.name])} when the client declares it, but a "
+                      "client declaring no capabilities got a result, not error -32021")
+    if not refusals and not answered:
+        not_applicable("no request was refused with -32021 and no tool asked for input it could do without")

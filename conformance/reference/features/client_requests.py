@@ -7,9 +7,12 @@ form and URL mode, roots), asked for only when the client declared them at initi
     connect_account error -32042 (URL elicitation required) naming the URL elicitation to do
     list_roots      roots/list
 
-A client that did not declare what a tool needs gets a result with `isError: true`. The
-tools exist in the legacy era only: in 2026-07-28 a server asks the client inside an
-InputRequiredResult, which this module does not do.
+A client that did not declare what a tool needs gets a result with `isError: true` (legacy
+era) or error -32021 naming the missing capability (2026-07-28). In 2026-07-28 the server
+asks the client inside an InputRequiredResult (multi round-trip): the question goes in
+`inputRequests`, what the answer continues goes in a signed `requestState`, and the
+client's retry carries the answer in `inputResponses`. connect_account (-32042) is legacy
+only; 2026-07-28 dropped that code.
 
 The server core routes neither extra tools nor responses to features, so this module hooks
 in when the server builds its routes: it adds its tools to the tools feature's list and
@@ -21,14 +24,23 @@ elicitation, roots)
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
+import secrets
 from typing import Any
 
 from ... import jsonrpc
 from ...jsonrpc import Kind
 from ..faults import Fault
+from ..modern import _modern
 from . import ReferenceFeature
 
 URL_ELICITATION_REQUIRED = -32042
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
+META = "io.modelcontextprotocol/"
+INPUT_KEY = "answer"  # the one input request of an InputRequiredResult
 MAX_TOOL_ROUNDS = 3  # sampling tool loop: at most this many createMessage requests per call
 CONNECT_URL = "https://example.com/mcp-conformance/connect?elicitation="
 READ_ONLY = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True}
@@ -46,7 +58,7 @@ TOOLS = [
     {"name": "ask_url", "description": "Sends the user to a web page (URL elicitation).", "since": "2025-11-25",
      "inputSchema": {"type": "object", "additionalProperties": False}},
     {"name": "connect_account", "description": "Needs an account link first (URL elicitation required).",
-     "since": "2025-11-25", "inputSchema": {"type": "object", "additionalProperties": False}},
+     "since": "2025-11-25", "until": "2025-11-25", "inputSchema": {"type": "object", "additionalProperties": False}},
 ]
 NAMES = {tool["name"] for tool in TOOLS}
 
@@ -90,6 +102,23 @@ FAULTS = {
                                   "test_notifications_have_no_id"),
     "server-progress-token-float": Fault("requests to the client carry progress token 1.5",
                                          "test_progress_tokens_typed"),
+    # 2026-07-28: multi round-trip requests and missing client capabilities
+    "mrtr-server-request": _modern("asks the client with a server-to-client request, not an InputRequiredResult",
+                                   "test_no_server_requests_in_modern_era"),
+    "mrtr-empty-input-required": _modern("an InputRequiredResult with neither inputRequests nor requestState",
+                                         "test_input_required_result_shape"),
+    "mrtr-input-request-not-client-request": _modern("inputRequests holds a tools/list request",
+                                                     "test_input_requests_valid"),
+    "mrtr-input-undeclared": _modern("inputRequests asks for sampling from a client that did not declare it",
+                                     "test_input_requests_declared"),
+    "mrtr-sampling-tool-result-mixed": _modern("a sampling input request mixes tool results with text",
+                                               "test_input_sampling_tool_results_paired"),
+    "mrtr-missing-input-error": _modern("a retry without the asked-for input gets an error, not a new question",
+                                        "test_missing_input_asked_again", "warned"),
+    "missing-capability-no-data": _modern("error -32021 without data.requiredCapabilities",
+                                          "test_missing_client_capability"),
+    "missing-capability-as-result": _modern("a call needing an undeclared capability gets an isError result, "
+                                            "not -32021", "test_missing_client_capability", "warned"),
 }
 
 
@@ -100,10 +129,21 @@ class Feature(ReferenceFeature):
         super().__init__(server)
         self.waiting: dict[Any, dict] = {}  # id of our request -> what the answer continues
         self.sent = 0  # requests sent to the client (their ids)
+        self.key = secrets.token_bytes(16)  # signs requestState (2026-07-28)
+        self.calling = ""  # the tool being called
+
+    @property
+    def modern(self) -> bool:
+        return self.revision >= "2026"
 
     @property
     def client_capabilities(self) -> dict:
-        return self.server.client_capabilities
+        """Declared at initialize (legacy) or in the request's _meta (2026-07-28)."""
+        meta = self.server.modern_meta
+        if meta is None:
+            return self.server.client_capabilities
+        declared = meta.get(META + "clientCapabilities")
+        return declared if isinstance(declared, dict) else {}
 
     # -- listing -----------------------------------------------------------------------
     @property
@@ -112,10 +152,8 @@ class Feature(ReferenceFeature):
 
     def offered_tools(self) -> list[dict]:
         revision = self.revision
-        if revision >= "2026":
-            return []
-        return [{**{k: v for k, v in tool.items() if k != "since"}, "annotations": READ_ONLY}
-                for tool in TOOLS if revision >= tool["since"]]
+        return [{**{k: v for k, v in tool.items() if k not in ("since", "until")}, "annotations": READ_ONLY}
+                for tool in TOOLS if tool["since"] <= revision <= tool.get("until", revision)]
 
     # -- what the client declared ----------------------------------------------------------
     def declared(self, name: str) -> dict | None:
@@ -138,16 +176,25 @@ class Feature(ReferenceFeature):
         rejection = tools.check_arguments(message.id, tool, arguments)
         if rejection is not None:
             return [rejection]
+        self.calling = name  # bound into requestState (2026-07-28)
+        if self.modern and "requestState" in params:
+            return self.resume(message, params)
         return getattr(self, "call_" + name)(message, arguments)
 
-    def refuse(self, message, what: str) -> list[dict]:
-        return [self.server.result(message.id, {**text(f"this tool needs {what}, which the client did not declare"),
-                                                "isError": True})]
+    def refuse(self, message, what: str, required: dict) -> list[dict]:
+        """The client lacks a capability the tool needs: -32021 naming it (2026-07-28), an
+        isError result before."""
+        said = f"this tool needs {what}, which the client did not declare"
+        if self.modern and not self.server.has("missing-capability-as-result"):
+            data = {} if self.server.has("missing-capability-no-data") else {"requiredCapabilities": required}
+            return [self.server.error(message.id, MISSING_REQUIRED_CLIENT_CAPABILITY, said, data)]
+        return [self.server.result(message.id, {**text(said), "isError": True})]
 
     def call_ask_llm(self, message, arguments: dict) -> list[dict]:
         sampling = self.declared("sampling")
-        if sampling is None and not self.server.has("sampling-undeclared"):
-            return self.refuse(message, "sampling")
+        asks_anyway = self.server.has("sampling-undeclared") or self.server.has("mrtr-input-undeclared")
+        if sampling is None and not asks_anyway:
+            return self.refuse(message, "sampling", {"sampling": {}})
         history = [{"role": "user", "content": {"type": "text", "text": str(arguments.get("question"))}}]
         with_tools = (isinstance((sampling or {}).get("tools"), dict) and self.revision >= "2025-11-25") \
             or self.server.has("sampling-tools-undeclared")
@@ -165,7 +212,7 @@ class Feature(ReferenceFeature):
 
     def call_ask_user(self, message, arguments: dict) -> list[dict]:
         if "form" not in self.elicitation_modes() and not self.server.has("elicitation-undeclared"):
-            return self.refuse(message, "form elicitation")
+            return self.refuse(message, "form elicitation", {"elicitation": {"form": {}}})
         text_ = "" if self.server.has("elicitation-empty-message") else "What name should the reference server use?"
         if self.server.has("elicitation-form-link"):
             text_ += " See https://example.com/why-we-ask for details."
@@ -177,20 +224,22 @@ class Feature(ReferenceFeature):
 
     def call_ask_url(self, message, arguments: dict) -> list[dict]:
         if "url" not in self.elicitation_modes() and not self.server.has("elicitation-url-undeclared"):
-            return self.refuse(message, "URL elicitation")
+            return self.refuse(message, "URL elicitation", {"elicitation": {"url": {}}})
         elicitation = self.url_elicitation()
         return [self.ask(message.id, "elicitation/create", elicitation,
-                         {"kind": "url", "elicitationId": elicitation["elicitationId"]})]
+                         {"kind": "url", "elicitationId": elicitation.get("elicitationId")})]
 
     def url_elicitation(self) -> dict:
         elicitation_id = f"ref-elicitation-{self.sent + 1}"
         url = "not a url" if self.server.has("elicitation-bad-url") else CONNECT_URL + elicitation_id
         message = "" if self.server.has("elicitation-empty-message") else "Open this page to link your account."
+        if self.modern:  # 2026-07-28 URL elicitations carry no id (and no completion notice)
+            return {"mode": "url", "message": message, "url": url}
         return {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id}
 
     def call_connect_account(self, message, arguments: dict) -> list[dict]:
         if "url" not in self.elicitation_modes():
-            return self.refuse(message, "URL elicitation")
+            return self.refuse(message, "URL elicitation", {"elicitation": {"url": {}}})
         elicitation = self.url_elicitation()
         self.sent += 1  # the id is spent
         if self.server.has("url-required-form-mode"):
@@ -202,11 +251,14 @@ class Feature(ReferenceFeature):
 
     def call_list_roots(self, message, arguments: dict) -> list[dict]:
         if self.declared("roots") is None and not self.server.has("roots-undeclared"):
-            return self.refuse(message, "roots")
+            return self.refuse(message, "roots", {"roots": {}})
         return [self.ask(message.id, "roots/list", None, {"kind": "roots"})]
 
     # -- requests to the client and their answers -------------------------------------------
     def ask(self, call_id, method: str, params: dict | None, state: dict) -> dict:
+        """Ask the client: an InputRequiredResult (2026-07-28) or a request of our own."""
+        if self.modern and not self.server.has("mrtr-server-request"):
+            return self.input_required(call_id, {"method": method, "params": params or {}}, state)
         self.sent += 1
         request_id: Any = f"ref-{self.sent}"
         if self.server.has("server-request-id-null"):
@@ -229,7 +281,46 @@ class Feature(ReferenceFeature):
         call_id = state["call"]
         if message.kind is not Kind.RESULT or not isinstance(message.result, dict):
             return [self.server.result(call_id, {**text(f"the client refused: {message.error}"), "isError": True})]
-        result = message.result
+        return self.answered(call_id, state, message.result)
+
+    # -- multi round-trip (2026-07-28) ----------------------------------------------------------
+    def input_required(self, call_id, request: dict, state: dict) -> dict:
+        if self.server.has("mrtr-input-request-not-client-request"):
+            request = {"method": "tools/list", "params": {}}
+        if self.server.has("mrtr-empty-input-required"):
+            return self.server.result(call_id, {"resultType": "input_required"})
+        return self.server.result(call_id, {"resultType": "input_required", "inputRequests": {INPUT_KEY: request},
+                                            "requestState": self.seal({**state, "ask": request,
+                                                                                       "tool": self.calling})})
+
+    def seal(self, state: dict) -> str:
+        """requestState: the state as base64 JSON, signed, since the client could alter it."""
+        body = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+        return body + "." + hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()
+
+    def unseal(self, blob) -> dict | None:
+        """The state, if the blob is one we sealed (else None: it was altered or is not ours)."""
+        body, _, signature = str(blob).rpartition(".")
+        expected = hmac.new(self.key, body.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return None
+        return json.loads(base64.urlsafe_b64decode(body))
+
+    def resume(self, message, params: dict) -> list[dict]:
+        """A retry: the state must be ours and for this tool; a missing answer is asked again."""
+        state = self.unseal(params["requestState"])
+        if state is None or state.get("tool") != params.get("name"):
+            return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "requestState failed verification")]
+        answers = params.get("inputResponses")
+        answer = answers.get(INPUT_KEY) if isinstance(answers, dict) else None
+        if not isinstance(answer, dict):
+            if self.server.has("mrtr-missing-input-error"):
+                return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "inputResponses lacks the answer")]
+            return [self.input_required(message.id, state["ask"], state)]
+        return self.answered(message.id, state, answer)
+
+    def answered(self, call_id, state: dict, result: dict) -> list[dict]:
+        """Continue a tool call with the client's answer to what it was asked."""
         kind = state["kind"]
         if kind == "sampling":
             return self.on_sampled(call_id, state, result)
@@ -238,7 +329,7 @@ class Feature(ReferenceFeature):
                                                      f"{jsonrpc.encode(result.get('content') or {}).decode()}"))]
         if kind == "url":
             replies = []
-            if result.get("action") == "accept":
+            if result.get("action") == "accept" and not self.modern:
                 elicitation_id = state["elicitationId"]
                 if self.server.has("elicitation-complete-wrong-id"):
                     elicitation_id = "ref-elicitation-never-sent"
@@ -263,7 +354,7 @@ class Feature(ReferenceFeature):
                                for use in uses]
         if self.server.has("sampling-tool-result-unmatched"):
             answers[0]["toolUseId"] = "ref-no-such-tool-use"
-        if self.server.has("sampling-tool-result-mixed"):
+        if self.server.has("sampling-tool-result-mixed") or self.server.has("mrtr-sampling-tool-result-mixed"):
             answers.append({"type": "text", "text": "and here is some more text"})
         history = [*state["history"], {"role": "assistant", "content": blocks}, {"role": "user", "content": answers}]
         return [self.create_message(call_id, history, True, state["round"] + 1)]
