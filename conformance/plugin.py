@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks
+from . import checks, replay
 from . import schema as schemas
 from .checks import CheckFailed, WireViolation
 from .target import Target
@@ -26,6 +26,8 @@ pytest_plugins = ["conformance.client_plugin"]  # the client leg: --mcp-client
 OPTIONS = ("--mcp-server", "--mcp-url", "--mcp-transport")
 TARGET_KEY = pytest.StashKey[Target]()
 VERDICT_KEY = pytest.StashKey[checks.Verdict]()
+REPLAY_KEY = pytest.StashKey[dict]()  # the header of the --mcp-replay transcript
+FUZZ_EXAMPLES = 25  # default budget of each fuzz check (scenarios/fuzz.py)
 STARTUP_CHECK = "test_server_answers_initialize"
 OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP", "failed": "FAIL",
                  "error": "ERROR", "xfailed": "XFAIL"}  # XFAIL: a failure listed in --mcp-expected-failures
@@ -58,6 +60,16 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--mcp-strict", action="store_true", help="a missed SHOULD fails the check instead of warning")
     group.addoption("--mcp-schema-dir", metavar="DIR",
                     help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})")
+    group.addoption("--mcp-fuzz-examples", type=_positive, default=FUZZ_EXAMPLES, metavar="N",
+                    help=f"generated cases per fuzz check (default {FUZZ_EXAMPLES}); --hypothesis-seed repeats a run")
+    group.addoption("--mcp-replay", metavar="FILE",
+                    help="re-run the transcript a failed fuzz check saved (only that check and revision run)")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number of examples, got {text!r}")
+    return int(text)
 
 
 def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
@@ -89,6 +101,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if kind == "stdio" and not command:
         raise pytest.UsageError("--mcp-transport stdio needs --mcp-server")
     revisions = sorted(set(config.getoption("--mcp-version") or schemas.revisions()))
+    if config.getoption("--mcp-replay"):
+        revisions = [_load_replay(config)["revision"]]
     unknown = [r for r in revisions if r not in schemas.revisions()]
     if unknown:
         raise pytest.UsageError(f"unknown revision(s) {', '.join(unknown)}; known: {', '.join(schemas.revisions())}")
@@ -96,9 +110,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
                                       revisions=revisions, schema_dir=config.getoption("--mcp-schema-dir"),
                                       call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url)
+    _keep_hypothesis_out_of_cwd()
     # The shipped scenarios replace whatever pytest would have collected by default.
     explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
     config.args[:] = [*explicit, str(scenarios_dir())]
+
+
+def _keep_hypothesis_out_of_cwd() -> None:
+    """Hypothesis' caches (unicode tables, constants) go to the user cache, not into the
+    directory the suite runs in (a CI checkout); its example database is off anyway."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+    set_hypothesis_home_dir(schemas.cache_dir().parent / "hypothesis")
+
+
+def _load_replay(config: pytest.Config) -> dict:
+    try:
+        header, _ = replay.load(config.getoption("--mcp-replay"))
+    except replay.NotATranscript as error:
+        raise pytest.UsageError(str(error)) from None
+    config.stash[REPLAY_KEY] = header
+    return header
 
 
 def _require_schemas(revisions: list[str], schema_dir: str | None) -> None:
@@ -139,6 +170,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    header = config.stash.get(REPLAY_KEY, None)
+    if header is not None:  # --mcp-replay: only the check that saved the transcript
+        deselected = [item for item in items if getattr(item, "originalname", None) != header["check"]]
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item not in deselected]
     for item in items:
         marker = item.get_closest_marker("mcp_requirement")
         if marker:

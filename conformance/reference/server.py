@@ -142,7 +142,10 @@ class ReferenceServer:
                 return [self.result(message.id, {})]
             code = jsonrpc.INTERNAL_ERROR if self.has("unknown-method-code") else jsonrpc.METHOD_NOT_FOUND
             return [self.error(message.id, code, f"Method not found: {message.method}")]
-        return handler(message)
+        try:
+            return handler(message)
+        except (AttributeError, TypeError, KeyError, ValueError):  # params of the wrong shape (found by fuzzing)
+            return [self.error(message.id, jsonrpc.INVALID_PARAMS, "Invalid params")]
 
     def on_initialize(self, message) -> list[dict]:
         params = message.params or {}

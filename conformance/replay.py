@@ -1,0 +1,66 @@
+"""Fuzz transcripts: the minimal failing message sequence of a fuzz check, as JSON lines,
+written when the check fails and re-run with `--mcp-replay FILE`.
+
+Line 1 is a header {"check", "revision", "seed"}; every further line is one step sent, in
+order: {"send": <message>} (one JSON message) or {"raw": <base64>} (bytes exactly as sent,
+malformed input included), with "answer": true when the check required a response to it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+DIRECTORY = "mcp-fuzz-failures"  # under the current directory, written only when a fuzz check fails
+
+
+def send_step(message: Any, answer: bool = False) -> dict:
+    return {"send": message, "answer": answer}
+
+
+def raw_step(data: bytes, answer: bool = False) -> dict:
+    return {"raw": base64.b64encode(data).decode(), "answer": answer}
+
+
+def step_bytes(step: dict) -> bytes:
+    return base64.b64decode(step["raw"])
+
+
+def save(check: str, revision: str, seed: Any, steps: list[dict], directory: str | os.PathLike | None = None) -> Path:
+    folder = Path(directory or DIRECTORY)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{check}-{revision}-{seed}.jsonl"
+    lines = [{"check": check, "revision": revision, "seed": seed}, *steps]
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    return path.resolve()
+
+
+class NotATranscript(ValueError):
+    pass
+
+
+def load(path: str | os.PathLike) -> tuple[dict, list[dict]]:
+    """(header, steps) of a transcript; NotATranscript says what is wrong with the file."""
+    try:
+        lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as error:
+        raise NotATranscript(f"cannot read fuzz transcript {path}: {error}") from None
+    if not lines or not isinstance(lines[0], dict) or not {"check", "revision"} <= lines[0].keys():
+        raise NotATranscript(f"{path} is not a fuzz transcript (no header line with check and revision)")
+    steps = lines[1:]
+    if not all(isinstance(s, dict) and ("send" in s or "raw" in s) for s in steps):
+        raise NotATranscript(f"{path}: every line after the header must hold a send or raw step")
+    return lines[0], steps
+
+
+def describe(steps: list[dict], limit: int = 400) -> str:
+    out = []
+    for number, step in enumerate(steps, 1):
+        text = (json.dumps(step["send"], ensure_ascii=False) if "send" in step
+                else f"raw bytes {step_bytes(step)[:200]!r}")
+        text = text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
+        out.append(f"  {number}. {text}" + ("  (a response is required)" if step.get("answer") else ""))
+    return "\n".join(out) or "  (none)"

@@ -1,0 +1,479 @@
+"""Generated input: valid requests drawn from the schema, classes of malformed input, and a
+state machine interleaving list, call, read, get, subscribe and cancel on one session.
+
+What fails: a valid request (a schema-valid message) that gets no response, a response of
+the wrong shape or with the wrong id, an answered notification, a server that crashes or
+hangs on valid input, progress that does not grow. What the spec leaves open (how lax a
+parser is with NaN or duplicate keys, the echo of ids beyond 2^53) is noted, and a missed
+recommendation (-32602 for invalid params, surviving malformed input) warns.
+
+A failure is shrunk to a minimal message sequence, printed with the seed and saved as a
+JSON-lines transcript that `--mcp-replay FILE` re-runs; `--mcp-fuzz-examples N` sets the
+budget and `--hypothesis-seed` repeats a run (see conformance/fuzzing.py).
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic (Messages),
+.../basic/transports (stdio), .../basic/utilities/cancellation, .../progress, .../pagination
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from hypothesis import seed
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+
+from conformance import jsonrpc, strategies
+from conformance.checks import CheckFailed, current, expect, fail, info, not_applicable, requirement, should
+from conformance.discovery import declares, list_all
+from conformance.fuzzing import SAFE_INT, TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key
+from conformance.jsonrpc import Kind
+from conformance.scenarios.tools import may_call
+from conformance.session import NoResponse
+from conformance.transport import TransportError
+
+NOT_FUZZED = ("initialize", "subscriptions/listen")  # a second handshake; a stream that stays open
+UNKNOWN_TOOL = "mcp_conformance_fuzz_no_such_tool"
+MAX_MESSAGES = 4  # per generated case
+MACHINE_STEPS = 8
+# Ids: strings (the empty one included), small integers, and integers past 32 bits (up to 2^53).
+IDS = st.one_of(st.text(max_size=6), st.integers(-2 ** 31, 2 ** 31), st.integers(2 ** 31, SAFE_INT))
+MIB = 1024 * 1024
+HUGE = 100_000  # characters of a huge string in params
+
+
+_KEPT: dict = {}  # (target, revision) -> the connection the fuzz checks share while it behaves
+
+
+@pytest.fixture
+def fuzz(request, mcp_target, revision):
+    """The check's fuzzer. Its connection is shared by the fuzz checks of a revision until a
+    case fails (then each check starts afresh): one server start per revision, not per check."""
+    mcp_target.shared(revision)  # skips a revision the server does not support
+
+    def connect():
+        session = mcp_target.connect(revision)
+        current().watch(session)
+        session.open(revision)
+        return session
+
+    fuzzer = from_request(request, connect, revision)
+    kept = _KEPT.pop((mcp_target, revision), None)
+    if kept is not None and not fuzzer.replay_path:
+        current().watch(kept)
+        fuzzer.adopt(kept)
+    yield fuzzer
+    if fuzzer.session is not None and not fuzzer.dirty:
+        _KEPT[(mcp_target, revision)] = fuzzer.session
+    elif fuzzer.session is not None:
+        mcp_target.close_fresh(fuzzer.session)
+
+
+def _tools(session, policy: str) -> dict[str, dict]:
+    """name -> inputSchema of each tool --mcp-call-tools lets the suite call."""
+    if declares(session, "tools") is None or policy == "none":
+        return {}
+    return {t["name"]: t.get("inputSchema") if isinstance(t.get("inputSchema"), dict) else {}
+            for t in list_all(session, "tools/list", "tools").items
+            if isinstance(t, dict) and isinstance(t.get("name"), str) and may_call(t, policy)}
+
+
+# -- valid requests -----------------------------------------------------------------------------
+def _tool_calls(schema, meta, tools: dict[str, dict]):
+    """tools/call requests naming a callable tool (arguments from its inputSchema) or an unknown one."""
+    definition = strategies.client_requests(schema)["tools/call"]
+    named = [st.tuples(st.just(name), strategies.tool_arguments(input_schema)) for name, input_schema in tools.items()]
+    choice = st.one_of(*named, st.tuples(st.just(UNKNOWN_TOOL), st.just({})))
+    return st.tuples(strategies.message(schema, definition, meta), choice).map(
+        lambda pair: {**pair[0], "params": {**pair[0]["params"], "name": pair[1][0], "arguments": pair[1][1]}})
+
+
+def valid_messages(session, tools: dict[str, dict]):
+    schema, meta = session.schema, session.request_meta() if session.modern else None
+    methods = [m for m in strategies.client_requests(schema) if m not in NOT_FUZZED and m != "tools/call"]
+    others = [strategies.requests(schema, methods, meta), strategies.notifications(schema)]
+    if "tools/call" in strategies.client_requests(schema):
+        others.append(_tool_calls(schema, meta, tools))
+    return st.one_of(*others)
+
+
+def _exchange(fuzz: Fuzzer, session, case) -> None:
+    for request_id, message in case:
+        if "id" not in message:
+            fuzz.send(session, message)
+            continue
+        if fuzz.ledger.sent[id_key(request_id)] or request_id in session.pending:  # no id is reused on a connection
+            request_id = f"fuzz-{session.next_id()}"
+        message = {**message, "id": request_id}
+        tool = message["params"]["name"] if message["method"] == "tools/call" else None
+        if tool in fuzz.ledger.slow_tools:
+            continue
+        try:
+            response = fuzz.request(session, message, TOOL_TIMEOUT if tool else None)
+        except NoResponse as error:
+            if tool is None or session.transport.exit_code is not None:
+                fail(f"no response to the valid request {message['method']} (id {request_id!r}): {error.explain()}")
+            # No spec text bounds a tool's running time: cancel it and call it no more.
+            fuzz.ledger.slow_tools.add(tool)
+            fuzz.send(session, jsonrpc.notification("notifications/cancelled", {"requestId": request_id}))
+            continue
+        expect(response.kind in (Kind.RESULT, Kind.ERROR),
+               f"{message['method']} got neither a result nor an error: {response.text()[:300]}")
+    fuzz.probe(session, f"{len(case)} generated messages")
+
+
+@requirement("basic-003", "basic-007", "basic-010", "basic-013")
+def test_fuzz_valid_requests(fuzz, mcp_target, revision):
+    """Generated schema-valid client messages (every request and notification of the
+    revision, string and integer ids including the empty string and integers up to 2^53,
+    string edge cases such as NUL, 5000 characters, astral and right-to-left characters,
+    tool arguments from each callable tool's inputSchema): each request gets a schema-valid
+    result or a JSON-RPC error with its id, no notification is answered, and after each case
+    the server still answers ping (server/discover in the modern era)."""
+    if fuzz.replay_path:
+        return fuzz.replay()
+    session = fuzz.live()
+    cases = st.lists(st.tuples(IDS, valid_messages(session, _tools(session, mcp_target.call_tools))),
+                     min_size=1, max_size=MAX_MESSAGES)
+    fuzz.run(cases, lambda live, case: _exchange(fuzz, live, case))
+
+
+# -- malformed input ------------------------------------------------------------------------------
+def _probe_message(session, request_id, params: dict | None = None) -> dict:
+    if session.modern:
+        params = {**(params or {}), "_meta": session.request_meta()}
+    return jsonrpc.request(request_id, session.probe_method, params)
+
+
+def _line(message) -> bytes:
+    return jsonrpc.encode(message) + b"\n"
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Grades: "answer": valid requests; a response with each id is due (MUST), and so is surviving them.
+# "crlf": should be answered. "open": the spec leaves the answer open; a result (lenient
+# parsing) is noted, and surviving the input is a SHOULD. "quiet": as "open", but a result is
+# as usual as an error (duplicate keys and extra members are valid JSON), so nothing is noted.
+def framing_cases(session) -> list[tuple[str, str, list[bytes], list]]:
+    """(what, grade, writes, ids a server can read) for the stdio framing."""
+    split = _line(_probe_message(session, "fz-split"))
+    pair = _line(_probe_message(session, "fz-pair-1")) + _line(_probe_message(session, "fz-pair-2"))
+    return [
+        ("a request split over two writes", "answer", [split[:11], split[11:]], ["fz-split"]),
+        ("two requests in one write", "answer", [pair], ["fz-pair-1", "fz-pair-2"]),
+        ("a request of 1 MiB on one line", "answer",
+         [_line(_probe_message(session, "fz-long", {"conformancePad": "x" * MIB}))], ["fz-long"]),
+        ("a line ending in CRLF", "crlf", [_line(_probe_message(session, "fz-crlf"))[:-1] + b"\r\n"], ["fz-crlf"]),
+        ("invalid UTF-8 inside a string", "open",
+         [_line(_probe_message(session, "fz-utf8", {"conformance": "@"})).replace(b'"@"', b'"\xff\xfe"')], ["fz-utf8"]),
+        ("an empty line", "open", [b"\n"], []),
+    ]
+
+
+def malformed_cases(session) -> list[tuple[str, str, list[bytes], list]]:
+    """(what, grade, writes, ids a server can read) for JSON, the envelope and ids."""
+    probe = _line(_probe_message(session, "fz-trunc"))
+    meta = json.dumps(session.request_meta()) if session.modern else "{}"
+    raw = lambda text: [text.replace("PROBE", session.probe_method).replace("META", meta).encode() + b"\n"]  # noqa: E731
+    return [
+        ("JSON truncated", "open", [probe[: probe.index(b'"method"') + 5] + b"\n"], []),
+        ("NaN in params", "open", raw('{"jsonrpc":"2.0","id":"fz-nan","method":"PROBE","params":{"_meta":META,"x":NaN}}'),
+         ["fz-nan"]),
+        ("duplicate keys", "quiet", raw('{"jsonrpc":"2.0","id":"fz-dup-a","id":"fz-dup-b","method":"PROBE",'
+                                       '"params":{"_meta":META}}'), ["fz-dup-a", "fz-dup-b"]),
+        ("params nested 64 levels deep", "answer",
+         [_line(_probe_message(session, "fz-deep", {"conformance": json.loads(_nested(64))}))], ["fz-deep"]),
+        ("JSON nested 100000 levels deep", "open", [_nested(100_000).encode() + b"\n"], []),
+        ("no jsonrpc member", "open", [_line(_without(_probe_message(session, "fz-nover"), "jsonrpc"))], ["fz-nover"]),
+        ('"jsonrpc": "1.0"', "open", [_line({**_probe_message(session, "fz-v1"), "jsonrpc": "1.0"})], ["fz-v1"]),
+        ("an extra envelope member", "quiet", [_line({**_probe_message(session, "fz-extra"), "extra": 1})],
+         ["fz-extra"]),
+        ("params that are a string", "open", [_line({**_probe_message(session, "fz-pstr"), "params": "x"})],
+         ["fz-pstr"]),
+        ("a request without method", "open", [_line(_without(_probe_message(session, "fz-nometh"), "method"))],
+         ["fz-nometh"]),
+        ("a null id", "open", [_line(_probe_message(session, None))], []),
+        ("a fractional id", "open", [_line(_probe_message(session, 1.5))], []),
+        ("an integer id of 2^70", "open", [_line(_probe_message(session, 2 ** 70))], []),
+        ("a boolean id", "open", [_line(_probe_message(session, True))], []),
+        ("an empty-string id", "answer", [_line(_probe_message(session, ""))], [""]),
+        ("an unknown params member", "answer",
+         [_line(_probe_message(session, "fz-unknown", {"conformanceUnknown": [1, {"a": None}]}))], ["fz-unknown"]),
+    ]
+
+
+def _without(message: dict, member: str) -> dict:
+    return {k: v for k, v in message.items() if k != member}
+
+
+def _run_cases(fuzz: Fuzzer, cases) -> None:
+    """Send each case on one connection (a fresh one after a crash) and judge it by its grade."""
+    for what, grade, writes, ids in cases:
+        session = fuzz.live()
+        fuzz.begin()
+        mark = session.mark()
+        try:
+            _send_case(fuzz, session, what, grade, writes, ids)
+        except (ProbeFailed, TransportError) as error:
+            if grade == "answer":
+                raise
+            fuzz.dirty = True
+            should(False, f"the server should survive {what}: "
+                          f"{error.explain() if isinstance(error, TransportError) else error}")
+            continue
+        answers = [m for m in session.received(mark) if m.is_response and any(jsonrpc.same_id(i, m.id) for i in ids)]
+        if grade == "crlf":
+            should(answers, f"{what}: no answer (the carriage return before the newline is JSON whitespace)")
+        elif grade == "open" and any(m.kind is Kind.RESULT for m in answers):
+            info(f"{what}: accepted, answered {answers[0].text()[:160]}")
+
+
+def _send_case(fuzz: Fuzzer, session, what: str, grade: str, writes: list[bytes], ids: list) -> None:
+    for number, data in enumerate(writes):
+        if number:
+            time.sleep(0.05)  # the parts arrive apart
+        fuzz.send_raw(session, data, ids if number == len(writes) - 1 else (), note=f"fuzz: {what}")
+    if grade == "answer":
+        fuzz.steps[-1]["answer"] = True
+        for request_id in ids:
+            session.pending[request_id] = session.probe_method
+            try:
+                session.await_response(request_id)
+            except NoResponse as error:
+                fail(f"no response to a valid request ({what}): {error.explain()}")
+            fuzz.audit(session)
+    fuzz.probe(session, what)
+    session.drain(0.02)
+    fuzz.audit(session)
+
+
+@requirement("basic-003", "transports-001", "transports-003")
+def test_fuzz_framing(fuzz, mcp_target, revision):
+    """stdio framing edge cases: a request split over two writes, two requests in one
+    write and a request of 1 MiB on one line each get their response (valid messages);
+    a line ending in CRLF should be answered (the carriage return is JSON whitespace);
+    invalid UTF-8 and an empty line are noted, and the server should survive them."""
+    if mcp_target.transport_kind != "stdio":
+        not_applicable(f"stdio framing; this server is tested over {mcp_target.transport_kind}")
+    if fuzz.replay_path:
+        return fuzz.replay()
+    fuzz.guard(lambda: _run_cases(fuzz, framing_cases(fuzz.live())))
+
+
+@requirement("basic-003", "basic-004", "basic-005", "basic-007", "basic-010")
+def test_fuzz_malformed_input(fuzz, revision):
+    """Malformed JSON (truncated, NaN, duplicate keys, 100000 levels of nesting), broken
+    envelopes (no jsonrpc, version 1.0, extra members, params a string, no method) and odd
+    ids (null, fractional, 2^70, boolean): what the server answers is noted, it should keep
+    answering, and any answer carrying an id carries one that was sent. Valid edge cases
+    among them (params nested 64 levels, an empty-string id, an unknown params member)
+    must be answered with their id."""
+    if fuzz.replay_path:
+        return fuzz.replay()
+    fuzz.guard(lambda: _run_cases(fuzz, malformed_cases(fuzz.live())))
+
+
+# -- invalid params --------------------------------------------------------------------------------
+def _mutations(node: dict) -> list[str]:
+    properties = node.get("properties", {}) if isinstance(node, dict) else {}
+    return ["unknown member", "huge string", *[f"drop {r}" for r in node.get("required", []) if r != "_meta"],
+            *[f"wrong type {p}" for p in properties if p != "_meta"]]
+
+
+WRONG_VALUES = {"string": 12345, "integer": "12345", "number": "1.5", "boolean": "true", "object": [1, 2],
+                "array": {"not": "a list"}}
+
+
+@st.composite
+def invalid_params_requests(draw, schema, meta, methods):
+    """A valid request with its params mutated: a required member dropped, a member of the
+    wrong type, a string of 100000 characters, or an unknown member (the last two stay valid)."""
+    method = draw(st.sampled_from(methods))
+    definition = strategies.client_requests(schema)[method]
+    message = draw(strategies.message(schema, definition, meta))
+    params_schema = strategies.params_schema(schema, definition)
+    mutation = draw(st.sampled_from(_mutations(params_schema)))
+    params = dict(message.get("params", {}))
+    kind, _, member = mutation.partition(" ")
+    if mutation == "unknown member":
+        params["conformanceUnknown"] = draw(strategies.JSON_VALUES)
+    elif mutation == "huge string":
+        params[draw(st.sampled_from(sorted(set(params) - {"_meta"}) or ["conformancePad"]))] = "x" * HUGE
+    elif kind == "drop":
+        params.pop(mutation.removeprefix("drop "), None)
+    else:
+        member = mutation.removeprefix("wrong type ")
+        wanted = strategies.resolved(schema, params_schema["properties"][member]).get("type", "object")
+        params[member] = WRONG_VALUES.get(wanted if isinstance(wanted, str) else "object", [1])
+    return mutation, {**message, "params": params}
+
+
+def _invalid_params_case(fuzz: Fuzzer, session, case) -> None:
+    mutation, message = case
+    request_id = f"fuzz-{session.next_id()}"
+    message = {**message, "id": request_id}
+    valid = not session.schema.validate(message, strategies.client_requests(session.schema)[message["method"]])
+    try:
+        response = fuzz.request(session, message)
+    except NoResponse as error:
+        fail(f"no response to {message['method']} with params mutated ({mutation}): {error.explain()}")
+    fuzz.probe(session, f"{message['method']} with params mutated ({mutation})")
+    if valid or response.kind is Kind.ERROR or (message["method"], mutation) in fuzz.warned:
+        return
+    fuzz.warned.add((message["method"], mutation))  # one warning per method and mutation
+    is_error = isinstance(response.result, dict) and response.result.get("isError") is True
+    should(is_error, f"{message['method']} with invalid params ({mutation}) got a result, not an error "
+                     f"(-32602 is the code for invalid params): {response.text()[:200]}")
+
+
+@requirement("basic-003", "basic-007", "basic-010")
+def test_fuzz_invalid_params(fuzz, revision):
+    """Requests with generated params mutations (a required member left out, a member of the
+    wrong type, a string of 100000 characters, an unknown member) each get a response with their id and
+    the server keeps answering; params the schema rejects should get an error (or, for
+    tools/call, a result with isError), not a plain result."""
+    if fuzz.replay_path:
+        return fuzz.replay()
+    session = fuzz.live()
+    schema, meta = session.schema, session.request_meta() if session.modern else None
+    methods = sorted(m for m in strategies.client_requests(schema) if m not in NOT_FUZZED)
+    fuzz.run(invalid_params_requests(schema, meta, methods), lambda live, case: _invalid_params_case(fuzz, live, case))
+
+
+# -- the state machine -----------------------------------------------------------------------------
+class SessionMachine(RuleBasedStateMachine):
+    """List, call (tools the calling policy allows), call and cancel, read, get, subscribe
+    and cancel a finished request, interleaved on one connection; the fuzzer's audit (ids
+    matched and answered once, no answered notification, progress growing) runs after
+    every step, and a page asked for twice with the same cursor should be the same."""
+
+    fuzz: Fuzzer
+    tools: dict[str, dict] = {}
+
+    def __init__(self):
+        super().__init__()
+        self.fuzz.begin()
+        self.session = self.fuzz.live()
+        self.finished: list = []
+
+    def ask(self, method: str, params: dict | None = None):
+        request_id = f"sm-{self.session.next_id()}"
+        if self.session.modern:
+            params = {**(params or {}), "_meta": {**self.session.request_meta(), **(params or {}).get("_meta", {})}}
+        try:
+            response = self.fuzz.request(self.session, jsonrpc.request(request_id, method, params),
+                                         TOOL_TIMEOUT if method == "tools/call" else None)
+        except NoResponse as error:
+            if method != "tools/call" or self.session.transport.exit_code is not None:
+                self.fuzz.failed(error)
+                fail(f"no response to {method}: {error.explain()}")
+            self.cancel(request_id)
+            return None
+        self.finished.append(request_id)
+        return response.result if response.kind is Kind.RESULT and isinstance(response.result, dict) else None
+
+    def cancel(self, request_id) -> None:
+        self.fuzz.send(self.session, jsonrpc.notification("notifications/cancelled",
+                                                          {"requestId": request_id, "reason": "fuzz"}))
+
+    def declares(self, capability: str) -> bool:
+        return declares(self.session, capability) is not None
+
+    @rule(kind=st.sampled_from(["tools", "prompts", "resources"]))
+    def list_pages(self, kind):
+        if not self.declares(kind):
+            return
+        cursor = (self.ask(f"{kind}/list") or {}).get("nextCursor")
+        if isinstance(cursor, str):
+            first, second = (self.ask(f"{kind}/list", {"cursor": cursor}) for _ in range(2))
+            if first is not None and second is not None:
+                should(first.get(kind) == second.get(kind), f"{kind}/list gave two different pages for cursor {cursor!r}")
+
+    @precondition(lambda self: self.tools)
+    @rule(data=st.data())
+    def call(self, data):
+        name = data.draw(st.sampled_from(sorted(self.tools)))
+        arguments = data.draw(strategies.tool_arguments(self.tools[name]))
+        if name in self.fuzz.ledger.slow_tools:
+            return
+        token = f"fz-progress-{self.session.next_id()}"
+        if self.ask("tools/call", {"name": name, "arguments": arguments, "_meta": {"progressToken": token}}) is None:
+            self.fuzz.ledger.slow_tools.add(name)
+
+    @precondition(lambda self: self.tools)
+    @rule(data=st.data())
+    def call_and_cancel(self, data):
+        name = data.draw(st.sampled_from(sorted(self.tools)))
+        request_id = f"sm-{self.session.next_id()}"
+        params = {"name": name, "arguments": data.draw(strategies.tool_arguments(self.tools[name]))}
+        if self.session.modern:
+            params["_meta"] = self.session.request_meta()
+        self.fuzz.send(self.session, jsonrpc.request(request_id, "tools/call", params))
+        self.cancel(request_id)
+
+    @rule()
+    def cancel_finished(self):
+        if self.finished:
+            self.cancel(self.finished[-1])
+
+    @rule(index=st.integers(0, 3))
+    def read(self, index):
+        if self.declares("resources"):
+            items = (self.ask("resources/list") or {}).get("resources") or []
+            if items and isinstance(items[index % len(items)], dict):
+                self.ask("resources/read", {"uri": items[index % len(items)].get("uri")})
+
+    @rule(index=st.integers(0, 3))
+    def get(self, index):
+        if not self.declares("prompts"):
+            return
+        items = (self.ask("prompts/list") or {}).get("prompts") or []
+        prompt = items[index % len(items)] if items else None
+        if isinstance(prompt, dict):
+            arguments = {a["name"]: "x" for a in prompt.get("arguments") or []
+                         if isinstance(a, dict) and a.get("required") and isinstance(a.get("name"), str)}
+            self.ask("prompts/get", {"name": prompt.get("name"), "arguments": arguments})
+
+    @rule()
+    def subscribe(self):
+        if (declares(self.session, "resources") or {}).get("subscribe") is not True:
+            return
+        items = (self.ask("resources/list") or {}).get("resources") or []
+        if items and isinstance(items[0], dict):
+            self.ask("resources/subscribe", {"uri": items[0].get("uri")})
+            self.ask("resources/unsubscribe", {"uri": items[0].get("uri")})
+
+    @invariant()
+    def audited(self):
+        self.fuzz.audit(self.session)
+
+    def teardown(self):
+        if not self.fuzz.dirty:  # what the steps did to the server shows within this case
+            self.fuzz.probe(self.session, "the state machine's steps")
+
+
+@requirement("basic-007", "basic-013", "progress-007", "cancellation-012", "pagination-002")
+def test_fuzz_session_machine(fuzz, mcp_target, revision):
+    """Interleaved list, call (with a progress token), call-then-cancel, read, get,
+    subscribe and cancellation of finished requests on one connection: every response
+    carries the id of a request sent and answers it once, no notification is answered,
+    progress grows per token, the server keeps answering, and the same cursor should give
+    the same page."""
+    if fuzz.replay_path:
+        return fuzz.replay()
+    machine = type("SessionMachine", (SessionMachine,), {"fuzz": fuzz, "tools": _tools(fuzz.live(), mcp_target.call_tools)})
+    step_settings = fuzz.settings(stateful_step_count=MACHINE_STEPS)
+
+    def run():
+        try:
+            run_state_machine_as_test(seed(fuzz.seed)(machine), settings=step_settings)
+        except TransportError as error:
+            fuzz.dirty = True
+            raise CheckFailed(error.explain()) from None
+
+    fuzz.guard(run)

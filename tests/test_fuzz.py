@@ -1,0 +1,134 @@
+"""Generated input: the strategies draw only valid messages, transcripts round-trip, a fuzz
+failure is shrunk, printed, saved and replayed, seeds repeat runs, and the fuzz checks raise
+no false failure on the reference over HTTP (stdio: tests/test_faults.py runs them all)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from conformance import generate, jsonrpc, replay, schema, strategies, wire
+from conformance.fuzzing import DEFAULT_SEED
+from conformance.session import CLIENT_INFO
+
+REFERENCE = f"{sys.executable} -m conformance.reference.server"
+FAULT_RUN = ("-k", "test_fuzz_valid_requests", "--mcp-version", "2025-11-25")
+
+
+def meta(revision: str) -> dict | None:
+    if revision < "2026":
+        return None
+    prefix = "io.modelcontextprotocol/"
+    return {prefix + "protocolVersion": revision, prefix + "clientInfo": CLIENT_INFO, prefix + "clientCapabilities": {}}
+
+
+@pytest.mark.parametrize("revision", schema.revisions())
+def test_generated_client_messages_validate(revision):
+    rev_schema = schema.load(revision)
+    methods = set()
+
+    @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategies.client_messages(rev_schema, meta=meta(revision)))
+    def check(message):
+        methods.add(message["method"])
+        decoded = jsonrpc.classify(message, jsonrpc.encode(message))
+        assert wire.validate(rev_schema, decoded) == [], message
+
+    check()
+    every = {*strategies.client_requests(rev_schema), *strategies.client_notifications(rev_schema)}
+    assert len(methods) >= len(every) - 2, f"drawn {sorted(methods)} of {sorted(every)}"
+
+
+@pytest.mark.parametrize("input_schema", [
+    {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 3},
+                                      "mode": {"enum": ["a", "b"]}, "tags": {"type": "array", "items": {"type": "string"}}},
+     "required": ["n"]},
+    {"type": "object", "properties": {"text": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"}},
+     "required": ["text"]},  # minLength, pattern: hypothesis-jsonschema draws these
+    {"$defs": {"p": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}},
+     "type": "object", "properties": {"point": {"$ref": "#/$defs/p"}}, "required": ["point"]},
+])
+def test_tool_arguments_validate(input_schema):
+    @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(strategies.tool_arguments(input_schema))
+    def check(arguments):
+        assert generate.is_valid(arguments, input_schema), arguments
+
+    check()
+
+
+def test_transcript_round_trip(tmp_path):
+    steps = [replay.send_step({"jsonrpc": "2.0", "id": "", "method": "ping"}, answer=True),
+             replay.raw_step(b'{"bad": \xff}\n')]
+    path = replay.save("test_fuzz_x", "2025-11-25", 42, steps, tmp_path)
+    header, loaded = replay.load(path)
+    assert header == {"check": "test_fuzz_x", "revision": "2025-11-25", "seed": 42}
+    assert loaded == steps and replay.step_bytes(loaded[1]) == b'{"bad": \xff}\n'
+    assert "a response is required" in replay.describe(loaded)
+    (tmp_path / "bad.jsonl").write_text('{"not": "a header"}\n')
+    with pytest.raises(replay.NotATranscript, match="no header line"):
+        replay.load(tmp_path / "bad.jsonl")
+
+
+def suite_in(run_suite, directory: Path, server: str, *args: str):
+    (directory / "pytest.ini").write_text("[pytest]\n")
+    return run_suite(server, *args, cwd=directory)
+
+
+def test_failure_shrunk_saved_and_replayed(run_suite, tmp_path):
+    """A generated-input fault: the failure prints the minimal sequence and the seed, writes
+    the transcript (and no Hypothesis database), and --mcp-replay reproduces it; the same
+    transcript passes against the clean server."""
+    faulty = f"{REFERENCE} --fault fuzz-crash-on-nul"
+    run = suite_in(run_suite, tmp_path, faulty, *FAULT_RUN)  # the default seed
+    case = run.case("test_fuzz_valid_requests[2025-11-25]")
+    assert case.outcome == "failed", run.explain()
+    assert f"Minimal failing message sequence (seed {DEFAULT_SEED}" in case.text and "\\u0000" in case.text, case.text
+    assert case.properties["mcp_fuzz_seed"] == str(DEFAULT_SEED)
+    saved = sorted((tmp_path / replay.DIRECTORY).glob("*.jsonl"))
+    assert [p.name for p in saved] == [f"test_fuzz_valid_requests-2025-11-25-{DEFAULT_SEED}.jsonl"]
+    assert not (tmp_path / ".hypothesis").exists()
+    _, steps = replay.load(saved[0])
+    assert 1 <= len(steps) <= 3, steps  # shrunk: the message with U+0000 (and a probe)
+
+    replayed = suite_in(run_suite, tmp_path, faulty, "--mcp-replay", str(saved[0]))
+    assert replayed.outcomes == {"test_fuzz_valid_requests[2025-11-25]": "failed"}, replayed.output[-3000:]
+    assert "exited with code 70" in replayed.case("test_fuzz_valid_requests[2025-11-25]").text
+    clean = suite_in(run_suite, tmp_path, REFERENCE, "--mcp-replay", str(saved[0]))
+    assert clean.outcomes == {"test_fuzz_valid_requests[2025-11-25]": "passed"}, clean.output[-3000:]
+
+
+def test_seed_repeats_the_run(run_suite, tmp_path):
+    """--hypothesis-seed gives the same cases: the same minimal sequence, twice."""
+    faulty = f"{REFERENCE} --fault fuzz-crash-on-wrong-type"
+    texts = []
+    for attempt in ("a", "b"):
+        (tmp_path / attempt).mkdir()
+        run = suite_in(run_suite, tmp_path / attempt, faulty, "-k", "test_fuzz_invalid_params",
+                       "--mcp-version", "2025-11-25", "--hypothesis-seed=11")
+        assert run.outcomes["test_fuzz_invalid_params[2025-11-25]"] == "failed", run.explain()
+        texts.append(next((tmp_path / attempt / replay.DIRECTORY).glob("*-11.jsonl")).read_text())
+    assert texts[0] == texts[1]
+    params = [json.loads(line).get("send", {}).get("params", {}) for line in texts[0].splitlines()[1:]]
+    assert any(isinstance(p.get(k), (int, float)) for p in params for k in ("name", "uri", "cursor", "level")), texts[0]
+
+
+def test_bad_replay_file_is_a_usage_error(run_suite, tmp_path):
+    run = run_suite(REFERENCE, "--mcp-replay", str(tmp_path / "missing.jsonl"))
+    assert run.returncode == 4 and "cannot read fuzz transcript" in run.output, run.output[-2000:]
+
+
+def test_fuzz_checks_over_http_no_false_failure(run_suite):
+    """Over Streamable HTTP the fuzz checks pass on the clean reference; the stdio framing
+    check does not apply."""
+    server = f"{sys.executable} -m conformance.reference.http --port {{port}}"
+    run = run_suite(server, "--mcp-transport", "http", "-k", "fuzz", "--mcp-version", "2025-11-25",
+                    "--mcp-version", "2026-07-28")
+    bad = {n: o for n, o in run.outcomes.items() if o not in ("passed", "skipped")}
+    assert not bad, run.explain()
+    assert run.outcomes["test_fuzz_framing[2025-11-25]"] == "skipped"
+    assert sum(o == "passed" for o in run.outcomes.values()) == 8
