@@ -2,7 +2,7 @@
 (conformance.client_plugin) share in collecting the shipped checks: finding a scenario
 directory of the installed package, importing its modules by package name, replacing
 pytest's default collection with it, `-k` by area and requirement ID, and refusing to start
-without the schemas. The client leg uses it; the server leg can move to it.
+without the schemas.
 """
 
 from __future__ import annotations

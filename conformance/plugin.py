@@ -7,8 +7,6 @@ pytest is started; test paths named explicitly on the command line run as well.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import inspect
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 
 from . import checks, replay
 from . import schema as schemas
+from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .checks import CheckFailed, WireViolation
 from .target import Target
 from .transport import TransportError, close_all, launch
@@ -34,8 +33,7 @@ OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "s
 
 
 def scenarios_dir() -> Path:
-    spec = importlib.util.find_spec("conformance.scenarios")
-    return Path(next(iter(spec.submodule_search_locations))).resolve()
+    return package_dir("conformance.scenarios")
 
 
 # -- options ------------------------------------------------------------------------------
@@ -106,14 +104,12 @@ def pytest_configure(config: pytest.Config) -> None:
     unknown = [r for r in revisions if r not in schemas.revisions()]
     if unknown:
         raise pytest.UsageError(f"unknown revision(s) {', '.join(unknown)}; known: {', '.join(schemas.revisions())}")
-    _require_schemas(revisions, config.getoption("--mcp-schema-dir"))
+    require_schemas(revisions, config.getoption("--mcp-schema-dir"))
     config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
                                       revisions=revisions, schema_dir=config.getoption("--mcp-schema-dir"),
                                       call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url)
     _keep_hypothesis_out_of_cwd()
-    # The shipped scenarios replace whatever pytest would have collected by default.
-    explicit = config.args if config.args_source is pytest.Config.ArgsSource.ARGS else []
-    config.args[:] = [*explicit, str(scenarios_dir())]
+    collect_only(config, scenarios_dir())
 
 
 def _keep_hypothesis_out_of_cwd() -> None:
@@ -132,14 +128,6 @@ def _load_replay(config: pytest.Config) -> dict:
     return header
 
 
-def _require_schemas(revisions: list[str], schema_dir: str | None) -> None:
-    for revision in revisions:
-        try:
-            schemas.load(revision, schema_dir)
-        except schemas.SchemaUnavailable as exc:
-            raise pytest.UsageError(str(exc)) from None
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
@@ -149,16 +137,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 # -- collection -----------------------------------------------------------------------------
-class ScenarioModule(pytest.Module):
-    """A shipped scenario module, imported by its package name whatever the rootdir."""
-
-    def _getobj(self):
-        return importlib.import_module(f"conformance.scenarios.{self.path.stem}")
+class ScenarioModule(PackageModule):
+    """A shipped server scenario module (conformance.scenarios)."""
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if (file_path.suffix == ".py" and file_path.parent == scenarios_dir()
-            and not file_path.name.startswith("_") and parent.config.stash.get(TARGET_KEY, None)):
+    if is_scenario_file(file_path, scenarios_dir()) and parent.config.stash.get(TARGET_KEY, None):
         return ScenarioModule.from_parent(parent, path=file_path)
     return None
 
@@ -175,12 +159,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         deselected = [item for item in items if getattr(item, "originalname", None) != header["check"]]
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if item not in deselected]
-    for item in items:
-        marker = item.get_closest_marker("mcp_requirement")
-        if marker:
-            item.extra_keyword_matches.update(marker.args)
-        if isinstance(item.parent, ScenarioModule):
-            item.extra_keyword_matches.add(item.parent.path.stem)  # the area
+    add_keywords(items, ScenarioModule)
     # The startup check first: if the server cannot start, it says why before anything else.
     items.sort(key=lambda item: item.originalname != STARTUP_CHECK if hasattr(item, "originalname") else True)
 

@@ -29,9 +29,8 @@ from urllib.parse import urlsplit
 
 from conformance import generate
 from conformance.checks import CheckFailed, current, expect, not_applicable, requirement, should
-from conformance.discovery import declares, list_all
+from conformance.discovery import ToolCall, call_tool, declares, input_schema, list_all, may_call
 from conformance.jsonrpc import Kind, Message
-from conformance.scenarios.tools import ToolCall, call_tool, input_schema, may_call
 from conformance.transport import TransportError
 
 ELICITATION_SINCE = "2025-06-18"

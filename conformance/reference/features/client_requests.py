@@ -124,12 +124,14 @@ FAULTS = {
 
 class Feature(ReferenceFeature):
     capability_name = None  # client features: nothing to declare
+    # Signs requestState (2026-07-28). One key per process: over HTTP each modern request may
+    # be served by a fresh server object, and a retry must verify against the same key.
+    key = secrets.token_bytes(16)
 
     def __init__(self, server):
         super().__init__(server)
         self.waiting: dict[Any, dict] = {}  # id of our request -> what the answer continues
         self.sent = 0  # requests sent to the client (their ids)
-        self.key = secrets.token_bytes(16)  # signs requestState (2026-07-28)
         self.calling = ""  # the tool being called
 
     @property
