@@ -150,6 +150,11 @@ def reasons(peer: str, check: str, outcome: str) -> tuple[str, ...]:
     }[check]
 
 
+# Checks that must really run and pass on a peer (not skip for want of something to judge):
+# the SDK peer's sign_note asks for input, so multi round-trip requests are exercised.
+EXERCISED = {("python-sdk", MODERN): ("test_input_required_result_shape", "test_input_requests_valid",
+                                      "test_no_server_requests_in_modern_era")}
+
 PEER_COMMANDS = {"server-everything": "server_everything_command", "python-sdk": "sdk_server_command"}
 
 # A skip saying the peer was not tested at all (a revision it lacks, a server that could not
@@ -187,6 +192,10 @@ def test_suite_against_real_peer(peer, revision, request, run_suite):
     expected = expected_for(peer, revision)
     assert_verdicts(run, expected, f"{peer} {revision}", lambda check, outcome: reasons(peer, check, outcome))
     assert run.returncode == (1 if "failed" in expected.values() else 0), run.output[-4000:]
+
+    exercised = [f"{check}[{revision}]" for check in EXERCISED.get((peer, revision), ())]
+    assert all(run.outcomes.get(name) == "passed" for name in exercised), \
+        f"{peer} {revision}: not all of {exercised} passed\n{run.explain(exercised)}"
 
     # JUnit XML carries the WARN and INFO grades (property mcp_outcome) too.
     assert all(case.junit_outcome == case.outcome for case in run.cases)

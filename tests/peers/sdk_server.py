@@ -3,9 +3,10 @@
     python tests/peers/sdk_server.py                 # stdio
     python tests/peers/sdk_server.py --port N        # Streamable HTTP at http://127.0.0.1:N/mcp
 
-Serves over stdio, or over Streamable HTTP (the SDK's own uvicorn app) with --port. It offers what a typical real server offers: two tools (one annotated
-read-only, one that changes state and says so), a static resource, a resource template and
-a prompt. The conformance suite's own tests run against it (tests/test_real_peers.py).
+Serves over stdio, or over Streamable HTTP (the SDK's own uvicorn app) with --port. It offers what a typical real server offers: three tools (one annotated
+read-only, one that changes state and says so, one that asks the user for input: an
+elicitation request in the legacy era, a multi round-trip request in 2026-07-28), a static
+resource, a resource template and a prompt. The conformance suite's own tests run against it (tests/test_real_peers.py).
 
 mcp 2.x renamed v1's `mcp.server.fastmcp.FastMCP` to `mcp.server.mcpserver.MCPServer`.
 """
@@ -14,9 +15,13 @@ from __future__ import annotations
 
 import sys
 
+from typing import Annotated
+
 try:
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.resolve import Elicit, Resolve
     from mcp.types import ToolAnnotations
+    from pydantic import BaseModel
 except ImportError as error:  # pragma: no cover - a clear message instead of a traceback
     sys.stderr.write(f"sdk_server: needs the `mcp` SDK 2.x (pip install -e '.[test]'): {error}\n")
     sys.exit(2)
@@ -50,6 +55,23 @@ def count_words(text: str) -> int:
 def add_note(name: str, text: str) -> str:
     NOTES[name] = text
     return f"stored note {name!r} ({len(text)} characters)"
+
+
+class Author(BaseModel):
+    name: str
+
+
+def ask_author() -> Elicit:
+    return Elicit("Who is signing the note?", Author)
+
+
+@server.tool(
+    title="Sign a note",
+    description="Sign a stored note; asks the user for their name (elicitation).",
+    annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, open_world_hint=False),
+)
+def sign_note(name: str, author: Annotated[Author, Resolve(ask_author)]) -> str:
+    return f"note {name!r} signed by {author.name}"
 
 
 @server.resource("notes://index", name="notes-index", title="Note index",
