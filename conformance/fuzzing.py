@@ -184,19 +184,25 @@ class Fuzzer:
         session.send_raw(data, note=note)
 
     def request(self, session: Session, message: dict, timeout: float | None = None) -> Message:
-        """Send a request and wait for the response with its id. A response carrying an id
-        no request of this connection has pending fails at once (no waiting for the timeout)."""
+        """Send a request and wait for the response with its id."""
+        return self.response(session, message, timeout, send=True)
+
+    def response(self, session: Session, message: dict, timeout: float | None = None, send: bool = False) -> Message:
+        """Wait for the response to a request sent (others may be outstanding: responses are
+        matched by id, in any order). A response carrying an id no request of this connection
+        has pending fails at once (no waiting for the timeout)."""
         try:
-            return self._request(session, message, timeout)
+            if send:
+                self.send(session, message, answer=True)
+            return self._response(session, message, timeout)
         except NoResponse:
             raise  # the caller judges it (a slow tool is no failure)
         except BaseException as error:
             self.failed(error)
             raise
 
-    def _request(self, session: Session, message: dict, timeout: float | None) -> Message:
+    def _response(self, session: Session, message: dict, timeout: float | None) -> Message:
         request_id = message["id"]
-        self.send(session, message, answer=True)
         deadline = time.monotonic() + (session.timeout if timeout is None else timeout)
         while request_id not in session.responses:
             received = session.wait_for(lambda m: m.is_response, max(0.0, deadline - time.monotonic()))

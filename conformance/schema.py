@@ -127,6 +127,7 @@ class RevisionSchema:
         self._uri = uri
         self._validator_class = jsonschema.validators.validator_for(document)
         self._validators: dict[str, Any] = {}
+        self._valid: set = set()  # (definition, digest of the JSON text) of instances found valid
         self.request_defs = self._by_method("Request")
         self.notification_defs = self._by_method("Notification")
 
@@ -150,8 +151,19 @@ class RevisionSchema:
             self._validators[definition] = validator
         return validator
 
-    def validate(self, instance: Any, definition: str, at: str = "$") -> list[Violation]:
+    def validate(self, instance: Any, definition: str, at: str = "$", like: Any = None) -> list[Violation]:
+        """Violations of `instance`. `like`, when given, is JSON-decoded data (lists, string
+        keys) valid exactly when `instance` is: once one such was found valid the verdict is
+        reused (a fuzz run sees the same responses again and again, and validating costs far
+        more than the JSON text of the key)."""
+        key = None if like is None else _memo_key(definition, like)
+        if key is not None and key in self._valid:
+            return []
         errors = sorted(self.validator(definition).iter_errors(instance), key=lambda e: list(e.absolute_path))
+        if not errors and key is not None:
+            if len(self._valid) >= MEMO_SIZE:
+                self._valid.clear()
+            self._valid.add(key)
         return [Violation(definition, _json_path(at, e.absolute_path), _best_message(e)) for e in errors]
 
     def result_definition(self, method: str, as_task: bool = False) -> str:
@@ -166,6 +178,18 @@ class RevisionSchema:
             if self.has(candidate):
                 return candidate
         return "EmptyResult" if self.has("EmptyResult") else "Result"
+
+
+MEMO_SIZE = 20_000  # valid verdicts kept per revision (then forgotten all at once)
+
+
+def _memo_key(definition: str, decoded: Any) -> tuple[str, bytes] | None:
+    """Validation is deterministic: the same definition and JSON text, the same verdict."""
+    try:
+        text = json.dumps(decoded, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # NaN and the like: validated every time
+        return None
+    return definition, hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _json_path(prefix: str, parts) -> str:

@@ -41,14 +41,29 @@ def validate(schema: RevisionSchema, message: Message, answers: str | None = Non
         # MCP schema admits (2025-11-25 lets the id be omitted instead). Null is what
         # JSON-RPC requires there, so it is judged as if it were a valid id.
         obj = {**obj, "id": "null"}
-    violations = schema.validate(obj, _envelope_definition(schema, message.kind))
+    decoded = bool(message.raw)  # JSON-decoded data: verdicts may be reused (RevisionSchema.validate)
+    like = _any_id(obj) if decoded else None
+    violations = schema.validate(obj, _envelope_definition(schema, message.kind), like=like)
     if message.kind is Kind.REQUEST and message.method in schema.request_defs:
-        violations += schema.validate(obj, schema.request_defs[message.method])
+        violations += schema.validate(obj, schema.request_defs[message.method], like=like)
     elif message.kind is Kind.NOTIFICATION and message.method in schema.notification_defs:
-        violations += schema.validate(obj, schema.notification_defs[message.method])
+        violations += schema.validate(obj, schema.notification_defs[message.method], like=like)
     elif message.kind is Kind.RESULT and answers is not None:
-        violations += schema.validate(obj.get("result"), schema.result_definition(answers, as_task), "$.result")
+        result = obj.get("result")
+        violations += schema.validate(result, schema.result_definition(answers, as_task), "$.result",
+                                      like=result if decoded else None)
     return _unique(violations)
+
+
+def _any_id(obj: dict) -> dict:
+    """`obj` with a string or integer id replaced by one of its type: the schemas constrain an
+    id (RequestId) by its type alone, so the message is valid exactly when this one is."""
+    request_id = obj.get("id")
+    if isinstance(request_id, str):
+        return {**obj, "id": ""}
+    if isinstance(request_id, int) and not isinstance(request_id, bool):
+        return {**obj, "id": 0}
+    return obj
 
 
 def _validate_batch(schema: RevisionSchema, message: Message) -> list[Violation]:

@@ -21,7 +21,7 @@ import json
 import time
 
 import pytest
-from hypothesis import seed
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -36,7 +36,9 @@ from conformance.transport import TransportError
 
 NOT_FUZZED = ("initialize", "subscriptions/listen")  # a second handshake; a stream that stays open
 UNKNOWN_TOOL = "mcp_conformance_fuzz_no_such_tool"
-MAX_MESSAGES = 4  # per generated case
+MAX_MESSAGES = 16  # per generated case, sent at once (responses are collected afterwards)
+POOL_SIZE = 256  # valid messages drawn per run, which cases pick from
+POOL_CHUNK = 32  # messages drawn per Hypothesis example while filling the pool
 MACHINE_STEPS = 8
 # Ids: strings (the empty one included), small integers, and integers past 32 bits (up to 2^53).
 IDS = st.one_of(st.text(max_size=6), st.integers(-2 ** 31, 2 ** 31), st.integers(2 ** 31, SAFE_INT))
@@ -99,29 +101,69 @@ def valid_messages(session, tools: dict[str, dict]):
     return st.one_of(*others)
 
 
+def message_pool(messages, fuzz_seed: int, size: int = POOL_SIZE) -> list[tuple]:
+    """About `size` distinct (id, message) pairs drawn once (seeded), the shortest first.
+    Drawing a schema-valid message costs a millisecond or two; a case picks from the pool by
+    index instead, and shrinking an index shrinks towards the simplest pair."""
+    pool: dict[str, tuple] = {}
+
+    @seed(fuzz_seed)
+    @settings(max_examples=max(1, size // POOL_CHUNK), database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(st.lists(st.tuples(IDS, messages), min_size=POOL_CHUNK, max_size=POOL_CHUNK))
+    def draw(chunk):
+        pool.update((json.dumps(pair, sort_keys=True), pair) for pair in chunk)
+
+    draw()
+    return [pool[text] for text in sorted(pool, key=lambda text: (len(text), text))]
+
+
+def valid_cases(pool: list[tuple]):
+    """Cases of 1 to MAX_MESSAGES (id, message) pairs from the pool, of any length alike
+    (Hypothesis' lists favour short ones; long cases spread its cost per case)."""
+    pairs = st.integers(0, len(pool) - 1).map(pool.__getitem__)
+    return st.integers(1, MAX_MESSAGES).flatmap(lambda size: st.lists(pairs, min_size=size, max_size=size))
+
+
+def _id_taken(fuzz: Fuzzer, session, request_id) -> bool:
+    """No id is reused on a connection, and none of the requests outstanding together match
+    each other's id as text (the session pairs a response with "1" or 1 alike)."""
+    return bool(fuzz.ledger.sent[id_key(request_id)]) or str(request_id) in map(str, session.pending)
+
+
 def _exchange(fuzz: Fuzzer, session, case) -> None:
+    """Send the whole case without waiting (the server may answer in any order), then collect
+    each response by its id; then the probe."""
+    asked = []
     for request_id, message in case:
         if "id" not in message:
             fuzz.send(session, message)
             continue
-        if fuzz.ledger.sent[id_key(request_id)] or request_id in session.pending:  # no id is reused on a connection
+        if _id_taken(fuzz, session, request_id):
             request_id = f"fuzz-{session.next_id()}"
         message = {**message, "id": request_id}
         tool = message["params"]["name"] if message["method"] == "tools/call" else None
-        if tool in fuzz.ledger.slow_tools:
-            continue
-        try:
-            response = fuzz.request(session, message, TOOL_TIMEOUT if tool else None)
-        except NoResponse as error:
-            if tool is None or session.transport.exit_code is not None:
-                fail(f"no response to the valid request {message['method']} (id {request_id!r}): {error.explain()}")
-            # No spec text bounds a tool's running time: cancel it and call it no more.
-            fuzz.ledger.slow_tools.add(tool)
-            fuzz.send(session, jsonrpc.notification("notifications/cancelled", {"requestId": request_id}))
-            continue
-        expect(response.kind in (Kind.RESULT, Kind.ERROR),
-               f"{message['method']} got neither a result nor an error: {response.text()[:300]}")
+        if tool not in fuzz.ledger.slow_tools:
+            fuzz.send(session, message, answer=True)
+            asked.append((message, tool))
+    for message, tool in asked:
+        _collect(fuzz, session, message, tool)
     fuzz.probe(session, f"{len(case)} generated messages")
+
+
+def _collect(fuzz: Fuzzer, session, message: dict, tool: str | None) -> None:
+    timeout = (0 if tool in fuzz.ledger.slow_tools else TOOL_TIMEOUT) if tool else None  # slow: found in this case
+    try:
+        response = fuzz.response(session, message, timeout)
+    except NoResponse as error:
+        if tool is None or session.transport.exit_code is not None:
+            fail(f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}")
+        # No spec text bounds a tool's running time: cancel it and call it no more.
+        fuzz.ledger.slow_tools.add(tool)
+        fuzz.send(session, jsonrpc.notification("notifications/cancelled", {"requestId": message["id"]}))
+        return
+    expect(response.kind in (Kind.RESULT, Kind.ERROR),
+           f"{message['method']} got neither a result nor an error: {response.text()[:300]}")
 
 
 @requirement("basic-003", "basic-007", "basic-010", "basic-013")
@@ -129,15 +171,15 @@ def test_fuzz_valid_requests(fuzz, mcp_target, revision):
     """Generated schema-valid client messages (every request and notification of the
     revision, string and integer ids including the empty string and integers up to 2^53,
     string edge cases such as NUL, 5000 characters, astral and right-to-left characters,
-    tool arguments from each callable tool's inputSchema): each request gets a schema-valid
-    result or a JSON-RPC error with its id, no notification is answered, and after each case
-    the server still answers ping (server/discover in the modern era)."""
+    tool arguments from each callable tool's inputSchema), each case sent at once without
+    waiting: each request gets a schema-valid result or a JSON-RPC error with its id, no
+    notification is answered, and after each case the server still answers ping
+    (server/discover in the modern era)."""
     if fuzz.replay_path:
         return fuzz.replay()
     session = fuzz.live()
-    cases = st.lists(st.tuples(IDS, valid_messages(session, _tools(session, mcp_target.call_tools))),
-                     min_size=1, max_size=MAX_MESSAGES)
-    fuzz.run(cases, lambda live, case: _exchange(fuzz, live, case))
+    pool = message_pool(valid_messages(session, _tools(session, mcp_target.call_tools)), fuzz.seed)
+    fuzz.run(valid_cases(pool), lambda live, case: _exchange(fuzz, live, case))
 
 
 # -- malformed input ------------------------------------------------------------------------------
