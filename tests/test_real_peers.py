@@ -25,7 +25,10 @@ SINCE_2025_06 = ["2025-06-18", "2025-11-25"]
 # it answers server/discover with -32601, so the suite reports that revision as not supported.
 SUPPORTED = {"server-everything": LEGACY, "python-sdk": REVISIONS}
 
-# check -> {revision: outcome} for every verdict other than PASS and SKIP, per peer.
+MAY_FAIL = ("failed", "passed")  # a real violation that only some runs reach
+
+# check -> {revision: outcome} for every verdict other than PASS and SKIP, per peer (or a
+# tuple of the outcomes accepted).
 # What both official SDKs (TypeScript 1.32 under server-everything, Python 2.3) do alike:
 BOTH_SDKS = {
     # REAL: basic/index.mdx (2025-03-26) "Batching": receiving batches is a MUST in that
@@ -88,6 +91,10 @@ EXPECTED = {
         # REAL, the same resource_link violation (schema.ts of 2024-11-05 and 2025-03-26), met
         # by the fuzz state machine calling get-resource-links.
         "test_fuzz_session_machine": {"2024-11-05": "failed", "2025-03-26": "failed"},
+        # REAL, the same again, when the seeded valid-request cases reach get-resource-links:
+        # whether they do depends on which slow tools were cancelled first (timing), so
+        # either verdict is accepted.
+        "test_fuzz_valid_requests": dict.fromkeys(["2024-11-05", "2025-03-26"], MAY_FAIL),
     },
     # tests/peers/sdk_server.py on PyPI mcp 2.3.
     "python-sdk": {
@@ -122,7 +129,7 @@ def reasons(peer: str, check: str, outcome: str) -> tuple[str, ...]:
     """Words the check's message must hold for a listed verdict: the reason verified."""
     if check == "test_exchange_messages_valid":
         return ("wire-schema-valid", "'type': 'resource_link'")
-    if check == "test_fuzz_session_machine":
+    if check in ("test_fuzz_session_machine", "test_fuzz_valid_requests"):
         return ("wire-schema-valid", '"type":"resource_link"', "get-resource-links")
     if check == "test_task_forbidden_tool_rejected":
         return ("does not support tasks, but a call with a `task` field got", "-32602")
@@ -191,7 +198,7 @@ def test_suite_against_real_peer(peer, revision, request, run_suite):
 
     expected = expected_for(peer, revision)
     assert_verdicts(run, expected, f"{peer} {revision}", lambda check, outcome: reasons(peer, check, outcome))
-    assert run.returncode == (1 if "failed" in expected.values() else 0), run.output[-4000:]
+    assert run.returncode == (1 if "failed" in run.outcomes.values() else 0), run.output[-4000:]
 
     exercised = [f"{check}[{revision}]" for check in EXERCISED.get((peer, revision), ())]
     assert all(run.outcomes.get(name) == "passed" for name in exercised), \
@@ -201,17 +208,18 @@ def test_suite_against_real_peer(peer, revision, request, run_suite):
     assert all(case.junit_outcome == case.outcome for case in run.cases)
 
 
-def assert_verdicts(run, expected: dict[str, str], label: str, reasons_for) -> None:
+def assert_verdicts(run, expected: dict[str, str | tuple], label: str, reasons_for) -> None:
     """Every verdict other than PASS and SKIP is the one listed (check name -> outcome), for
     the reasons verified: `reasons_for(check, outcome)` names words its message must hold."""
     graded = {name: outcome for name, outcome in run.outcomes.items() if outcome not in ("passed", "skipped")}
-    changed = sorted(n for n in {*graded, *expected} if graded.get(n) != expected.get(n))
-    assert graded == expected, (
+    accepted = {n: o if isinstance(o, tuple) else (o,) for n, o in expected.items()}
+    changed = sorted(n for n in {*graded, *expected} if graded.get(n, "passed") not in accepted.get(n, ("passed",)))
+    assert not changed, (
         f"{label}: the suite's verdicts changed (check -> now, listed):\n"
         + "".join(f"  {n}: {graded.get(n, 'passed/skipped')}, listed {expected.get(n, 'passed/skipped')}\n"
                   for n in changed)
         + run.explain(changed))
-    for name, outcome in expected.items():
+    for name, outcome in graded.items():
         case = run.case(name)
         said = "\n".join([case.text, case.message, case.warnings, case.notes])
         missing = [words for words in reasons_for(name.split("[")[0], outcome) if words not in said]
