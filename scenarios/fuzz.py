@@ -27,10 +27,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from conformance import jsonrpc, strategies
 from conformance.checks import CheckFailed, current, expect, fail, info, not_applicable, requirement, should
-from conformance.discovery import declares, list_all
+from conformance.discovery import declares, list_all, may_call
 from conformance.fuzzing import SAFE_INT, TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key
 from conformance.jsonrpc import Kind
-from conformance.scenarios.tools import may_call
 from conformance.session import NoResponse
 from conformance.transport import TransportError
 
