@@ -62,6 +62,10 @@ def test_stderr_flood_does_not_block_and_keeps_only_a_tail():
                    "sys.stdout.write('{}\\n'); sys.stdout.flush(); import time; time.sleep(30)")
     transport = StdioTransport(flood).start()
     assert transport.receive(10).raw == b"{}"
+    # stdout and stderr are read by separate threads: the stderr one may still be catching up.
+    deadline = time.monotonic() + 10
+    while not transport.stderr_tail(lines=3).rstrip().endswith("19999") and time.monotonic() < deadline:
+        time.sleep(0.05)
     tail = transport.stderr_tail(lines=3)
     assert tail.splitlines()[-1].endswith("19999") and len(tail) < 1000
     transport.close()
