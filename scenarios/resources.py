@@ -121,7 +121,7 @@ def test_resources_list(mcp, revision):
     revision's schema (uri and name at least), and so does resources/templates/list (its
     entries carry uriTemplate and name). A server without templates may answer -32601."""
     resources_declared(mcp)
-    listing = relisted(mcp, "resources/list", "resources")
+    relisted(mcp, "resources/list", "resources")  # validates every page
     repeated = [uri for uri, n in Counter(listed_uris(mcp)).items() if n > 1]
     if repeated:
         info(f"resources/list names these URIs more than once: {repeated[:5]}")

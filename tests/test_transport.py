@@ -1,6 +1,5 @@
 """The stdio transport: real child processes, timeouts, stderr tails, process-group shutdown."""
 
-import os
 import shlex
 import signal
 import sys

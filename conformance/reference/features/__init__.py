@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
+import time
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -45,6 +47,22 @@ class ReferenceFeature:
     def on_response(self, message) -> list[dict]:
         """A response from the client (to a request some feature sent); [] if not ours."""
         return []
+
+    def tick_every(self, seconds: float, name: str, tick: Callable[[], None]) -> None:
+        """Start (once per feature) a daemon thread calling `tick` every `seconds`, until an
+        emit fails because the client has gone."""
+        if getattr(self, "_ticker", None) is None:
+            self._ticker = threading.Thread(target=_ticking, args=(seconds, tick), name=name, daemon=True)
+            self._ticker.start()
+
+
+def _ticking(seconds: float, tick: Callable[[], None]) -> None:
+    while True:
+        time.sleep(seconds)
+        try:
+            tick()
+        except (OSError, ValueError):
+            return  # the client has gone
 
 
 def modules():

@@ -10,8 +10,6 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/resources
 from __future__ import annotations
 
 import re
-import threading
-import time
 
 from ... import jsonrpc
 from ..faults import Fault, modern, undeclared
@@ -79,7 +77,6 @@ class Feature(ReferenceFeature):
         super().__init__(server)
         self.subscribed: set[str] = set()
         self.ticks = 0
-        self._ticker: threading.Thread | None = None
 
     def capability(self) -> dict | None:
         if undeclared(self.server):
@@ -200,7 +197,7 @@ class Feature(ReferenceFeature):
         if self.server.has("resources-subscribe-error"):
             return [self.server.error(message.id, jsonrpc.INTERNAL_ERROR, "subscriptions are broken")]
         self.subscribed.add(uri)
-        self._start_ticking()
+        self.tick_every(TICK_SECONDS, "watched-resource", self._tick)
         return [self.server.result(message.id, {})]
 
     def on_unsubscribe(self, message) -> list[dict]:
@@ -214,18 +211,8 @@ class Feature(ReferenceFeature):
             self.subscribed.discard((message.params or {}).get("uri"))
         return [self.server.result(message.id, {})]
 
-    def _start_ticking(self) -> None:
-        if self._ticker is None:
-            self._ticker = threading.Thread(target=self._tick, name="watched-resource", daemon=True)
-            self._ticker.start()
-
     def _tick(self) -> None:
         """The watched resource changes every TICK_SECONDS; subscribers hear of each change."""
-        while True:
-            time.sleep(TICK_SECONDS)
-            self.ticks += 1
-            if WATCHED in self.subscribed:
-                try:
-                    self.server.emit(jsonrpc.notification("notifications/resources/updated", {"uri": WATCHED}))
-                except (OSError, ValueError):
-                    return  # the client has gone
+        self.ticks += 1
+        if WATCHED in self.subscribed:
+            self.server.emit(jsonrpc.notification("notifications/resources/updated", {"uri": WATCHED}))

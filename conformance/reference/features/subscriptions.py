@@ -13,7 +13,6 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/su
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any
 
 from ... import jsonrpc
@@ -45,7 +44,6 @@ class Feature(ReferenceFeature):
         super().__init__(server)
         self.streams: dict[Any, dict] = {}  # subscription id -> the filter honoured
         self.lock = threading.Lock()
-        self._ticker: threading.Thread | None = None
 
     def handlers(self):
         return {"subscriptions/listen": self.on_listen}
@@ -70,7 +68,7 @@ class Feature(ReferenceFeature):
             self.server.emit(self.tagged(message.id, "notifications/tools/list_changed", {}))
         with self.lock:
             self.streams[message.id] = honoured
-        self._start_ticking()
+        self.tick_every(TICK_SECONDS, "listen-streams", self._tick)
         return []  # the response comes only when the stream ends
 
     def honoured(self, wanted: dict) -> dict:
@@ -98,20 +96,10 @@ class Feature(ReferenceFeature):
                 self.streams.pop(cancelled, None)
         return []
 
-    def _start_ticking(self) -> None:
-        if self._ticker is None:
-            self._ticker = threading.Thread(target=self._tick, name="listen-streams", daemon=True)
-            self._ticker.start()
-
     def _tick(self) -> None:
         """The watched resource changes every TICK_SECONDS: streams that asked hear of it."""
-        while True:
-            time.sleep(TICK_SECONDS)
-            with self.lock:
-                watching = [sid for sid, honoured in self.streams.items()
-                            if WATCHED in honoured.get("resourceSubscriptions", [])]
-            for subscription_id in watching:
-                try:
-                    self.server.emit(self.tagged(subscription_id, "notifications/resources/updated", {"uri": WATCHED}))
-                except (OSError, ValueError):
-                    return  # the client has gone
+        with self.lock:
+            watching = [sid for sid, honoured in self.streams.items()
+                        if WATCHED in honoured.get("resourceSubscriptions", [])]
+        for subscription_id in watching:
+            self.server.emit(self.tagged(subscription_id, "notifications/resources/updated", {"uri": WATCHED}))
