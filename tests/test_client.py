@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import importlib
+import inspect
+import pkgutil
 import shutil
 import sys
 import time
@@ -89,7 +92,12 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "mrtr-no-input-responses": ("test_retry_after_input_required", "failed", "lack answers"),
     "no-version-header": ("test_http_protocol_version_header", "failed", "without the MCP-Protocol-Version"),
     "no-modern-headers": ("test_http_modern_request_headers", "failed", "Mcp-Method is None"),
+    "unpublished-version": ("test_requests_a_published_version", "failed", "which is no published revision"),
+    "no-discover-probe": ("test_discover_probe_first", "warned", "not server/discover"),
+    "unknown-elicitation-mode": ("test_elicitation_answered", "warned", "unknown elicitation modes declared"),
+    "stalls-on-older-version": ("test_older_version_answered", "failed", "neither went on nor exited"),
 }
+STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token"}  # the rest over stdio
 
 
@@ -98,11 +106,23 @@ def test_every_reference_client_fault_is_tested():
     assert set(CLIENT_FAULTS) == {*FAULTS, "hangs", "exits-early"}  # those two: the broken-client test
 
 
+def test_every_client_check_has_a_fault():
+    import conformance.scenarios.client as package
+    found = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        found |= {name for name, obj in vars(module).items()
+                  if name.startswith("test_") and inspect.isfunction(obj) and obj.__module__ == module.__name__}
+    uncovered = sorted(found - {check for check, _, _ in FAULTS.values()})
+    assert not uncovered, f"client checks no reference-client fault can fail: {uncovered}"
+
+
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_each_fault_is_caught_by_its_check(fault, run_client_suite):
     check, outcome, words = FAULTS[fault]
     transport = "http" if fault in OVER_HTTP else "stdio"
-    result = run_client_suite(command(f"{REFERENCE} --fault {fault}", transport), "-k", check)
+    quick = ["--mcp-client-timeout", "5"] if fault in STALLS else []  # the stall lasts until the timeout
+    result = run_client_suite(command(f"{REFERENCE} --fault {fault}", transport), "-k", check, *quick)
     case = result.case(check)
     assert case.outcome == outcome, result.explain([check])
     assert words in case.text + case.warnings, result.explain([check])

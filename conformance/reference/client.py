@@ -56,6 +56,10 @@ FAULTS = {
     "mrtr-no-input-responses": "retries without the inputResponses asked for",
     "no-version-header": "over HTTP, sends no MCP-Protocol-Version header after initialize",
     "no-modern-headers": "over HTTP, sends modern-era requests without MCP-Protocol-Version and Mcp-Method",
+    "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
+    "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
+    "unknown-elicitation-mode": "declares an elicitation mode `voice`, which no revision defines",
+    "stalls-on-older-version": "answered an older version than it asked for, neither goes on nor exits",
 }
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0
@@ -76,6 +80,8 @@ class Client:
         self.last_id = None  # of the latest request sent
         self.tokens = itertools.count(1)  # progress tokens, unique among the client's requests
         self.capabilities = {"sampling": {}, "elicitation": {"form": {}}}
+        if fault == "unknown-elicitation-mode":
+            self.capabilities["elicitation"]["voice"] = {}
         if fault != "answers-undeclared-roots":
             self.capabilities["roots"] = {"listChanged": False}
 
@@ -131,6 +137,8 @@ class Client:
             self.request("tools/list")
         if self.fault == "not-json":
             self.transport.send(b"hello server\n")
+        if self.fault == "no-discover-probe":
+            self.request("tools/list", {"_meta": self.meta()})
         probe = self.request("server/discover", {"_meta": self.meta()})
         if probe.kind is Kind.RESULT and MODERN in (probe.result.get("supportedVersions") or []):
             return self.work(modern=True)
@@ -144,6 +152,8 @@ class Client:
                 print(f"no protocol version shared with the server (it supports {supported})", file=sys.stderr)
                 return 1
             newest = shared[-1]
+        if self.fault == "unpublished-version":
+            newest = "2024-13-01"
         version_key = "version" if self.fault == "wrong-version-field" else "protocolVersion"
         response = self.request("initialize", {version_key: newest, "capabilities": self.capabilities,
                                                "clientInfo": CLIENT_INFO})
@@ -151,6 +161,8 @@ class Client:
             print(f"initialize failed: {response.error}", file=sys.stderr)
             return 1
         answered = response.result.get("protocolVersion")
+        if self.fault == "stalls-on-older-version" and answered != newest:
+            time.sleep(3600)
         if answered not in legacy_revisions() and self.fault != "ignores-version":
             print(f"the server answered protocol version {answered!r}, which this client does not support",
                   file=sys.stderr)
