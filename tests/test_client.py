@@ -6,10 +6,10 @@ with no process left behind."""
 
 from __future__ import annotations
 
-import json
-import os
 import importlib
 import inspect
+import json
+import os
 import pkgutil
 import shutil
 import sys
