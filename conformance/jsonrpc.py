@@ -80,6 +80,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Made once: json.loads and json.dumps with options build a new coder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def decode(raw: bytes) -> Message:
     """Decode one message (one stdio line, one HTTP body, one SSE data field)."""
     try:
@@ -87,7 +92,7 @@ def decode(raw: bytes) -> Message:
     except UnicodeDecodeError as exc:
         return Message(Kind.NOT_JSON, raw, problems=[f"not valid UTF-8: {exc}"])
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         return Message(Kind.NOT_JSON, raw, problems=[f"not valid JSON: {exc}"])
     return classify(obj, raw)
@@ -161,6 +166,11 @@ def _error_object_problems(error: Any) -> list[str]:
     return problems
 
 
+# RFC 8259 section 6: integers in [-(2**53 - 1), 2**53 - 1] are exact in every JSON parser
+# (IEEE 754 doubles); beyond, a peer may round them or refuse them (the TypeScript SDK does).
+SAFE_INTEGER = 2 ** 53 - 1
+
+
 def same_id(sent: RequestId, received: Any) -> bool:
     """An id is echoed only with the same type and value (1 and "1" differ; so do 1 and 1.0)."""
     return type(sent) is type(received) and sent == received
@@ -168,7 +178,7 @@ def same_id(sent: RequestId, received: Any) -> bool:
 
 def encode(obj: Any) -> bytes:
     """Compact single-line JSON: embedded newlines are impossible by construction."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def request(id: RequestId, method: str, params: dict | None = None) -> dict:

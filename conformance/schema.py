@@ -151,12 +151,11 @@ class RevisionSchema:
             self._validators[definition] = validator
         return validator
 
-    def validate(self, instance: Any, definition: str, at: str = "$", like: Any = None) -> list[Violation]:
-        """Violations of `instance`. `like`, when given, is JSON-decoded data (lists, string
-        keys) valid exactly when `instance` is: once one such was found valid the verdict is
-        reused (a fuzz run sees the same responses again and again, and validating costs far
-        more than the JSON text of the key)."""
-        key = None if like is None else _memo_key(definition, like)
+    def validate(self, instance: Any, definition: str, at: str = "$", memo: bytes | None = None) -> list[Violation]:
+        """Violations of `instance`. `memo`, when given, is the memo_digest() of JSON data that
+        determines `instance`: once found valid, the verdict is reused (a fuzz run sees the same
+        responses again and again, and validating costs far more than the digest)."""
+        key = None if memo is None else (definition, at, memo)
         if key is not None and key in self._valid:
             return []
         errors = sorted(self.validator(definition).iter_errors(instance), key=lambda e: list(e.absolute_path))
@@ -183,13 +182,17 @@ class RevisionSchema:
 MEMO_SIZE = 20_000  # valid verdicts kept per revision (then forgotten all at once)
 
 
-def _memo_key(definition: str, decoded: Any) -> tuple[str, bytes] | None:
-    """Validation is deterministic: the same definition and JSON text, the same verdict."""
+_MEMO_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # made once, not per call
+
+
+def memo_digest(decoded: Any) -> bytes | None:
+    """A digest of JSON-decoded data (lists, string keys): validation is deterministic, so the
+    same JSON text gets the same verdict. None for what JSON cannot hold (NaN and the like)."""
     try:
-        text = json.dumps(decoded, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # NaN and the like: validated every time
+        text = _MEMO_ENCODER.encode(decoded)
+    except (TypeError, ValueError):
         return None
-    return definition, hashlib.blake2b(text.encode(), digest_size=16).digest()
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def _json_path(prefix: str, parts) -> str:

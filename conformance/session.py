@@ -179,9 +179,21 @@ class Session:
         self.transport.send(data)
 
     def send(self, obj: Any) -> None:
-        data = jsonrpc.encode(obj)
-        self.transcript.append(Entry(self._now(), "->", data, jsonrpc.classify(obj, data)))
-        self.transport.send_message(data)
+        self.send_all([obj])
+
+    def send_all(self, objects: list[Any]) -> None:
+        """Send messages in this order, in one write where the transport can (stdio)."""
+        framed = []
+        for obj in objects:
+            data = jsonrpc.encode(obj)
+            self.transcript.append(Entry(self._now(), "->", data, jsonrpc.classify(obj, data)))
+            framed.append(data)
+        send_messages = getattr(self.transport, "send_messages", None)
+        if send_messages is not None:
+            send_messages(framed)
+        else:
+            for data in framed:
+                self.transport.send_message(data)
 
     def notify(self, method: str, params: dict | None = None) -> None:
         self.send(jsonrpc.notification(method, params))

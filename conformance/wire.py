@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .jsonrpc import Kind, Message
-from .schema import RevisionSchema, Violation
+from .schema import RevisionSchema, Violation, memo_digest
 
 
 def _envelope_definition(schema: RevisionSchema, kind: Kind) -> str:
@@ -41,17 +41,16 @@ def validate(schema: RevisionSchema, message: Message, answers: str | None = Non
         # MCP schema admits (2025-11-25 lets the id be omitted instead). Null is what
         # JSON-RPC requires there, so it is judged as if it were a valid id.
         obj = {**obj, "id": "null"}
-    decoded = bool(message.raw)  # JSON-decoded data: verdicts may be reused (RevisionSchema.validate)
-    like = _any_id(obj) if decoded else None
-    violations = schema.validate(obj, _envelope_definition(schema, message.kind), like=like)
+    # JSON-decoded data (not built in Python): verdicts may be reused (RevisionSchema.validate).
+    memo = memo_digest(_any_id(obj)) if message.raw else None
+    violations = schema.validate(obj, _envelope_definition(schema, message.kind), memo=memo)
     if message.kind is Kind.REQUEST and message.method in schema.request_defs:
-        violations += schema.validate(obj, schema.request_defs[message.method], like=like)
+        violations += schema.validate(obj, schema.request_defs[message.method], memo=memo)
     elif message.kind is Kind.NOTIFICATION and message.method in schema.notification_defs:
-        violations += schema.validate(obj, schema.notification_defs[message.method], like=like)
+        violations += schema.validate(obj, schema.notification_defs[message.method], memo=memo)
     elif message.kind is Kind.RESULT and answers is not None:
-        result = obj.get("result")
-        violations += schema.validate(result, schema.result_definition(answers, as_task), "$.result",
-                                      like=result if decoded else None)
+        violations += schema.validate(obj.get("result"), schema.result_definition(answers, as_task), "$.result",
+                                      memo=memo)
     return _unique(violations)
 
 

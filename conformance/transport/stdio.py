@@ -131,6 +131,10 @@ class StdioTransport:
     def send_message(self, data: bytes) -> None:
         self.send(data + b"\n")
 
+    def send_messages(self, messages: list[bytes]) -> None:
+        """Several messages, each framed, in one write."""
+        self.send(b"".join(data + b"\n" for data in messages))
+
     # -- bytes in ------------------------------------------------------------------
     def receive(self, timeout: float) -> Inbound:
         """The next framed message, or TransportTimeout / TransportClosed."""
