@@ -7,7 +7,8 @@ when given, else a fixed one (a server gets the same verdict every run; give oth
 explore further). It is printed with a failure, written into the transcript and recorded
 as the JUnit property mcp_fuzz_seed.
 Hypothesis' example database is off (nothing is written to the current directory; a
-failure is reproduced by its seed or its transcript instead).
+failure is reproduced by its seed or its transcript instead). Shrinking a failure stops after
+SHRINK_SECONDS (an attempt may cost a timeout) with the smallest failing case found so far.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from hypothesis.errors import Flaky
 
 from . import jsonrpc, replay
 from .checks import CheckFailed, expect
-from .jsonrpc import Kind, Message
+from .jsonrpc import SAFE_INTEGER, Kind, Message
 from .session import NoResponse, Session
 from .transport import TransportError
 
-SAFE_INT = 2 ** 53  # ids beyond this (and fractional ones) are not judged by their echo
 TOOL_TIMEOUT = 2.0  # seconds a fuzzed tool call may run before it is cancelled (and noted)
+# Seconds Hypothesis may spend shrinking a failure (a failing case can cost a timeout per
+# attempt); then the smallest failing case found so far is reported.
+SHRINK_SECONDS = 60.0
+SETTLE_SECONDS = 1.0  # after a schema violation, for the failed case's other answers to come
 
 
 DEFAULT_SEED = 20250618  # without --hypothesis-seed: the same cases every run, so the same verdict
@@ -48,9 +52,10 @@ def from_request(request, mcp_connect, revision: str) -> "Fuzzer":
 
 
 def _judged_id(value) -> bool:
-    """Ids whose echo is judged exactly: strings and integers JSON parsers keep exactly."""
+    """Ids whose echo is judged exactly: strings and integers every JSON parser keeps exactly
+    (fractional ones and those beyond SAFE_INTEGER are not)."""
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)
-                                      and abs(value) <= SAFE_INT)
+                                      and abs(value) <= SAFE_INTEGER)
 
 
 def id_key(value) -> str:
@@ -65,7 +70,16 @@ class Ledger:
     answered: Counter = field(default_factory=Counter)
     progress: dict = field(default_factory=dict)  # progress token key -> last progress value
     audited: int = 0  # transcript entries audited so far (0: its own initialize counts as sent)
+    asked: dict = field(default_factory=dict)  # id key -> what the request sent with it asked
     slow_tools: set = field(default_factory=set)  # tools that outlived TOOL_TIMEOUT: not called again
+
+
+def _asked(request: Message) -> str:
+    """A request as a failure names it: its method, and the tool or prompt or resource."""
+    params = request.params if isinstance(request.params, dict) else {}
+    target = params.get("name", params.get("uri"))
+    return f"{request.method} {target!r} (id {request.id!r})" if isinstance(target, str) else \
+        f"{request.method} (id {request.id!r})"
 
 
 class ProbeFailed(CheckFailed):
@@ -73,8 +87,22 @@ class ProbeFailed(CheckFailed):
 
 
 class SchemaRejected(CheckFailed):
-    """The server sent a message its schema rejects (and is otherwise in order: shrinking
-    continues on the same connection)."""
+    """The server sent a message its schema rejects (and is otherwise in order: once the
+    failed case's other answers are in, shrinking goes on on the same connection)."""
+
+
+class ShrinkingStopped(BaseException):
+    """Shrinking ran out of time: Hypothesis is left (a BaseException passes through it) and
+    the smallest failing case so far is reported."""
+
+
+@dataclass
+class Failure:
+    """The latest failed case: while shrinking, always the smallest failing one so far."""
+
+    error: BaseException
+    steps: list
+    first_at: float  # when the first case of the run failed
 
 
 class Fuzzer:
@@ -92,6 +120,7 @@ class Fuzzer:
         self.session: Session | None = None
         self.dirty = False
         self.steps: list[dict] = []
+        self.failure: Failure | None = None
         self.ledger = Ledger()
         self.warned: set = set()  # what a check has warned about already
 
@@ -126,13 +155,20 @@ class Fuzzer:
         @self.settings()
         @given(strategy)
         def case(value):
-            self.begin()
+            self.begin_generated()
             self.body(body, value)
 
         self.guard(case)
 
     def begin(self) -> None:
         self.steps = []
+
+    def begin_generated(self) -> None:
+        """A case Hypothesis generated: once shrinking a failure has taken SHRINK_SECONDS,
+        no more are run."""
+        if self.failure is not None and time.monotonic() - self.failure.first_at > SHRINK_SECONDS:
+            raise ShrinkingStopped()
+        self.begin()
 
     def body(self, body, *args) -> None:
         try:
@@ -145,36 +181,69 @@ class Fuzzer:
             raise
 
     def failed(self, error: BaseException) -> None:
-        """After a failed case the next one starts on a fresh connection; a schema violation
-        alone leaves the server in order."""
-        if not isinstance(error, SchemaRejected):
+        """After a failed case the next one starts on a fresh connection, unless the server is
+        in order (only a schema violation) and every answer due to the case has come: answers
+        to a failed case must not be judged as the next one's."""
+        first_at = self.failure.first_at if self.failure else time.monotonic()
+        self.failure = Failure(error, list(self.steps), first_at)
+        if not (isinstance(error, SchemaRejected) and self._settle()):
             self.dirty = True
 
+    def _settle(self) -> bool:
+        """Wait (briefly) for the answers still due to the failed case and leave them unjudged;
+        False when one does not come, or the connection fails meanwhile."""
+        session = self.session
+        due = [step["send"]["id"] for step in self.steps if step.get("answer")]
+
+        def settled(_=None) -> bool:
+            return not any(request_id in session.pending for request_id in due)
+
+        try:
+            if not settled():
+                session.wait_for(settled, SETTLE_SECONDS)
+        except TransportError:
+            return False
+        self.ledger.audited = len(session.transcript)
+        return settled()
+
     def guard(self, test) -> None:
+        self.failure = None
         try:
             test()
-        except (CheckFailed, TransportError, Flaky) as error:
+        except (CheckFailed, TransportError, Flaky, ShrinkingStopped) as error:
             self.dirty = True  # the next check starts on a fresh connection
             raise self.report(error) from None
 
     def report(self, error: BaseException) -> CheckFailed:
-        prefix = ""
-        if isinstance(error, Flaky):  # a failure was seen, but the same messages did not repeat it
-            prefix = ("a case failed, but not again when its messages were repeated "
-                      "(the server answered differently):\n")
+        heading, prefix = "Minimal failing message sequence", ""
+        if isinstance(error, (Flaky, ShrinkingStopped)) and self.failure is not None:
+            # The last run did not fail (or never ran): report the latest case that did.
+            if isinstance(error, Flaky):
+                heading = "The failing message sequence"
+                prefix = ("a case failed, but not again when its messages were repeated "
+                          "(the server answered differently):\n")
+            else:
+                heading = f"Smallest failing message sequence found in {SHRINK_SECONDS:g}s of shrinking"
+            error, self.steps = self.failure.error, self.failure.steps
+        if isinstance(error, Flaky):
             error = (getattr(error, "exceptions", None) or [error])[0]
         reason = prefix + (error.explain() if isinstance(error, TransportError) else str(error))
         path = replay.save(self.check, self.revision, self.seed, self.steps)
-        return CheckFailed(f"{reason}\nMinimal failing message sequence (seed {self.seed}, repeat with "
+        return CheckFailed(f"{reason}\n{heading} (seed {self.seed}, repeat with "
                            f"--hypothesis-seed={self.seed}):\n{replay.describe(self.steps)}\n"
                            f"Saved as {path}; re-run it with --mcp-replay {path}")
 
     # -- sending (every step recorded) ---------------------------------------------------------
     def send(self, session: Session, message: dict, answer: bool = False) -> None:
-        self.steps.append(replay.send_step(message, answer))
-        if "id" in message and "method" in message:
-            session.pending[message["id"]] = message["method"]
-        session.send(message)
+        self.send_all(session, [(message, answer)])
+
+    def send_all(self, session: Session, messages: list[tuple[dict, bool]]) -> None:
+        """(message, answer required) pairs, in order, written at once."""
+        for message, answer in messages:
+            self.steps.append(replay.send_step(message, answer))
+            if "id" in message and "method" in message:
+                session.pending[message["id"]] = message["method"]
+        session.send_all([message for message, _ in messages])
 
     def send_raw(self, session: Session, data: bytes, ids=(), note: str = "fuzz") -> None:
         """Bytes as given; `ids` are the request ids a server can read from them."""
@@ -246,11 +315,13 @@ class Fuzzer:
             message = entry.message
             if entry.direction == "->" and message is not None and message.kind is Kind.REQUEST:
                 self.ledger.sent[id_key(message.id)] += 1  # raw bytes, not classified, are counted by send_raw
+                self.ledger.asked[id_key(message.id)] = _asked(message)
             if entry.direction != "<-" or message is None:
                 continue
             if entry.violations:
-                raise SchemaRejected(f"the server sent a message its schema rejects (wire-schema-valid): "
-                                     f"{entry.format(600)}")
+                answering = self.ledger.asked.get(id_key(message.id)) if message.is_response else None
+                raise SchemaRejected(f"the server sent a message its schema rejects (wire-schema-valid)"
+                                     f"{f', answering {answering}' if answering else ''}: {entry.format(600)}")
             if message.is_response and _judged_id(message.id):
                 key = id_key(message.id)
                 expect(self.ledger.sent[key] > 0, f"a response with id {message.id!r}, which no request sent on this "

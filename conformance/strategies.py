@@ -34,13 +34,13 @@ from typing import Any
 from hypothesis import strategies as st
 
 from . import generate
+from .jsonrpc import SAFE_INTEGER
 from .schema import RevisionSchema
 
 CLIENT_NOTIFICATIONS = ("notifications/cancelled", "notifications/progress", "notifications/initialized",
                         "notifications/roots/list_changed", "notifications/tasks/status")
 LEFT_OUT = ("_meta", "task")  # params members not generated (see the module docstring)
 MAX_DEPTH = 8  # $ref levels followed before only the required members are drawn
-SAFE_INT = 2 ** 53  # integers beyond this lose precision in many JSON parsers
 LONG = 5000
 EDGE_STRINGS = ("", "\x00", "a\x00b", "\U0001f600\u202e\ufeff", "\\u0000 \"quoted\" \n\r\t",
                 "../../../etc/passwd\x00.txt", "%s%n{}", "\ud7ff\ue000")
@@ -51,8 +51,8 @@ URIS = st.one_of(st.sampled_from(["file:///tmp/x", "https://example.com/a?b=c#d"
                  LONG_STRING.map(lambda text: f"file:///{text}"),
                  st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=8).map(lambda s: f"file:///{s}"))
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-SAFE_INT, SAFE_INT) | st.floats(allow_nan=False, allow_infinity=False)
-    | STRINGS,
+    st.none() | st.booleans() | st.integers(-SAFE_INTEGER, SAFE_INTEGER)
+    | st.floats(allow_nan=False, allow_infinity=False) | STRINGS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6)
 
@@ -148,7 +148,7 @@ def _string(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy
 
 
 def _number(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy:
-    low, high = node.get("minimum", -SAFE_INT), node.get("maximum", SAFE_INT)
+    low, high = node.get("minimum", -SAFE_INTEGER), node.get("maximum", SAFE_INTEGER)
     integers = st.integers(int(low), int(high))
     if node.get("type") == "integer":
         return integers

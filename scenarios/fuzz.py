@@ -4,7 +4,7 @@ state machine interleaving list, call, read, get, subscribe and cancel on one se
 What fails: a valid request (a schema-valid message) that gets no response, a response of
 the wrong shape or with the wrong id, an answered notification, a server that crashes or
 hangs on valid input, progress that does not grow. What the spec leaves open (how lax a
-parser is with NaN or duplicate keys, the echo of ids beyond 2^53) is noted, and a missed
+parser is with NaN or duplicate keys, the echo of ids beyond 2^53 - 1) is noted, and a missed
 recommendation (-32602 for invalid params, surviving malformed input) warns.
 
 A failure is shrunk to a minimal message sequence, printed with the seed and saved as a
@@ -28,19 +28,19 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from conformance import jsonrpc, strategies
 from conformance.checks import CheckFailed, current, expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import declares, list_all, may_call
-from conformance.fuzzing import SAFE_INT, TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key
-from conformance.jsonrpc import Kind
+from conformance.fuzzing import TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key
+from conformance.jsonrpc import SAFE_INTEGER, Kind
 from conformance.session import NoResponse
 from conformance.transport import TransportError
 
 NOT_FUZZED = ("initialize", "subscriptions/listen")  # a second handshake; a stream that stays open
 UNKNOWN_TOOL = "mcp_conformance_fuzz_no_such_tool"
-MAX_MESSAGES = 16  # per generated case, sent at once (responses are collected afterwards)
-POOL_SIZE = 256  # valid messages drawn per run, which cases pick from
+MAX_MESSAGES = 64  # per generated case, sent at once (responses are collected afterwards)
+POOL_SIZE = 255  # valid messages drawn per run, which cases pick from (by a byte 1-255: at most 255)
 POOL_CHUNK = 32  # messages drawn per Hypothesis example while filling the pool
 MACHINE_STEPS = 8
-# Ids: strings (the empty one included), small integers, and integers past 32 bits (up to 2^53).
-IDS = st.one_of(st.text(max_size=6), st.integers(-2 ** 31, 2 ** 31), st.integers(2 ** 31, SAFE_INT))
+# Ids: strings (the empty one included), small integers, and integers past 32 bits (up to 2^53 - 1).
+IDS = st.one_of(st.text(max_size=6), st.integers(-2 ** 31, 2 ** 31), st.integers(2 ** 31, SAFE_INTEGER))
 MIB = 1024 * 1024
 HUGE = 100_000  # characters of a huge string in params
 
@@ -119,32 +119,37 @@ def message_pool(messages, fuzz_seed: int, size: int = POOL_SIZE) -> list[tuple]
 
 def valid_cases(pool: list[tuple]):
     """Cases of 1 to MAX_MESSAGES (id, message) pairs from the pool, of any length alike
-    (Hypothesis' lists favour short ones; long cases spread its cost per case)."""
-    pairs = st.integers(0, len(pool) - 1).map(pool.__getitem__)
-    return st.integers(1, MAX_MESSAGES).flatmap(lambda size: st.lists(pairs, min_size=size, max_size=size))
+    (Hypothesis' lists favour short ones; long cases spread its cost per case). A case is a
+    length and a byte string, a byte per pick (two draws, not one per message): byte b picks
+    pool[b - 1], and 0 picks nothing, so shrinking a byte to 0 drops that message from the
+    sequence and shrinking it otherwise picks a simpler one (the pool is sorted)."""
+    picks = st.tuples(st.integers(1, MAX_MESSAGES), st.binary(min_size=MAX_MESSAGES, max_size=MAX_MESSAGES))
+    return picks.map(lambda picked: [pool[(byte - 1) % len(pool)] for byte in picked[1][:picked[0]] if byte])
 
 
-def _id_taken(fuzz: Fuzzer, session, request_id) -> bool:
+def _id_taken(fuzz: Fuzzer, request_id, outstanding: set[str]) -> bool:
     """No id is reused on a connection, and none of the requests outstanding together match
     each other's id as text (the session pairs a response with "1" or 1 alike)."""
-    return bool(fuzz.ledger.sent[id_key(request_id)]) or str(request_id) in map(str, session.pending)
+    return bool(fuzz.ledger.sent[id_key(request_id)]) or str(request_id) in outstanding
 
 
 def _exchange(fuzz: Fuzzer, session, case) -> None:
     """Send the whole case without waiting (the server may answer in any order), then collect
     each response by its id; then the probe."""
-    asked = []
+    sent, asked, outstanding = [], [], set(map(str, session.pending))
     for request_id, message in case:
         if "id" not in message:
-            fuzz.send(session, message)
+            sent.append((message, False))
             continue
-        if _id_taken(fuzz, session, request_id):
+        if _id_taken(fuzz, request_id, outstanding):
             request_id = f"fuzz-{session.next_id()}"
+        outstanding.add(str(request_id))
         message = {**message, "id": request_id}
         tool = message["params"]["name"] if message["method"] == "tools/call" else None
         if tool not in fuzz.ledger.slow_tools:
-            fuzz.send(session, message, answer=True)
+            sent.append((message, True))
             asked.append((message, tool))
+    fuzz.send_all(session, sent)
     for message, tool in asked:
         _collect(fuzz, session, message, tool)
     fuzz.probe(session, f"{len(case)} generated messages")
@@ -168,7 +173,7 @@ def _collect(fuzz: Fuzzer, session, message: dict, tool: str | None) -> None:
 @requirement("basic-003", "basic-007", "basic-010", "basic-013")
 def test_fuzz_valid_requests(fuzz, mcp_target, revision):
     """Generated schema-valid client messages (every request and notification of the
-    revision, string and integer ids including the empty string and integers up to 2^53,
+    revision, string and integer ids including the empty string and integers up to 2^53 - 1,
     string edge cases such as NUL, 5000 characters, astral and right-to-left characters,
     tool arguments from each callable tool's inputSchema), each case sent at once without
     waiting: each request gets a schema-valid result or a JSON-RPC error with its id, no
@@ -398,7 +403,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        self.fuzz.begin()
+        self.fuzz.begin_generated()
         self.session = self.fuzz.live()
         self.finished: list = []
 

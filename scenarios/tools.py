@@ -21,7 +21,7 @@ import jsonschema
 from conformance import generate
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import ToolCall, call_tool, callable_tools, input_schema, listed_tools, may_call
-from conformance.jsonrpc import INVALID_PARAMS, Kind
+from conformance.jsonrpc import INVALID_PARAMS, SAFE_INTEGER, Kind
 from conformance.transport import TransportError
 from conformance.transport.http import header_params
 
@@ -182,7 +182,6 @@ def test_tool_schemas_valid(mcp, revision):
     expect(not problems, "\n".join(problems))
 
 
-SAFE_INTEGER = 2 ** 53 - 1  # mirrored integers must be exact as IEEE 754 doubles
 STATED_VALUES = ("const", "default", "enum", "examples")  # the values a schema itself names
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from conformance import generate, jsonrpc, replay, schema, strategies, wire
-from conformance.fuzzing import DEFAULT_SEED
+from conformance import fuzzing, generate, jsonrpc, replay, schema, strategies, wire
+from conformance.checks import CheckFailed
+from conformance.fuzzing import DEFAULT_SEED, Fuzzer
 from conformance.session import CLIENT_INFO
+from conformance.target import Target
 
 REFERENCE = f"{sys.executable} -m conformance.reference.server"
 FAULT_RUN = ("-k", "test_fuzz_valid_requests", "--mcp-version", "2025-11-25")
@@ -73,6 +77,40 @@ def test_transcript_round_trip(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"not": "a header"}\n')
     with pytest.raises(replay.NotATranscript, match="no header line"):
         replay.load(tmp_path / "bad.jsonl")
+
+
+def test_shrinking_stops_at_its_budget(monkeypatch, tmp_path):
+    """A failure whose every attempt is slow: once shrinking has taken SHRINK_SECONDS, the
+    smallest failing case so far is reported and saved (Hypothesis alone would go on for
+    five minutes)."""
+    monkeypatch.setattr(fuzzing, "SHRINK_SECONDS", 1.0)
+    monkeypatch.chdir(tmp_path)
+    target = Target(REFERENCE, revisions=["2025-11-25"], call_tools="none")
+
+    def connect():
+        session = target.connect("2025-11-25")
+        session.open("2025-11-25")
+        return session
+
+    fuzz = Fuzzer(connect, "test_fuzz_budget", "2025-11-25", 100, DEFAULT_SEED)
+
+    def slow_failure(session, values):
+        for value in values:
+            fuzz.request(session, jsonrpc.request(f"n-{session.next_id()}", "ping", {"_meta": {"n": value}}))
+        if sum(values) > 10:
+            time.sleep(0.4)
+            raise CheckFailed(f"the sum of {values} is over 10")
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(CheckFailed, match="found in 1s of shrinking") as failure:
+            fuzz.run(st.lists(st.integers(0, 1000), min_size=1, max_size=20), slow_failure)
+    finally:
+        target.close()
+    assert time.monotonic() - started < 30
+    reported = json.loads(str(failure.value).split("the sum of ")[1].split(" is over")[0])
+    _, steps = replay.load(next((tmp_path / replay.DIRECTORY).glob("test_fuzz_budget-*.jsonl")))
+    assert [step["send"]["params"]["_meta"]["n"] for step in steps] == reported  # the case that failed
 
 
 def suite_in(run_suite, directory: Path, server: str, *args: str):
