@@ -3,7 +3,8 @@
 Runs the suite against each server and client below (installed by the project's own setup:
 `pip install -e ".[test]"` and `npm ci --prefix tests/peers`), writes reports/<name>/ and the
 matrix page reports/index.html. A run's exit status is not an error here: finding failures
-is what a report is for. A run that writes no report is.
+is what a report is for. A run that writes no report is. Published reports keep the wire
+transcripts of the checks that did not pass or skip (--mcp-report-transcripts failures).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ CLIENTS = {
 def run(name: str, options: list[str]) -> Path:
     out = REPORTS / name
     shutil.rmtree(out, ignore_errors=True)
-    args = [PY, "-m", "pytest", *options, "--mcp-report", str(out), "-q", "-n", "2", "-p", "no:cacheprovider"]
+    args = [PY, "-m", "pytest", *options, "--mcp-report", str(out), "--mcp-report-transcripts", "failures",
+            "-q", "-n", "2", "-p", "no:cacheprovider"]
     print(f"== {name}: {' '.join(options)}", flush=True)
     subprocess.run(args, cwd=REPORTS, check=False, stdout=subprocess.DEVNULL, timeout=900)
     report = out / "report.json"

@@ -119,6 +119,18 @@ def test_run_writes_every_report_file(faulty):
     assert "MCP conformance report: " in faulty.output
 
 
+def test_report_keeps_only_failure_transcripts_when_told(tmp_path):
+    """--mcp-report-transcripts failures: a passing check carries no transcript, a failing
+    one keeps the transcript that proves it (the default keeps every one: test above)."""
+    run = run_suite(tmp_path, f"{REFERENCE} --fault ping-error", *REVISION, "-k", "ping or initialize",
+                    "--mcp-report-transcripts", "failures")
+    validate(run.report)
+    assert run.report["options"]["transcripts"] == "failures"
+    passed = [c for c in run.report["checks"] if c["outcome"] == "PASS"]
+    assert passed and not any(c["messages"] for c in passed)
+    assert any('"ping"' in m["data"] for m in run.check("test_ping[2025-11-25]")["messages"])
+
+
 def test_client_run_writes_a_client_report(tmp_path):
     """--mcp-client with --mcp-report: role client, the client's clientInfo and transport,
     and the baseline's `client:` list applied (its `server:` list is not)."""
@@ -150,6 +162,7 @@ def test_report_json_is_valid_and_complete(faulty):
     assert ping["requirements"] == ["ping-001"]
     assert "What happened: " in ping["reason"] and "[gw" not in ping["reason"]
     assert any('"ping"' in m["data"] for m in ping["messages"]), "the transcript crossed xdist"
+    assert data["options"]["transcripts"] == "all" and any(c["messages"] for c in data["checks"] if c["outcome"] == "PASS")
     assert data["totals"]["2025-11-25"]["FAIL"] >= 2 and data["totals"]["2025-11-25"]["PASS"] > 5
 
 

@@ -23,6 +23,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
     group.addoption("--mcp-report", metavar="DIR",
                     help="write report.json, report.html, summary.md, badge.svg and badge.json to DIR")
+    group.addoption("--mcp-report-transcripts", choices=["all", "failures"], default="all",
+                    help="the wire transcripts a report keeps: of every check (default), or only of the "
+                         "checks that did not pass or skip (a smaller report to publish)")
     group.addoption("--mcp-expected-failures", metavar="FILE",
                     help="expected failures in the official MCP conformance suite's YAML format (server: and "
                          "client: lists of checks, requirement IDs or areas): listed failures do not fail the "
@@ -93,7 +96,8 @@ class Reporter:
         self.results = Results(command=command, role=role, transports=transports_of(config),
                                options={"strict": bool(config.getoption("--mcp-strict", False)),
                                         "timeout": config.getoption("--mcp-client-timeout" if role == "client"
-                                                                    else "--mcp-timeout", None)})
+                                                                    else "--mcp-timeout", None),
+                                        "transcripts": config.getoption("--mcp-report-transcripts")})
         self.data: dict | None = None
         self.written: Path | None = None
 
@@ -102,6 +106,10 @@ class Reporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         self.data = self.results.to_json()
+        if self.data["options"]["transcripts"] == "failures":
+            for check in self.data["checks"]:
+                if check["outcome"] in ("PASS", "SKIP"):
+                    check["messages"] = []
         if self.baseline is not None:
             self.data["baseline"] = self.baseline.judge(self.data["checks"])
             if self.data["baseline"]["stale"] and session.exitstatus == pytest.ExitCode.OK:
