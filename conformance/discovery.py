@@ -169,7 +169,7 @@ def call_tool(session, tool: dict, arguments, with_progress: bool = True) -> Too
 
 def cancel(session, request_id, reason: str) -> None:
     try:
-        session.notify("notifications/cancelled", {"requestId": request_id, "reason": reason})
+        session.cancel(request_id, reason)
     except TransportError:
         pass  # the server is gone: nothing left to cancel
 

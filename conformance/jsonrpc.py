@@ -16,6 +16,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+MISSING_REQUIRED_CLIENT_CAPABILITY = -32021  # 2026-07-28: the client did not declare what is needed
 
 RequestId = Union[str, int]
 

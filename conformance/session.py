@@ -132,6 +132,15 @@ class Session:
         return {META + "protocolVersion": self.revision, META + "clientInfo": CLIENT_INFO,
                 META + "clientCapabilities": self.client_capabilities}
 
+    def with_meta(self, params: dict | None) -> dict | None:
+        """`params` with the modern era's per-request `_meta` (keys already in its `_meta`
+        win); unchanged in the legacy era."""
+        if not self.modern:
+            return params
+        params = dict(params or {})
+        params["_meta"] = {**self.request_meta(), **params.get("_meta", {})}
+        return params
+
     def open(self, revision: str | None = None) -> Message:
         """Begin a conversation in `revision`: initialize (legacy) or server/discover (modern)."""
         revision = revision or self.revision
@@ -220,9 +229,8 @@ class Session:
                      add_meta: bool = True) -> Any:
         """Send a request without waiting for its response; return its id."""
         request_id = self.next_id() if id is None else id
-        if self.modern and add_meta:
-            params = dict(params or {})
-            params["_meta"] = {**self.request_meta(), **params.get("_meta", {})}
+        if add_meta:
+            params = self.with_meta(params)
         self.pending[request_id] = method
         if isinstance(params, dict) and "task" in params:
             self.task_requests.add(request_id)  # answered with a CreateTaskResult

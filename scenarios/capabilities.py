@@ -196,7 +196,7 @@ def test_extension_ids_well_formed(mcp, revision):
     """Each extension the server advertises (the keys of `capabilities.extensions`) has an
     id that follows the `_meta` key-name rules, with the prefix those rules make optional."""
     modern_only(revision)
-    extensions = ((mcp.init_result or {}).get("capabilities") or {}).get("extensions")
+    extensions = declares(mcp, "extensions")
     if not isinstance(extensions, dict) or not extensions:
         not_applicable("the server advertises no extensions")
     problems = [f"{key!r}: {why}" for key in extensions if (why := extension_id_problem(key))]

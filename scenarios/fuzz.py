@@ -188,9 +188,7 @@ def test_fuzz_valid_requests(fuzz, mcp_target, revision):
 
 # -- malformed input ------------------------------------------------------------------------------
 def _probe_message(session, request_id, params: dict | None = None) -> dict:
-    if session.modern:
-        params = {**(params or {}), "_meta": session.request_meta()}
-    return jsonrpc.request(request_id, session.probe_method, params)
+    return jsonrpc.request(request_id, session.probe_method, session.with_meta(params))
 
 
 def _line(message) -> bytes:
@@ -409,10 +407,9 @@ class SessionMachine(RuleBasedStateMachine):
 
     def ask(self, method: str, params: dict | None = None):
         request_id = f"sm-{self.session.next_id()}"
-        if self.session.modern:
-            params = {**(params or {}), "_meta": {**self.session.request_meta(), **(params or {}).get("_meta", {})}}
         try:
-            response = self.fuzz.request(self.session, jsonrpc.request(request_id, method, params),
+            request = jsonrpc.request(request_id, method, self.session.with_meta(params))
+            response = self.fuzz.request(self.session, request,
                                          TOOL_TIMEOUT if method == "tools/call" else None)
         except NoResponse as error:
             if method != "tools/call" or self.session.transport.exit_code is not None:
@@ -427,12 +424,9 @@ class SessionMachine(RuleBasedStateMachine):
         self.fuzz.send(self.session, jsonrpc.notification("notifications/cancelled",
                                                           {"requestId": request_id, "reason": "fuzz"}))
 
-    def declares(self, capability: str) -> bool:
-        return declares(self.session, capability) is not None
-
     @rule(kind=st.sampled_from(["tools", "prompts", "resources"]))
     def list_pages(self, kind):
-        if not self.declares(kind):
+        if declares(self.session, kind) is None:
             return
         cursor = (self.ask(f"{kind}/list") or {}).get("nextCursor")
         if isinstance(cursor, str):
@@ -457,9 +451,7 @@ class SessionMachine(RuleBasedStateMachine):
         name = data.draw(st.sampled_from(sorted(self.tools)))
         request_id = f"sm-{self.session.next_id()}"
         params = {"name": name, "arguments": data.draw(strategies.tool_arguments(self.tools[name]))}
-        if self.session.modern:
-            params["_meta"] = self.session.request_meta()
-        self.fuzz.send(self.session, jsonrpc.request(request_id, "tools/call", params))
+        self.fuzz.send(self.session, jsonrpc.request(request_id, "tools/call", self.session.with_meta(params)))
         self.cancel(request_id)
 
     @rule()
@@ -469,14 +461,14 @@ class SessionMachine(RuleBasedStateMachine):
 
     @rule(index=st.integers(0, 3))
     def read(self, index):
-        if self.declares("resources"):
+        if declares(self.session, "resources") is not None:
             items = (self.ask("resources/list") or {}).get("resources") or []
             if items and isinstance(items[index % len(items)], dict):
                 self.ask("resources/read", {"uri": items[index % len(items)].get("uri")})
 
     @rule(index=st.integers(0, 3))
     def get(self, index):
-        if not self.declares("prompts"):
+        if declares(self.session, "prompts") is None:
             return
         items = (self.ask("prompts/list") or {}).get("prompts") or []
         prompt = items[index % len(items)] if items else None

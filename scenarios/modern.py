@@ -9,14 +9,13 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
 from conformance import jsonrpc
 from conformance.checks import expect, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import declares
-from conformance.jsonrpc import Kind
+from conformance.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from conformance.schema import legacy_revisions
 from conformance.scenarios.mrtr import modern_exchanges
 from conformance.session import META, is_input_required
 
 NEVER_A_REVISION = "1999-01-01"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
-MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 CACHEABLE_LISTS = {"tools": "tools/list", "prompts": "prompts/list", "resources": "resources/list"}
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance import jsonrpc
 from conformance.checks import CheckFailed, current, expect, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import Kind, Message
@@ -47,7 +46,7 @@ class Stream:
 
     def owns(self, message: Message) -> bool:
         tag = subscription_of(message)
-        return tag is not None and (jsonrpc.same_id(tag, self.id) or str(tag) == str(self.id))
+        return tag is not None and str(tag) == str(self.id)  # the id, as a string or as it was sent
 
 
 @dataclass

@@ -21,7 +21,7 @@ import jsonschema
 from conformance import generate
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import ToolCall, call_tool, callable_tools, input_schema, listed_tools, may_call
-from conformance.jsonrpc import INVALID_PARAMS, SAFE_INTEGER, Kind
+from conformance.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, SAFE_INTEGER, Kind
 from conformance.transport import TransportError
 from conformance.transport.http import header_params
 
@@ -33,7 +33,6 @@ UNKNOWN_TOOL = "mcp_conformance_no_such_tool"
 NAME_RULE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 NAMING_RULE_SINCE = "2025-11-25"  # the first revision with the tool naming rule
 OUTPUT_SCHEMA_SINCE = "2025-06-18"  # outputSchema and structuredContent arrived then
-MISSING_REQUIRED_CLIENT_CAPABILITY = -32021  # 2026-07-28: the client did not declare what the tool needs
 
 
 @dataclass

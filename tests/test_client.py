@@ -113,7 +113,7 @@ def test_every_client_check_has_a_fault():
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         found |= {name for name, obj in vars(module).items()
                   if name.startswith("test_") and inspect.isfunction(obj) and obj.__module__ == module.__name__}
-    uncovered = sorted(found - {check for check, _, _ in FAULTS.values()})
+    uncovered = sorted(found - {check for check, outcome, _ in FAULTS.values() if outcome in ("failed", "warned")})
     assert not uncovered, f"client checks no reference-client fault can fail: {uncovered}"
 
 

@@ -75,11 +75,6 @@ def modern(*args, **kwargs) -> Fault:
     return Fault(*args, revision=MODERN, **kwargs)
 
 
-def undeclared(server) -> bool:
-    """Whether the server hides its feature capabilities (fault features-undeclared)."""
-    return server.has("features-undeclared")
-
-
 def registry() -> dict[str, Fault]:
     """Every fault: the base ones above, the modern era's and each feature module's.
     Merged on demand, so a feature module may import `Fault` from here without a cycle."""

@@ -34,7 +34,7 @@ from collections import deque
 from urllib.parse import urlsplit
 
 from .. import jsonrpc
-from ..jsonrpc import Kind
+from ..jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from ..transport.http import (METHOD_HEADER, NAME_HEADER, NAMED_BY, PARAM_HEADER, argument_at, decoded_header,
                               header_params)
 from .faults import FAULTS as BASE_FAULTS
@@ -112,7 +112,6 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 JSON_WAIT = 30.0  # seconds a JSON-mode POST waits for a response worked out in a thread
 KEEP_EVENTS = 1000  # per session, for Last-Event-ID replay
 HEADER_MISMATCH = -32020
-MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
 HEADER_TOOL = "route_query"
 
 

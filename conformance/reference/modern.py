@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__, jsonrpc
-from .faults import Fault
+from .faults import modern as _modern
 
 META = "io.modelcontextprotocol/"
 MODERN_VERSIONS = ["2026-07-28"]
@@ -22,11 +22,6 @@ CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list", 
              "resources/read"}
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 SERVER_INFO = {"name": "mcp-conformance-reference", "version": __version__}
-
-def _modern(*args, **kwargs) -> Fault:
-    """A fault of the modern era: its check is judged in 2026-07-28."""
-    return Fault(*args, revision=MODERN_VERSIONS[-1], **kwargs)
-
 
 FAULTS = {
     "discover-no-versions": _modern("server/discover result without supportedVersions", "test_discover_result"),

@@ -23,6 +23,9 @@ from .features import modules as feature_modules
 from .modern import ModernEra, is_modern
 
 
+UNDECLARED_FEATURES = ("tools", "prompts", "resources", "completions")  # what features-undeclared hides
+
+
 class ReferenceServer:
     def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, era: str = "dual"):
         self.faults = set(faults)
@@ -170,8 +173,11 @@ class ReferenceServer:
         return replies
 
     def declared(self) -> dict[str, dict]:
-        """Capabilities of every feature that declares one."""
-        return {f.capability_name: f.capability() for f in self.features.values() if f.capability() is not None}
+        """Capabilities of every feature that declares one (fault features-undeclared: all but
+        logging are hidden, while the features go on serving)."""
+        hidden = UNDECLARED_FEATURES if self.has("features-undeclared") else ()
+        return {f.capability_name: f.capability() for f in self.features.values()
+                if f.capability() is not None and f.capability_name not in hidden}
 
     def negotiate(self, requested: Any) -> str:
         if self.has("version-mismatch"):

@@ -32,14 +32,13 @@ import secrets
 from typing import Any
 
 from ... import jsonrpc
-from ...jsonrpc import Kind
+from ...jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from ..faults import Fault
-from ..modern import _modern
+from ..faults import modern as _modern
+from ..modern import META
 from . import ReferenceFeature
 
 URL_ELICITATION_REQUIRED = -32042
-MISSING_REQUIRED_CLIENT_CAPABILITY = -32021
-META = "io.modelcontextprotocol/"
 INPUT_KEY = "answer"  # the one input request of an InputRequiredResult
 MAX_TOOL_ROUNDS = 3  # sampling tool loop: at most this many createMessage requests per call
 CONNECT_URL = "https://example.com/mcp-conformance/connect?elicitation="

@@ -9,7 +9,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/
 from __future__ import annotations
 
 from ... import jsonrpc
-from ..faults import Fault, undeclared
+from ..faults import Fault
 from . import ReferenceFeature
 from .prompts import PROMPTS
 
@@ -40,7 +40,7 @@ class Feature(ReferenceFeature):
     capability_name = "completions"
 
     def capability(self) -> dict | None:
-        offered = (self.server.current_revision or "") >= "2025-03-26" and not undeclared(self.server)
+        offered = (self.server.current_revision or "") >= "2025-03-26"
         return {} if offered else None
 
     def handlers(self):

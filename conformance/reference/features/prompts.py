@@ -9,7 +9,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/prompts
 from __future__ import annotations
 
 from ... import jsonrpc
-from ..faults import Fault, undeclared
+from ..faults import Fault
 from ..paging import InvalidCursor, page
 from . import ReferenceFeature
 
@@ -58,7 +58,7 @@ class Feature(ReferenceFeature):
     capability_name = "prompts"
 
     def capability(self) -> dict | None:
-        return None if undeclared(self.server) else {"listChanged": False}
+        return {"listChanged": False}
 
     def handlers(self):
         return {"prompts/list": self.on_list, "prompts/get": self.on_get}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ... import jsonrpc
-from ..faults import Fault, modern, undeclared
+from ..faults import Fault, modern
 from ..paging import InvalidCursor, decode_cursor, page
 from . import ReferenceFeature
 
@@ -79,8 +79,6 @@ class Feature(ReferenceFeature):
         self.ticks = 0
 
     def capability(self) -> dict | None:
-        if undeclared(self.server):
-            return None
         if self.server.has("resources-list-changed-undeclared"):
             return {"subscribe": True}
         return {"subscribe": True, "listChanged": True}

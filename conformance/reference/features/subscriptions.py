@@ -16,7 +16,8 @@ import threading
 from typing import Any
 
 from ... import jsonrpc
-from ..modern import META, _modern
+from ..faults import modern as _modern
+from ..modern import META
 from . import ReferenceFeature
 from .resources import TICK_SECONDS, WATCHED
 

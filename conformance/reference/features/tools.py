@@ -23,7 +23,7 @@ import wave
 import jsonschema
 
 from ... import jsonrpc
-from ..faults import Fault, modern, undeclared
+from ..faults import Fault, modern
 from ..paging import InvalidCursor, page
 from . import ReferenceFeature
 
@@ -147,7 +147,7 @@ class Feature(ReferenceFeature):
         self.cancelled: dict = {}  # request id -> threading.Event, for calls running in threads
 
     def capability(self) -> dict | None:
-        return None if undeclared(self.server) else {"listChanged": False}
+        return {"listChanged": False}
 
     def handlers(self):
         return {"tools/list": self.on_list, "tools/call": self.on_call}
