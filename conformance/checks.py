@@ -4,20 +4,70 @@ Grading follows the spec's keywords: a broken MUST fails (`expect`, `fail`); a m
 SHOULD is a warning (`should`), which fails only under --mcp-strict; behaviour the spec
 leaves open is noted (`info`); a check that does not apply is skipped with its reason
 (`not_applicable`). The plugin turns these into PASS / WARN / INFO / SKIP / FAIL.
+
+Two outcomes say that the check did not judge its requirement: BLOCKED (`blocked`), when
+something another check owns stood in the way (a session-wide rule broken, a connection
+that stopped answering), naming that owner; and INTERNAL, when the suite itself raised an
+unexpected exception (a bug of the suite, never counted against the implementation).
+A failure carries root-cause signatures (`Signature`), so that one defect met by several
+checks reads as one problem (`problems`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, NoReturn
 
 import pytest
 
 from .schema import Violation
 
 
+@dataclass(frozen=True)
+class Signature:
+    """The root cause of a failure: the requirement broken and, for a message that breaks
+    its schema, the definition, the JSON path (array indices folded to []) and the method.
+    Failures with equal signatures are one problem."""
+
+    requirement: str
+    definition: str = ""
+    path: str = ""
+    method: str = ""
+
+    def __str__(self) -> str:
+        return " \u00b7 ".join(part for part in (self.requirement, self.definition, self.path, self.method) if part)
+
+
+def problems(failures: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[str]]:
+    """Failed checks grouped by root cause: (check id, its signatures) pairs in, signature ->
+    the ids of the checks it failed out, in the order first seen. A failure without a
+    signature is a problem of its own, named by its check id."""
+    grouped: dict[str, list[str]] = {}
+    for check_id, signatures in failures:
+        for signature in list(signatures) or [check_id]:
+            grouped.setdefault(str(signature), [])
+            if check_id not in grouped[str(signature)]:
+                grouped[str(signature)].append(check_id)
+    return grouped
+
+
 class CheckFailed(AssertionError):
-    """A MUST-level requirement is broken; the message says what happened."""
+    """A MUST-level requirement is broken; the message says what happened. `signatures`
+    name the root cause when it is not simply the check's own requirement."""
+
+    def __init__(self, message: str = "", signatures: Iterable[Signature] = ()):
+        super().__init__(message)
+        self.signatures = list(signatures)
+
+
+class Blocked(Exception):
+    """The check could not judge its requirement because of something `owner` (another
+    check) judges: BLOCKED, counted apart from FAIL and SKIP."""
+
+    def __init__(self, reason: str, owner: str):
+        super().__init__(f"{reason} (judged by {owner})")
+        self.reason = reason
+        self.owner = owner
 
 
 class WireViolation(CheckFailed):
@@ -31,19 +81,22 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
-    not_judged: list[Any] = field(default_factory=list)  # sessions whose wire validity another check owns
+    judged: list[Any] = field(default_factory=list)  # sessions whose schema validity this check owns
+    check: str = ""  # the test name of the running check (without its parameters)
 
-    def watch(self, session, since: int | None = None, judge_wire: bool = True) -> None:
-        """Record `session` for this check: its messages from now (or from `since`) on. With
-        `judge_wire` False the messages are shown but their schema validity is left to the
-        one check that owns that exchange (one violation, one failure)."""
+    def watch(self, session, since: int | None = None, judge_wire: bool = False) -> None:
+        """Record `session` for this check: its messages from now (or from `since`) on are
+        shown with the check. With `judge_wire` this check owns their schema validity and
+        fails on a violation; otherwise that is judged once, by the sweep check that owns
+        it (conformance.ledger: one violation, one failure)."""
         if all(s is not session for s, _ in self.sessions):
             self.sessions.append((session, session.mark() if since is None else since))
-        if not judge_wire:
-            self.not_judged.append(session)
+        if judge_wire:
+            self.judged.append(session)
 
     def wire_violations(self) -> list[tuple[Any, Violation]]:
-        return [pair for session, mark in self.sessions if all(session is not s for s in self.not_judged)
+        """Violations in the sessions this check judges the wire validity of."""
+        return [pair for session, mark in self.sessions if any(session is s for s in self.judged)
                 for pair in session.violations(mark)]
 
     def messages(self, limit: int = 200) -> list[dict]:
@@ -62,9 +115,9 @@ def current() -> Verdict:
     return _current
 
 
-def begin() -> Verdict:
+def begin(check: str = "") -> Verdict:
     global _current
-    _current = Verdict()
+    _current = Verdict(check=check)
     return _current
 
 
@@ -78,8 +131,20 @@ def expect(condition: Any, message: str) -> None:
         raise CheckFailed(message)
 
 
-def fail(message: str) -> None:
-    raise CheckFailed(message)
+def fail(message: str, signatures: Iterable[Signature] = ()) -> NoReturn:
+    raise CheckFailed(message, signatures)
+
+
+def blocked(reason: str, owner: str) -> NoReturn:
+    """End the check BLOCKED: `reason` kept it from judging its requirement, and `owner`
+    is the check that judges that reason."""
+    raise Blocked(reason, owner)
+
+
+def sweep(function):
+    """Mark a check that judges what the whole run saw on every connection (the ledger of
+    wire violations, log messages...): it runs after every other check of the run."""
+    return pytest.mark.mcp_sweep(function)
 
 
 def should(condition: Any, message: str) -> bool:

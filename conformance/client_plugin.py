@@ -39,6 +39,7 @@ from .collection import PackageModule, add_keywords, collect_only, is_scenario_f
 from . import schema as schemas
 from .jsonrpc import Kind, Message
 from .session import Entry
+from .transport import reaper
 from .transport.base import OutputTail
 
 CLIENT_KEY = pytest.StashKey["ClientTarget"]()
@@ -328,6 +329,7 @@ def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> "RunO
     except OSError as exc:
         outcome.start_error = f"could not start the client {argv[0]!r}: {exc}"
         return outcome
+    reaper.watch(proc.pid)
     reader = threading.Thread(target=_drain, args=(proc.stdout, tail), daemon=True)
     reader.start()
     try:
@@ -342,6 +344,7 @@ def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> "RunO
         except (ProcessLookupError, PermissionError):
             break
         time.sleep(0.1)
+    reaper.release(proc.pid)
     if proc.poll() is None:
         proc.wait(timeout=5)
         outcome.exit_code = None

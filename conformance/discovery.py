@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from itertools import count
 
-from .checks import CheckFailed, not_applicable
+from .checks import CheckFailed, blocked, not_applicable
 from .jsonrpc import Kind, Message
 from .session import NoResponse
 from .transport import TransportError
@@ -60,11 +60,28 @@ def _fetch(session, method: str, key: str, max_pages: int) -> Listing:
             raise CheckFailed(f"{method}: more than {max_pages} pages; the pagination does not end")
 
 
+CAPABILITIES_OWNERS = {"legacy": "test_capabilities_object", "modern": "test_discover_result"}
+
+
+def capabilities(session) -> dict:
+    """What the server declared (initialize or discover result). Capabilities that are not
+    an object leave nothing to read: BLOCKED, judged by test_capabilities_object."""
+    result = session.init_result if isinstance(session.init_result, dict) else {}
+    declared = result.get("capabilities", {})
+    if not isinstance(declared, dict):
+        era = "modern" if getattr(session, "modern", False) else "legacy"
+        blocked(f"the server's capabilities are not an object ({declared!r})", CAPABILITIES_OWNERS[era])
+    return declared
+
+
 def declares(session, capability: str) -> dict | None:
-    """The capability object the server declared at initialize, or None."""
-    capabilities = (session.init_result or {}).get("capabilities") or {}
-    value = capabilities.get(capability)
-    return value if isinstance(value, dict) else None
+    """The capability object the server declared, or None. A capability declared as
+    something else than an object says nothing readable: BLOCKED, like capabilities(). """
+    value = capabilities(session).get(capability)
+    if value is not None and not isinstance(value, dict):
+        era = "modern" if getattr(session, "modern", False) else "legacy"
+        blocked(f"the server declares {capability} as {value!r}, not an object", CAPABILITIES_OWNERS[era])
+    return value
 
 
 # -- tools: which may be called, and calling them ----------------------------------------

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, replay
+from . import checks, ledger, replay
 from . import schema as schemas
 from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
-from .checks import CheckFailed, WireViolation
+from .checks import Blocked, CheckFailed, WireViolation
+from .session import ConnectionUnusable, NoResponse
 from .target import Target
 from .transport import TransportError, close_all, launch
 
@@ -26,10 +27,12 @@ OPTIONS = ("--mcp-server", "--mcp-url", "--mcp-transport")
 TARGET_KEY = pytest.StashKey[Target]()
 VERDICT_KEY = pytest.StashKey[checks.Verdict]()
 REPLAY_KEY = pytest.StashKey[dict]()  # the header of the --mcp-replay transcript
+TALLY_NAME = "mcp-conformance-tally"
 FUZZ_EXAMPLES = 25  # default budget of each fuzz check (scenarios/fuzz.py)
 STARTUP_CHECK = "test_server_answers_initialize"
-OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP", "failed": "FAIL",
-                 "error": "ERROR", "xfailed": "XFAIL"}  # XFAIL: a failure listed in --mcp-expected-failures
+OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP",
+                 "blocked": "BLOCKED", "failed": "FAIL", "internal": "INTERNAL", "error": "ERROR",
+                 "xfailed": "XFAIL"}  # XFAIL: a failure listed in --mcp-expected-failures
 
 
 def scenarios_dir() -> Path:
@@ -92,6 +95,9 @@ def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mcp_requirement(*ids): requirement IDs a conformance check verifies")
+    config.addinivalue_line("markers", "mcp_sweep: a check judging the whole run; it runs after all others")
+    if not config.pluginmanager.has_plugin(TALLY_NAME):
+        config.pluginmanager.register(Tally(), TALLY_NAME)
     command, url = config.getoption("--mcp-server"), config.getoption("--mcp-url")
     if not command and not url:
         return
@@ -160,8 +166,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if item not in deselected]
     add_keywords(items, ScenarioModule)
-    # The startup check first: if the server cannot start, it says why before anything else.
-    items.sort(key=lambda item: item.originalname != STARTUP_CHECK if hasattr(item, "originalname") else True)
+    items.sort(key=run_order)
+
+
+def run_order(item: pytest.Item) -> int:
+    """The startup check first (if the server cannot start, it says why before anything
+    else); sweep checks last (they judge what the whole run saw)."""
+    if getattr(item, "originalname", None) == STARTUP_CHECK:
+        return 0
+    return 2 if item.get_closest_marker("mcp_sweep") else 1
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -213,30 +226,80 @@ def is_check(item: pytest.Item) -> bool:
             or bool({"mcp", "mcp_connect", "mcp_target"} & set(getattr(item, "fixturenames", ()))))
 
 
+def revision_of(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("revision", "any") if callspec else "any"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if not is_check(item):
         return
-    item.stash[VERDICT_KEY] = checks.begin()
+    item.stash[VERDICT_KEY] = checks.begin(getattr(item, "originalname", item.name))
     marker = item.get_closest_marker("mcp_requirement")
-    callspec = getattr(item, "callspec", None)
     item.user_properties.append(("mcp_requirements", list(marker.args) if marker else []))
-    item.user_properties.append(("mcp_revision", callspec.params.get("revision", "any") if callspec else "any"))
+    item.user_properties.append(("mcp_revision", revision_of(item)))
     if isinstance(item.parent, ScenarioModule):
         item.user_properties.append(("mcp_area", item.parent.path.stem))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item):
-    result = yield
     verdict = item.stash.get(VERDICT_KEY, None)
-    if verdict is not None:
-        violations = verdict.wire_violations()
-        if violations:
-            lines = [f"  {entry.direction} message at {entry.t:.3f}s: {violation}" for entry, violation in violations]
-            raise WireViolation("messages on the wire break the schema of the negotiated revision "
-                                "(wire-schema-valid):\n" + "\n".join(lines[:20]))
+    if verdict is None:
+        return (yield)
+    try:
+        result = yield
+    except ConnectionUnusable as error:
+        raise _unusable_connection(item, verdict, error) from error
+    except (CheckFailed, TransportError) as error:
+        owner = _session_rule_owner(verdict, error)
+        if owner is not None:
+            raise Blocked(f"the messages this check judged break a rule about the whole session: {owner[1]}",
+                          owner[0]) from error
+        raise
+    _judge_wire(verdict)
+    target = item.config.stash.get(TARGET_KEY, None)
+    if target is not None:
+        target.passed.add((verdict.check, revision_of(item)))
     return result
+
+
+def _unusable_connection(item: pytest.Item, verdict: checks.Verdict, error: ConnectionUnusable) -> Exception:
+    """The connection cannot be used (the target has blocked its revision): the check that
+    owns the broken rule fails; any other check is BLOCKED naming it."""
+    target = item.config.stash.get(TARGET_KEY, None)
+    blocked = target.blocks.get(revision_of(item)) if target is not None else None
+    if blocked is None or blocked.owner == verdict.check:
+        return error
+    return Blocked(blocked.reason, blocked.owner)
+
+
+def _session_rule_owner(verdict: checks.Verdict, error: Exception) -> tuple[str, str] | None:
+    """(owner, violation) when the check's failure rests on a message that breaks a
+    session-wide rule another check owns: an answer that was no JSON-RPC message (for a
+    check that got no usable answer) or a response whose envelope is broken."""
+    for session, mark in verdict.sessions:
+        for entry in session.transcript[mark:]:
+            for violation in entry.violations:
+                rule = ledger.rule_of(entry.message, violation)
+                if rule == "content" or (rule == "framing" and not isinstance(error, TransportError)):
+                    continue
+                owner = ledger.owner_of(rule, entry.message)
+                if owner != verdict.check:
+                    return owner, str(violation)
+    return None
+
+
+def _judge_wire(verdict: checks.Verdict) -> None:
+    """A check that watched a session with judge_wire owns those messages' schema validity."""
+    violations = verdict.wire_violations()
+    if not violations:
+        return
+    lines = [f"  {entry.direction} message at {entry.t:.3f}s: {violation}" for entry, violation in violations]
+    signatures = list(dict.fromkeys(ledger.signature_of(entry, v) for entry, v in violations))
+    raise WireViolation("messages on the wire break the schema of the negotiated revision "
+                        "(wire-schema-valid):\n" + "\n".join(lines[:20]), signatures)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -245,10 +308,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     verdict = item.stash.get(VERDICT_KEY, None)
     if report.when == "teardown" and verdict is not None:
         del item.stash[VERDICT_KEY]  # its sessions hold whole transcripts: free them per check
-    if verdict is None or report.when != "call" and not (report.when == "setup" and report.failed):
+    if not is_check(item) or not (report.when == "call" or report.failed):
         return report
-    if report.failed and call.excinfo is not None and call.excinfo.errisinstance((CheckFailed, TransportError)):
-        report.longrepr = _explain(item, call.excinfo.value, verdict)
+    verdict = verdict or checks.Verdict()
+    error = call.excinfo.value if call.excinfo is not None else None
+    detail = {"signatures": [], "blocked_by": None}
+    if isinstance(error, Blocked):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Blocked: {error}")
+        _grade(item, report, "blocked")
+        detail["blocked_by"] = error.owner
+    elif report.failed and isinstance(error, (CheckFailed, TransportError)):
+        report.longrepr = _explain(item, error, verdict)
+        detail["signatures"] = [str(s) for s in _signatures(item, error)]
+    elif report.failed and isinstance(error, Exception) and not isinstance(error, AssertionError):
+        report.longrepr = ("INTERNAL ERROR of mcp-conformance: this is a bug of the suite, not a failure of the "
+                           "implementation under test; please report it with this traceback.\n"
+                           + str(report.longrepr))
+        _grade(item, report, "internal")
     elif report.passed and verdict.warnings:
         if item.config.getoption("--mcp-strict"):
             report.outcome = "failed"
@@ -266,8 +343,21 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     target = item.config.stash.get(TARGET_KEY, None)
     # Plain data on the report (xdist carries it to the controller) for the reporting plugin.
     report.mcp_detail = {"warnings": verdict.warnings, "infos": verdict.infos, "messages": verdict.messages(),
-                         "server_info": target.server_info if target else None}
+                         "server_info": target.server_info if target else None, **detail}
     return report
+
+
+def _signatures(item: pytest.Item, error: Exception) -> list[checks.Signature]:
+    """The root causes of a failure: those the check named (claimed in the ledger, so the
+    schema sweep does not report them again), a connection that ended, or by default the
+    check's own requirements (one check failing in several revisions is one problem)."""
+    if isinstance(error, CheckFailed) and error.signatures:
+        ledger.LEDGER.claim(revision_of(item), error.signatures)
+        return error.signatures
+    if isinstance(error, TransportError) and not isinstance(error, NoResponse):
+        return [checks.Signature("transport", type(error).__name__, "", error.reason)]
+    marker = item.get_closest_marker("mcp_requirement")
+    return [checks.Signature(",".join(marker.args) if marker else "", method=getattr(item, "originalname", ""))]
 
 
 def _grade(item: pytest.Item, report: pytest.TestReport, outcome: str) -> None:
@@ -300,39 +390,126 @@ def _mcp_outcome(report: pytest.TestReport) -> str | None:
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config):
+    outcome = _mcp_outcome(report)
     if report.when == "call" and report.passed:
-        outcome = _mcp_outcome(report)
         if outcome == "warned":
             return "warned", "W", ("WARN", {"yellow": True})
         if outcome == "informational":
             return "informational", "I", ("INFO", {"cyan": True})
+    if outcome == "blocked" and report.skipped:
+        return "blocked", "B", ("BLOCKED", {"yellow": True})
+    if outcome == "internal" and report.failed:
+        return "internal", "!", ("INTERNAL", {"red": True, "bold": True})
     return None
 
 
+def outcome_word(report: pytest.TestReport) -> str | None:
+    """The grade a phase report gives its check (None: the phase says nothing new)."""
+    graded = _mcp_outcome(report)
+    if report.failed:
+        return "INTERNAL" if graded == "internal" else "ERROR" if report.when == "teardown" else "FAIL"
+    if report.skipped:
+        return "XFAIL" if hasattr(report, "wasxfail") else "BLOCKED" if graded == "blocked" else "SKIP"
+    if report.when == "call":
+        return {"warned": "WARN", "informational": "INFO"}.get(graded or "", "PASS")
+    return None
+
+
+class Tally:
+    """Every check's grade, on the process that sees every report (the xdist controller
+    too): the counts per revision, the failures' root causes and the exit status."""
+
+    GRADED = ("PASS", "WARN", "INFO", "FAIL", "XFAIL")  # the check judged its requirement
+
+    def __init__(self) -> None:
+        self.grades: dict[str, tuple[str, str]] = {}  # nodeid -> (revision, grade)
+        self.signatures: dict[str, list[str]] = {}  # nodeid of a failed check -> its root causes
+        self.not_tested: dict[str, str] = {}  # revision -> why it was not tested
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        word = outcome_word(report)
+        if "mcp_revision" not in props or word is None or self.grades.get(report.nodeid, ("", ""))[1] in (
+                "FAIL", "INTERNAL"):
+            return
+        revision = str(props["mcp_revision"])
+        self.grades[report.nodeid] = (revision, word)
+        if word == "FAIL":
+            self.signatures[report.nodeid] = list((getattr(report, "mcp_detail", None) or {}).get("signatures") or [])
+        reason = str(report.longrepr[2]) if word == "SKIP" and isinstance(report.longrepr, tuple) else ""
+        if "not supported" in reason:
+            self.not_tested.setdefault(revision, reason.removeprefix("Skipped: "))
+
+    def counts(self) -> dict[str, Counter]:
+        table: dict[str, Counter] = defaultdict(Counter)
+        for revision, word in self.grades.values():
+            table[revision][word] += 1
+        return table
+
+    def problems(self) -> dict[str, list[str]]:
+        return checks.problems((nodeid.rsplit("::", 1)[-1], sigs) for nodeid, sigs in self.signatures.items())
+
+    @property
+    def internal(self) -> int:
+        return sum(word == "INTERNAL" for _, word in self.grades.values())
+
+    @property
+    def nothing_tested(self) -> bool:
+        return bool(self.grades) and not any(word in self.GRADED for _, word in self.grades.values())
+
+
+def tally(config: pytest.Config) -> Tally:
+    return config.pluginmanager.get_plugin(TALLY_NAME) or Tally()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """INTERNAL errors exit with pytest's status 3; a run that graded nothing fails."""
+    if hasattr(session.config, "workerinput"):
+        return  # the controller decides
+    counted = tally(session.config)
+    if counted.internal:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    elif counted.nothing_tested and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    counted = tally(config)
     target = config.stash.get(TARGET_KEY, None)
-    if target is None:
-        return
-    counts: dict[str, Counter] = defaultdict(Counter)
-    not_tested: dict[str, str] = {}
-    for category in OUTCOME_WORDS:
-        for report in terminalreporter.stats.get(category, []):
-            if getattr(report, "when", "call") not in ("call", "setup"):
-                continue
-            if category not in ("skipped", "xfailed") and report.when == "setup" and not report.failed:
-                continue
-            revision = dict(report.user_properties).get("mcp_revision", "any")
-            counts[revision][OUTCOME_WORDS[category]] += 1
-            reason = str(report.longrepr[2]) if category == "skipped" and isinstance(report.longrepr, tuple) else ""
-            if "not supported" in reason and revision not in not_tested:
-                not_tested[revision] = reason.removeprefix("Skipped: ")
-    terminalreporter.section("MCP conformance")
-    terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind})")
-    server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
-                        for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
-    if server_info:
-        terminalreporter.line(f"serverInfo: {server_info}")
-    for revision in sorted(counts):
-        line = ", ".join(f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values() if counts[revision][word])
-        note = f"  ({not_tested[revision]})" if revision in not_tested and not counts[revision]["PASS"] else ""
-        terminalreporter.line(f"  {revision:12} {line}{note}")
+    if target is not None:
+        terminalreporter.section("MCP conformance")
+        terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind})")
+        server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
+                            for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
+        if server_info:
+            terminalreporter.line(f"serverInfo: {server_info}")
+        counts = counted.counts()
+        for revision in sorted(counts):
+            line = ", ".join(f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values()
+                             if counts[revision][word])
+            note = counted.not_tested.get(revision) if not counts[revision]["PASS"] else None
+            terminalreporter.line(f"  {revision:12} {line}" + (f"  ({note})" if note else ""))
+    for report in terminalreporter.stats.get("internal", []):
+        terminalreporter.section(f"INTERNAL ERROR: {report.nodeid}", sep="_", red=True)
+        terminalreporter.line(str(report.longrepr))
+    if counted.grades:
+        _verdict_lines(terminalreporter, counted)
+
+
+def _verdict_lines(terminalreporter, counted: Tally) -> None:
+    """One defect, one line: failed checks grouped by root cause, and what the exit status means."""
+    problems = counted.problems()
+    if counted.signatures:
+        terminalreporter.line(f"{len(problems)} distinct problem{'s' * (len(problems) != 1)} in "
+                              f"{len(counted.signatures)} failed check{'s' * (len(counted.signatures) != 1)}:",
+                              red=True)
+        for number, (signature, failed) in enumerate(problems.items(), 1):
+            shown = ", ".join(failed[:6]) + (f" and {len(failed) - 6} more" if len(failed) > 6 else "")
+            terminalreporter.line(f"  [{number}] {signature}: {shown}")
+    if counted.internal:
+        terminalreporter.line(f"{counted.internal} INTERNAL error(s): bugs of mcp-conformance, not failures of "
+                              "the implementation (exit status 3); please report them", red=True, bold=True)
+    elif counted.nothing_tested:
+        terminalreporter.line("nothing was tested: every selected check was skipped or blocked (exit status 1)",
+                              red=True)

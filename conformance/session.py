@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
-from . import __version__, jsonrpc, wire
+from . import __version__, jsonrpc, ledger, wire
 from .jsonrpc import Kind, Message
 from .schema import RevisionSchema, Violation, legacy_revisions
 from .transport.base import TransportClosed, TransportError, TransportTimeout
@@ -32,6 +32,11 @@ def is_input_required(message: Message) -> bool:
     """A modern result asking the client for input before the request can complete."""
     return message.kind is Kind.RESULT and isinstance(message.result, dict) \
         and message.result.get("resultType") == "input_required"
+
+
+def _hashable_id(value: Any) -> bool:
+    """An id that can key a table (a peer may echo an object or a list as an id)."""
+    return isinstance(value, (str, int, float, bool))
 
 
 def subscription_of(message: Message) -> Any:
@@ -57,6 +62,19 @@ class Flooded(TransportError):
     """The peer sent so much that waiting for the answer was given up."""
 
 
+class ConnectionUnusable(NoResponse):
+    """A request went unanswered and the connection shows why no later one will be:
+    its responses carry ids that match no request, or it stopped answering altogether.
+    `owner` is the check that judges that rule; the revision's other checks are BLOCKED."""
+
+    def __init__(self, reason: str, owner: str, exit_code: int | None = None, stderr_tail: str = ""):
+        super().__init__(reason, exit_code, stderr_tail)
+        self.owner = owner
+
+
+DIAGNOSIS_TIMEOUT = 1.0  # seconds a probe after an unanswered request may take (at most the timeout)
+
+
 @dataclass
 class Entry:
     """One line of the transcript: a message sent (->) or received (<-)."""
@@ -67,6 +85,7 @@ class Entry:
     message: Message | None = None
     violations: list[Violation] = field(default_factory=list)
     note: str = ""
+    answers: str | None = None  # for a response: the method of the request it answers
 
     def as_dict(self, limit: int = 4000) -> dict:
         text = self.raw.decode("utf-8", errors="replace")
@@ -104,7 +123,11 @@ class Session:
         self.initialize_response: Message | None = None
         self.client_capabilities: dict = {}
         self.input_required: list[InputRound] = []  # every InputRequiredResult the suite got
+        self.unmatched: list[Entry] = []  # responses whose id matches no request the suite sent
+        self._raw_ids: set[str] = set()  # ids of requests sent as raw bytes (not awaited)
+        self.on_unusable: Callable[[str, "ConnectionUnusable"], None] | None = None  # (revision, why)
         self._kept_bytes = 0
+        self._diagnosing = False
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> "Session":
@@ -184,6 +207,11 @@ class Session:
     # -- sending -------------------------------------------------------------------
     def send_raw(self, data: bytes, note: str = "") -> None:
         """Send bytes exactly as given (malformed-input checks)."""
+        for part in data.splitlines():
+            obj = jsonrpc.decode(part).obj
+            for item in obj if isinstance(obj, list) else [obj]:
+                if isinstance(item, dict) and "id" in item:
+                    self._raw_ids.add(str(item["id"]))
         self.transcript.append(Entry(self._now(), "->", data, note=note))
         self.transport.send(data)
 
@@ -275,10 +303,38 @@ class Session:
             raise NoResponse(f"request id {request_id!r} ({self.pending.get(request_id, '?')}) was refused with "
                              f"HTTP {refused[str(request_id)]} and no JSON-RPC response", None, "")
         if found is None:
-            raise NoResponse(f"no response to request id {request_id!r} "
-                             f"({self.pending.get(request_id, '?')}) within {limit:g}s",
-                             self.transport.exit_code, self.transport.stderr_tail())
+            error = self._unanswered(request_id, limit)
+            if isinstance(error, ConnectionUnusable) and self.on_unusable is not None:
+                self.on_unusable(self.revision, error)
+            raise error
         return self.responses[request_id]
+
+    def _unanswered(self, request_id: Any, limit: float) -> NoResponse:
+        """Why a request got no response: a connection whose responses match no request, or
+        that answers not even a probe, is unusable (ConnectionUnusable); else plain NoResponse."""
+        method = self.pending.get(request_id, "?")
+        said = f"no response to request id {request_id!r} ({method}) within {limit:g}s"
+        tail = (self.transport.exit_code, self.transport.stderr_tail())
+        if self.unmatched:
+            ids = ", ".join(repr(e.message.id) for e in self.unmatched[-3:])
+            return ConnectionUnusable(f"{said}; the server sent responses whose ids match no request the suite "
+                                      f"sent ({ids}): its responses cannot be matched to requests",
+                                      ledger.IDS, *tail)
+        if self._diagnosing:
+            return NoResponse(said, *tail)
+        if method == self.probe_method:
+            return ConnectionUnusable(f"{said}: the server stopped answering", ledger.ANSWERING, *tail)
+        self._diagnosing = True
+        try:
+            self.request(self.probe_method, timeout=min(DIAGNOSIS_TIMEOUT, self.timeout))
+        except NoResponse:
+            return ConnectionUnusable(f"{said}, nor to a {self.probe_method} sent after it: the server "
+                                      "stopped answering", ledger.ANSWERING, *tail)
+        except TransportError:
+            pass  # the connection ended: the caller's next read says so
+        finally:
+            self._diagnosing = False
+        return NoResponse(said, *tail)
 
     # -- receiving -----------------------------------------------------------------
     def wait_for(self, predicate: Callable[[Message], bool], timeout: float,
@@ -322,13 +378,16 @@ class Session:
         self.transcript.append(entry)
         answers = self._settle(message, entry)
         # A task-augmented request gets a CreateTaskResult only if the peer ran it as a task.
-        as_task = (message.has_id and message.id in self.task_requests
+        as_task = (message.has_id and _hashable_id(message.id) and message.id in self.task_requests
                    and isinstance(message.result, dict) and "task" in message.result)
         extra: list[Violation] = []
         if self.modern and answers in MRTR_METHODS and is_input_required(message):
             # Judged as an InputRequiredResult, which these methods may answer with, not as their result.
             answers, extra = None, self.schema.validate(message.result, "InputRequiredResult", "$.result")
+        entry.answers = answers
         entry.violations = wire.validate(self.schema, message, answers, as_task) + extra
+        if entry.violations:
+            ledger.LEDGER.record(self.revision, entry, entry.violations, self.label)
         if message.kind is Kind.REQUEST:
             self._answer(message)
         return message
@@ -339,7 +398,11 @@ class Session:
             for item in message.obj:
                 self._settle(jsonrpc.classify(item), entry)
             return None
-        if not message.is_response or not message.has_id or message.id is None:
+        if not message.is_response or not message.has_id:
+            return None
+        if message.id is None:
+            if message.kind is Kind.RESULT:  # only an error may say "no readable id"
+                self.unmatched.append(entry)
             return None
         for sent_id, method in list(self.pending.items()):
             if jsonrpc.same_id(sent_id, message.id) or str(sent_id) == str(message.id):
@@ -349,6 +412,8 @@ class Session:
                 self.responses[sent_id] = message
                 return method
         entry.note = "; ".join(filter(None, [entry.note, "a response to no request the suite has pending"]))
+        if str(message.id) not in self._raw_ids:
+            self.unmatched.append(entry)
         return None
 
     def _answer(self, message: Message) -> None:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from . import checks, ledger
 from . import schema as schemas
+from .checks import Blocked
 from .jsonrpc import Kind
 from .session import Session
 from .transport import ServerStartError, TransportError
@@ -77,6 +79,32 @@ class Target:
         self._fresh: list[Session] = []
         self.unusable: Unusable | None = None
         self.server_info: dict | None = None
+        self.blocks: dict[str, Blocked] = {}  # revision -> why its connections cannot be used
+        self.passed: set[tuple[str, str]] = set()  # (check, revision) pairs that passed
+
+    def unusable_connection(self, revision: str, error) -> None:
+        """A connection showed it cannot be used (ConnectionUnusable): from now on the
+        revision's checks end BLOCKED at once (bounded time), naming the check that judges
+        the broken rule, which still runs. If that check already passed (the server broke
+        down later), the check that met the breakdown stands for it."""
+        owner = error.owner
+        if (owner, revision) in self.passed:
+            owner = checks.current().check
+        self.blocks.setdefault(revision, Blocked(error.reason, owner))
+
+    def _session(self, transport, revision: str) -> Session:
+        session = Session(transport, self.schema_for, revision, timeout=self.timeout)
+        session.on_unusable = self.unusable_connection
+        self._fresh.append(session)
+        return session
+
+    def check_blocked(self, revision: str | None) -> None:
+        blocked = self.blocks.get(revision or "")
+        if blocked is not None and checks.current().check != blocked.owner:
+            raise Blocked(blocked.reason, blocked.owner)
+
+    def _startup_failed(self) -> None:
+        raise Blocked(f"the server could not be used ({self.unusable.error.reason})", ledger.STARTUP)
 
     def schema_for(self, revision: str) -> schemas.RevisionSchema:
         return schemas.load(revision, self.schema_dir)
@@ -86,10 +114,8 @@ class Target:
 
     def connect(self, revision: str | None = None) -> Session:
         """A fresh server process with a session around it, not yet initialized."""
-        transport = self._transport()
-        session = Session(transport, self.schema_for, revision or self.revisions[-1], timeout=self.timeout)
-        self._fresh.append(session)
-        return session.start()
+        self.check_blocked(revision or self.revisions[-1])
+        return self._session(self._transport(), revision or self.revisions[-1]).start()
 
     def support(self, revision: str) -> Support:
         if revision not in self._support:
@@ -98,16 +124,15 @@ class Target:
 
     def shared(self, revision: str, must_support: bool = True) -> Session | None:
         """The shared initialized session for `revision` (restarted if its server died)."""
+        self.check_blocked(revision)
         session = self._shared.get(revision)
         if session is not None and session.transport.exit_code is None and not session.transport.stdout_eof:
             return session
         if self.unusable is not None:
-            pytest.skip(f"the server could not be used ({self.unusable.error.reason}); "
-                        "see test_server_answers_initialize")
+            self._startup_failed()
         if revision in self._support and not self._support[revision].supported:
             return self._not_supported(revision, must_support)
-        session = Session(self._transport(), self.schema_for, revision, timeout=self.timeout)
-        self._fresh.append(session)
+        session = self._session(self._transport(), revision)
         try:
             session.start()
             response = session.open(revision)
@@ -121,7 +146,7 @@ class Target:
                 return self._not_supported(revision, must_support)
             if not any(s.responded for s in self._support.values()):  # never answered: unusable
                 self.unusable = Unusable(error, session)
-                pytest.skip(f"the server could not be used ({error.reason})")
+                self._startup_failed()
             raise
         self._support[revision] = self._judge_support(revision, response)
         if not self._support[revision].supported:

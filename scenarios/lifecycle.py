@@ -5,7 +5,9 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
 
 import pytest
 
-from conformance.checks import current, expect, fail, info, legacy_only, not_applicable, requirement, should
+from conformance import ledger
+from conformance.checks import (Blocked, blocked, current, expect, fail, info, legacy_only, not_applicable,
+                                requirement, should)
 from conformance.jsonrpc import Kind
 
 NEVER_A_REVISION = "1999-01-01"
@@ -17,11 +19,27 @@ def test_server_answers_initialize(mcp_target):
     every legacy-era connection. Any answer counts here; its content is judged elsewhere."""
     try:
         mcp_target.ensure_usable()
-    except pytest.skip.Exception:
+    except (pytest.skip.Exception, Blocked):
         pass
     if mcp_target.unusable is not None:
         current().watch(mcp_target.unusable.session, since=0)
         fail(mcp_target.unusable.error.explain())
+
+
+@requirement("basic-001")
+def test_revisions_testable(mcp_target):
+    """At least one of the revisions asked for can be tested: a run that tests nothing is
+    not a pass. Fails with what the server answered to each version the suite asked for."""
+    try:
+        supported = mcp_target.supported()
+    except (pytest.skip.Exception, Blocked):
+        supported = []
+    if mcp_target.unusable is not None:
+        blocked("the server could not be used at all", ledger.STARTUP)
+    if not supported:
+        answers = [f"{r}: {mcp_target.support(r).reason}" for r in mcp_target.revisions]
+        fail("no revision could be tested; what the server answered to each one asked for:\n  "
+             + "\n  ".join(answers))
 
 
 @requirement("lifecycle-005")
@@ -30,7 +48,9 @@ def test_initialize_result_shape(mcp, revision):
     against the revision's InitializeResult schema."""
     legacy_only(revision)
     violations = mcp.schema.validate(mcp.init_result, "InitializeResult", "$.result")
-    expect(not violations, "the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)))
+    if violations:
+        fail("the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
+             ledger.schema_signatures(violations, "initialize"))
 
 
 @requirement("lifecycle-005")

@@ -36,6 +36,16 @@ def test_response_id_echoed(mcp, revision):
                f"sent id {request_id!r}, the response has id {response.id!r}")
 
 
+@requirement("basic-003", "2026-07-28/basic-003")
+def test_requests_answered(mcp, revision):
+    """Every request gets a response (JSON-RPC 2.0): the probe request of the era and a
+    list request, on the connection the other checks share. A connection that stops
+    answering is failed here once; the revision's later checks are BLOCKED."""
+    for method in (mcp.probe_method, "tools/list" if "tools" in (mcp.init_result or {}).get("capabilities", {})
+                   else mcp.probe_method):
+        mcp.request(method)
+
+
 @requirement("basic-011", "basic-012", "2026-07-28/basic-016", "2026-07-28/basic-017")
 def test_error_envelope(mcp, revision):
     """An error response carries `error` with an integer `code` and a string `message`,

@@ -3,9 +3,16 @@
 carry a fresh progress token; the progress notifications they draw are judged here. A
 server may send no progress at all: then these checks do not apply.
 
-Cancellation needs a request known to be still running: a call of a tool that reported
-progress before it finished is repeated and cancelled after its first progress
-notification.
+Cancellation needs a request known to be still running: a tool that reported progress is
+called again, with arguments stretched to keep it running for about a second where its
+inputSchema has a duration or step count (LASTING_SECONDS), and cancelled after its first
+progress notification.
+
+Races are not violations. A message is "after" something the suite sent only if the
+transport received it after that was sent (`is_received_after`, by the transcript's times),
+never because the session happened to read it later; and a response to a cancelled call
+counts only if the server sent it knowing of the cancellation (after it answered a ping
+sent behind the cancellation). The spec expects a cancellation to cross a response.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress
       https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/cancellation
@@ -13,20 +20,51 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/p
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from conformance import generate
 from conformance.checks import current, expect, fail, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.discovery import ToolCall, call_params, issued_token, new_token
+from conformance.discovery import ToolCall, call_params, input_schema, issued_token, new_token
 from conformance.scenarios.tools import Exercise, exercised
-from conformance.session import NoResponse
 from conformance.transport import TransportError
 
 PROGRESS = "notifications/progress"
-TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response
+TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response (at most the timeout)
+LASTING_SECONDS = 1.0  # how long the call to be cancelled is made to run (at most a quarter of the timeout)
+LASTING_STEPS = 4  # its step count beside a duration: the first progress comes a quarter of the way in
+STEPS_ALONE = 10  # its step count when the schema names no duration
+MIN_SILENCE = 0.2  # seconds a cancelled call is watched at least for a response it should not get
+
+DURATION_WORDS = {"duration", "delay", "sleep", "seconds", "secs", "wait", "ms", "millis", "milliseconds"}
+MILLISECOND_WORDS = {"ms", "millis", "milliseconds"}
+STEP_WORDS = {"steps", "count", "iterations", "repeat", "repeats", "ticks", "loops"}
 
 
+# -- the transcript's order ---------------------------------------------------------------------
+def when(session, index: int) -> tuple[float, int]:
+    """Where transcript entry `index` sits in time: its time, then its place among entries
+    of the same instant (messages read off one stream in one piece, in the order sent)."""
+    return session.transcript[index].t, index
+
+
+def is_received_after(session, index: int, trigger: int) -> bool:
+    """Whether entry `index` is a message received after entry `trigger` (one the suite
+    sent, or one it received). A message the transport had received before the suite sent
+    `trigger` is not, even if the session read it later."""
+    return session.transcript[index].direction == "<-" and when(session, index) > when(session, trigger)
+
+
+def entry_of(session, message, since: int = 0) -> int | None:
+    """The transcript index of the entry that received `message` (None if it is not there)."""
+    return next((i for i in range(since, len(session.transcript))
+                 if message is not None and session.transcript[i].message is message), None)
+
+
+# -- what the exercise drew -----------------------------------------------------------------------
 @dataclass
 class Notice:
     """One progress notification and where it sits in the transcript."""
@@ -44,8 +82,7 @@ def progress_notices(session, since: int) -> list[Notice]:
 
 
 def response_index(session, call: ToolCall) -> int | None:
-    return next((i for i, e in enumerate(session.transcript[call.sent_at:], call.sent_at)
-                 if call.response is not None and e.message is call.response), None)
+    return entry_of(session, call.response, call.sent_at)
 
 
 def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
@@ -57,7 +94,7 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
     session = exercise.session
     if not exercise.settled:
         current().watch(session)  # what trails the calls is judged by the check that waits for it
-        session.drain(TRAILING_WINDOW)
+        session.drain(min(TRAILING_WINDOW, session.timeout))
         exercise.settled = True
     notices = progress_notices(session, exercise.started_at)
     if not notices:
@@ -90,29 +127,98 @@ def test_progress_increases(mcp, mcp_target, revision):
 @requirement("progress-020", "progress-011", "2026-07-28/progress-018", "2026-07-28/progress-012")
 def test_no_progress_after_response(mcp, mcp_target, revision):
     """Once a request has its response, no more progress notifications arrive for its
-    token."""
+    token: none received after the response was (`is_received_after`). Judged on the calls
+    that were answered; the ones the suite gave up on are not."""
     exercise, notices = observed(mcp_target, mcp, revision)
     late = []
     for call in exercise.calls:
         answered_at = response_index(exercise.session, call)
-        after = [n.progress for n in notices if n.token == call.token and answered_at is not None
-                 and n.index > answered_at]
-        if after:
-            late.append(f"{call.name} (token {call.token!r}): progress {after} after the response")
+        if answered_at is None:
+            continue
+        values = [n.progress for n in notices
+                  if n.token == call.token and is_received_after(exercise.session, n.index, answered_at)]
+        if values:
+            late.append(f"{call.name} (token {call.token!r}): progress {values} after the response")
     expect(not late, "\n".join(late))
 
 
 # -- cancellation ------------------------------------------------------------------------------
+def progress_while_running(session, call: ToolCall, notices: list[Notice]) -> int:
+    """How many progress notifications `call` drew before its response (all of them when it
+    had none: the suite gave up on it while it was still running)."""
+    answered_at = response_index(session, call)
+    return sum(1 for n in notices if n.token == call.token
+               and (answered_at is None or is_received_after(session, answered_at, n.index)))
+
+
 def call_seen_running(session, exercise: Exercise, notices: list[Notice]) -> ToolCall:
-    """The answered call that reported the most progress before its response."""
-    def progress_before_response(call: ToolCall) -> int:
-        answered_at = response_index(session, call)
-        return sum(1 for n in notices if n.token == call.token and answered_at is not None and n.index < answered_at)
-    running = [c for c in exercise.calls if progress_before_response(c)]
+    """The call to repeat and cancel: one that reported progress while it ran; of those, a
+    tool whose arguments can keep it running (a duration, then a step count) first, then
+    the one with the most progress."""
+    running = [c for c in exercise.calls if progress_while_running(session, c, notices)]
     if not running:
         not_applicable("no tool call reported progress before its response, so no request is known to "
                        "run long enough to be cancelled")
-    return max(running, key=progress_before_response)
+    return max(running, key=lambda c: (bool(knobs(c.tool, DURATION_WORDS)), bool(knobs(c.tool, STEP_WORDS)),
+                                       progress_while_running(session, c, notices)))
+
+
+def words(name: str) -> set[str]:
+    """The words of a property name: `duration_ms`, `durationMs` -> {"duration", "ms"}."""
+    return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)}
+
+
+def knobs(tool: dict, vocabulary: set[str]) -> list[str]:
+    """The numeric properties of the tool's inputSchema whose names hold a word of `vocabulary`."""
+    properties = input_schema(tool).get("properties")
+    if not isinstance(properties, dict):
+        return []
+    return [name for name, schema in properties.items() if isinstance(schema, dict)
+            and schema.get("type") in ("integer", "number") and words(name) & vocabulary]
+
+
+def bounded(schema: dict, value: float):
+    """`value` within the property's minimum and maximum, an int for an integer property."""
+    for key, pick in (("minimum", max), ("maximum", min)):
+        if isinstance(schema.get(key), (int, float)):
+            value = pick(value, schema[key])
+    return round(value) if schema.get("type") == "integer" else value
+
+
+@dataclass
+class Lasting:
+    """The arguments the call to be cancelled is sent with, and how long it should run
+    uncancelled with them (seconds)."""
+
+    arguments: object
+    seconds: float
+
+
+def lasting(call: ToolCall, timeout: float) -> Lasting:
+    """The model call's arguments stretched so that the call keeps running: each duration
+    property set to LASTING_SECONDS (at most a quarter of the timeout; milliseconds where
+    its name says so), each step count to LASTING_STEPS beside a duration, else to
+    STEPS_ALONE when the count it ran with is known. A change the inputSchema rejects is
+    left out. The run time: the duration set, else the model's own scaled by the steps."""
+    schema, arguments = input_schema(call.tool), call.arguments
+    if not isinstance(arguments, dict):
+        return Lasting(arguments, call.seconds)
+    properties, target = schema.get("properties") or {}, min(LASTING_SECONDS, timeout / 4)
+    stretched, seconds, scale = dict(arguments), None, 1.0
+    for name in knobs(call.tool, DURATION_WORDS):
+        unit = 1000 if words(name) & MILLISECOND_WORDS else 1
+        value = bounded(properties[name], target * unit)
+        if generate.is_valid({**stretched, name: value}, schema):
+            stretched[name], seconds = value, max(seconds or 0.0, value / unit)
+    for name in knobs(call.tool, STEP_WORDS):
+        before = arguments.get(name, properties[name].get("default"))
+        if seconds is None and not (isinstance(before, (int, float)) and before > 0):
+            continue  # no duration and no known step count: the run time would be a guess
+        value = bounded(properties[name], LASTING_STEPS if seconds is not None else STEPS_ALONE)
+        if value > 0 and generate.is_valid({**stretched, name: value}, schema):
+            stretched[name] = value
+            scale *= value / before if seconds is None else 1.0
+    return Lasting(stretched, seconds if seconds is not None else call.seconds * scale)
 
 
 def is_progress_for(message, token: str) -> bool:
@@ -120,14 +226,18 @@ def is_progress_for(message, token: str) -> bool:
         and message.params.get("progressToken") == token
 
 
-def start_call(session, call: ToolCall) -> tuple[int, str]:
-    """Send the same call again without waiting for it: (request id, progress token)."""
-    request_id, token = session.next_id(), new_token()
-    try:
-        session.request("tools/call", call_params(call.tool, call.arguments, token), id=request_id, timeout=0)
-    except NoResponse:
-        pass  # a zero timeout: sent, and its answer is awaited by the caller
-    return request_id, token
+def start_call(session, tool: dict, arguments) -> tuple[int, int, str]:
+    """Send a call without waiting for its answer: (its transcript index, request id, token)."""
+    sent, token = session.mark(), new_token()
+    request_id = session.send_request("tools/call", call_params(tool, arguments, token))
+    return sent, request_id, token
+
+
+def silence_window(expected: float, elapsed: float, timeout: float) -> float:
+    """How long to watch a cancelled call for a response: until it would have finished
+    uncancelled (its expected run time plus a fifth and 50 ms, counted from its start), at
+    least MIN_SILENCE, never more than the session timeout."""
+    return min(timeout, max(MIN_SILENCE, 1.2 * expected + 0.05 - elapsed))
 
 
 @requirement("cancellation-005", "cancellation-007", "cancellation-012", "2026-07-28/cancellation-014",
@@ -135,24 +245,43 @@ def start_call(session, call: ToolCall) -> tuple[int, str]:
 def test_cancelled_request_not_answered(mcp, mcp_target, revision):
     """A tool call cancelled (notifications/cancelled) while it is running, as its progress
     shows, should get no response. A server may ignore cancellation of work it cannot
-    stop, so a response is a warning. Either way the server keeps answering (ping)."""
+    stop, so a response is a warning. Either way the server keeps answering (ping).
+
+    Judged only on a call still running when the server had the cancellation: a response
+    received before the cancellation was sent, or before the server answered the ping
+    sent right behind it, crossed the cancellation (a race the spec allows), and the
+    check does not apply. Waits: for the first progress, the session timeout; after the
+    cancellation, until the call would have finished (`silence_window`)."""
     exercise, notices = observed(mcp_target, mcp, revision)
     session = exercise.session  # the connection whose calls showed progress
     model = call_seen_running(session, exercise, notices)
+    plan = lasting(model, session.timeout)
     current().watch(session)
-    request_id, token = start_call(session, model)
+    sent, request_id, token = start_call(session, model.tool, plan.arguments)
     running = session.wait_for(lambda m: request_id in session.responses or is_progress_for(m, token),
                                session.timeout)
-    if running is None or request_id in session.responses:
-        not_applicable(f"the repeated call of {model.name} "
-                       f"{'finished' if running else 'reported no progress'} before it could be cancelled")
-    session.notify("notifications/cancelled", {"requestId": request_id, "reason": "mcp-conformance: cancellation"})
-    # Long enough for the response the earlier, uncancelled call took to arrive.
-    window = min(session.timeout, max(0.2, 1.2 * model.seconds + 0.05))
-    answered = session.wait_for(lambda m: request_id in session.responses, window)
-    should(answered is None, f"the cancelled call of {model.name} (id {request_id}) was still answered; "
-                             "a cancelled request should get no response")
+    if running is None:
+        session.cancel(request_id, "mcp-conformance: no progress in time")  # the check is done with it
+        not_applicable(f"the repeated call of {model.name} reported no progress within {session.timeout:g} s")
+    if request_id in session.responses:
+        not_applicable(f"the repeated call of {model.name} finished before its first progress notification")
+    cancelled = session.mark()
+    session.cancel(request_id, "mcp-conformance: cancellation")
     try:
-        session.request("ping")
+        pinged = entry_of(session, session.request("ping"), cancelled)
     except TransportError as error:
         fail(f"after a cancellation the server no longer answers ping: {error.reason}")
+    if request_id not in session.responses:
+        elapsed = session.transcript[cancelled].t - session.transcript[sent].t
+        session.wait_for(lambda m: request_id in session.responses,
+                         silence_window(plan.seconds, elapsed, session.timeout))
+    answered = entry_of(session, session.responses.get(request_id), sent)
+    called = f"{model.name} with {json.dumps(plan.arguments)[:200]} (id {request_id})"
+    if answered is not None and not is_received_after(session, answered, cancelled):
+        not_applicable(f"the repeated call of {called} was answered before the cancellation was sent: "
+                       "it had already finished (a race the spec allows)")
+    if answered is not None and not is_received_after(session, answered, pinged):
+        not_applicable(f"the repeated call of {called} was answered before the server answered the ping "
+                       "sent after the cancellation: the answer crossed the cancellation (a race the spec allows)")
+    should(answered is None, f"the cancelled call of {called} was still answered after the server had the "
+                             "cancellation; a cancelled request should get no response")

@@ -23,6 +23,7 @@ from conformance.checks import expect, fail, info, not_applicable, requirement, 
 from conformance.discovery import (allowed_tools, callable_tools, declares, input_schema, issued_token, listed_tools,
                                   may_call, new_token)
 from conformance.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Kind, Message
+from conformance.scenarios.progress import is_received_after
 
 REVISION = "2025-11-25"
 RELATED = "io.modelcontextprotocol/related-task"
@@ -34,6 +35,7 @@ MAX_POLL_SECONDS = 1.0  # the longest pause between polls, whatever pollInterval
 MIN_POLL_SECONDS = 0.02
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 MAX_PAGES = 100
+LATE_PROGRESS_WINDOW = 0.2  # seconds to wait for progress that trails a task's end
 
 
 # -- applicability -------------------------------------------------------------------------
@@ -168,6 +170,11 @@ def finished_task(mcp_connect, mcp, revision, policy, pick=lambda tool: True):
     if polled and polled[-1].get("status") == "input_required":
         not_applicable(f"the task of {tool['name']} needs input from the client, which the suite cannot give")
     return session, tool, created, polled
+
+
+def last_received(session) -> int:
+    """The transcript index of the last message received (the answer a request just got)."""
+    return max(i for i, e in enumerate(session.transcript) if e.direction == "<-")
 
 
 def is_error(response: Message, *codes: int) -> bool:
@@ -355,7 +362,9 @@ def test_task_field_ignored_without_capability(mcp, mcp_connect, mcp_target, rev
 def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     """A task-augmented call that carries a progressToken may be reported on with progress
     notifications for as long as the task runs, under that token only; none arrives once
-    tasks/get has shown the task in a terminal status."""
+    tasks/get has shown the task in a terminal status (none received after that answer,
+    `is_received_after`). Late progress is waited for LATE_PROGRESS_WINDOW (at most the
+    session timeout)."""
     tool, arguments = task_tools(mcp, revision, mcp_target.call_tools)[0]
     session = mcp_connect()
     token = new_token()
@@ -364,8 +373,8 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     polled = [] if created.get("status") in TERMINAL else poll_until_terminal(session, created)
     if polled and polled[-1].get("status") == "input_required":
         not_applicable(f"the task of {tool['name']} needs input from the client, which the suite cannot give")
-    ended = session.mark()
-    session.drain(0.2)
+    ended = last_received(session)  # the answer that showed the task terminal
+    session.drain(min(LATE_PROGRESS_WINDOW, session.timeout))
     notices = [(i, e.message.params) for i, e in enumerate(session.transcript[started:], started)
                if e.direction == "<-" and e.message is not None and e.message.kind is Kind.NOTIFICATION
                and e.message.method == "notifications/progress" and isinstance(e.message.params, dict)]
@@ -373,7 +382,8 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
         not_applicable(f"the task of {tool['name']} sent no progress (sending none is allowed)")
     foreign = sorted({repr(p.get("progressToken")) for _, p in notices if not issued_token(p.get("progressToken"))})
     expect(not foreign, f"progress for the task under tokens the client never sent: {', '.join(foreign)}")
-    late = [p.get("progress") for i, p in notices if i >= ended and p.get("progressToken") == token]
+    late = [p.get("progress") for i, p in notices
+            if is_received_after(session, i, ended) and p.get("progressToken") == token]
     expect(not late, f"progress {late} for the task of {tool['name']} after tasks/get showed it "
                      f"{(polled or [created])[-1].get('status')!r}")
 

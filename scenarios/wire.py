@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import re
 
-from conformance.checks import current, expect, info, modern_only, not_applicable, requirement
+from conformance import ledger
+from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, sweep
+from conformance.discovery import capabilities as declared_capabilities
 from conformance.jsonrpc import Kind, Message
 from conformance.scenarios.client_features import PROFILES, exchange
 
@@ -163,7 +165,7 @@ def test_result_types_known(mcp_target, revision):
     results = [m for m in received(mcp_target, revision) if m.kind is Kind.RESULT and isinstance(m.result, dict)]
     unknown = {f"{describe(m)}: resultType {m.result['resultType']!r}" for m in results
                if "resultType" in m.result and m.result["resultType"] not in CORE_RESULT_TYPES}
-    capabilities = (exchange(mcp_target, revision, "full").session.init_result or {}).get("capabilities") or {}
+    capabilities = declared_capabilities(exchange(mcp_target, revision, "full").session)
     if unknown and capabilities.get("extensions"):
         info("resultType values outside the core ones, maybe from an advertised extension: "
              + "; ".join(sorted(unknown)))
@@ -181,4 +183,19 @@ def test_exchange_messages_valid(mcp_target, revision):
     mcp_target.shared(revision)  # skips a revision the server does not support
     for profile in PROFILES:
         made = exchange(mcp_target, revision, profile)
-        current().watch(made.session, since=made.started_at)  # a violation fails here (wire-schema-valid)
+        current().watch(made.session, since=made.started_at, judge_wire=True)  # a violation fails here
+
+
+@sweep
+@requirement("basic-003", "lifecycle-015", "2026-07-28/basic-003")
+def test_messages_valid(mcp_target, revision):
+    """Every message the server sent on any connection of this run, in this revision, is
+    valid against the revision's schema. The one owner of schema validity: each distinct
+    problem (definition, JSON path, method) is reported here once, with its first
+    occurrence, unless the check that judges that exchange already failed for it."""
+    mcp_target.shared(revision)  # skips a revision the server does not support
+    seen = ledger.LEDGER.unclaimed(revision)
+    if seen:
+        fail(f"{len(seen)} distinct schema violation(s) in what the server sent:\n"
+             + "\n".join(f"- {s.signature}\n  on {s.connection}: {s.text}" for s in seen[:20]),
+             [s.signature for s in seen])

@@ -34,8 +34,11 @@ EVERYTHING_ENTRY = PEERS / "node_modules" / "@modelcontextprotocol" / "server-ev
 SDK_SERVER = PEERS / "sdk_server.py"
 
 # The outcomes run_suite reports. "warned" and "informational" are checks pytest counts as
-# passed that the plugin grades WARN (a SHOULD missed) or INFO (behaviour the spec leaves open).
-OUTCOMES = ("passed", "warned", "informational", "skipped", "failed", "error")
+# passed that the plugin grades WARN (a SHOULD missed) or INFO (behaviour the spec leaves open);
+# "blocked" is one pytest counts as skipped that could not judge its requirement because of
+# something another check owns; "internal" is a failure of the suite itself (a bug of ours).
+OUTCOMES = ("passed", "warned", "informational", "skipped", "blocked", "failed", "internal", "error")
+GRADES = {"passed": ("warned", "informational"), "skipped": ("blocked",), "failed": ("internal",)}
 RUN_TIMEOUT = 180.0  # seconds for one whole suite run before it is killed
 
 # Loaded into the suite run (-p): records the grade the plugin gives every check, as its
@@ -66,7 +69,7 @@ def pytest_configure(config):
 
 
 def pytest_runtest_logreport(report):
-    if report.when == "call":
+    if report.when == "call" or (report.when == "setup" and not report.passed):
         names = mangle_test_address(report.nodeid)
         category = CONFIG.hook.pytest_report_teststatus(report=report, config=CONFIG)[0]
         grades.append([".".join(names[:-1]), names[-1], category, dict(report.sections)])
@@ -179,8 +182,9 @@ class SuiteRun:
 
 
 def _parse_cases(junit_xml: str, grades: list[list]) -> list[Case]:
-    """Every <testcase> of the JUnit XML. A passed check graded WARN or INFO (by its user
-    property mcp_outcome, or by the recorder's terminal category) is "warned" or "informational"."""
+    """Every <testcase> of the JUnit XML. A passed check graded WARN or INFO, a skipped one
+    graded BLOCKED and a failed one graded INTERNAL (by its user property mcp_outcome, or by
+    the recorder's terminal category) get that outcome instead."""
     graded = {(module, name): (category, sections) for module, name, category, sections in grades}
     rank = {outcome: i for i, outcome in enumerate(OUTCOMES)}
     cases: dict[tuple[str, str], Case] = {}
@@ -193,11 +197,11 @@ def _parse_cases(junit_xml: str, grades: list[list]) -> list[Case]:
             if child is not None:
                 outcome, message, text = word, child.get("message", ""), child.text or ""
                 break
-        if outcome == "passed" and properties.get("mcp_outcome") in ("warned", "informational"):
+        if properties.get("mcp_outcome") in GRADES.get(outcome, ()):
             outcome = properties["mcp_outcome"]
         junit_outcome = outcome
         category, sections = graded.get(key, ("", {}))
-        if outcome == "passed" and category in ("warned", "informational"):
+        if category in GRADES.get(outcome, ()):
             outcome = category
         case = Case(module, name, outcome, properties, message, text, junit_outcome, sections)
         # A check that fails and then errors in teardown has two <testcase>s: keep the worse.

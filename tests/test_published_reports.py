@@ -20,6 +20,9 @@ def test_published_report_validates_against_the_shipped_schema(name):
     assert report["options"]["transcripts"] == "failures"  # kept small: transcripts that prove something
     assert not any(c["messages"] for c in report["checks"] if c["outcome"] in ("PASS", "SKIP"))
     assert (REPORTS / name / "report.html").is_file() and (REPORTS / name / "badge.svg").is_file()
+    # Problems group the failed checks (absent in reports written before signatures existed).
+    failed = {c["id"] for c in report["checks"] if c["outcome"] == "FAIL"}
+    assert {i for problem in report.get("problems", []) for i in problem["checks"]} in (set(), failed)
 
 
 def test_matrix_page_links_every_published_report():

@@ -164,6 +164,9 @@ def test_report_json_is_valid_and_complete(faulty):
     assert any('"ping"' in m["data"] for m in ping["messages"]), "the transcript crossed xdist"
     assert data["options"]["transcripts"] == "all" and any(c["messages"] for c in data["checks"] if c["outcome"] == "PASS")
     assert data["totals"]["2025-11-25"]["FAIL"] >= 2 and data["totals"]["2025-11-25"]["PASS"] > 5
+    failed = {c["id"] for c in data["checks"] if c["outcome"] == "FAIL"}
+    assert {i for problem in data["problems"] for i in problem["checks"]} == failed  # every failure, grouped
+    assert data["totals"]["all"]["problems"] == len(data["problems"]) <= len(failed)
 
 
 def test_xdist_controller_merges_one_report(faulty):
@@ -187,11 +190,13 @@ def test_html_report(faulty):
     anchor = faulty.check("test_ping[2025-11-25]")["anchor"]
     assert f'id="{anchor}"' in page and f'href="#{anchor}"' in page
     assert "What happened" in page and "Wire transcript" in page and "ping is not supported" in page
+    assert page.index("<h2>Problems</h2>") < page.index("<h2>Failures") < page.index("<h2>All checks</h2>")
 
 
 def test_summary_markdown(faulty):
     summary = faulty.file("summary.md")
-    assert "| Revision | PASS | WARN | INFO | SKIP | FAIL | MUST pass rate |" in summary
+    assert "| Revision | PASS | WARN | INFO | SKIP | BLOCKED | FAIL | INTERNAL | MUST pass rate |" in summary
+    assert " distinct problem" in summary and " failed checks" in summary
     assert "| 2025-11-25 |" in summary and "### Failures" in summary and "test_ping[2025-11-25]" in summary
 
 
@@ -273,9 +278,29 @@ def test_baseline_judgement():
     checks = [{"name": "test_a[r]", "area": "x", "requirements": ["x-1"], "outcome": o} for o in ("FAIL",)]
     checks += [{"name": "test_b[r]", "area": "y", "requirements": ["y-1"], "outcome": "WARN"},
                {"name": "test_c[r]", "area": "y", "requirements": ["y-2"], "outcome": "SKIP"}]
-    judged = Baseline("b.yml", ["test_a", "y-1", "test_c", "zzz", "x"]).judge(checks)
+    checks += [{"name": "test_d[r]", "area": "z", "requirements": [], "outcome": o} for o in ("BLOCKED", "INTERNAL")]
+    judged = Baseline("b.yml", ["test_a", "y-1", "test_c", "zzz", "x", "test_d"]).judge(checks)
     assert judged["expected"] == ["test_a", "x"] and judged["stale"] == ["y-1"]
-    assert judged["unexercised"] == ["test_c", "zzz"]
+    assert judged["unexercised"] == ["test_c", "zzz", "test_d"]  # BLOCKED and INTERNAL judged nothing
+
+
+def test_baseline_never_expects_an_internal_error():
+    """A listed check that fails is xfailed; one that hit a bug of the suite stays failed."""
+    from conformance.report import plugin
+    stash = pytest.Stash()
+    stash[plugin.BASELINE_KEY] = Baseline("b.yml", ["test_ping"])
+    item = type("Item", (), {"name": "test_ping[2025-11-25]", "config": type("Config", (), {"stash": stash})})
+
+    def after_hook(report):
+        hook = plugin.pytest_runtest_makereport(item, None)
+        next(hook)
+        with pytest.raises(StopIteration) as done:
+            hook.send(report)
+        return done.value.value
+
+    assert after_hook(phase("test_ping", "call", "failed", longrepr="x")).outcome == "skipped"
+    internal = phase("test_ping", "call", "failed", longrepr="INTERNAL ERROR", props=[("mcp_outcome", "internal")])
+    assert after_hook(internal).outcome == "failed"
 
 
 # -- report data from crafted reports --------------------------------------------------------------
@@ -295,14 +320,20 @@ def crafted(text: str = HOSTILE) -> dict:
     message = {"t": 0.5, "direction": "<-", "data": json.dumps({"error": {"message": text}}), "notes": [text],
                "connection": "stdio"}
     detail = {"warnings": [text], "infos": [text], "messages": [message],
-              "server_info": {"name": text, "version": text}}
+              "server_info": {"name": text, "version": text}, "signatures": [text], "blocked_by": None}
     results = model.Results(command=f"server --name {text}")
     for name, outcome, extra in [("test_pass", "passed", {}),
                                  ("test_fail", "failed", {"longrepr": f"What happened: {text}"}),
                                  ("test_warn", "passed", {"props": [("mcp_outcome", "warned")]}),
                                  ("test_info", "passed", {"props": [("mcp_outcome", "informational")]}),
-                                 ("test_xfail", "skipped", {"longrepr": text, "props": [("mcp_baseline", text)]})]:
-        for report in (phase(name, "setup", "passed"), phase(name, "call", outcome, detail=detail, **extra),
+                                 ("test_xfail", "skipped", {"longrepr": text, "props": [("mcp_baseline", text)]}),
+                                 ("test_blocked", "skipped", {"longrepr": ("x.py", 1, f"Blocked: {text} (judged by x)"),
+                                                              "props": [("mcp_outcome", "blocked")]}),
+                                 ("test_internal", "failed", {"longrepr": f"INTERNAL ERROR {text}",
+                                                              "props": [("mcp_outcome", "internal")]})]:
+        blocked_by = {"blocked_by": text} if name == "test_blocked" else {}
+        for report in (phase(name, "setup", "passed"),
+                       phase(name, "call", outcome, detail=detail | blocked_by, **extra),
                        phase(name, "teardown", "passed")):
             results.add(report)
     results.add(phase("test_skip", "setup", "skipped", longrepr=("x.py", 1, f"Skipped: {text}")))
@@ -316,9 +347,11 @@ def test_crafted_report_outcomes_and_schema():
     validate(data)
     outcomes = {c["test"]: (c["outcome"], c["expectedFailure"]) for c in data["checks"]}
     assert outcomes == {"test_pass": ("PASS", False), "test_fail": ("FAIL", False), "test_warn": ("WARN", False),
-                        "test_info": ("INFO", False), "test_xfail": ("FAIL", True), "test_skip": ("SKIP", False)}
+                        "test_info": ("INFO", False), "test_xfail": ("FAIL", True), "test_skip": ("SKIP", False),
+                        "test_blocked": ("BLOCKED", False), "test_internal": ("INTERNAL", False)}
     assert data["implementation"]["name"] == HOSTILE
-    assert data["totals"]["2025-11-25"]["mustPassRate"] == 60.0  # 3 of 5 graded: SKIP does not count
+    assert data["totals"]["2025-11-25"]["mustPassRate"] == 60.0  # 3 of 5 graded: SKIP, BLOCKED, INTERNAL do not count
+    assert [p["signature"] for p in data["problems"]] == [HOSTILE]  # test_fail and test_xfail: one problem
     assert data["baseline"]["stale"] == ["test_pass"]
 
 
@@ -326,11 +359,14 @@ def test_reports_survive_xdist_serialization():
     """The controller gets reports rebuilt from JSON (lists, not tuples): same result."""
     results = model.Results()
     for report in (phase("test_w", "call", "passed", props=[("mcp_outcome", "warned")]),
-                   phase("test_s", "setup", "skipped", longrepr=("x.py", 1, "Skipped: why"))):
+                   phase("test_s", "setup", "skipped", longrepr=("x.py", 1, "Skipped: why")),
+                   phase("test_b", "call", "skipped", longrepr=("x.py", 1, "Blocked: no answer (judged by test_w)"),
+                         props=[("mcp_outcome", "blocked")], detail={"blocked_by": "test_w"})):
         rebuilt = pytest.TestReport._from_json(json.loads(json.dumps(report._to_json())))
         results.add(rebuilt)
-    assert [(c["test"], c["outcome"], c["reason"]) for c in results.to_json()["checks"]] == [
-        ("test_s", "SKIP", "why"), ("test_w", "WARN", "")]
+    assert [(c["test"], c["outcome"], c["reason"], c["blockedBy"]) for c in results.to_json()["checks"]] == [
+        ("test_b", "BLOCKED", "no answer (judged by test_w)", "test_w"), ("test_s", "SKIP", "why", None),
+        ("test_w", "WARN", "", None)]
 
 
 def test_html_escapes_implementation_strings():
@@ -376,6 +412,130 @@ def test_requirement_details_are_optional(monkeypatch):
         assert model.requirement_rows(crafted()["checks"])[0].keys() == {"id", "revisions"}
     finally:
         model.requirement_info.cache_clear()
+
+
+# -- BLOCKED, INTERNAL and problems grouped by root cause ------------------------------------------------
+SHARED = "ping-001 \u00b7 JSONRPCResponse \u00b7 result \u00b7 ping"
+
+
+def blocked(name: str, owner: str, when: str = "call", detail: dict | None = None) -> pytest.TestReport:
+    reason = f"Blocked: the connection stopped answering (judged by {owner})"
+    return phase(name, when, "skipped", longrepr=("x.py", 1, reason), props=[("mcp_outcome", "blocked")], detail=detail)
+
+
+def root_causes() -> dict:
+    """Two checks failing with one signature (in two revisions), one failing with none, two
+    BLOCKED (one by a check of this run, one by a check that is not in it), one INTERNAL."""
+    results = model.Results()
+    for report in [phase("test_ping", "call", "failed", longrepr="What happened: error",
+                         detail={"signatures": [SHARED]}),
+                   phase("test_ping_id", "call", "failed", longrepr="What happened: error", revision="2025-06-18",
+                         detail={"signatures": [SHARED]}),
+                   phase("test_alone", "call", "failed", longrepr="What happened: no", detail={"signatures": []}),
+                   blocked("test_after", "test_ping", detail={"blocked_by": "test_ping"}),
+                   blocked("test_elsewhere", "test_wire_schema_valid", when="setup"),  # no mcp_detail at setup
+                   phase("test_oops", "call", "failed", longrepr="INTERNAL ERROR KeyError: 'x'",
+                         props=[("mcp_outcome", "internal")]),
+                   phase("test_fine", "call", "passed")]:
+        results.add(report)
+    return results.to_json()
+
+
+def by_test(data: dict) -> dict:
+    return {c["test"]: c for c in data["checks"]}
+
+
+def test_blocked_and_internal_outcomes_and_totals():
+    data = root_causes()
+    validate(data)
+    checks = by_test(data)
+    assert {t: c["outcome"] for t, c in checks.items()} == {
+        "test_ping": "FAIL", "test_ping_id": "FAIL", "test_alone": "FAIL", "test_after": "BLOCKED",
+        "test_elsewhere": "BLOCKED", "test_oops": "INTERNAL", "test_fine": "PASS"}
+    assert checks["test_after"]["blockedBy"] == "test_ping"
+    assert checks["test_elsewhere"]["blockedBy"] == "test_wire_schema_valid"  # read from the reason
+    assert checks["test_after"]["reason"] == "the connection stopped answering (judged by test_ping)"
+    assert checks["test_oops"]["reason"].startswith("INTERNAL ERROR")
+    assert checks["test_ping"]["signatures"] == [SHARED] and checks["test_alone"]["signatures"] == []
+    every = data["totals"]["all"]
+    assert (every["FAIL"], every["BLOCKED"], every["INTERNAL"], every["PASS"], every["problems"]) == (3, 2, 1, 1, 2)
+    assert every["mustPassRate"] == 25.0  # 1 of 4 graded: BLOCKED and INTERNAL are not
+    # The requirement's worst outcome in 2025-11-25: INTERNAL (its verdict is unknown).
+    assert data["requirements"][0]["revisions"]["2025-11-25"]["outcome"] == "INTERNAL"
+
+
+def test_failed_checks_with_one_signature_are_one_problem():
+    data = root_causes()
+    ids = {t: c["id"] for t, c in by_test(data).items()}
+    assert data["problems"] == [
+        {"signature": SHARED, "checks": [ids["test_ping"], ids["test_ping_id"]],
+         "revisions": ["2025-06-18", "2025-11-25"]},
+        {"signature": ids["test_alone"], "checks": [ids["test_alone"]], "revisions": ["2025-11-25"]}]
+
+
+def test_html_shows_problems_blocked_owners_and_suite_errors():
+    data = root_causes()
+    page = html_report.render(data)
+    anchors = {t: c["anchor"] for t, c in by_test(data).items()}
+    problems = page[page.index("<h2>Problems</h2>"):page.index("<h2>Requirements</h2>")]
+    assert "2 distinct problems in 3 failed checks" in problems
+    assert f'href="#{anchors["test_ping"]}"' in problems and f'href="#{anchors["test_ping_id"]}"' in problems
+    assert page.index("<h2>Problems</h2>") < page.index("<h2>All checks</h2>")
+    assert f'blocked by <a href="#{anchors["test_ping"]}">test_ping[2025-11-25]</a>' in page  # the owner, linked
+    assert "blocked by test_wire_schema_valid (not in this report)" in page
+    assert page.count('<tr class="row-BLOCKED">') == 2 and page.count('<tr class="row-INTERNAL">') == 1
+    assert "<h2>Suite errors (1)</h2>" in page and page.count(html_report.SUITE_BUG) == 2  # section and row
+    assert f"Root cause: <code>{html_report.esc(SHARED)}</code>" in page
+
+
+def test_markdown_counts_problems_blocked_and_internal():
+    summary = markdown.render(root_causes())
+    assert "### 2 distinct problems in 3 failed checks" in summary
+    assert "- <code>ping-001 \u00b7 JSONRPCResponse \u00b7 result \u00b7 ping</code> (2025-06-18, 2025-11-25): " \
+           "test_ping[2025-11-25], test_ping_id[2025-06-18]" in summary
+    assert "**1 INTERNAL error of the suite.**" in summary and "2 checks BLOCKED" in summary
+    assert "| all | 1 | 0 | 0 | 0 | 2 | 3 | 1 | 25% |" in summary
+
+
+def test_badge_of_a_suite_error():
+    assert badge.endpoint(root_causes())["message"] == "suite error"
+    assert badge.endpoint(root_causes())["color"] == "lightgrey"
+
+
+def test_badge_counts_no_blocked_check_as_a_pass():
+    results = model.Results()
+    for report in (phase("test_a", "call", "passed"), phase("test_b", "call", "failed", longrepr="x"),
+                   *(blocked(f"test_c{i}", "test_b") for i in range(5))):
+        results.add(report)
+    assert badge.endpoint(results.to_json())["message"] == "50%"
+
+
+def test_badge_of_a_run_where_nothing_was_graded():
+    results = model.Results()
+    results.add(blocked("test_a", "test_server_answers_initialize", when="setup"))
+    results.add(phase("test_b", "setup", "skipped", longrepr=("x", 1, "Skipped: not supported")))
+    assert badge.endpoint(results.to_json()) == {"schemaVersion": 1, "label": "MCP 2025-11-25",
+                                                 "message": "not tested", "color": "lightgrey"}
+
+
+def older(data: dict) -> dict:
+    """`data` as a report.json written before BLOCKED, INTERNAL and signatures existed."""
+    old = {k: v for k, v in data.items() if k != "problems"}
+    old["checks"] = [{k: v for k, v in c.items() if k not in ("signatures", "blockedBy")} for c in data["checks"]
+                     if c["outcome"] not in ("BLOCKED", "INTERNAL")]
+    old["totals"] = {rev: {k: v for k, v in t.items() if k not in ("BLOCKED", "INTERNAL", "problems")}
+                     for rev, t in data["totals"].items()}
+    return old
+
+
+def test_an_older_report_json_still_validates_and_renders(tmp_path):
+    old = older(root_causes())
+    validate(old)
+    assert "3 distinct problems in 3 failed checks" in html_report.render(old)  # one per failure
+    assert "| all | 1 | 0 | 0 | 0 | 0 | 3 | 0 | 25% |" in markdown.render(old)
+    (tmp_path / "report.json").write_text(json.dumps(old))
+    index = tmp_path / "index.html"
+    assert "MCP 2025-11-25: 33.3%" in matrix.render(matrix.load([tmp_path / "report.json"]), index)
 
 
 # -- the matrix page ------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ def test_crafted_report_and_matrix(chromium, tmp_path):
     dom = browse(chromium, tmp_path / "a" / "report.html", tmp_path / "profile", "--dump-dom")
     assert_inert(dom)
     assert '<table id="checks">' in dom and dom.count('class="failure') == 2
+    assert '<ol id="problems">' in dom and 'class="internal"' in dom and 'class="row-BLOCKED"' in dom
     index = tmp_path / "index.html"
     index.write_text(matrix.render(matrix.load([tmp_path / "a" / "report.json"]), index))
     assert_inert(browse(chromium, index, tmp_path / "profile", "--dump-dom"))

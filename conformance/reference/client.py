@@ -42,6 +42,7 @@ FAULTS = {
     "answers-undeclared-roots": "declares no roots, yet answers roots/list with a result",
     "not-json": "writes a line that is no JSON to the server",
     "ignores-server-requests": "never answers the server's requests",
+    "ignores-sampling": "answers every server request but sampling/createMessage",
     "hangs": "never exits after its session",
     "sigterm-first": "ends the server with SIGTERM before closing its stdin",
     "no-meta": "modern-era requests after server/discover lack clientCapabilities in _meta",
@@ -107,7 +108,8 @@ class Client:
             raise GaveUp(f"the server cancelled request {(message.params or {}).get('requestId')!r}, unknown here")
 
     def answer(self, message: jsonrpc.Message) -> None:
-        if self.fault == "ignores-server-requests":
+        if self.fault == "ignores-server-requests" or (
+                self.fault == "ignores-sampling" and message.method == "sampling/createMessage"):
             return
         result = self.result_for(message.method)
         if result is None:

@@ -3,6 +3,9 @@
 `tests/test_faults.py` runs the suite against the reference server with each fault and
 asserts that the named check reports the expected outcome ("failed", or "warned" for a
 missed SHOULD). A check with no fault here (or a recorded real-peer failure) is a defect.
+`tests/test_precision.py` runs the whole suite against each fault and asserts that the
+checks it fails or warns are exactly `Fault.checks` (the named check and `also`, at most
+three in all): one defect, one failure.
 """
 
 from __future__ import annotations
@@ -17,6 +20,12 @@ class Fault:
     outcome: str = "failed"  # "failed" (MUST broken), "warned" (SHOULD missed) or "informational" (noted)
     server_args: str = ""  # further reference-server options the fault needs, e.g. "--era modern"
     revision: str = "2025-11-25"  # the revision its check is run for in tests/test_faults.py
+    also: tuple[str, ...] = ()  # other checks the defect rightly fails or warns (their own rule broken too)
+
+    @property
+    def checks(self) -> frozenset[str]:
+        """Every check this fault makes fail or warn in a whole run of its revision."""
+        return frozenset((self.check, *self.also))
 
 
 FAULTS: dict[str, Fault] = {

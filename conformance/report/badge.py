@@ -1,5 +1,7 @@
 """badge.svg (a shields-style flat badge) and badge.json (the shields.io endpoint format):
-"MCP <revision>" | "<MUST pass rate>%", coloured by grade."""
+"MCP <revision>" | "<MUST pass rate>%", coloured by grade; "suite error" when the suite
+itself failed (any INTERNAL), "not tested" when no check was graded. The rate counts only
+graded checks: BLOCKED and INTERNAL are never passes."""
 
 from __future__ import annotations
 
@@ -21,11 +23,18 @@ def grade(rate: float | None, warnings: int) -> str:
     return "yellow" if rate >= 90 else "orange" if rate >= 75 else "red"
 
 
+def message(data: dict, rate: float | None) -> str:
+    if any(c["outcome"] == "INTERNAL" for c in data["checks"]):
+        return "suite error"  # the grade may be wrong: the suite, not the implementation, broke
+    return "not tested" if rate is None else f"{rate:g}%"
+
+
 def endpoint(data: dict) -> dict:
     revision, totals = badge_totals(data)
     rate = totals["mustPassRate"]
-    return {"schemaVersion": 1, "label": grade_label(data, revision),
-            "message": "n/a" if rate is None else f"{rate:g}%", "color": grade(rate, totals["WARN"])}
+    text = message(data, rate)
+    colour = "lightgrey" if text == "suite error" else grade(rate, totals["WARN"])
+    return {"schemaVersion": 1, "label": grade_label(data, revision), "message": text, "color": colour}
 
 
 def text_width(text: str) -> float:

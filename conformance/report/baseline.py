@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .model import RAN
+
 REASON = "expected failure (baseline)"
 KEYS = ("server", "client")
 
@@ -110,13 +112,14 @@ class Baseline:
 
     def judge(self, checks: list[dict]) -> dict:
         """Which entries still fail (expected), which now pass (stale), which match no
-        check that ran (not exercised: filtered out, skipped, or a typo)."""
+        check that judged its requirement (not exercised: filtered out, skipped, BLOCKED,
+        INTERNAL, or a typo)."""
         expected, stale, unexercised = [], [], []
         for entry in self.entries:
             hits = [c for c in checks if matches(entry, c["name"], c["area"], c["requirements"])]
             if any(c["outcome"] == "FAIL" for c in hits):
                 expected.append(entry)
-            elif any(c["outcome"] != "SKIP" for c in hits):
+            elif any(c["outcome"] in RAN for c in hits):
                 stale.append(entry)
             else:
                 unexercised.append(entry)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 from html import escape
+from collections.abc import Sequence
 from importlib import resources
 
 from . import OUTCOMES
-from .model import badge_totals, grade_label, totals
+from .model import badge_totals, failure_problems, grade_label, totals
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 LABELS = ("Check", "Requirements", "Expected", "What happened", "Also (SHOULD)")
+SUITE_BUG = "A bug of mcp-conformance, not a failure of the implementation: the check judged nothing. Please report it."
 
 
 def esc(value: object) -> str:
@@ -60,16 +62,17 @@ def outcome_badge(outcome: str, expected: bool = False, href: str | None = None)
     return f'<span class="{classes}"{title}>{text}</span>'
 
 
-def table(header: list[str], rows: list[list[str]], table_id: str = "") -> str:
-    """A table from already-escaped cells."""
+def table(header: list[str], rows: list[list[str]], table_id: str = "", row_classes: Sequence[str] = ()) -> str:
+    """A table from already-escaped cells (and optional, trusted, classes per row)."""
     attr = f' id="{table_id}"' if table_id else ""
     head = "".join(f"<th>{h}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    classes = [f' class="{c}"' if c else "" for c in row_classes] or [""] * len(rows)
+    body = "\n".join(f"<tr{cls}>" + "".join(row) + "</tr>" for cls, row in zip(classes, rows))
     return f"<table{attr}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
 
 
 def counts_cells(totals: dict) -> list[str]:
-    cells = [f'<td class="n">{totals[o]}</td>' for o in OUTCOMES]
+    cells = [f'<td class="n">{totals.get(o, 0)}</td>' for o in OUTCOMES]  # an older report lacks some
     return [*cells, f'<td class="n">{rate_text(totals["mustPassRate"])}</td>']
 
 
@@ -92,7 +95,7 @@ def header(data: dict) -> list[str]:
 
 def summary(data: dict) -> list[str]:
     rows = [[f"<th>{esc(rev)}</th>", *counts_cells(t)] for rev, t in data["totals"].items()
-            if rev != "all" and any(t[o] for o in OUTCOMES)]
+            if rev != "all" and any(t.get(o) for o in OUTCOMES)]
     rows.append(["<th>all</th>", *counts_cells(data["totals"]["all"])])
     header_cells = ["Revision", *OUTCOMES, "MUST pass rate"]
     return ["<h2>Summary</h2>", table(header_cells, rows, "summary"), *by_area(data)]
@@ -140,6 +143,45 @@ def explained(reason: str) -> list[tuple[str, str]]:
     return [(m.group(1), reason[m.end():end].strip()) for m, end in zip(marks, ends)]
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def problem_count(problem_total: int, failed: int) -> str:
+    """E.g. "4 distinct problems in 11 failed checks"."""
+    return f"{plural(problem_total, 'distinct problem')} in {plural(failed, 'failed check')}"
+
+
+def problems_of(data: dict) -> list[dict]:
+    """report.json's problems, or (an older report.json) one per failed check."""
+    found = data.get("problems")
+    return failure_problems(data["checks"]) if found is None else found
+
+
+def check_link(check: dict) -> str:
+    return f'<a href="#{esc(check["anchor"])}">{esc(check["name"])}</a>'
+
+
+def problems(data: dict) -> list[str]:
+    found = problems_of(data)
+    if not found:
+        return []
+    by_id = {c["id"]: c for c in data["checks"]}
+    items = "".join(f"<li><code>{esc(p['signature'])}</code> ({esc(', '.join(p['revisions']))}): "
+                    + ", ".join(check_link(by_id[i]) if i in by_id else esc(i) for i in p["checks"]) + "</li>"
+                    for p in found)
+    failed = sum(1 for c in data["checks"] if c["outcome"] == "FAIL")
+    return ["<h2>Problems</h2>", f"<p>{problem_count(len(found), failed)}, grouped by root cause.</p>",
+            f'<ol id="problems">{items}</ol>']
+
+
+def suite_errors(data: dict) -> list[str]:
+    internal = [c for c in data["checks"] if c["outcome"] == "INTERNAL"]
+    if not internal:
+        return []
+    return [f"<h2>Suite errors ({len(internal)})</h2>", f"<p>{esc(SUITE_BUG)}</p>", *map(failure, internal)]
+
+
 def failures(data: dict) -> list[str]:
     failed = [c for c in data["checks"] if c["outcome"] == "FAIL"]
     out = [f"<h2>Failures ({len(failed)})</h2>"]
@@ -155,9 +197,37 @@ def failure(c: dict) -> str:
     note = f" (expected failure: baseline entry <code>{esc(c['baselineEntry'])}</code>)" if expected else ""
     where = (f"Area {esc(c['area'])}, revision {esc(c['revision'])}, "
              f"requirements {esc(', '.join(c['requirements']) or 'none')}")
-    return (f'<section class="failure{" expected" if expected else ""}">'
+    causes = ", ".join(f"<code>{esc(s)}</code>" for s in c.get("signatures") or [])
+    root = f"<p>Root cause: {causes}</p>" if causes else ""
+    kind = "internal" if c["outcome"] == "INTERNAL" else "failure expected" if expected else "failure"
+    return (f'<section class="{kind}">'
             f'<h3><a href="#{esc(c["anchor"])}">{esc(c["name"])}</a>{note}</h3>'
-            f"<p>{where}</p><dl>{parts}</dl>{transcript(c['messages'])}</section>")
+            f"<p>{where}</p>{root}<dl>{parts}</dl>{transcript(c['messages'])}</section>")
+
+
+def owner_of(check: dict, checks: list[dict]) -> dict | None:
+    """The check a BLOCKED check names as its owner, as it ran in this report (the same
+    revision's first), or None."""
+    named = [c for c in checks if check.get("blockedBy") in (c["test"], c["name"])]
+    return next((c for c in named if c["revision"] == check["revision"]), named[0] if named else None)
+
+
+def blocked_note(check: dict, checks: list[dict]) -> str:
+    owner = owner_of(check, checks)
+    if owner is not None:
+        by = f"{check_link(owner)} {outcome_badge(owner['outcome'], owner['expectedFailure'])}"
+    else:
+        by = esc(check.get("blockedBy") or "another check") + " (not in this report)"
+    return f'<p class="note">Not judged: blocked by {by}</p>'
+
+
+def outcome_note(check: dict, checks: list[dict]) -> str:
+    """What a check that judged nothing says before its details."""
+    if check["outcome"] == "BLOCKED":
+        return blocked_note(check, checks)
+    if check["outcome"] == "INTERNAL":
+        return f'<p class="note">{esc(SUITE_BUG)}</p>'
+    return ""
 
 
 def checks(data: dict) -> list[str]:
@@ -168,9 +238,11 @@ def checks(data: dict) -> list[str]:
         rows.append([f'<td>{esc(c["area"])}</td>', f'<td id="{esc(c["anchor"])}">{esc(c["name"])}</td>',
                      f"<td>{esc(c['revision'])}</td>", f"<td>{esc(', '.join(c['requirements']))}</td>",
                      f"<td>{outcome_badge(c['outcome'], c['expectedFailure'])}</td>",
-                     f'<td class="n">{c["duration"]:.2f}s</td>', f"<td>{detail}</td>"])
+                     f'<td class="n">{c["duration"]:.2f}s</td>',
+                     f"<td>{outcome_note(c, data['checks'])}{detail}</td>"])
+    row_classes = [f"row-{c['outcome']}" if c["outcome"] in ("BLOCKED", "INTERNAL") else "" for c in data["checks"]]
     header_cells = ["Area", "Check", "Revision", "Requirements", "Outcome", "Time", "Reason and transcript"]
-    return ["<h2>All checks</h2>", table(header_cells, rows, "checks")]
+    return ["<h2>All checks</h2>", table(header_cells, rows, "checks", row_classes)]
 
 
 def baseline(data: dict) -> list[str]:
@@ -184,6 +256,7 @@ def baseline(data: dict) -> list[str]:
 
 
 def render(data: dict) -> str:
-    body = [*header(data), *summary(data), *baseline(data), *requirements(data), *failures(data), *checks(data),
-            "<p>FAIL* marks an expected failure listed in the baseline.</p>"]
+    body = [*header(data), *summary(data), *suite_errors(data), *baseline(data), *problems(data), *requirements(data),
+            *failures(data), *checks(data), "<p>FAIL* marks an expected failure listed in the baseline. "
+            "BLOCKED: not judged, because of what another check judges. INTERNAL: a bug of the suite.</p>"]
     return page(title(data), body)

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from .html_report import esc, implementation_label, outcome_badge, page, rate_text, table
-from .model import FORMAT, badge_totals
+from . import badge
+from .html_report import esc, implementation_label, outcome_badge, page, table
+from .model import FORMAT
 
 
 def load(paths: list[Path]) -> list[tuple[Path, dict]]:
@@ -49,8 +50,9 @@ def cell(check: dict | None, href: str) -> str:
 
 
 def grade(data: dict) -> str:
-    revision, totals = badge_totals(data)
-    return f"<td>MCP {esc(revision or 'n/a')}: {rate_text(totals['mustPassRate'])}</td>"
+    """The implementation's badge, in words ("MCP 2025-11-25: 95%", "... suite error")."""
+    shown = badge.endpoint(data)
+    return f"<td>{esc(shown['label'])}: {esc(shown['message'])}</td>"
 
 
 def render(reports: list[tuple[Path, dict]], output: Path) -> str:

@@ -15,13 +15,19 @@ from functools import lru_cache
 from typing import Any
 
 import conformance
+from conformance.checks import problems
 
 from . import OUTCOMES
 
 FORMAT = "mcp-conformance-report"
 FORMAT_VERSION = 1
 RAN = ("PASS", "WARN", "INFO")  # the check ran and no MUST broke
-SEVERITY = {"SKIP": 0, "PASS": 1, "INFO": 2, "WARN": 3, "FAIL": 4}
+GRADED = (*RAN, "FAIL")  # the check judged its requirement (BLOCKED and INTERNAL did not)
+# The worst outcome of a requirement is the highest. BLOCKED sits just above SKIP: it judged
+# nothing either, but says what stood in the way, so any check that did judge the requirement
+# outranks it. INTERNAL tops FAIL: a bug of the suite leaves the requirement's verdict unknown
+# (a FAIL beside it may come from the same bug), and the requirements table must not hide that.
+SEVERITY = {"SKIP": 0, "BLOCKED": 1, "PASS": 2, "INFO": 3, "WARN": 4, "FAIL": 5, "INTERNAL": 6}
 BASELINE_PROPERTY = "mcp_baseline"
 
 
@@ -60,6 +66,12 @@ def _failure_text(report: Any) -> str:
     return str(report.longrepr or "")
 
 
+def _owner_named_in(reason: str) -> str | None:
+    """The owner check a BLOCKED reason names: "<reason> (judged by <owner>)"."""
+    found = re.search(r"\(judged by ([^()]+)\)\s*$", reason)
+    return found.group(1).strip() if found else None
+
+
 @dataclass
 class Check:
     id: str
@@ -74,6 +86,8 @@ class Check:
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     messages: list[dict] = field(default_factory=list)
+    signatures: list[str] = field(default_factory=list)  # root causes of a FAIL (none: a problem of its own)
+    blocked_by: str | None = None  # the owner check (test name) of a BLOCKED check
 
     @classmethod
     def from_report(cls, report: Any, props: dict) -> "Check":
@@ -94,17 +108,24 @@ class Check:
             self.warnings = list(detail.get("warnings") or [])
             self.infos = list(detail.get("infos") or [])
             self.messages = list(detail.get("messages") or [])
-        if self.outcome == "FAIL":
+            self.signatures = [str(s) for s in detail.get("signatures") or [] if str(s)]
+            self.blocked_by = None if detail.get("blocked_by") is None else str(detail["blocked_by"])
+        if self.outcome in ("FAIL", "INTERNAL"):
             return
-        if report.failed:
+        graded = props.get("mcp_outcome")
+        if report.failed and graded == "internal":
+            self.outcome, self.reason = "INTERNAL", _failure_text(report)
+        elif report.failed:
             self.outcome, self.reason = "FAIL", _failure_text(report)
         elif props.get(BASELINE_PROPERTY):
             self.outcome, self.reason = "FAIL", _failure_text(report)
             self.baseline_entry = str(props[BASELINE_PROPERTY])
+        elif report.skipped and graded == "blocked":
+            self.outcome, self.reason = "BLOCKED", _skip_reason(report.longrepr).removeprefix("Blocked: ")
+            self.blocked_by = self.blocked_by or _owner_named_in(self.reason)
         elif report.skipped:
             self.outcome, self.reason = "SKIP", _skip_reason(report.longrepr)
         elif report.when == "call":
-            graded = props.get("mcp_outcome")
             self.outcome = {"warned": "WARN", "informational": "INFO"}.get(graded, "PASS")
             self.reason = "\n".join(self.warnings if graded == "warned" else self.infos if graded else [])
 
@@ -114,18 +135,31 @@ class Check:
                 "expectedFailure": self.baseline_entry is not None, "baselineEntry": self.baseline_entry,
                 "reason": self.reason, "warnings": self.warnings, "infos": self.infos,
                 "duration": round(self.duration, 4), "anchor": anchor(self.area, self.name),
-                "messages": self.messages}
+                "messages": self.messages, "signatures": self.signatures, "blockedBy": self.blocked_by}
 
 
 def totals(checks: list[dict]) -> dict:
-    """Counts per outcome, expected failures, and the MUST pass rate: of the checks that
-    ran, the share in which no MUST broke (a WARN or INFO still kept every MUST)."""
+    """Counts per outcome, expected failures, distinct problems among the FAILs, and the
+    MUST pass rate: of the checks graded, the share in which no MUST broke (a WARN or INFO
+    still kept every MUST; SKIP, BLOCKED and INTERNAL were not graded)."""
     counts = Counter(c["outcome"] for c in checks)
     ran = sum(counts[o] for o in RAN)
-    graded = ran + counts["FAIL"]
+    graded = sum(counts[o] for o in GRADED)
     return {**{o: counts[o] for o in OUTCOMES},
             "expectedFailures": sum(1 for c in checks if c.get("expectedFailure")),
+            "problems": len(failure_problems(checks)),
             "mustPassRate": round(100.0 * ran / graded, 1) if graded else None}
+
+
+def failure_problems(checks: list[dict]) -> list[dict]:
+    """The distinct problems behind the FAIL checks (conformance.checks.problems), the one
+    failing the most checks first: its signature, the ids of those checks and their revisions.
+    A check of an older report.json (no signatures) is a problem of its own."""
+    failed = {c["id"]: c for c in checks if c["outcome"] == "FAIL"}
+    grouped = problems((c["id"], c.get("signatures") or []) for c in failed.values())
+    found = [{"signature": signature, "checks": ids, "revisions": sorted({failed[i]["revision"] for i in ids})}
+             for signature, ids in grouped.items()]
+    return sorted(found, key=lambda problem: -len(problem["checks"]))
 
 
 def requirement_rows(checks: list[dict]) -> list[dict]:
@@ -142,8 +176,8 @@ def requirement_rows(checks: list[dict]) -> list[dict]:
 
 
 def badge_revision(data: dict) -> str | None:
-    """The newest revision the implementation was graded on (any check not skipped)."""
-    graded = {c["revision"] for c in data["checks"] if c["outcome"] != "SKIP" and c["revision"] != "any"}
+    """The newest revision the implementation was graded on (any check that judged its requirement)."""
+    graded = {c["revision"] for c in data["checks"] if c["outcome"] in GRADED and c["revision"] != "any"}
     candidates = sorted(graded) or sorted(data.get("revisions") or [])
     return candidates[-1] if candidates else None
 
@@ -213,6 +247,7 @@ class Results:
             "totals": {rev: totals([c for c in checks if c["revision"] == rev]) for rev in [*revisions, "any"]}
             | {"all": totals(checks)},
             "requirements": requirement_rows(checks),
+            "problems": failure_problems(checks),
             "checks": checks,
             "baseline": None,
         }

@@ -68,13 +68,14 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     """Outermost, so it sees the main plugin's final verdict: a failure listed in the
-    baseline becomes an expected failure (xfailed), marked for the reports."""
+    baseline becomes an expected failure (xfailed), marked for the reports. An INTERNAL
+    error is a bug of the suite, never an expected failure of the implementation."""
     report = yield
     baseline = item.config.stash.get(BASELINE_KEY, None)
     if baseline is None or not report.failed or report.when == "teardown":
         return report
     props = dict(report.user_properties)
-    if "mcp_revision" not in props:
+    if "mcp_revision" not in props or props.get("mcp_outcome") == "internal":
         return report
     entry = baseline.match(item.name, str(props.get("mcp_area", "")), list(props.get("mcp_requirements") or []))
     if entry is not None:
@@ -108,7 +109,7 @@ class Reporter:
         self.data = self.results.to_json()
         if self.data["options"]["transcripts"] == "failures":
             for check in self.data["checks"]:
-                if check["outcome"] in ("PASS", "SKIP"):
+                if check["outcome"] in ("PASS", "SKIP", "BLOCKED"):
                     check["messages"] = []
         if self.baseline is not None:
             self.data["baseline"] = self.baseline.judge(self.data["checks"])

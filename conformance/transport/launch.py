@@ -23,6 +23,7 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+from . import reaper
 from .base import OutputTail, ServerStartError, pipe_chunks
 from .http import HttpTransport
 from .sse import SseTransport
@@ -86,6 +87,7 @@ class LaunchedServer:
         except OSError as exc:
             raise ServerStartError(f"could not start {self.command!r}: {exc}") from None
         _live.add(self)
+        reaper.watch(self.proc.pid)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True, name="mcp-server-output").start()
         self._wait_listening(host, self.port)
 
@@ -134,6 +136,7 @@ class LaunchedServer:
             os.killpg(self.proc.pid, signal.SIGKILL)  # anything the server left behind
         except (ProcessLookupError, PermissionError):
             pass
+        reaper.release(self.proc.pid)
         if self.proc.stdout is not None:
             try:
                 self.proc.stdout.close()

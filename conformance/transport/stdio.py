@@ -18,6 +18,7 @@ import time
 import weakref
 
 from ..jsonrpc import LineFramer, OversizedLine
+from . import reaper
 from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed, pipe_chunks
 
 _live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
@@ -65,6 +66,7 @@ class StdioTransport:
         except OSError as exc:
             raise ServerStartError(f"could not start {self.command!r}: {exc}") from None
         _live.add(self)
+        reaper.watch(self.proc.pid)
         self.started_at = time.monotonic()
         threading.Thread(target=self._read_stdout, daemon=True, name="mcp-stdout").start()
         self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True, name="mcp-stderr")
@@ -96,6 +98,7 @@ class StdioTransport:
                 self._wait(self.shutdown_grace)
         # The leader may be gone while children it started live on in the group.
         self._signal_group(signal.SIGKILL)
+        reaper.release(self.proc.pid)
         for stream in (self.proc.stdout, self.proc.stderr):
             try:
                 stream.close()

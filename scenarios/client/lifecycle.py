@@ -3,7 +3,8 @@
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
 """
 
-from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance import ledger
+from conformance.checks import expect, fail, info, not_applicable, requirement, should, sweep
 from conformance.jsonrpc import Kind
 from conformance.schema import legacy_revisions
 
@@ -140,3 +141,21 @@ def test_closes_stdin_first(client_run):
     ends = [e["event"] for e in record.events if e.get("event") in ("eof", "sigterm")]
     if should(ends, "the server was still running, its stdin open, after the client exited"):
         should(ends[0] == "eof", "the client sent SIGTERM to the server without first closing its stdin")
+
+
+@sweep
+@requirement("basic-003", "2026-07-28/basic-003")
+def test_client_messages_valid(mcp_client):
+    """Every message the client sent in every scenario is valid against the schema of its
+    revision. The one owner of the client's schema validity: each distinct problem
+    (definition, JSON path, method) is reported here once, with where it was first seen;
+    the checks that read those messages judge only their own rule."""
+    from conformance.peer import SCENARIOS
+    seen: dict = {}
+    for name in SCENARIOS:
+        for entry, violation in mcp_client.run(name).violations():
+            seen.setdefault(ledger.signature_of(entry, violation), f"scenario {name}: {violation}\n    "
+                                                                   + entry.format(300).strip())
+    if seen:
+        fail(f"{len(seen)} distinct schema violation(s) in what the client sent (wire-schema-valid):\n"
+             + "\n".join(f"- {signature}\n  {text}" for signature, text in list(seen.items())[:20]), list(seen))

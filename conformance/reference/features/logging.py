@@ -6,7 +6,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/
 from __future__ import annotations
 
 from ... import jsonrpc
-from ..faults import Fault
+from ..faults import Fault, modern
 from ..modern import LOG_LEVELS as LEVELS, META
 from . import ReferenceFeature
 
@@ -20,7 +20,14 @@ FAULTS = {
                                    "test_logging_respects_level", "warned"),
     "logging-undeclared": Fault("sends log messages without declaring the logging capability",
                                 "test_notifications_match_capabilities"),
+    "log-undeclared": Fault("logs during tool calls (and nowhere else) without declaring the logging capability",
+                            "test_log_messages_need_capability"),
+    "log-level-ignored-in-tools": Fault("tool calls log below the level the client asked for",
+                                        "test_logging_respects_level", "warned"),
+    "modern-log-unasked": modern("tool calls log although the request's _meta asks for no log level",
+                                 "test_log_messages_only_when_asked"),
 }
+TOOL_LOGGER = "reference.tools"
 
 
 class Feature(ReferenceFeature):
@@ -31,7 +38,7 @@ class Feature(ReferenceFeature):
         self.level = "info"
 
     def capability(self) -> dict | None:
-        return None if self.server.has("logging-undeclared") else {}
+        return None if self.server.has("logging-undeclared") or self.server.has("log-undeclared") else {}
 
     def handlers(self):
         return {"logging/setLevel": self.on_set_level}
@@ -47,16 +54,31 @@ class Feature(ReferenceFeature):
         result = {"level": level} if self.server.has("logging-set-level-not-empty") else {}
         return [self.server.result(message.id, result)]
 
+    def tool_call(self, name) -> list[dict]:
+        """The log messages of a tools/call of `name` (debug and info), filtered like all."""
+        return self.log("debug", {"tool": name}, TOOL_LOGGER) + self.log("info", f"calling {name}", TOOL_LOGGER)
+
     def log(self, level: str, data, logger: str = "reference") -> list[dict]:
-        """The log notification for `data`, if `level` passes the client's threshold: the
-        one set by logging/setLevel (legacy), or the request's own _meta logLevel (modern,
-        where a request that names no level gets no log messages at all)."""
-        threshold = self.level
-        if self.server.modern_meta is not None:
-            threshold = self.server.modern_meta.get(META + "logLevel")
-            if threshold not in LEVELS:
-                return []
-        below = LEVELS.index(level) < LEVELS.index(threshold)
-        if below and not self.server.has("logging-ignores-level"):
+        """The log notification for `data`, if `level` passes the client's threshold."""
+        in_tools = logger == TOOL_LOGGER
+        if self.server.has("log-undeclared") and not in_tools:
+            return []  # under this fault only tool calls log
+        threshold = self.threshold(in_tools)
+        if threshold is None:
+            return []
+        ignored = self.server.has("logging-ignores-level") \
+            or (in_tools and self.server.has("log-level-ignored-in-tools"))
+        if LEVELS.index(level) < LEVELS.index(threshold) and not ignored:
             return []
         return [jsonrpc.notification("notifications/message", {"level": level, "logger": logger, "data": data})]
+
+    def threshold(self, in_tools: bool) -> str | None:
+        """The lowest level the client wants: the one set by logging/setLevel (legacy), or
+        the request's own _meta logLevel (modern, where a request that names no level gets
+        no log messages at all: None)."""
+        if self.server.modern_meta is None:
+            return self.level
+        asked = self.server.modern_meta.get(META + "logLevel")
+        if asked in LEVELS:
+            return asked
+        return "info" if in_tools and self.server.has("modern-log-unasked") else None

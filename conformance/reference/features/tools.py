@@ -206,7 +206,8 @@ class Feature(ReferenceFeature):
 
     # -- calling -------------------------------------------------------------------
     def on_call(self, message) -> list[dict]:
-        return self.stray_requests() + [self.typed(reply) for reply in self.answer_call(message)]
+        logs = self.server.features["logging"].tool_call((message.params or {}).get("name"))
+        return self.stray_requests() + logs + [self.typed(reply) for reply in self.answer_call(message)]
 
     def stray_requests(self) -> list[dict]:
         """A request to the client, which the modern era no longer has (under a fault)."""
