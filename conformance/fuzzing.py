@@ -9,6 +9,14 @@ as the JUnit property mcp_fuzz_seed.
 Hypothesis' example database is off (nothing is written to the current directory; a
 failure is reproduced by its seed or its transcript instead). Shrinking a failure stops after
 SHRINK_SECONDS (an attempt may cost a timeout) with the smallest failing case found so far.
+
+A fuzz check judges only what its input caused. A fresh connection must first answer a
+baseline probe, validly and with its id; what arrived before that (a banner at startup, the
+handshake) is counted but not judged. A connection that fails its baseline, and a message
+that breaks a rule about the whole session (framing, the JSON-RPC envelope) whenever it
+comes, leave the check BLOCKED naming the check that owns that rule (conformance/ledger.py).
+A failure carries root-cause signatures, so that one defect met by several fuzz checks (or
+by other checks too: the server exited) reads as one problem.
 """
 
 from __future__ import annotations
@@ -21,10 +29,10 @@ from dataclasses import dataclass, field
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis.errors import Flaky
 
-from . import jsonrpc, replay
-from .checks import CheckFailed, expect
+from . import jsonrpc, ledger, replay
+from .checks import Blocked, CheckFailed, Signature
 from .jsonrpc import SAFE_INTEGER, Kind, Message
-from .session import NoResponse, Session
+from .session import ConnectionUnusable, NoResponse, Session
 from .transport import TransportError
 
 TOOL_TIMEOUT = 2.0  # seconds a fuzzed tool call may run before it is cancelled (and noted)
@@ -59,7 +67,28 @@ def _judged_id(value) -> bool:
 
 
 def id_key(value) -> str:
-    return json.dumps(value)
+    return json.dumps(value, sort_keys=True)
+
+
+# Root causes of the fuzz rules (conformance.checks.Signature), shared by the fuzz checks.
+UNSENT_ID = Signature("basic-007", "", "$.id", "a response to no request sent")
+ANSWERED_TWICE = Signature("basic-007", "", "$.id", "a request answered twice")
+UNANSWERED = Signature("basic-003", "", "", "a valid request left unanswered")
+STOPPED = Signature("basic-003", "", "", "the server stopped answering after generated input")
+PROGRESS = Signature("progress-007", "", "$.params.progress", "notifications/progress")
+PROBE_OWNERS = {"ping": "test_ping", "server/discover": "test_discover_result"}  # a probe answered with an error
+
+
+def transport_signature(error: TransportError) -> Signature:
+    """The root cause of a connection that failed (the server exited, closed its output,
+    flooded), as the plugin names it for any check: one problem however many checks met it."""
+    return Signature("transport", type(error).__name__, "", error.reason)
+
+
+def require(condition, message: str, signature: Signature) -> None:
+    """A fuzz rule: fail with its root cause unless `condition` holds."""
+    if not condition:
+        raise CheckFailed(message, [signature])
 
 
 @dataclass
@@ -86,6 +115,16 @@ class ProbeFailed(CheckFailed):
     """The server no longer answers its probe request."""
 
 
+class Blocking(BaseException):
+    """Carries what keeps a fuzz check from judging its input (a Blocked, or the
+    ConnectionUnusable of a failed baseline) out through Hypothesis, which would otherwise
+    shrink it as a failing case; Fuzzer.guard and Fuzzer.start raise `error` itself."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
 class SchemaRejected(CheckFailed):
     """The server sent a message its schema rejects (and is otherwise in order: once the
     failed case's other answers are in, shrinking goes on on the same connection)."""
@@ -93,7 +132,11 @@ class SchemaRejected(CheckFailed):
 
 class ShrinkingStopped(BaseException):
     """Shrinking ran out of time: Hypothesis is left (a BaseException passes through it) and
-    the smallest failing case so far is reported."""
+    the smallest failing case so far is reported. `why` says why it stopped, if not for time."""
+
+    def __init__(self, why: str = ""):
+        super().__init__(why)
+        self.why = why
 
 
 @dataclass
@@ -127,21 +170,94 @@ class Fuzzer:
     # -- the connection ---------------------------------------------------------------------
     def live(self) -> Session:
         """The connection, replaced by a fresh one after a failed case (whatever state the
-        server was left in: a shrunk case must replay alike) or when it died."""
+        server was left in: a shrunk case must replay alike) or when it died. A fresh one
+        must pass its baseline first (else Blocking)."""
         session = self.session
         if session is None or self.dirty or session.transport.exit_code is not None \
                 or getattr(session.transport, "stdout_eof", False):
             if session is not None:
                 session.close()
-            self.adopt(self.connect())  # its own requests (initialize) count as sent
+            self.session = None
+            try:
+                fresh = self.connect()
+            except (Blocked, TransportError) as error:  # blocked revision, or no handshake
+                raise Blocking(error) from None
+            self.adopt(fresh)
+            try:
+                self.baseline(fresh)
+            except Blocking:
+                self.dirty = True  # not kept for the next check either
+                raise
         return self.session
 
+    def start(self) -> Session:
+        """live() for the check's own code outside guard(): what blocks it is raised as it is."""
+        try:
+            return self.live()
+        except Blocking as blocking:
+            raise blocking.error from None
+
     def adopt(self, session: Session) -> None:
-        """Continue on a connection an earlier fuzz check left in good order."""
+        """Continue on a connection (a fresh one, or one an earlier fuzz check left in good
+        order): what it carried so far is counted, not judged (not caused by this check)."""
         slow = self.ledger.slow_tools
         self.session, self.dirty = session, False
         self.ledger = session.__dict__.setdefault("_fuzz_ledger", Ledger())
         self.ledger.slow_tools |= slow
+        self._catch_up(session)
+
+    def _catch_up(self, session: Session) -> None:
+        """Count the requests sent and the responses received since the last audit, judging none."""
+        entries = session.transcript[self.ledger.audited:]
+        self.ledger.audited += len(entries)
+        for entry in entries:
+            message = entry.message
+            if message is None:
+                continue
+            if entry.direction == "->" and message.kind is Kind.REQUEST:
+                self.ledger.sent[id_key(message.id)] += 1
+                self.ledger.asked[id_key(message.id)] = _asked(message)
+            elif entry.direction == "<-" and message.is_response and _judged_id(message.id):
+                self.ledger.answered[id_key(message.id)] += 1
+
+    def baseline(self, session: Session) -> None:
+        """Before any input of the check, a fresh connection must answer its probe request
+        with a valid result carrying its id: else nothing the check sends could be judged,
+        and it is BLOCKED naming the check that owns what went wrong (raised as Blocking)."""
+        request_id = f"fuzz-baseline-{session.next_id()}"
+        mark, unmatched = session.mark(), getattr(session, "unmatched", [])
+        seen, refused = len(unmatched), getattr(session.transport, "refused", None)
+        answered = lambda: request_id in session.responses  # noqa: E731
+        probe_owner = PROBE_OWNERS.get(session.probe_method, ledger.ANSWERING)
+        try:
+            session.send_request(session.probe_method, id=request_id)
+            session.wait_for(lambda m: answered() or len(unmatched) > seen, session.timeout,
+                             stop=lambda: bool(refused) and str(request_id) in refused)
+        except TransportError as error:
+            raise Blocking(error) from None
+        if not answered() and refused and str(request_id) in refused:
+            raise Blocking(Blocked(f"the baseline {session.probe_method} sent before any generated input was "
+                                   f"refused with HTTP {refused[str(request_id)]}", probe_owner))
+        for entry in session.transcript[mark:]:
+            broken = session_rule_broken(entry) if entry.direction == "<-" else None
+            if broken is not None:
+                raise Blocking(Blocked(f"before any generated input, what the server sent with its answer to the "
+                                       f"baseline {session.probe_method} breaks a rule: {broken[1]}", broken[0]))
+        said = f"no response to the baseline {session.probe_method} (id {request_id!r}) sent before any generated input"
+        tail = (session.transport.exit_code, session.transport.stderr_tail())
+        if not answered() and len(unmatched) > seen:
+            ids = ", ".join(repr(e.message.id) for e in unmatched[seen:][-3:])
+            self._unusable(session, ConnectionUnusable(f"{said}; the server sent responses whose ids match no "
+                                                       f"request the suite sent ({ids})", ledger.IDS, *tail))
+        if not answered():
+            self._unusable(session, ConnectionUnusable(f"{said} within {session.timeout:g}s: the server does not "
+                                                       "answer", ledger.ANSWERING, *tail))
+        response = session.responses[request_id]
+        if response.kind is not Kind.RESULT:
+            raise Blocking(Blocked(f"the baseline {session.probe_method} got {response.text()[:200]}, not a "
+                                   "result: the fuzz checks cannot tell whether the server still answers",
+                                   probe_owner))
+        self._catch_up(session)
 
     # -- running a property ----------------------------------------------------------------------
     def settings(self, **extra) -> settings:
@@ -171,11 +287,12 @@ class Fuzzer:
         self.begin()
 
     def body(self, body, *args) -> None:
+        session = self.live()  # Blocking passes through unrecorded: no case of this check failed
         try:
-            body(self.live(), *args)
+            body(session, *args)
         except TransportError as error:
             self.failed(error)
-            raise CheckFailed(error.explain()) from None
+            raise CheckFailed(error.explain(), [transport_signature(error)]) from None
         except BaseException as error:
             self.failed(error)
             raise
@@ -183,7 +300,11 @@ class Fuzzer:
     def failed(self, error: BaseException) -> None:
         """After a failed case the next one starts on a fresh connection, unless the server is
         in order (only a schema violation) and every answer due to the case has come: answers
-        to a failed case must not be judged as the next one's."""
+        to a failed case must not be judged as the next one's. What blocks the check is no
+        failed case (nothing is recorded)."""
+        if isinstance(error, Blocking):
+            self.dirty = True
+            return
         first_at = self.failure.first_at if self.failure else time.monotonic()
         self.failure = Failure(error, list(self.steps), first_at)
         if not (isinstance(error, SchemaRejected) and self._settle()):
@@ -193,7 +314,8 @@ class Fuzzer:
         """Wait (briefly) for the answers still due to the failed case and leave them unjudged;
         False when one does not come, or the connection fails meanwhile."""
         session = self.session
-        due = [step["send"]["id"] for step in self.steps if step.get("answer")]
+        due = [request_id for step in self.steps if step.get("answer")
+               for request_id in ([step["send"]["id"]] if "send" in step else step.get("ids", []))]
 
         def settled(_=None) -> bool:
             return not any(request_id in session.pending for request_id in due)
@@ -206,10 +328,25 @@ class Fuzzer:
         self.ledger.audited = len(session.transcript)
         return settled()
 
+    @staticmethod
+    def _unusable(session: Session, error: ConnectionUnusable):
+        """The connection cannot be used before any input: the target blocks the revision
+        (as for any check that meets it), and this check cannot judge anything."""
+        report = getattr(session, "on_unusable", None)
+        if report is not None:
+            report(session.revision, error)
+        raise Blocking(error)
+
     def guard(self, test) -> None:
         self.failure = None
         try:
             test()
+        except Blocking as blocking:
+            self.dirty = True
+            if self.failure is None:
+                raise blocking.error from None
+            # A case failed, then a fresh connection could not be used: report that case.
+            raise self.report(ShrinkingStopped(f"a fresh connection could not be used: {blocking.error}")) from None
         except (CheckFailed, TransportError, Flaky, ShrinkingStopped) as error:
             self.dirty = True  # the next check starts on a fresh connection
             raise self.report(error) from None
@@ -222,6 +359,8 @@ class Fuzzer:
                 heading = "The failing message sequence"
                 prefix = ("a case failed, but not again when its messages were repeated "
                           "(the server answered differently):\n")
+            elif error.why:
+                heading = f"Smallest failing message sequence found before shrinking stopped ({error.why})"
             else:
                 heading = f"Smallest failing message sequence found in {SHRINK_SECONDS:g}s of shrinking"
             error, self.steps = self.failure.error, self.failure.steps
@@ -231,7 +370,7 @@ class Fuzzer:
         path = replay.save(self.check, self.revision, self.seed, self.steps)
         return CheckFailed(f"{reason}\n{heading} (seed {self.seed}, repeat with "
                            f"--hypothesis-seed={self.seed}):\n{replay.describe(self.steps)}\n"
-                           f"Saved as {path}; re-run it with --mcp-replay {path}")
+                           f"Saved as {path}; re-run it with --mcp-replay {path}", signatures_of(error))
 
     # -- sending (every step recorded) ---------------------------------------------------------
     def send(self, session: Session, message: dict, answer: bool = False) -> None:
@@ -247,7 +386,7 @@ class Fuzzer:
 
     def send_raw(self, session: Session, data: bytes, ids=(), note: str = "fuzz") -> None:
         """Bytes as given; `ids` are the request ids a server can read from them."""
-        self.steps.append(replay.raw_step(data, answer=False))
+        self.steps.append(replay.raw_step(data, answer=False, ids=ids))
         for request_id in ids:
             self.ledger.sent[id_key(request_id)] += 1
         session.send_raw(data, note=note)
@@ -281,8 +420,8 @@ class Fuzzer:
                                  session.transport.exit_code, session.transport.stderr_tail())
             self.audit(session)
         response = session.responses[request_id]
-        expect(jsonrpc.same_id(request_id, response.id),
-               f"request id {request_id!r} was answered with id {response.id!r} (another type or value)")
+        require(jsonrpc.same_id(request_id, response.id),
+               f"request id {request_id!r} was answered with id {response.id!r} (another type or value)", UNSENT_ID)
         return response
 
     def probe(self, session: Session, after: str) -> None:
@@ -292,21 +431,23 @@ class Fuzzer:
         try:
             response = self.request(session, jsonrpc.request(request_id, session.probe_method, params))
         except TransportError as error:
+            signature = STOPPED if isinstance(error, NoResponse) else transport_signature(error)
             raise ProbeFailed(f"after {after} the server no longer answers {session.probe_method}: "
-                              f"{error.explain()}") from None
+                              f"{error.explain()}", [signature]) from None
         if response.kind is not Kind.RESULT:
-            raise ProbeFailed(f"after {after}, {session.probe_method} got {response.text()[:300]}")
+            raise ProbeFailed(f"after {after}, {session.probe_method} got {response.text()[:300]}", [STOPPED])
 
     # -- the audit ----------------------------------------------------------------------------
     def audit(self, session: Session) -> None:
         """Rules over everything received since the last audit: each response carries the id
         of a request sent on this connection and answers it once (so no notification is
-        answered), every message is schema-valid, and progress grows per token."""
+        answered), every message is schema-valid, and progress grows per token. A message
+        that breaks a session-wide rule (framing, envelope) blocks the check instead."""
         entries = session.transcript[self.ledger.audited:]
         self.ledger.audited += len(entries)
         try:
             self._audit(entries)
-        except CheckFailed as error:
+        except (CheckFailed, Blocking) as error:
             self.failed(error)
             raise
 
@@ -318,27 +459,39 @@ class Fuzzer:
                 self.ledger.asked[id_key(message.id)] = _asked(message)
             if entry.direction != "<-" or message is None:
                 continue
+            broken = session_rule_broken(entry)
+            if broken is not None:
+                raise Blocking(Blocked(f"the server sent a message that breaks a rule about the whole session: "
+                                       f"{broken[1]}; {entry.format(300)}", broken[0]))
             if entry.violations:
-                answering = self.ledger.asked.get(id_key(message.id)) if message.is_response else None
-                raise SchemaRejected(f"the server sent a message its schema rejects (wire-schema-valid)"
-                                     f"{f', answering {answering}' if answering else ''}: {entry.format(600)}")
+                self._judge_violations(entry)
             if message.is_response and _judged_id(message.id):
                 key = id_key(message.id)
-                expect(self.ledger.sent[key] > 0, f"a response with id {message.id!r}, which no request sent on this "
+                require(self.ledger.sent[key] > 0, f"a response with id {message.id!r}, which no request sent on this "
                                            f"connection carried (a notification answered, or an id changed): "
-                                           f"{message.text()[:300]}")
+                                           f"{message.text()[:300]}", UNSENT_ID)
                 self.ledger.answered[key] += 1
-                expect(self.ledger.answered[key] <= self.ledger.sent[key], f"request id {message.id!r} was answered twice")
+                require(self.ledger.answered[key] <= self.ledger.sent[key], f"request id {message.id!r} was answered twice",
+                       ANSWERED_TWICE)
             elif message.method == "notifications/progress" and isinstance(message.params, dict):
                 self._progress(message.params)
+
+    def _judge_violations(self, entry) -> None:
+        """A message whose content breaks its schema (framing and envelope are judged before)
+        fails the fuzz check, with the root cause of each violation."""
+        message = entry.message
+        answering = self.ledger.asked.get(id_key(message.id)) if message.is_response else None
+        raise SchemaRejected(f"the server sent a message its schema rejects (wire-schema-valid)"
+                             f"{f', answering {answering}' if answering else ''}: {entry.format(600)}",
+                             list(dict.fromkeys(ledger.signature_of(entry, v) for v in entry.violations)))
 
     def _progress(self, params: dict) -> None:
         token, value = id_key(params.get("progressToken")), params.get("progress")
         if not isinstance(value, (int, float)):
             return
         if token in self.ledger.progress:
-            expect(value > self.ledger.progress[token], f"progress for token {params.get('progressToken')!r} went "
-                                                 f"from {self.ledger.progress[token]} to {value}")
+            require(value > self.ledger.progress[token], f"progress for token {params.get('progressToken')!r} went "
+                                                 f"from {self.ledger.progress[token]} to {value}", PROGRESS)
         self.ledger.progress[token] = value
 
     # -- replay ---------------------------------------------------------------------------------
@@ -348,12 +501,15 @@ class Fuzzer:
         and the server must still answer its probe at the end."""
         _, steps = replay.load(self.replay_path)
         self.steps = []
-        self.body(self._replay_steps, steps)
+        try:
+            self.body(self._replay_steps, steps)
+        except Blocking as blocking:
+            raise blocking.error from None
 
     def _replay_steps(self, session: Session, steps: list[dict]) -> None:
         for step in steps:
             if "raw" in step:
-                self.send_raw(session, replay.step_bytes(step))
+                self.send_raw(session, replay.step_bytes(step), step.get("ids", ()))
             elif step.get("answer"):
                 self.request(session, step["send"])
             else:
@@ -361,3 +517,30 @@ class Fuzzer:
         self.probe(session, f"the {len(steps)} replayed steps")
         session.drain(0.2)
         self.audit(session)
+
+
+def session_rule_broken(entry) -> tuple[str, str] | None:
+    """(owner, what) when a received message breaks a rule about the whole session: it is
+    not framed as a JSON-RPC message, or its JSON-RPC envelope is broken (by the schema or
+    by JSON-RPC's own rules, such as a response carrying both result and error)."""
+    message = entry.message
+    for violation in entry.violations:
+        rule = ledger.rule_of(message, violation)
+        if rule != "content":
+            return ledger.owner_of(rule, message), f"{violation} ({rule})"
+    if message is not None and message.problems:
+        rule = "framing" if message.kind in (Kind.NOT_JSON, Kind.INVALID) else "envelope"
+        return ledger.owner_of(rule, message), "; ".join(message.problems) + f" ({rule})"
+    return None
+
+
+def signatures_of(error: BaseException) -> list[Signature]:
+    """The root causes a fuzz failure reports: those its error names, a connection that
+    failed, or none (the plugin then names the check's own requirements)."""
+    if isinstance(error, CheckFailed) and error.signatures:
+        return list(error.signatures)
+    if isinstance(error, NoResponse):
+        return [UNANSWERED]
+    if isinstance(error, TransportError):
+        return [transport_signature(error)]
+    return []

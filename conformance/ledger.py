@@ -35,12 +35,14 @@ INDEX = re.compile(r"\[\d+\]")
 
 
 def rule_of(message, violation) -> str:
-    """"framing" (not a JSON-RPC message at all), "envelope" (the JSON-RPC frame around the
-    content: jsonrpc, id, result or error, an error's code and message) or "content" (what
-    a method's params or result carry)."""
+    """"framing" (not a JSON-RPC message at all), "envelope" (the JSON-RPC frame of a
+    response: jsonrpc, id, result or error, an error's code and message) or "content"
+    (everything else: what a method's params or result carry, the ids of the peer's own
+    requests, which their own checks judge)."""
     if message is None or message.kind in (Kind.NOT_JSON, Kind.INVALID):
         return "framing"
-    if violation.definition.startswith("JSONRPC") and not violation.path.startswith(("$.result.", "$.params.")):
+    if (message.is_response and violation.definition.startswith("JSONRPC")
+            and not violation.path.startswith(("$.result", "$.params"))):
         return "envelope"
     return "content"
 

@@ -354,7 +354,10 @@ def _signatures(item: pytest.Item, error: Exception) -> list[checks.Signature]:
     if isinstance(error, CheckFailed) and error.signatures:
         ledger.LEDGER.claim(revision_of(item), error.signatures)
         return error.signatures
-    if isinstance(error, TransportError) and not isinstance(error, NoResponse):
+    if isinstance(error, NoResponse):  # one problem per method left unanswered, whichever check met it
+        method = getattr(error, "method", "")
+        return [checks.Signature(ledger.SCHEMA_REQUIREMENT, "no response", "", method)]
+    if isinstance(error, TransportError):
         return [checks.Signature("transport", type(error).__name__, "", error.reason)]
     marker = item.get_closest_marker("mcp_requirement")
     return [checks.Signature(",".join(marker.args) if marker else "", method=getattr(item, "originalname", ""))]
@@ -382,8 +385,8 @@ def _explain(item: pytest.Item, error: Exception, verdict: checks.Verdict) -> st
     return "\n".join(lines)
 
 
-def _mcp_outcome(report: pytest.TestReport) -> str | None:
-    for key, value in report.user_properties:
+def _mcp_outcome(report) -> str | None:
+    for key, value in getattr(report, "user_properties", ()):  # a CollectReport has none
         if key == "mcp_outcome":
             return value
     return None

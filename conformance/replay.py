@@ -3,7 +3,8 @@ written when the check fails and re-run with `--mcp-replay FILE`.
 
 Line 1 is a header {"check", "revision", "seed"}; every further line is one step sent, in
 order: {"send": <message>} (one JSON message) or {"raw": <base64>} (bytes exactly as sent,
-malformed input included), with "answer": true when the check required a response to it.
+malformed input included, with "ids": the request ids a server can read from them, if
+any), with "answer": true when the check required a response to it.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ def send_step(message: Any, answer: bool = False) -> dict:
     return {"send": message, "answer": answer}
 
 
-def raw_step(data: bytes, answer: bool = False) -> dict:
-    return {"raw": base64.b64encode(data).decode(), "answer": answer}
+def raw_step(data: bytes, answer: bool = False, ids=()) -> dict:
+    step = {"raw": base64.b64encode(data).decode(), "answer": answer}
+    if ids:
+        step["ids"] = list(ids)
+    return step
 
 
 def step_bytes(step: dict) -> bytes:

@@ -58,10 +58,6 @@ class NoResponse(TransportTimeout):
     """A request got no response within the timeout."""
 
 
-class Flooded(TransportError):
-    """The peer sent so much that waiting for the answer was given up."""
-
-
 class ConnectionUnusable(NoResponse):
     """A request went unanswered and the connection shows why no later one will be:
     its responses carry ids that match no request, or it stopped answering altogether.
@@ -70,6 +66,14 @@ class ConnectionUnusable(NoResponse):
     def __init__(self, reason: str, owner: str, exit_code: int | None = None, stderr_tail: str = ""):
         super().__init__(reason, exit_code, stderr_tail)
         self.owner = owner
+
+
+class Flooded(ConnectionUnusable):
+    """The peer sent so much that waiting for the answer was given up: the connection
+    cannot be used for anything else either."""
+
+    def __init__(self, reason: str, exit_code: int | None = None, stderr_tail: str = ""):
+        super().__init__(reason, ledger.ANSWERING, exit_code, stderr_tail)
 
 
 DIAGNOSIS_TIMEOUT = 1.0  # seconds a probe after an unanswered request may take (at most the timeout)
@@ -125,7 +129,7 @@ class Session:
         self.input_required: list[InputRound] = []  # every InputRequiredResult the suite got
         self.unmatched: list[Entry] = []  # responses whose id matches no request the suite sent
         self._raw_ids: set[str] = set()  # ids of requests sent as raw bytes (not awaited)
-        self.on_unusable: Callable[[str, "ConnectionUnusable"], None] | None = None  # (revision, why)
+        self.on_unanswered: Callable[[str, NoResponse], None] | None = None  # (revision, why) after a timeout
         self._kept_bytes = 0
         self._diagnosing = False
 
@@ -304,8 +308,9 @@ class Session:
                              f"HTTP {refused[str(request_id)]} and no JSON-RPC response", None, "")
         if found is None:
             error = self._unanswered(request_id, limit)
-            if isinstance(error, ConnectionUnusable) and self.on_unusable is not None:
-                self.on_unusable(self.revision, error)
+            error.method = self.pending.get(request_id, "?")
+            if self.on_unanswered is not None and limit >= self.timeout:
+                self.on_unanswered(self.revision, error)
             raise error
         return self.responses[request_id]
 
@@ -320,7 +325,7 @@ class Session:
             return ConnectionUnusable(f"{said}; the server sent responses whose ids match no request the suite "
                                       f"sent ({ids}): its responses cannot be matched to requests",
                                       ledger.IDS, *tail)
-        if self._diagnosing:
+        if self._diagnosing or limit < self.timeout:  # a deliberately short wait proves nothing
             return NoResponse(said, *tail)
         if method == self.probe_method:
             return ConnectionUnusable(f"{said}: the server stopped answering", ledger.ANSWERING, *tail)
@@ -355,8 +360,11 @@ class Session:
                 return message
             unwanted += 1
             if unwanted >= FLOOD_LIMIT:
-                raise Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
-                              self.transport.exit_code, self.transport.stderr_tail())
+                flooded = Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
+                                  self.transport.exit_code, self.transport.stderr_tail())
+                if self.on_unanswered is not None:
+                    self.on_unanswered(self.revision, flooded)
+                raise flooded
 
     def drain(self, seconds: float) -> list[Message]:
         """Everything that arrives within `seconds` (for checks that expect silence)."""

@@ -16,11 +16,12 @@ from . import checks, ledger
 from . import schema as schemas
 from .checks import Blocked
 from .jsonrpc import Kind
-from .session import Session
+from .session import ConnectionUnusable, NoResponse, Session
 from .transport import ServerStartError, TransportError
 from .transport.launch import make_transport
 
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+UNANSWERED_LIMIT = 3  # requests of a revision left unanswered before its other checks are BLOCKED
 
 
 @dataclass
@@ -81,12 +82,20 @@ class Target:
         self.server_info: dict | None = None
         self.blocks: dict[str, Blocked] = {}  # revision -> why its connections cannot be used
         self.passed: set[tuple[str, str]] = set()  # (check, revision) pairs that passed
+        self.timeouts: dict[str, int] = {}  # revision -> requests that waited out the timeout
 
-    def unusable_connection(self, revision: str, error) -> None:
-        """A connection showed it cannot be used (ConnectionUnusable): from now on the
-        revision's checks end BLOCKED at once (bounded time), naming the check that judges
-        the broken rule, which still runs. If that check already passed (the server broke
-        down later), the check that met the breakdown stands for it."""
+    def unanswered(self, revision: str, error: NoResponse) -> None:
+        """A request of this revision waited out the timeout. A connection that showed it
+        cannot be used (ConnectionUnusable), or UNANSWERED_LIMIT such waits, block the
+        revision: from now on its checks end BLOCKED at once (bounded time), naming the
+        check that judges the broken rule, which still runs. If that check already passed
+        (the server broke down later), the check that met the breakdown stands for it."""
+        if not isinstance(error, ConnectionUnusable):
+            self.timeouts[revision] = self.timeouts.get(revision, 0) + 1
+            if self.timeouts[revision] < UNANSWERED_LIMIT:
+                return
+            error = ConnectionUnusable(f"{self.timeouts[revision]} requests went unanswered within the timeout, "
+                                       f"the last: {error.reason}", ledger.ANSWERING)
         owner = error.owner
         if (owner, revision) in self.passed:
             owner = checks.current().check
@@ -94,7 +103,7 @@ class Target:
 
     def _session(self, transport, revision: str) -> Session:
         session = Session(transport, self.schema_for, revision, timeout=self.timeout)
-        session.on_unusable = self.unusable_connection
+        session.on_unanswered = self.unanswered
         self._fresh.append(session)
         return session
 

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from conformance import jsonrpc, strategies
-from conformance.checks import CheckFailed, current, expect, fail, info, not_applicable, requirement, should
+from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import declares, list_all, may_call
-from conformance.fuzzing import TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key
+from conformance.fuzzing import TOOL_TIMEOUT, UNANSWERED, Fuzzer, ProbeFailed, from_request, id_key
 from conformance.jsonrpc import SAFE_INTEGER, Kind
 from conformance.session import NoResponse
 from conformance.transport import TransportError
@@ -51,19 +51,21 @@ _KEPT: dict = {}  # (target, revision) -> the connection the fuzz checks share w
 @pytest.fixture
 def fuzz(request, mcp_target, revision):
     """The check's fuzzer. Its connection is shared by the fuzz checks of a revision until a
-    case fails (then each check starts afresh): one server start per revision, not per check."""
+    case fails (then each check starts afresh): one server start per revision, not per check.
+    The fuzzer judges the schema validity of what its input caused (its audit); the rest of
+    what its connections carry (a banner at startup, the handshake) is another check's."""
     mcp_target.shared(revision)  # skips a revision the server does not support
 
     def connect():
         session = mcp_target.connect(revision)
-        current().watch(session)
+        current().watch(session, judge_wire=False)
         session.open(revision)
         return session
 
     fuzzer = from_request(request, connect, revision)
     kept = _KEPT.pop((mcp_target, revision), None)
     if kept is not None and not fuzzer.replay_path:
-        current().watch(kept)
+        current().watch(kept, judge_wire=False)
         fuzzer.adopt(kept)
     yield fuzzer
     if fuzzer.session is not None and not fuzzer.dirty:
@@ -161,7 +163,8 @@ def _collect(fuzz: Fuzzer, session, message: dict, tool: str | None) -> None:
         response = fuzz.response(session, message, timeout)
     except NoResponse as error:
         if tool is None or session.transport.exit_code is not None:
-            fail(f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}")
+            fail(f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}",
+                 [UNANSWERED])
         # No spec text bounds a tool's running time: cancel it and call it no more.
         fuzz.ledger.slow_tools.add(tool)
         fuzz.send(session, jsonrpc.notification("notifications/cancelled", {"requestId": message["id"]}))
@@ -181,7 +184,7 @@ def test_fuzz_valid_requests(fuzz, mcp_target, revision):
     (server/discover in the modern era)."""
     if fuzz.replay_path:
         return fuzz.replay()
-    session = fuzz.live()
+    session = fuzz.start()
     pool = message_pool(valid_messages(session, _tools(session, mcp_target.call_tools)), fuzz.seed)
     fuzz.run(valid_cases(pool), lambda live, case: _exchange(fuzz, live, case))
 
@@ -286,11 +289,10 @@ def _send_case(fuzz: Fuzzer, session, what: str, grade: str, writes: list[bytes]
         fuzz.steps[-1]["answer"] = True
         for request_id in ids:
             session.pending[request_id] = session.probe_method
-            try:
-                session.await_response(request_id)
+            try:  # the fuzzer's own wait: what the input caused is this check's to judge
+                fuzz.response(session, {"id": request_id, "method": session.probe_method})
             except NoResponse as error:
-                fail(f"no response to a valid request ({what}): {error.explain()}")
-            fuzz.audit(session)
+                fail(f"no response to a valid request ({what}): {error.explain()}", [UNANSWERED])
     fuzz.probe(session, what)
     session.drain(0.02)
     fuzz.audit(session)
@@ -383,7 +385,7 @@ def test_fuzz_invalid_params(fuzz, revision):
     tools/call, a result with isError), not a plain result."""
     if fuzz.replay_path:
         return fuzz.replay()
-    session = fuzz.live()
+    session = fuzz.start()
     schema, meta = session.schema, session.request_meta() if session.modern else None
     methods = sorted(m for m in strategies.client_requests(schema) if m not in NOT_FUZZED)
     fuzz.run(invalid_params_requests(schema, meta, methods), lambda live, case: _invalid_params_case(fuzz, live, case))
@@ -414,7 +416,7 @@ class SessionMachine(RuleBasedStateMachine):
         except NoResponse as error:
             if method != "tools/call" or self.session.transport.exit_code is not None:
                 self.fuzz.failed(error)
-                fail(f"no response to {method}: {error.explain()}")
+                fail(f"no response to {method}: {error.explain()}", [UNANSWERED])
             self.cancel(request_id)
             return None
         self.finished.append(request_id)
@@ -504,14 +506,7 @@ def test_fuzz_session_machine(fuzz, mcp_target, revision):
     the same page."""
     if fuzz.replay_path:
         return fuzz.replay()
-    machine = type("SessionMachine", (SessionMachine,), {"fuzz": fuzz, "tools": _tools(fuzz.live(), mcp_target.call_tools)})
+    machine = type("SessionMachine", (SessionMachine,), {"fuzz": fuzz, "tools": _tools(fuzz.start(), mcp_target.call_tools)})
     step_settings = fuzz.settings(stateful_step_count=MACHINE_STEPS)
 
-    def run():
-        try:
-            run_state_machine_as_test(seed(fuzz.seed)(machine), settings=step_settings)
-        except TransportError as error:
-            fuzz.dirty = True
-            raise CheckFailed(error.explain()) from None
-
-    fuzz.guard(run)
+    fuzz.guard(lambda: run_state_machine_as_test(seed(fuzz.seed)(machine), settings=step_settings))

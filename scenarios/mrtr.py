@@ -29,7 +29,7 @@ CLIENT_REQUESTS = ("elicitation/create", "sampling/createMessage", "roots/list")
 
 def modern_exchanges(target, revision: str) -> list[ClientExchange]:
     """The client-feature exchanges of a modern revision, watched by the calling check
-    (test_exchange_messages_valid owns their wire validity)."""
+    (test_messages_valid owns their wire validity)."""
     modern_only(revision)
     target.shared(revision)  # skips a revision the server does not support
     made = [exchange(target, revision, profile) for profile in PROFILES]

@@ -197,7 +197,7 @@ class Lasting:
 def lasting(call: ToolCall, timeout: float) -> Lasting:
     """The model call's arguments stretched so that the call keeps running: each duration
     property set to LASTING_SECONDS (at most a quarter of the timeout; milliseconds where
-    its name says so), each step count to LASTING_STEPS beside a duration, else to
+    its name says so), each step count to LASTING_STEPS beside a duration, else raised to
     STEPS_ALONE when the count it ran with is known. A change the inputSchema rejects is
     left out. The run time: the duration set, else the model's own scaled by the steps."""
     schema, arguments = input_schema(call.tool), call.arguments
@@ -215,6 +215,8 @@ def lasting(call: ToolCall, timeout: float) -> Lasting:
         if seconds is None and not (isinstance(before, (int, float)) and before > 0):
             continue  # no duration and no known step count: the run time would be a guess
         value = bounded(properties[name], LASTING_STEPS if seconds is not None else STEPS_ALONE)
+        if seconds is None and value <= before:
+            continue  # never shorter than the run that was seen
         if value > 0 and generate.is_valid({**stretched, name: value}, schema):
             stretched[name] = value
             scale *= value / before if seconds is None else 1.0

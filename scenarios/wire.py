@@ -30,7 +30,7 @@ def received(mcp_target, revision: str) -> list[Message]:
     """Every message the server sent on the exchange's connection (watched by the check)."""
     mcp_target.shared(revision)  # skips a revision the server does not support
     made = exchange(mcp_target, revision, "full")
-    current().watch(made.session, since=made.started_at, judge_wire=False)  # test_exchange_messages_valid
+    current().watch(made.session, since=made.started_at, judge_wire=False)  # test_messages_valid owns their validity
     messages = made.received()
     if not messages:
         not_applicable("the server sent nothing during the exchange")
@@ -174,26 +174,19 @@ def test_result_types_known(mcp_target, revision):
                         "(the server advertises none): " + "; ".join(sorted(unknown)))
 
 
-@requirement("basic-003", "lifecycle-015")
-def test_exchange_messages_valid(mcp_target, revision):
-    """Every message the server sends while serving clients of each declared capability
-    profile (lists, allowed tool calls, the requests it sends back) is valid for the
-    negotiated revision. This check owns those exchanges' wire validity; the checks that
-    read them judge only their own rule."""
-    mcp_target.shared(revision)  # skips a revision the server does not support
-    for profile in PROFILES:
-        made = exchange(mcp_target, revision, profile)
-        current().watch(made.session, since=made.started_at, judge_wire=True)  # a violation fails here
-
-
 @sweep
 @requirement("basic-003", "lifecycle-015", "2026-07-28/basic-003")
 def test_messages_valid(mcp_target, revision):
     """Every message the server sent on any connection of this run, in this revision, is
-    valid against the revision's schema. The one owner of schema validity: each distinct
-    problem (definition, JSON path, method) is reported here once, with its first
-    occurrence, unless the check that judges that exchange already failed for it."""
+    valid against the revision's schema: the handshake, every check's exchanges, and those
+    serving clients of each declared capability profile (lists, allowed tool calls, the
+    requests the server sends back), which this check makes if no other check did. The one
+    owner of schema validity: each distinct problem (definition, JSON path, method) is
+    reported here once, with its first occurrence, unless a check that validated that
+    message itself already failed for it."""
     mcp_target.shared(revision)  # skips a revision the server does not support
+    for profile in PROFILES:
+        exchange(mcp_target, revision, profile)
     seen = ledger.LEDGER.unclaimed(revision)
     if seen:
         fail(f"{len(seen)} distinct schema violation(s) in what the server sent:\n"

@@ -27,12 +27,14 @@ MODES = {
     "flood-stdout": "after the handshake, endless valid notifications/message lines",
     "flood-stderr": "megabytes to stderr while working normally",
     "result-and-error": "every response carries both result and error",
+    "result-and-error-after-init": "every response after the initialize response carries both result and error",
     "unknown-version": 'answers every initialize with protocolVersion "1999-01-01"',
     "modern-only-minus32601": "server/discover and initialize both get -32601: nothing testable",
 }
 TOOL = {"name": "echo", "description": "Echoes its text.", "annotations": {"readOnlyHint": True},
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
 CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "logging": {}}
+LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
 LOG = {"jsonrpc": "2.0", "method": "notifications/message",
        "params": {"level": "info", "logger": "hostile", "data": "flood " * 20}}
 
@@ -56,7 +58,7 @@ class Server:
 
     def respond(self, request_id, result=None, error=None) -> None:
         response = {"jsonrpc": "2.0", "id": request_id}
-        if self.mode == "result-and-error":
+        if self.mode == "result-and-error" or self.mode == "result-and-error-after-init" and self.handshake_done:
             response["result"] = result if result is not None else {}
             response["error"] = error or {"code": -32603, "message": "and an error too"}
         elif error is not None:
@@ -77,7 +79,7 @@ class Server:
     def handle(self, line: bytes) -> None:
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self.respond(None, error={"code": -32700, "message": "Parse error"})
         if not isinstance(message, dict) or not isinstance(message.get("method"), str):
             if isinstance(message, dict) and ("result" in message or "error" in message):
@@ -85,6 +87,8 @@ class Server:
             return self.respond(None, error={"code": -32600, "message": "Invalid request"})
         method, params, request_id = message["method"], message.get("params"), message.get("id")
         params = params if isinstance(params, dict) else {}
+        if "id" in message and not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+            return self.respond(None, error={"code": -32600, "message": "Invalid request: bad id"})
         if "id" not in message:
             if method == "notifications/initialized" and self.mode == "flood-stdout" and not self.flooding:
                 self.flooding = True
@@ -97,29 +101,35 @@ class Server:
             return None
         result, error = self.dispatch(method, params)
         self.respond(answer_id, result, error)
+        self.handshake_done = self.handshake_done or method == "initialize" and error is None
         if self.mode == "exit-mid-run" and self.requests >= 5:
             sys.stdout.flush()
             sys.exit(1)
 
     def dispatch(self, method: str, params: dict):
         not_found = {"code": -32601, "message": f"Method not found: {method}"}
+        invalid = {"code": -32602, "message": "Invalid params"}
+        if "cursor" in params or not isinstance(params.get("_meta", {}), dict):  # it issues no cursors
+            return None, invalid
         if method == "initialize":
             if self.mode == "modern-only-minus32601":
                 return None, not_found
-            self.handshake_done = True
             asked = params.get("protocolVersion")
             version = "1999-01-01" if self.mode == "unknown-version" else asked if asked in KNOWN else KNOWN[-1]
             return {"protocolVersion": version, "capabilities": CAPABILITIES,
                     "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"}}, None
+        if method == "logging/setLevel" and params.get("level") not in LEVELS:
+            return None, invalid
         if method in ("ping", "logging/setLevel"):
             return {}, None
         if method == "tools/list":
             return {"tools": [TOOL]}, None
         if method == "tools/call":
-            if params.get("name") != TOOL["name"]:
-                return None, {"code": -32602, "message": f"Unknown tool: {params.get('name')!r}"}
-            arguments = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
-            text = arguments.get("text") if isinstance(arguments.get("text"), str) else ""
+            arguments = params.get("arguments", {})
+            if params.get("name") != TOOL["name"] or not isinstance(arguments, dict) \
+                    or not isinstance(arguments.get("text", ""), str):
+                return None, invalid
+            text = arguments.get("text", "")
             return {"content": [{"type": "text", "text": text}], "isError": False}, None
         if method == "resources/list":
             return {"resources": []}, None
@@ -127,8 +137,10 @@ class Server:
             return {"resourceTemplates": []}, None
         if method == "prompts/list":
             return {"prompts": []}, None
-        if method in ("resources/read", "prompts/get"):
-            return None, {"code": -32602, "message": "No such resource or prompt"}
+        if method == "resources/read":
+            return None, {"code": -32002, "message": "Resource not found", "data": {"uri": params.get("uri")}}
+        if method == "prompts/get":
+            return None, invalid  # no such prompt
         return None, not_found  # server/discover included: a legacy-only server
 
 

@@ -43,6 +43,7 @@ MODES = {
     "flood-stdout": Expect((1, 2)),
     "flood-stderr": Expect((0, 0), exit_code=0),  # harmless: the clean verdict
     "result-and-error": Expect((1, 2)),
+    "result-and-error-after-init": Expect((1, 2)),
     "unknown-version": Expect((1, 1), nothing_tested=True, failed=(1, 1)),  # the one check that says why
     "modern-only-minus32601": Expect((0, 1), revisions=BOTH, nothing_tested=True, failed=(0, 1)),
 }

@@ -115,3 +115,46 @@ def test_no_option_no_conformance_run(run_suite, tmp_path):
     (tmp_path / "test_plain.py").write_text("def test_plain():\n    pass\n")
     result = run_suite(None, cwd=tmp_path)
     assert result.outcomes == {"test_plain": "passed"}
+
+
+# -- verdicts a user can trust --------------------------------------------------------------
+def test_a_run_that_tests_nothing_fails(run_suite):
+    """A server offering no version any revision defines: one check says what it answered
+    to each version asked for, and the run exits 1 (never "3 passed, 669 skipped")."""
+    result = run_suite(f"{REFERENCE} --fault no-known-version", "--mcp-version", "2025-11-25",
+                       "--mcp-version", "2026-07-28")
+    assert result.returncode == 1, result.output[-3000:]
+    case = result.case("test_revisions_testable")
+    assert case.outcome == "failed"
+    assert "2025-11-25: not supported: asked for 2025-11-25, the server answered '1999-01-01'" in case.text
+    assert "2026-07-28: not supported: not a modern-era server" in case.text
+
+
+def test_every_check_skipped_is_not_a_pass(run_suite):
+    result = run_suite(REFERENCE, "-k", "test_ping", "--mcp-version", "2026-07-28")  # ping: legacy only
+    assert set(result.outcomes.values()) == {"skipped"}
+    assert result.returncode == 1
+    assert "nothing was tested" in result.stdout
+
+
+def test_a_suite_exception_is_internal_not_the_servers_failure(run_suite, tmp_path):
+    buggy = tmp_path / "test_buggy.py"
+    buggy.write_text("def test_buggy_check(mcp):\n    return {}['no such key']\n")
+    result = run_suite(REFERENCE, str(buggy), "-k", "buggy_check", "--mcp-version", "2025-11-25", cwd=tmp_path)
+    assert result.outcomes == {"test_buggy_check[2025-11-25]": "internal"}
+    assert result.returncode == 3
+    assert "INTERNAL ERROR of mcp-conformance: this is a bug of the suite" in result.case("test_buggy_check[2025-11-25]").text
+    assert "1 INTERNAL error(s)" in result.stdout
+
+
+def test_a_server_that_stops_answering_blocks_its_revision(run_suite):
+    """The owner of "requests get answered" fails once; every other check of the revision
+    is BLOCKED naming it, so the run stays short."""
+    result = run_suite(f"{REFERENCE} --fault stops-answering", "--mcp-version", "2025-11-25")
+    failed = result.with_outcome("failed")
+    assert set(failed) == {"test_requests_answered[2025-11-25]"}, result.explain()
+    blocked = result.with_outcome("blocked")
+    assert len(blocked) > 50
+    assert all("test_requests_answered" in result.case(name).message for name in blocked)
+    assert "1 distinct problem in 1 failed check" in result.stdout
+    assert result.seconds < 60

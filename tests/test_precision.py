@@ -16,8 +16,6 @@ import pytest
 
 from conformance.reference.faults import registry
 
-from .conftest import run_suite
-
 FAULTS = registry()
 REFERENCE = f"{sys.executable} -m conformance.reference.server"
 SAMPLE = ("stdout-banner", "result-and-error", "id-as-string", "init-missing-server-info", "ping-error",
@@ -37,7 +35,7 @@ def test_every_fault_names_at_most_three_checks():
 
 
 @pytest.mark.parametrize("name", MEASURED)
-def test_fault_fails_exactly_its_checks(name):
+def test_fault_fails_exactly_its_checks(run_suite, name):
     fault = FAULTS[name]
     result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", "--mcp-version", fault.revision,
                        "--mcp-fuzz-examples", "5")
@@ -49,6 +47,6 @@ def test_fault_fails_exactly_its_checks(name):
         f"{sorted(missing)}\n" + result.explain(list(unexpected))[-6000:])
 
 
-def test_clean_reference_gives_no_warning():
+def test_clean_reference_gives_no_warning(run_suite):
     result = run_suite(REFERENCE, "--mcp-fuzz-examples", "5")
     assert not moved(result), result.explain(list(moved(result)))

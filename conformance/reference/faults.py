@@ -34,6 +34,9 @@ FAULTS: dict[str, Fault] = {
     "silent": Fault("reads input but never answers", "test_server_answers_initialize"),
     "garbage": Fault("answers every line with non-JSON text", "test_server_answers_initialize"),
     "stdout-flood": Fault("floods stdout with endless non-JSON lines", "test_server_answers_initialize"),
+    "stops-answering": Fault("answers the handshake, then no request at all", "test_requests_answered"),
+    "no-known-version": Fault("answers initialize with a version no revision defines, server/discover with -32601",
+                              "test_revisions_testable"),
     # lifecycle
     "init-missing-server-info": Fault("initialize result without serverInfo", "test_initialize_result_shape"),
     "capabilities-not-object": Fault("capabilities declared as a list", "test_capabilities_object"),

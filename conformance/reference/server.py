@@ -113,6 +113,9 @@ class ReferenceServer:
             return [reply for feature in self.features.values() for reply in feature.on_response(message)]
         if message.kind is not Kind.REQUEST:
             return []
+        broken = self.broken_handshake(message)
+        if broken is not None:
+            return broken
         self.modern_meta = None
         if self.era != "legacy" and is_modern(message):
             self.modern_meta = message.params["_meta"]  # the modern request being served
@@ -120,6 +123,19 @@ class ReferenceServer:
         if self.era == "modern":
             return self.refuse_legacy(message)
         return self.before_response() + self.dispatch(message)
+
+    def broken_handshake(self, message) -> list[dict] | None:
+        """Faults that leave nothing to test: a server that stops answering after the
+        handshake, or one that offers no version any revision defines."""
+        opening = message.method in ("initialize", "server/discover")
+        if self.has("stops-answering") and not opening:
+            return []
+        if self.has("no-known-version") and opening:
+            if message.method == "server/discover":
+                return [self.error(message.id, jsonrpc.METHOD_NOT_FOUND, "unknown method")]
+            return [self.result(message.id, {"protocolVersion": "1999-01-01", "capabilities": {},
+                                             "serverInfo": {"name": "mcp-conformance-reference", "version": "0"}})]
+        return None
 
     def refuse_legacy(self, message) -> list[dict]:
         """A modern-only server: initialize names the versions it does support."""

@@ -64,7 +64,7 @@ NAMES = {tool["name"] for tool in TOOLS}
 FAULTS = {
     # capabilities
     "sampling-request-invalid": Fault("sends sampling/createMessage with maxTokens as a string (schema-invalid)",
-                                      "test_exchange_messages_valid"),
+                                      "test_messages_valid"),
     "sampling-undeclared": Fault("sends sampling/createMessage to a client that did not declare sampling",
                                  "test_sampling_only_when_declared"),
     "sampling-tools-undeclared": Fault("sends tool-enabled sampling to a client without sampling.tools",
