@@ -53,11 +53,14 @@ def problems(failures: Iterable[tuple[str, Iterable[str]]]) -> dict[str, list[st
 
 class CheckFailed(AssertionError):
     """A MUST-level requirement is broken; the message says what happened. `signatures`
-    name the root cause when it is not simply the check's own requirement."""
+    name the root cause when it is not simply the check's own requirement; `owner` names
+    the check whose rule it is, when a shared helper raised it (in any other check the
+    failure is BLOCKED, naming that owner)."""
 
-    def __init__(self, message: str = "", signatures: Iterable[Signature] = ()):
+    def __init__(self, message: str = "", signatures: Iterable[Signature] = (), owner: str | None = None):
         super().__init__(message)
         self.signatures = list(signatures)
+        self.owner = owner
 
 
 class Blocked(Exception):

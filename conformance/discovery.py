@@ -36,6 +36,16 @@ def list_all(session, method: str, key: str, max_pages: int = MAX_PAGES) -> List
     return cache[method]
 
 
+LIST_OWNER = "test_pagination_ends"  # judges that every declared list can be read to its end
+
+
+class ListingFailed(CheckFailed):
+    """A list method could not be read to its end; test_pagination_ends judges that."""
+
+    def __init__(self, message: str):
+        super().__init__(message, owner=LIST_OWNER)
+
+
 def _fetch(session, method: str, key: str, max_pages: int) -> Listing:
     listing = Listing([])
     cursor = None
@@ -43,21 +53,21 @@ def _fetch(session, method: str, key: str, max_pages: int) -> Listing:
         response = session.request(method, {"cursor": cursor} if cursor is not None else None)
         listing.pages.append(response)
         if response.kind is not Kind.RESULT:
-            raise CheckFailed(f"{method} (page {len(listing.pages)}) failed: {response.error}")
+            raise ListingFailed(f"{method} (page {len(listing.pages)}) failed: {response.error}")
         items = response.result.get(key)
         if not isinstance(items, list):
-            raise CheckFailed(f"{method} result has no list {key!r}: {response.text()[:300]}")
+            raise ListingFailed(f"{method} result has no list {key!r}: {response.text()[:300]}")
         listing.items.extend(items)
         cursor = response.result.get("nextCursor")
         if cursor is None:
             return listing
         if not isinstance(cursor, str):
-            raise CheckFailed(f"{method}: nextCursor must be a string, got {cursor!r}")
+            raise ListingFailed(f"{method}: nextCursor must be a string, got {cursor!r}")
         if cursor in listing.cursors:
-            raise CheckFailed(f"{method}: the server returned cursor {cursor!r} twice: its pages loop")
+            raise ListingFailed(f"{method}: the server returned cursor {cursor!r} twice: its pages loop")
         listing.cursors.append(cursor)
         if len(listing.pages) >= max_pages:
-            raise CheckFailed(f"{method}: more than {max_pages} pages; the pagination does not end")
+            raise ListingFailed(f"{method}: more than {max_pages} pages; the pagination does not end")
 
 
 CAPABILITIES_OWNERS = {"legacy": "test_capabilities_object", "modern": "test_discover_result"}

@@ -292,7 +292,7 @@ class Fuzzer:
             body(session, *args)
         except TransportError as error:
             self.failed(error)
-            raise CheckFailed(error.explain(), [transport_signature(error)]) from None
+            raise CheckFailed(error.explain(), signatures_of(error)) from None
         except BaseException as error:
             self.failed(error)
             raise
@@ -509,7 +509,16 @@ class Fuzzer:
     def _replay_steps(self, session: Session, steps: list[dict]) -> None:
         for step in steps:
             if "raw" in step:
-                self.send_raw(session, replay.step_bytes(step), step.get("ids", ()))
+                ids = step.get("ids", ())
+                self.send_raw(session, replay.step_bytes(step), ids)
+                for request_id in ids if step.get("answer") else ():
+                    session.pending[request_id] = "(raw bytes)"
+                    try:
+                        self.response(session, {"id": request_id, "method": "the request sent as raw bytes"})
+                    except NoResponse as error:
+                        raise CheckFailed(f"no response to a valid request sent as raw bytes: {error.explain()}",
+                                          [UNANSWERED]) from None
+                self.steps[-1]["answer"] = step.get("answer", False)
             elif step.get("answer"):
                 self.request(session, step["send"])
             else:

@@ -36,11 +36,15 @@ INDEX = re.compile(r"\[\d+\]")
 
 def rule_of(message, violation) -> str:
     """"framing" (not a JSON-RPC message at all), "envelope" (the JSON-RPC frame of a
-    response: jsonrpc, id, result or error, an error's code and message) or "content"
-    (everything else: what a method's params or result carry, the ids of the peer's own
-    requests, which their own checks judge)."""
+    response: jsonrpc, id, result or error, an error's code and message), "batch" and
+    "request-id" (judged by their own checks), or "content" (what a method's params or
+    result carry: the schema sweep's)."""
     if message is None or message.kind in (Kind.NOT_JSON, Kind.INVALID):
         return "framing"
+    if message.kind is Kind.BATCH:
+        return "batch"  # test_batch_supported / test_batch_rejected judge a batch reply
+    if message.kind is Kind.REQUEST and violation.path == "$.id":
+        return "request-id"  # test_server_request_ids judges the ids of the server's requests
     if (message.is_response and violation.definition.startswith("JSONRPC")
             and not violation.path.startswith(("$.result", "$.params"))):
         return "envelope"

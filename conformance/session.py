@@ -34,11 +34,6 @@ def is_input_required(message: Message) -> bool:
         and message.result.get("resultType") == "input_required"
 
 
-def _hashable_id(value: Any) -> bool:
-    """An id that can key a table (a peer may echo an object or a list as an id)."""
-    return isinstance(value, (str, int, float, bool))
-
-
 def subscription_of(message: Message) -> Any:
     """The subscriptionId a server message carries in `_meta` (None if it carries none)."""
     params = message.params if message.kind is Kind.NOTIFICATION else message.result
@@ -90,6 +85,7 @@ class Entry:
     violations: list[Violation] = field(default_factory=list)
     note: str = ""
     answers: str | None = None  # for a response: the method of the request it answers
+    framing: str = ""  # a framing problem the transport noticed (an overlong line, no final newline)
 
     def as_dict(self, limit: int = 4000) -> dict:
         text = self.raw.decode("utf-8", errors="replace")
@@ -382,11 +378,12 @@ class Session:
         kept = inbound.raw if len(inbound.raw) <= keep else inbound.raw[:keep]
         self._kept_bytes += len(kept)
         message.raw = kept
-        entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note)
+        entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note,
+                      framing=inbound.note)
         self.transcript.append(entry)
-        answers = self._settle(message, entry)
+        answers, request_id = self._settle(message, entry)
         # A task-augmented request gets a CreateTaskResult only if the peer ran it as a task.
-        as_task = (message.has_id and _hashable_id(message.id) and message.id in self.task_requests
+        as_task = (request_id in self.task_requests
                    and isinstance(message.result, dict) and "task" in message.result)
         extra: list[Violation] = []
         if self.modern and answers in MRTR_METHODS and is_input_required(message):
@@ -400,29 +397,30 @@ class Session:
             self._answer(message)
         return message
 
-    def _settle(self, message: Message, entry: Entry) -> str | None:
-        """Match a response to its pending request; return the method it answers."""
+    def _settle(self, message: Message, entry: Entry) -> tuple[str | None, Any]:
+        """Match a response to its pending request; return the method it answers and the
+        id the suite sent (None, None for anything else)."""
         if message.kind is Kind.BATCH:
             for item in message.obj:
                 self._settle(jsonrpc.classify(item), entry)
-            return None
+            return None, None
         if not message.is_response or not message.has_id:
-            return None
+            return None, None
         if message.id is None:
             if message.kind is Kind.RESULT:  # only an error may say "no readable id"
                 self.unmatched.append(entry)
-            return None
+            return None, None
         for sent_id, method in list(self.pending.items()):
             if jsonrpc.same_id(sent_id, message.id) or str(sent_id) == str(message.id):
                 if not jsonrpc.same_id(sent_id, message.id):
                     entry.note = f"id {message.id!r} does not match the request id {sent_id!r} in type"
                 del self.pending[sent_id]
                 self.responses[sent_id] = message
-                return method
+                return method, sent_id
         entry.note = "; ".join(filter(None, [entry.note, "a response to no request the suite has pending"]))
         if str(message.id) not in self._raw_ids:
             self.unmatched.append(entry)
-        return None
+        return None, None
 
     def _answer(self, message: Message) -> None:
         if not message.has_id or message.id is None:

@@ -22,6 +22,7 @@ from .transport.launch import make_transport
 
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 UNANSWERED_LIMIT = 3  # requests of a revision left unanswered before its other checks are BLOCKED
+MAY_RUN_LONG = frozenset({"tools/call", "tasks/result", "subscriptions/listen"})  # not counted for that
 
 
 @dataclass
@@ -91,6 +92,8 @@ class Target:
         check that judges the broken rule, which still runs. If that check already passed
         (the server broke down later), the check that met the breakdown stands for it."""
         if not isinstance(error, ConnectionUnusable):
+            if getattr(error, "method", "") in MAY_RUN_LONG:
+                return  # a slow tool is no broken connection: the probe after it was answered
             self.timeouts[revision] = self.timeouts.get(revision, 0) + 1
             if self.timeouts[revision] < UNANSWERED_LIMIT:
                 return

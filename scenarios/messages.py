@@ -79,7 +79,10 @@ def test_notifications_not_answered(mcp, revision):
 
 
 def _answer_to_malformed(session, data: bytes):
-    """Send malformed bytes and a ping; return the response to the malformed input, if any."""
+    """Send malformed bytes and a ping; return the response to the malformed input, if any.
+    A probe answered first is the barrier: nothing the server sent before it (say, an answer
+    to an earlier notification) is taken for the answer to the malformed input."""
+    session.request(session.probe_method)
     mark = session.mark()
     session.send_raw(data + b"\n", note="deliberately malformed")
     probe = session.request(session.probe_method)

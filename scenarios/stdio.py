@@ -38,6 +38,6 @@ def test_stdout_carries_only_messages(mcp_target, mcp_connect, revision):
     if not session.received():
         not_applicable("the server wrote nothing to stdout")
     bad = [e for e in session.transcript if e.direction == "<-"
-           and (e.note or e.message.kind in (Kind.NOT_JSON, Kind.INVALID))]
+           and (e.framing or e.message.kind in (Kind.NOT_JSON, Kind.INVALID))]
     expect(not bad, f"{len(bad)} line(s) on stdout are not JSON-RPC messages, first: {bad[0].format(300)}"
            if bad else "")

@@ -5,7 +5,9 @@
 Otherwise it answers well enough for a legacy-era client: initialize (echoing a known
 revision), ping, tools/list with one read-only tool, tools/call, empty resource and prompt
 lists, logging/setLevel; an unknown method gets -32601 and notifications are ignored.
-server/discover gets -32601 (a legacy-only server). Standard library only.
+server/discover gets -32601 (a legacy-only server), except in `clean` (the control: nothing
+broken) and the modes named modern-..., which also serve 2026-07-28 (stateless requests
+carrying _meta). Standard library only.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import time
 
 KNOWN = ("2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25")
 MODES = {
+    "clean": "nothing broken (dual-era): the control, which must pass",
     "banner": "a non-JSON banner line on stdout at startup",
     "garbage": "every answer is non-JSON text",
     "object-id": 'every response id is an object {"id": <id>}',
@@ -30,7 +33,11 @@ MODES = {
     "result-and-error-after-init": "every response after the initialize response carries both result and error",
     "unknown-version": 'answers every initialize with protocolVersion "1999-01-01"',
     "modern-only-minus32601": "server/discover and initialize both get -32601: nothing testable",
+    "modern-hang-after-discover": "dual-era; after answering one 2026-07-28 request, answers no other",
 }
+MODERN, META = "2026-07-28", "io.modelcontextprotocol/"
+CACHEABLE = ("server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list")
+REMOVED = ("initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe")
 TOOL = {"name": "echo", "description": "Echoes its text.", "annotations": {"readOnlyHint": True},
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
 CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "logging": {}}
@@ -47,6 +54,7 @@ class Server:
         self.handshake_done = False
         self.lock = threading.Lock()
         self.flooding = False
+        self.modern_answered = False  # modern-hang-after-discover: a modern request was answered
 
     def write(self, data: bytes) -> None:
         with self.lock:
@@ -87,7 +95,7 @@ class Server:
             return self.respond(None, error={"code": -32600, "message": "Invalid request"})
         method, params, request_id = message["method"], message.get("params"), message.get("id")
         params = params if isinstance(params, dict) else {}
-        if "id" in message and not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+        if "id" in message and (not isinstance(request_id, (str, int)) or isinstance(request_id, bool)):
             return self.respond(None, error={"code": -32600, "message": "Invalid request: bad id"})
         if "id" not in message:
             if method == "notifications/initialized" and self.mode == "flood-stdout" and not self.flooding:
@@ -99,12 +107,39 @@ class Server:
         self.shifted = request_id
         if self.mode == "hang-after-handshake" and self.handshake_done:
             return None
+        meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+        if META + "protocolVersion" in meta and self.mode in ("clean", "modern-hang-after-discover"):
+            if self.mode == "modern-hang-after-discover" and self.modern_answered:
+                return None
+            self.modern_answered = True
+            return self.respond(request_id, *self.modern(method, params, meta))
         result, error = self.dispatch(method, params)
         self.respond(answer_id, result, error)
         self.handshake_done = self.handshake_done or method == "initialize" and error is None
         if self.mode == "exit-mid-run" and self.requests >= 5:
             sys.stdout.flush()
             sys.exit(1)
+
+    def modern(self, method: str, params: dict, meta: dict):
+        """A 2026-07-28 request: checked, served like a legacy one, its result decorated."""
+        if meta[META + "protocolVersion"] != MODERN:
+            return None, {"code": -32022, "message": "Unsupported protocol version",
+                          "data": {"supported": [MODERN, *KNOWN[::-1]], "requested": meta[META + "protocolVersion"]}}
+        if META + "clientCapabilities" not in meta or meta.get(META + "logLevel", "info") not in LEVELS:
+            return None, {"code": -32602, "message": "Invalid _meta"}
+        if method == "resources/read":
+            return None, {"code": -32602, "message": "Resource not found"}  # the modern era's code
+        if method in REMOVED:
+            return None, {"code": -32601, "message": f"{method} does not exist in {MODERN}"}
+        params = {k: v for k, v in params.items() if k != "_meta"}
+        result, error = ({"supportedVersions": [MODERN, *KNOWN[::-1]], "capabilities": CAPABILITIES}, None) \
+            if method == "server/discover" else self.dispatch(method, params)
+        if result is not None:
+            result = {**result, "resultType": "complete",
+                      "_meta": {META + "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"}}}
+            if method in CACHEABLE:
+                result.update(ttlMs=60_000, cacheScope="public")
+        return result, error
 
     def dispatch(self, method: str, params: dict):
         not_found = {"code": -32601, "message": f"Method not found: {method}"}
