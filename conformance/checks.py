@@ -20,7 +20,6 @@ from typing import Any, Iterable, NoReturn
 
 import pytest
 
-from .schema import Violation
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,6 @@ class Blocked(Exception):
         self.owner = owner
 
 
-class WireViolation(CheckFailed):
-    """A message on the wire broke the schema of its revision or the framing rules."""
-
-
 @dataclass
 class Verdict:
     """What one check found, beyond pass/fail: warnings, notes, and the sessions it used."""
@@ -84,23 +79,14 @@ class Verdict:
     warnings: list[str] = field(default_factory=list)
     infos: list[str] = field(default_factory=list)
     sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
-    judged: list[Any] = field(default_factory=list)  # sessions whose schema validity this check owns
     check: str = ""  # the test name of the running check (without its parameters)
 
-    def watch(self, session, since: int | None = None, judge_wire: bool = False) -> None:
+    def watch(self, session, since: int | None = None, **_ignored) -> None:
         """Record `session` for this check: its messages from now (or from `since`) on are
-        shown with the check. With `judge_wire` this check owns their schema validity and
-        fails on a violation; otherwise that is judged once, by the sweep check that owns
-        it (conformance.ledger: one violation, one failure)."""
+        shown with the check and the report. Their schema validity is judged once, by the
+        sweep check that owns it (conformance.ledger: one violation, one failure)."""
         if all(s is not session for s, _ in self.sessions):
             self.sessions.append((session, session.mark() if since is None else since))
-        if judge_wire:
-            self.judged.append(session)
-
-    def wire_violations(self) -> list[tuple[Any, Violation]]:
-        """Violations in the sessions this check judges the wire validity of."""
-        return [pair for session, mark in self.sessions if any(session is s for s in self.judged)
-                for pair in session.violations(mark)]
 
     def messages(self, limit: int = 200) -> list[dict]:
         """The messages this check exchanged, as plain data (reports; crosses xdist)."""

@@ -332,7 +332,7 @@ class Fuzzer:
     def _unusable(session: Session, error: ConnectionUnusable):
         """The connection cannot be used before any input: the target blocks the revision
         (as for any check that meets it), and this check cannot judge anything."""
-        report = getattr(session, "on_unusable", None)
+        report = getattr(session, "on_unanswered", None)
         if report is not None:
             report(session.revision, error)
         raise Blocking(error)
@@ -431,7 +431,8 @@ class Fuzzer:
         try:
             response = self.request(session, jsonrpc.request(request_id, session.probe_method, params))
         except TransportError as error:
-            signature = STOPPED if isinstance(error, NoResponse) else transport_signature(error)
+            timed_out = isinstance(error, NoResponse) and not isinstance(error, ConnectionUnusable)
+            signature = STOPPED if timed_out else transport_signature(error)
             raise ProbeFailed(f"after {after} the server no longer answers {session.probe_method}: "
                               f"{error.explain()}", [signature]) from None
         if response.kind is not Kind.RESULT:
@@ -548,6 +549,8 @@ def signatures_of(error: BaseException) -> list[Signature]:
     failed, or none (the plugin then names the check's own requirements)."""
     if isinstance(error, CheckFailed) and error.signatures:
         return list(error.signatures)
+    if isinstance(error, ConnectionUnusable):  # flooded, say: no mere timeout
+        return [transport_signature(error)]
     if isinstance(error, NoResponse):
         return [UNANSWERED]
     if isinstance(error, TransportError):

@@ -287,7 +287,7 @@ def _session_rule_owner(verdict: checks.Verdict, error: Exception | None) -> tup
         for entry in session.transcript[mark:]:
             for violation in entry.violations:
                 rule = ledger.rule_of(entry.message, violation)
-                if rule == "content" or (rule == "framing" and not isinstance(error, TransportError)):
+                if not (rule == "envelope" or (rule == "framing" and isinstance(error, TransportError))):
                     continue
                 owner = ledger.owner_of(rule, entry.message)
                 if owner != verdict.check:

@@ -212,7 +212,7 @@ def exchanges(target, revision: str, profiles=PROFILES) -> list[ClientExchange]:
     target.shared(revision)  # skips a revision the server does not support
     made = [exchange(target, revision, profile) for profile in profiles]
     for one in made:
-        current().watch(one.session, since=one.started_at, judge_wire=False)  # test_messages_valid owns their validity
+        current().watch(one.session, since=one.started_at)  # test_messages_valid owns their validity
     if not any(one.calls for one in made):
         not_applicable("no tool could be called, so the server had no occasion to ask the client anything: "
                        + "; ".join(dict.fromkeys(note for one in made for note in one.notes)))

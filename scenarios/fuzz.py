@@ -28,9 +28,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from conformance import jsonrpc, strategies
 from conformance.checks import current, expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import declares, list_all, may_call
-from conformance.fuzzing import TOOL_TIMEOUT, UNANSWERED, Fuzzer, ProbeFailed, from_request, id_key
+from conformance.fuzzing import TOOL_TIMEOUT, Fuzzer, ProbeFailed, from_request, id_key, signatures_of
 from conformance.jsonrpc import SAFE_INTEGER, Kind
-from conformance.session import NoResponse
+from conformance.session import ConnectionUnusable, NoResponse
 from conformance.transport import TransportError
 
 NOT_FUZZED = ("initialize", "subscriptions/listen")  # a second handshake; a stream that stays open
@@ -162,9 +162,9 @@ def _collect(fuzz: Fuzzer, session, message: dict, tool: str | None) -> None:
     try:
         response = fuzz.response(session, message, timeout)
     except NoResponse as error:
-        if tool is None or session.transport.exit_code is not None:
+        if tool is None or session.transport.exit_code is not None or isinstance(error, ConnectionUnusable):
             fail(f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}",
-                 [UNANSWERED])
+                 signatures_of(error))
         # No spec text bounds a tool's running time: cancel it and call it no more.
         fuzz.ledger.slow_tools.add(tool)
         fuzz.send(session, jsonrpc.notification("notifications/cancelled", {"requestId": message["id"]}))
@@ -292,7 +292,7 @@ def _send_case(fuzz: Fuzzer, session, what: str, grade: str, writes: list[bytes]
             try:  # the fuzzer's own wait: what the input caused is this check's to judge
                 fuzz.response(session, {"id": request_id, "method": session.probe_method})
             except NoResponse as error:
-                fail(f"no response to a valid request ({what}): {error.explain()}", [UNANSWERED])
+                fail(f"no response to a valid request ({what}): {error.explain()}", signatures_of(error))
     fuzz.probe(session, what)
     session.drain(0.02)
     fuzz.audit(session)
@@ -414,9 +414,10 @@ class SessionMachine(RuleBasedStateMachine):
             response = self.fuzz.request(self.session, request,
                                          TOOL_TIMEOUT if method == "tools/call" else None)
         except NoResponse as error:
-            if method != "tools/call" or self.session.transport.exit_code is not None:
+            if method != "tools/call" or self.session.transport.exit_code is not None \
+                    or isinstance(error, ConnectionUnusable):
                 self.fuzz.failed(error)
-                fail(f"no response to {method}: {error.explain()}", [UNANSWERED])
+                fail(f"no response to {method}: {error.explain()}", signatures_of(error))
             self.cancel(request_id)
             return None
         self.finished.append(request_id)

@@ -183,7 +183,7 @@ def held_connections(target, revision: str) -> list[tuple[str, object]]:
     if own is not None:
         held.append(("test_logging_respects_level's connection", own))
     for _, session in held:
-        current().watch(session, since=0, judge_wire=False)
+        current().watch(session, since=0)
     return held
 
 

@@ -34,7 +34,7 @@ def modern_exchanges(target, revision: str) -> list[ClientExchange]:
     target.shared(revision)  # skips a revision the server does not support
     made = [exchange(target, revision, profile) for profile in PROFILES]
     for one in made:
-        current().watch(one.session, since=one.started_at, judge_wire=False)
+        current().watch(one.session, since=one.started_at)
     if not any(one.calls for one in made):
         not_applicable("no tool could be called, so the server had no occasion to ask for input: "
                        + "; ".join(dict.fromkeys(note for one in made for note in one.notes)))

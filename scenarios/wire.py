@@ -30,7 +30,7 @@ def received(mcp_target, revision: str) -> list[Message]:
     """Every message the server sent on the exchange's connection (watched by the check)."""
     mcp_target.shared(revision)  # skips a revision the server does not support
     made = exchange(mcp_target, revision, "full")
-    current().watch(made.session, since=made.started_at, judge_wire=False)  # test_messages_valid owns their validity
+    current().watch(made.session, since=made.started_at)  # test_messages_valid owns their validity
     messages = made.received()
     if not messages:
         not_applicable("the server sent nothing during the exchange")

@@ -32,15 +32,15 @@ FAULTS: dict[str, Fault] = {
     # startup and bad input (the server is unusable: one clear failed check)
     "exit-at-start": Fault("exits with status 3 before reading anything", "test_server_answers_initialize"),
     "silent": Fault("reads input but never answers", "test_server_answers_initialize"),
-    "garbage": Fault("answers every line with non-JSON text", "test_server_answers_initialize"),
+    "garbage": Fault("answers every line with non-JSON text", "test_server_answers_initialize", also=('test_stdout_carries_only_messages',)),
     "stdout-flood": Fault("floods stdout with endless non-JSON lines", "test_server_answers_initialize"),
     "stops-answering": Fault("answers the handshake, then no request at all", "test_requests_answered"),
     "no-known-version": Fault("answers initialize with a version no revision defines, server/discover with -32601",
                               "test_revisions_testable"),
     # lifecycle
     "init-missing-server-info": Fault("initialize result without serverInfo", "test_initialize_result_shape"),
-    "capabilities-not-object": Fault("capabilities declared as a list", "test_capabilities_object"),
-    "capability-not-object": Fault("a capability value that is `true`, not an object", "test_capabilities_object"),
+    "capabilities-not-object": Fault("capabilities declared as a list", "test_capabilities_object", also=('test_initialize_result_shape',)),
+    "capability-not-object": Fault("a capability value that is `true`, not an object", "test_capabilities_object", also=('test_initialize_result_shape',)),
     "version-mismatch": Fault("answers a version it does not echo when asked for it",
                               "test_answered_versions_are_echoed"),
     "version-oldest": Fault("answers an unknown version with its oldest, not latest, version",
@@ -54,7 +54,7 @@ FAULTS: dict[str, Fault] = {
     "ping-error": Fault("ping answered with an error", "test_ping"),
     # JSON-RPC envelope
     "id-as-string": Fault("echoes integer ids as strings", "test_response_id_echoed"),
-    "jsonrpc-version": Fault('responses say "jsonrpc": "1.0"', "test_response_envelope"),
+    "jsonrpc-version": Fault('responses say "jsonrpc": "1.0"', "test_response_envelope", also=('test_error_envelope',)),
     "error-code-string": Fault("error codes sent as strings", "test_error_envelope"),
     "result-and-error": Fault("error responses also carry a result", "test_error_envelope"),
     "unknown-method-result": Fault("answers an unknown method with a result", "test_unknown_method"),

@@ -106,9 +106,10 @@ class ReferenceServer:
         if message.kind is Kind.NOTIFICATION:
             if message.method == "notifications/initialized":
                 self.initialized = True
-            if self.has("answer-notifications"):
-                return [self.error(None, jsonrpc.METHOD_NOT_FOUND, "notifications are not answered here")]
-            return [reply for feature in self.features.values() for reply in feature.on_notification(message)]
+            replies = [reply for feature in self.features.values() for reply in feature.on_notification(message)]
+            if self.has("answer-notifications"):  # acted on all the same: the answer is the only fault
+                return [self.error(None, jsonrpc.METHOD_NOT_FOUND, "notifications are not answered here"), *replies]
+            return replies
         if message.is_response:  # to a request a feature sent: that feature continues
             return [reply for feature in self.features.values() for reply in feature.on_response(message)]
         if message.kind is not Kind.REQUEST:

@@ -121,7 +121,7 @@ FAULTS = {
     "fixture-progress-missing": Fault("test_tool_with_progress sends no progress", "test_tools_call_with_progress",
                                       "warned"),
     "fixture-progress-decreasing": Fault("test_tool_with_progress reports 100, 50, 0",
-                                         "test_tools_call_with_progress"),
+                                         "test_tools_call_with_progress", also=('test_progress_increases',)),
     # judged in the modern era (most act in every era)
     "result-meta-bad-key": modern("tools/list results carry the _meta key 'conformance/_note'",
                                   "test_meta_keys_well_formed"),
@@ -129,7 +129,7 @@ FAULTS = {
     "modern-server-request": modern("sends a ping request while serving a modern tools/call",
                                     "test_server_sends_no_requests"),
     "modern-server-request-id-float": modern("sends a request with id 1.5 while serving a modern tools/call",
-                                             "test_server_request_ids"),
+                                             "test_server_request_ids", also=('test_server_sends_no_requests',)),
     "result-type-unknown": modern("tools/call results carry resultType 'done'", "test_result_types_known"),
     "tool-header-annotations-invalid": modern("x-mcp-header on numbers, twice ignoring case, behind $ref, "
                                               "and on an integer whose default is 2**60",
