@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from conformance import generate
-from conformance.checks import current, expect, fail, not_applicable, requirement, should
+from conformance.checks import blocked, current, expect, fail, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.discovery import ToolCall, call_params, input_schema, issued_token, new_token
 from conformance.scenarios.tools import Exercise, exercised
@@ -100,6 +100,10 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
     if not notices:
         not_applicable(f"the server sent no progress for {len(exercise.calls)} tool calls that asked for it "
                        "(sending none is allowed)")
+    mistyped = sorted({repr(n.token) for n in notices if isinstance(n.token, bool) or not isinstance(n.token, (str, int))})
+    if mistyped:  # tokens of no valid type cannot be told apart or matched to requests
+        blocked(f"progress notifications carry tokens that are neither strings nor integers: {', '.join(mistyped)}",
+                "test_progress_tokens_typed")
     return exercise, notices
 
 

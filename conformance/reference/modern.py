@@ -25,7 +25,7 @@ SERVER_INFO = {"name": "mcp-conformance-reference", "version": __version__}
 
 FAULTS = {
     "discover-no-versions": _modern("server/discover result without supportedVersions", "test_discover_result"),
-    "no-result-type": _modern("modern results without resultType", "test_result_type"),
+    "no-result-type": _modern("modern results without resultType", "test_result_type", also=("test_messages_valid",)),
     "unsupported-version-code": _modern("an unsupported version gets -32602, not -32022",
                                         "test_unsupported_version_error"),
     "unsupported-version-no-data": _modern("the -32022 error lists no supported versions",
@@ -36,8 +36,10 @@ FAULTS = {
                                       "test_removed_methods_refused", "warned"),
     "no-server-info-meta": _modern("modern results without serverInfo in _meta", "test_server_identifies_itself",
                                    "warned"),
-    "no-cache-hints": _modern("cacheable modern results without ttlMs", "test_caching_hints"),
-    "negative-ttl": _modern("caching hints with a negative ttlMs", "test_caching_hints"),
+    "no-cache-hints": _modern("cacheable modern results without ttlMs", "test_caching_hints",
+                              also=("test_messages_valid",)),
+    "negative-ttl": _modern("caching hints with a negative ttlMs", "test_caching_hints",
+                            also=("test_messages_valid",)),
     "initialize-error-names-no-versions": _modern("a modern-only server refuses initialize without naming versions",
                                                   "test_initialize_names_supported_versions", "warned",
                                                   server_args="--era modern"),

@@ -78,7 +78,8 @@ FAULTS = {
     # request shapes
     "elicitation-empty-message": Fault("elicitation requests with an empty message",
                                        "test_elicitation_request_shape"),
-    "elicitation-bad-url": Fault("a URL elicitation whose url is not a URL", "test_elicitation_request_shape", also=('test_url_elicitation_required_error',)),
+    "elicitation-bad-url": Fault("a URL elicitation whose url is not a URL", "test_elicitation_request_shape",
+                                 also=("test_url_elicitation_required_error",)),
     "elicitation-form-link": Fault("a form elicitation whose message holds a clickable link",
                                    "test_form_elicitation_has_no_links", "warned"),
     "elicitation-complete-wrong-id": Fault("elicitation/complete names an id no elicitation had",
@@ -103,11 +104,11 @@ FAULTS = {
                                          "test_progress_tokens_typed"),
     # 2026-07-28: multi round-trip requests and missing client capabilities
     "mrtr-server-request": _modern("asks the client with a server-to-client request, not an InputRequiredResult",
-                                   "test_no_server_requests_in_modern_era", also=('test_server_sends_no_requests',)),
+                                   "test_no_server_requests_in_modern_era", also=("test_server_sends_no_requests",)),
     "mrtr-empty-input-required": _modern("an InputRequiredResult with neither inputRequests nor requestState",
                                          "test_input_required_result_shape"),
     "mrtr-input-request-not-client-request": _modern("inputRequests holds a tools/list request",
-                                                     "test_input_requests_valid", also=('test_messages_valid',)),
+                                                     "test_input_requests_valid", also=("test_messages_valid",)),
     "mrtr-input-undeclared": _modern("inputRequests asks for sampling from a client that did not declare it",
                                      "test_input_requests_declared"),
     "mrtr-sampling-tool-result-mixed": _modern("a sampling input request mixes tool results with text",
