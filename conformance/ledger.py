@@ -30,6 +30,9 @@ ANSWERING = "test_requests_answered"
 SCHEMA = "test_messages_valid"
 CLIENT_SCHEMA = "test_client_messages_valid"
 SCHEMA_REQUIREMENT = "basic-003"  # messages are valid JSON-RPC 2.0 / MCP (both catalogues)
+# Output that is no JSON-RPC message at all: one problem, whether it kept the server from
+# being used (test_server_answers_initialize) or not (test_stdout_carries_only_messages).
+FRAMING_PROBLEM = Signature("transports-003", "", "", "output that is no JSON-RPC message")
 
 INDEX = re.compile(r"\[\d+\]")
 

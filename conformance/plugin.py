@@ -19,7 +19,7 @@ from .collection import PackageModule, add_keywords, collect_only, is_scenario_f
 from .checks import Blocked, CheckFailed
 from .session import ConnectionUnusable, NoResponse
 from .target import Target
-from .transport import TransportError, close_all, launch
+from .transport import TransportClosed, TransportError, close_all, launch
 
 pytest_plugins = ["conformance.client_plugin"]  # the client leg: --mcp-client
 
@@ -252,6 +252,12 @@ def pytest_runtest_call(item: pytest.Item):
         result = yield
     except ConnectionUnusable as error:
         raise _unusable_connection(item, verdict, error) from error
+    except TransportClosed as error:
+        target = item.config.stash.get(TARGET_KEY, None)
+        again = target.connection_ended(revision_of(item), verdict.check, error) if target else None
+        if again is not None:
+            raise again from error
+        raise
     except (CheckFailed, TransportError) as error:
         if isinstance(error, CheckFailed) and error.owner not in (None, verdict.check):
             raise Blocked(str(error).split("\n", 1)[0], error.owner) from error
@@ -283,8 +289,15 @@ def _session_rule_owner(verdict: checks.Verdict, error: Exception | None) -> tup
     """(owner, violation) when the check's failure rests on a message that breaks a
     session-wide rule another check owns: an answer that was no JSON-RPC message (for a
     check that got no usable answer) or a response whose envelope is broken."""
+    if verdict.check == STARTUP_CHECK:
+        return None  # it judges the server's first answer, whatever is wrong with it
     for session, mark in verdict.sessions:
         for entry in session.transcript[mark:]:
+            message = entry.message
+            if message is not None and message.is_response and message.problems and entry.direction == "<-":
+                owner = ledger.owner_of("envelope", message)  # both result and error, say: no schema says it
+                if owner != verdict.check:
+                    return owner, "; ".join(message.problems)
             for violation in entry.violations:
                 rule = ledger.rule_of(entry.message, violation)
                 if not (rule == "envelope" or (rule == "framing" and isinstance(error, TransportError))):

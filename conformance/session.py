@@ -15,7 +15,7 @@ from typing import Any, Callable, NamedTuple
 from . import __version__, jsonrpc, ledger, wire
 from .jsonrpc import Kind, Message
 from .schema import RevisionSchema, Violation, legacy_revisions
-from .transport.base import TransportClosed, TransportError, TransportTimeout
+from .transport.base import TransportClosed, TransportError, TransportStalled, TransportTimeout
 
 CLIENT_INFO = {"name": "mcp-conformance", "version": __version__}
 LATEST_LEGACY = legacy_revisions()[-1]
@@ -225,12 +225,18 @@ class Session:
             data = jsonrpc.encode(obj)
             self.transcript.append(Entry(self._now(), "->", data, jsonrpc.classify(obj, data)))
             framed.append(data)
-        send_messages = getattr(self.transport, "send_messages", None)
-        if send_messages is not None:
-            send_messages(framed)
-        else:
-            for data in framed:
-                self.transport.send_message(data)
+        try:
+            send_messages = getattr(self.transport, "send_messages", None)
+            if send_messages is not None:
+                send_messages(framed)
+            else:
+                for data in framed:
+                    self.transport.send_message(data)
+        except TransportStalled as error:  # a connection that takes no input can be used for nothing
+            unusable = ConnectionUnusable(error.reason, ledger.ANSWERING, error.exit_code, error.stderr_tail)
+            if self.on_unanswered is not None:
+                self.on_unanswered(self.revision, unusable)
+            raise unusable from None
 
     def notify(self, method: str, params: dict | None = None) -> None:
         self.send(jsonrpc.notification(method, params))

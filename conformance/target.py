@@ -84,6 +84,7 @@ class Target:
         self.blocks: dict[str, Blocked] = {}  # revision -> why its connections cannot be used
         self.passed: set[tuple[str, str]] = set()  # (check, revision) pairs that passed
         self.timeouts: dict[str, int] = {}  # revision -> requests that waited out the timeout
+        self.ended: dict[str, str] = {}  # revision -> the first check whose connection ended
 
     def unanswered(self, revision: str, error: NoResponse) -> None:
         """A request of this revision waited out the timeout. A connection that showed it
@@ -103,6 +104,17 @@ class Target:
         if (owner, revision) in self.passed:
             owner = checks.current().check
         self.blocks.setdefault(revision, Blocked(error.reason, owner))
+
+    def connection_ended(self, revision: str, check: str, error: TransportError) -> Blocked | None:
+        """A check of this revision met a connection that ended (the server exited or closed
+        its output while serving it). The first such check fails; any later one is BLOCKED
+        naming it, and so is the rest of the revision: a server that keeps dying is one
+        problem, not one failure per check."""
+        first = self.ended.setdefault(revision, check)
+        if first == check:
+            return None
+        self.blocks.setdefault(revision, Blocked(f"the server's connection ended again ({error.reason})", first))
+        return self.blocks[revision]
 
     def _session(self, transport, revision: str) -> Session:
         session = Session(transport, self.schema_for, revision, timeout=self.timeout)

@@ -22,8 +22,11 @@ def test_server_answers_initialize(mcp_target):
     except (pytest.skip.Exception, Blocked):
         pass
     if mcp_target.unusable is not None:
-        current().watch(mcp_target.unusable.session, since=0)
-        fail(mcp_target.unusable.error.explain())
+        session = mcp_target.unusable.session
+        current().watch(session, since=0)
+        received = session.received()
+        garbage = received and all(m.kind in (Kind.NOT_JSON, Kind.INVALID) for m in received)
+        fail(mcp_target.unusable.error.explain(), [ledger.FRAMING_PROBLEM] if garbage else [])
 
 
 @requirement("basic-001")
@@ -64,6 +67,13 @@ def test_capabilities_object(mcp, revision):
     expect(not not_objects, f"capabilities must be objects: {not_objects}")
 
 
+def require_testable(mcp_target) -> None:
+    """A server that supports none of the revisions asked for is judged once, by
+    test_revisions_testable; what it answers to other versions says nothing more."""
+    if not mcp_target.supported():
+        blocked("no revision asked for could be tested", "test_revisions_testable")
+
+
 def _answer_to(mcp_connect, requested: str):
     """Ask a fresh server for `requested`; return the initialize response."""
     session = mcp_connect(initialize=False)
@@ -74,6 +84,7 @@ def _answer_to(mcp_connect, requested: str):
 def test_answered_versions_are_echoed(mcp_target, mcp_connect):
     """Every version the server answers with is one it supports: asked for that version,
     it answers with the same version."""
+    require_testable(mcp_target)
     for requested in mcp_target.legacy_revisions():
         answered = mcp_target.support(requested).answered
         if answered is None or answered == requested:
@@ -89,6 +100,7 @@ def test_answered_versions_are_echoed(mcp_target, mcp_connect):
 def test_unsupported_version_gets_supported(mcp_target, mcp_connect):
     """Asked for a version it cannot support, the server answers with a version it does
     support (or, as the spec's own error example shows, with an error)."""
+    require_testable(mcp_target)
     response = _answer_to(mcp_connect, NEVER_A_REVISION)
     if response.kind is Kind.ERROR:
         info(f"asked for {NEVER_A_REVISION}, the server answered with error {response.error_code} "

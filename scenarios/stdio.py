@@ -5,7 +5,8 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports 
 
 import pytest
 
-from conformance.checks import Blocked, current, expect, not_applicable, requirement
+from conformance import ledger
+from conformance.checks import Blocked, current, fail, not_applicable, requirement
 from conformance.jsonrpc import Kind
 from conformance.transport import TransportError
 
@@ -39,5 +40,6 @@ def test_stdout_carries_only_messages(mcp_target, mcp_connect, revision):
         not_applicable("the server wrote nothing to stdout")
     bad = [e for e in session.transcript if e.direction == "<-"
            and (e.framing or e.message.kind in (Kind.NOT_JSON, Kind.INVALID))]
-    expect(not bad, f"{len(bad)} line(s) on stdout are not JSON-RPC messages, first: {bad[0].format(300)}"
-           if bad else "")
+    if bad:
+        fail(f"{len(bad)} line(s) on stdout are not JSON-RPC messages, first: {bad[0].format(300)}",
+             [ledger.FRAMING_PROBLEM])

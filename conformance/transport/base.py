@@ -49,6 +49,10 @@ class TransportTimeout(TransportError):
     """Nothing arrived within the time allowed."""
 
 
+class TransportStalled(TransportError):
+    """The peer stopped reading what the suite writes (its input stayed full)."""
+
+
 class Inbox:
     """Framed messages waiting to be read. A full inbox makes the producer wait (a flooding
     peer is slowed down, not buffered without bound); once ended, every later read says so."""

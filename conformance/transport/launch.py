@@ -180,7 +180,7 @@ def make_transport(kind: str, *, url: str | None = None, command: str | None = N
     if kind == "stdio":
         if not command:
             raise ValueError("the stdio transport needs a command")
-        return StdioTransport(command, shutdown_grace=min(timeout, 2.0))
+        return StdioTransport(command, shutdown_grace=min(timeout, 2.0), write_timeout=timeout)
     if kind not in DEFAULT_PATHS:
         raise ValueError(f"unknown transport {kind!r}; known: {', '.join(KINDS)}")
     if not command and not url:

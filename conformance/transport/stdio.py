@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import shlex
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import weakref
 
 from ..jsonrpc import LineFramer, OversizedLine
 from . import reaper
-from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed, pipe_chunks
+from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed, TransportStalled, pipe_chunks
 
 _live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
 
@@ -37,12 +38,13 @@ class StdioTransport:
     kind = "stdio"
 
     def __init__(self, command: str, *, env: dict | None = None, cwd: str | None = None,
-                 shutdown_grace: float = 2.0, stderr_keep: int = 64 * 1024):
+                 shutdown_grace: float = 2.0, stderr_keep: int = 64 * 1024, write_timeout: float = 5.0):
         self.command = command
         self.argv = shlex.split(command)
         self.env = env
         self.cwd = cwd
         self.shutdown_grace = shutdown_grace
+        self.write_timeout = write_timeout
         self.started_at = time.monotonic()
         self._inbox = Inbox()
         self._stderr = OutputTail(stderr_keep)
@@ -126,10 +128,27 @@ class StdioTransport:
         if self.proc is None or self._closed:
             raise TransportClosed("the transport is closed", self.exit_code, self.stderr_tail())
         try:
-            self.proc.stdin.write(data)
-            self.proc.stdin.flush()
+            self._write_within(data, self.write_timeout)
         except (BrokenPipeError, ValueError, OSError):
             raise TransportClosed(self._gone_reason(), self.exit_code, self.stderr_tail()) from None
+
+    def _write_within(self, data: bytes, seconds: float) -> None:
+        """Write all of `data`, waiting at most `seconds` for room: a server that stops
+        reading its input (say, while it floods its output) must not hang the suite."""
+        fd = self.proc.stdin.fileno()
+        os.set_blocking(fd, False)
+        view, deadline = memoryview(data), time.monotonic() + seconds
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransportStalled(f"the server read none of the last {len(view)} bytes written to its stdin "
+                                       f"within {seconds:g}s: it stopped reading its input", self.exit_code,
+                                       self.stderr_tail())
+            select.select([], [fd], [], remaining)
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
 
     def send_message(self, data: bytes) -> None:
         self.send(data + b"\n")
