@@ -81,7 +81,7 @@ class Verdict:
     sessions: list[tuple[Any, int]] = field(default_factory=list)  # (session, transcript mark)
     check: str = ""  # the test name of the running check (without its parameters)
 
-    def watch(self, session, since: int | None = None, **_ignored) -> None:
+    def watch(self, session, since: int | None = None) -> None:
         """Record `session` for this check: its messages from now (or from `since`) on are
         shown with the check and the report. Their schema validity is judged once, by the
         sweep check that owns it (conformance.ledger: one violation, one failure)."""

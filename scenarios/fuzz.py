@@ -58,14 +58,14 @@ def fuzz(request, mcp_target, revision):
 
     def connect():
         session = mcp_target.connect(revision)
-        current().watch(session, judge_wire=False)
+        current().watch(session)
         session.open(revision)
         return session
 
     fuzzer = from_request(request, connect, revision)
     kept = _KEPT.pop((mcp_target, revision), None)
     if kept is not None and not fuzzer.replay_path:
-        current().watch(kept, judge_wire=False)
+        current().watch(kept)
         fuzzer.adopt(kept)
     yield fuzzer
     if fuzzer.session is not None and not fuzzer.dirty:

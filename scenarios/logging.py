@@ -17,7 +17,8 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/
 import time
 
 from conformance import generate, jsonrpc
-from conformance.checks import CheckFailed, current, expect, modern_only, not_applicable, requirement, should, sweep
+from conformance.checks import (CheckFailed, blocked, current, expect, modern_only, not_applicable, requirement,
+                                should, sweep)
 from conformance.discovery import cancel, declares, input_schema, list_all, may_call
 from conformance.jsonrpc import INVALID_PARAMS, Kind
 from conformance.scenarios.capabilities import LOG_LEVEL_META, exercise
@@ -83,8 +84,8 @@ def call_each_tool(session, policy: str, extra: dict | None) -> None:
             except NoResponse:
                 cancel(session, request_id, "client timeout")
                 return
-            except TransportError:
-                return
+            except TransportError as error:
+                blocked(f"calling {tool['name']} ended the connection ({error.reason})", "test_tool_calls_answered")
 
 
 def level_connection(target, revision: str):

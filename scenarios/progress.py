@@ -100,7 +100,8 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
     if not notices:
         not_applicable(f"the server sent no progress for {len(exercise.calls)} tool calls that asked for it "
                        "(sending none is allowed)")
-    mistyped = sorted({repr(n.token) for n in notices if isinstance(n.token, bool) or not isinstance(n.token, (str, int))})
+    mistyped = sorted({repr(n.token) for n in notices
+                       if isinstance(n.token, bool) or not isinstance(n.token, (str, int))})
     if mistyped:  # tokens of no valid type cannot be told apart or matched to requests
         blocked(f"progress notifications carry tokens that are neither strings nor integers: {', '.join(mistyped)}",
                 "test_progress_tokens_typed")

@@ -19,7 +19,7 @@ import time
 from datetime import datetime
 
 from conformance import generate
-from conformance.checks import expect, fail, info, not_applicable, requirement, should
+from conformance.checks import CheckFailed, expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import (allowed_tools, callable_tools, declares, input_schema, issued_token, listed_tools,
                                   may_call, new_token)
 from conformance.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Kind, Message
@@ -116,16 +116,24 @@ def task_problems(session, task, where: str) -> list[str]:
     return problems
 
 
+CREATES = "test_task_augmented_call_creates_task"  # judges the CreateTaskResult and its Task
+
+
 def created_task(session, tool: dict, arguments: dict, token: str | None = None) -> dict:
-    """The Task of a CreateTaskResult, failing the check when there is none."""
+    """The Task of a CreateTaskResult. No CreateTaskResult, or a Task that is not valid,
+    fails test_task_augmented_call_creates_task; any other check is BLOCKED by it."""
     response = call_as_task(session, tool, arguments, token=token)
-    expect(response.kind is Kind.RESULT, f"tools/call of {tool['name']} as a task (taskSupport "
-                                         f"{task_support(tool)!r}) got error {response.error}")
+    if response.kind is not Kind.RESULT:
+        raise CheckFailed(f"tools/call of {tool['name']} as a task (taskSupport {task_support(tool)!r}) got error "
+                          f"{response.error}", owner=CREATES)
     result = response.result if isinstance(response.result, dict) else {}
     problems = [f"CreateTaskResult: {v.path}: {v.message}"
                 for v in session.schema.validate(result, "CreateTaskResult")]
-    expect(not problems, f"tools/call of {tool['name']} with a `task` field was not answered with a "
-                         f"CreateTaskResult: {response.text()[:300]}\n" + "\n".join(problems))
+    if not problems:
+        problems = task_problems(session, result["task"], "CreateTaskResult.task")
+    if problems:
+        raise CheckFailed(f"tools/call of {tool['name']} with a `task` field was not answered with a valid "
+                          f"CreateTaskResult: {response.text()[:300]}\n" + "\n".join(problems), owner=CREATES)
     return result["task"]
 
 
@@ -208,9 +216,7 @@ def test_task_augmented_call_creates_task(mcp, mcp_connect, mcp_target, revision
     be done). The server may grant another ttl than the one asked for (noted)."""
     tool, arguments = task_tools(mcp, revision, mcp_target.call_tools)[0]
     session = mcp_connect()
-    task = created_task(session, tool, arguments)
-    problems = task_problems(session, task, "CreateTaskResult.task")
-    expect(not problems, "\n".join(problems))
+    task = created_task(session, tool, arguments)  # fails here when the CreateTaskResult or its Task is wrong
     if task.get("status") != "working":
         info(f"the task of {tool['name']} was {task.get('status')!r} already in its CreateTaskResult")
     if task.get("ttl") != REQUESTED_TTL:

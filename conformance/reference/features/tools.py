@@ -94,8 +94,10 @@ REQUIRES_TASK = {"name": "count_as_task", "description": "Counts to 100; runs on
 FAULTS = {
     "tool-name-invalid": Fault("a tool name holds a space and a '!'", "test_tool_names_well_formed", "warned"),
     "tool-input-schema-invalid": Fault("an inputSchema is not a valid JSON Schema (type 'strin')",
-                                       "test_tool_schemas_valid"),
-    "tool-call-crash": Fault("exits when the tool add is called", "test_tool_calls_answered"),
+                                       "test_tool_schemas_valid",
+                                       also=("test_fuzz_valid_requests", "test_fuzz_session_machine")),
+    "tool-call-crash": Fault("exits when the tool add is called", "test_tool_calls_answered",
+                             also=("test_fuzz_session_machine",)),
     "tool-structured-content-mismatch": Fault("add's structuredContent breaks its outputSchema",
                                               "test_tool_structured_content_conforms"),
     "tool-structured-content-no-text": Fault("add's text content is not the serialized structured result",
@@ -132,7 +134,8 @@ FAULTS = {
                                     "test_server_sends_no_requests"),
     "modern-server-request-id-float": modern("sends a request with id 1.5 while serving a modern tools/call",
                                              "test_server_request_ids", also=("test_server_sends_no_requests",)),
-    "result-type-unknown": modern("tools/call results carry resultType 'done'", "test_result_types_known"),
+    "result-type-unknown": modern("tools/call results carry resultType 'done'", "test_result_types_known",
+                                  also=("test_messages_valid",)),
     "tool-header-annotations-invalid": modern("x-mcp-header on numbers, twice ignoring case, behind $ref, "
                                               "and on an integer whose default is 2**60",
                                               "test_tool_header_annotations"),
