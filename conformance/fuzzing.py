@@ -79,6 +79,11 @@ PROGRESS = Signature("progress-007", "", "$.params.progress", "notifications/pro
 PROBE_OWNERS = {"ping": "test_ping", "server/discover": "test_discover_result"}  # a probe answered with an error
 
 
+def ordinary_id(value) -> bool:
+    """An id like those test_response_id_echoed sends (a string, or an integer below 2^31)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2 ** 31)
+
+
 def transport_signature(error: TransportError) -> Signature:
     """The root cause of a connection that failed (the server exited, closed its output,
     flooded), as the plugin names it for any check: one problem however many checks met it."""
@@ -420,6 +425,8 @@ class Fuzzer:
                                  session.transport.exit_code, session.transport.stderr_tail())
             self.audit(session)
         response = session.responses[request_id]
+        if not jsonrpc.same_id(request_id, response.id) and ordinary_id(request_id):
+            raise Blocking(Blocked(f"request id {request_id!r} was answered with id {response.id!r}", ledger.IDS))
         require(jsonrpc.same_id(request_id, response.id),
                f"request id {request_id!r} was answered with id {response.id!r} (another type or value)", UNSENT_ID)
         return response
@@ -468,6 +475,10 @@ class Fuzzer:
                 self._judge_violations(entry)
             if message.is_response and _judged_id(message.id):
                 key = id_key(message.id)
+                if not self.ledger.sent[key] and self._id_rule_owner(message):
+                    raise Blocking(Blocked(f"a response with id {message.id!r}, which no request sent on this "
+                                           f"connection carried: {message.text()[:300]}",
+                                           self._id_rule_owner(message)))
                 require(self.ledger.sent[key] > 0, f"a response with id {message.id!r}, which no request sent on this "
                                            f"connection carried (a notification answered, or an id changed): "
                                            f"{message.text()[:300]}", UNSENT_ID)
@@ -476,6 +487,18 @@ class Fuzzer:
                        ANSWERED_TWICE)
             elif message.method == "notifications/progress" and isinstance(message.params, dict):
                 self._progress(message.params)
+
+    def _id_rule_owner(self, message) -> str | None:
+        """The check that owns the rule a response with an id no request carried breaks, when
+        that is not the fuzzer's own finding: an ordinary id echoed with another type
+        (test_response_id_echoed), an error answering malformed input with an id
+        (test_parse_error). Ids only fuzzing sends (large integers) stay the fuzzer's."""
+        sent = {str(json.loads(key)) for key, count in self.ledger.sent.items() if count}
+        if str(message.id) in sent and ordinary_id(message.id):
+            return ledger.IDS
+        if message.kind is Kind.ERROR and ordinary_id(message.id):
+            return "test_parse_error"
+        return None
 
     def _judge_violations(self, entry) -> None:
         """A message whose content breaks its schema (framing and envelope are judged before)

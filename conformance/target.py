@@ -16,7 +16,7 @@ from . import checks, ledger
 from . import schema as schemas
 from .checks import Blocked
 from .jsonrpc import Kind
-from .session import ConnectionUnusable, NoResponse, Session
+from .session import ConnectionUnusable, Flooded, NoResponse, Session
 from .transport import ServerStartError, TransportError
 from .transport.launch import make_transport
 
@@ -101,8 +101,8 @@ class Target:
             error = ConnectionUnusable(f"{self.timeouts[revision]} requests went unanswered within the timeout, "
                                        f"the last: {error.reason}", ledger.ANSWERING)
         owner = error.owner
-        if (owner, revision) in self.passed:
-            owner = checks.current().check
+        if (owner, revision) in self.passed or isinstance(error, Flooded):
+            owner = checks.current().check  # a flood is met, not judged, by a check: the one it hit fails
         self.blocks.setdefault(revision, Blocked(error.reason, owner))
 
     def connection_ended(self, revision: str, check: str, error: TransportError) -> Blocked | None:

@@ -14,7 +14,8 @@ import re
 import uuid
 from collections import Counter
 
-from conformance.checks import expect, info, not_applicable, requirement, should
+from conformance import ledger
+from conformance.checks import expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import INVALID_PARAMS, Kind
 from conformance.scenarios.pagination import listing_if_offered, relisted
@@ -121,12 +122,27 @@ def test_resources_list(mcp, revision):
     revision's schema (uri and name at least), and so does resources/templates/list (its
     entries carry uriTemplate and name). A server without templates may answer -32601."""
     resources_declared(mcp)
-    relisted(mcp, "resources/list", "resources")  # validates every page
+    pages = relisted(mcp, "resources/list", "resources").pages
+    templates = listing_if_offered(mcp, "resources/templates/list", "resourceTemplates", fresh=True)
+    expect_valid_pages(mcp, "resources/list", pages)
+    if templates is None:
+        info("resources/templates/list is not offered (-32601): the server has no templates")
+    else:
+        expect_valid_pages(mcp, "resources/templates/list", templates.pages)
     repeated = [uri for uri, n in Counter(listed_uris(mcp)).items() if n > 1]
     if repeated:
         info(f"resources/list names these URIs more than once: {repeated[:5]}")
-    if listing_if_offered(mcp, "resources/templates/list", "resourceTemplates", fresh=True) is None:
-        info("resources/templates/list is not offered (-32601): the server has no templates")
+
+
+def expect_valid_pages(session, method: str, pages) -> None:
+    """Every page of a listing valid for the revision's result schema; this check claims
+    what it finds, so the schema sweep does not report it again."""
+    violations = [v for page in pages
+                  for v in session.schema.validate(page.result, session.schema.result_definition(method, False),
+                                                   "$.result")]
+    if violations:
+        fail(f"{method} pages break the schema:\n  " + "\n  ".join(map(str, violations[:10])),
+             ledger.schema_signatures(violations, method))
 
 
 @requirement("resources-006", "2026-07-28/resources-012")

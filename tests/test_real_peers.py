@@ -76,9 +76,10 @@ EXPECTED = {
         # "resource_link" after negotiating a revision whose CallToolResult content is only
         # text, image, (audio,) resource: schema.ts of those revisions, which basic/index.mdx
         # "Schema" calls the source of truth (lifecycle.mdx "Operation": both parties SHOULD
-        # respect the negotiated version). The schema sweep, which owns message validity,
-        # fails once per revision for it; the checks that made the calls judge their own rule.
-        "test_messages_valid": {"2024-11-05": "failed", "2025-03-26": "failed"},
+        # respect the negotiated version). The fuzz state machine meets it first (below) and
+        # claims it; were it not to, the schema sweep, which owns message validity, would fail
+        # once per revision for it. The checks that made the calls judge their own rule.
+        "test_messages_valid": dict.fromkeys(["2024-11-05", "2025-03-26"], MAY_FAIL),
         # INFO: trigger-long-running-operation (10 s by default) outlives --mcp-timeout (5 s):
         # it is cancelled and noted, not failed, since no spec text bounds a tool's running time.
         "test_tool_calls_answered": dict.fromkeys(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"],

@@ -40,7 +40,7 @@ TEMPLATES = [
 
 FAULTS = {
     "resources-templates-missing-name": Fault("resource templates are listed without the required name",
-                                              "test_messages_valid"),  # the schema sweep owns it
+                                              "test_resources_list"),
     "resources-blob-not-base64": Fault("a binary resource's blob is not base64", "test_resources_read_listed"),
     "resources-text-and-blob": Fault("a resource's contents carry both text and blob", "test_resources_read_listed"),
     "resources-not-found-empty": Fault("an unknown URI reads as empty contents, not an error",
