@@ -28,7 +28,6 @@ ERROR_ENVELOPE = "test_error_envelope"
 IDS = "test_response_id_echoed"
 ANSWERING = "test_requests_answered"
 SCHEMA = "test_messages_valid"
-CLIENT_SCHEMA = "test_client_messages_valid"
 SCHEMA_REQUIREMENT = "basic-003"  # messages are valid JSON-RPC 2.0 / MCP (both catalogues)
 # Output that is no JSON-RPC message at all: one problem, whether it kept the server from
 # being used (test_server_answers_initialize) or not (test_stdout_carries_only_messages).
@@ -110,12 +109,6 @@ class Ledger:
                     seen[signature] = Seen(signature, rule, owner_of(rule, message),
                                            f"{violation}\n    {excerpt.strip()}", connection)
 
-    def record_source(self, source, since: int = 0) -> None:
-        """Every violation of a session (or client record) from transcript index `since`."""
-        label = getattr(source, "label", "") or getattr(source, "scenario", "")
-        for entry, violation in source.violations(since):
-            self.record(source.revision, entry, [violation], label)
-
     def claim(self, revision: str, signatures) -> None:
         """A check failed for these: the sweep does not report them again."""
         with self._lock:
@@ -125,11 +118,6 @@ class Ledger:
         with self._lock:
             claimed = self._claimed.get(revision, set())
             return [s for s in self._seen.get(revision, {}).values() if s.rule in rules and s.signature not in claimed]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._seen.clear()
-            self._claimed.clear()
 
 
 LEDGER = Ledger()
