@@ -66,10 +66,11 @@ class Blocked(Exception):
     """The check could not judge its requirement because of something `owner` (another
     check) judges: BLOCKED, counted apart from FAIL and SKIP."""
 
-    def __init__(self, reason: str, owner: str):
+    def __init__(self, reason: str, owner: str, met_by: str = ""):
         super().__init__(f"{reason} (judged by {owner})")
         self.reason = reason
         self.owner = owner
+        self.met_by = met_by  # the check that found it, when the block holds for a whole revision
 
 
 @dataclass

@@ -147,6 +147,7 @@ class ToolCall:
     failure: str = ""  # why there is no response: no answer in time, the server gone
     timed_out: bool = False  # no answer in time (then cancelled), the server still connected
     seconds: float = 0.0
+    params: dict | None = None  # as sent (send_calls)
 
     @property
     def name(self) -> str:
@@ -170,21 +171,33 @@ def issued_token(token) -> bool:
     return isinstance(token, str) and token in _issued_tokens
 
 
-def call_params(tool: dict, arguments, token: str | None) -> dict:
-    params: dict = {"name": tool["name"], "arguments": arguments}
-    if token is not None:
-        params["_meta"] = {"progressToken": token}
+def call_params(tool: dict, arguments, token: str | None, extra: dict | None = None) -> dict:
+    """tools/call params; `extra` adds params (its `_meta` merged with the progress token's)."""
+    params: dict = {"name": tool["name"], "arguments": arguments, **(extra or {})}
+    meta = {**({"progressToken": token} if token is not None else {}), **(extra or {}).get("_meta", {})}
+    if meta:
+        params["_meta"] = meta
     return params
 
 
-def call_tool(session, tool: dict, arguments, with_progress: bool = True) -> ToolCall:
+def call_tool(session, tool: dict, arguments, with_progress: bool = True, awaited=None) -> ToolCall:
     """Call `tool` (with a fresh progress token) and wait for its answer, whatever it is.
-    A call still unanswered at the timeout is cancelled, as a client gives up on it."""
+    A call still unanswered at the timeout is cancelled, as a client gives up on it.
+    `awaited(session, call)`, when given, sends the call and returns its response, or None
+    to stop a call that is still running (it is cancelled)."""
     token = new_token() if with_progress else None
     call = ToolCall(tool, arguments, token, session.next_id(), session.mark())
+    call.params = call_params(tool, arguments, token)
     started = time.monotonic()
     try:
-        call.response = session.request("tools/call", call_params(tool, arguments, token), id=call.request_id)
+        if awaited is None:
+            call.response = session.request("tools/call", call.params, id=call.request_id)
+        else:
+            call.response = awaited(session, call)
+            if call.response is None:
+                call.failure, call.timed_out = (f"still running after {time.monotonic() - started:.1f} s, "
+                                                "reporting progress: stopped"), True
+                cancel(session, call.request_id, "mcp-conformance: long-running call stopped")
     except NoResponse as error:
         call.failure, call.timed_out = error.reason, True
         cancel(session, call.request_id, "client timeout")
@@ -192,6 +205,81 @@ def call_tool(session, tool: dict, arguments, with_progress: bool = True) -> Too
         call.failure = error.reason
     call.seconds = time.monotonic() - started
     return call
+
+
+def occasion_quiet(session) -> float:
+    """Seconds of silence after which calls made only as an occasion are given up."""
+    return session.timeout / 25
+
+
+def send_calls(session, planned: list[tuple[dict, object]], extra: dict | None = None) -> list[ToolCall]:
+    """Send a tools/call for each (tool, arguments) of `planned` at once, without awaiting
+    any answer: a slow tool then delays no other. No progress is asked for: these calls
+    are an occasion for the server to ask or log (a tool run with a huge step count would
+    send thousands of progress notifications for nothing); tools.py judges progress."""
+    calls = []
+    for tool, arguments in planned:
+        token = None
+        call = ToolCall(tool, arguments, token, session.next_id(), session.mark())
+        calls.append(call)
+        call.params = call_params(tool, arguments, token, extra)
+        try:
+            session.send_request("tools/call", call.params, id=call.request_id)
+        except TransportError as error:
+            call.failure = error.reason
+            break
+    return calls
+
+
+def await_calls(session, calls: list[ToolCall], quiet: float) -> None:
+    """Wait for the answers to `calls` (sent by send_calls) until every one came, nothing
+    but progress has passed on the connection for `quiet` seconds (counted from when the
+    last message was sent or arrived, so that connections awaited one after another are
+    waited on side by side), or the timeout ran out; cancel the rest, as a client gives up
+    on a call (marked timed_out). For calls made as an occasion (for the server to ask
+    the client something, or to log), never judged as calls: a tool still working after
+    that is not waited out."""
+    started = time.monotonic()
+    waiting = [c for c in calls if not c.failure]
+    since = min((c.sent_at for c in calls), default=session.mark())
+    try:
+        while any(c.request_id not in session.responses for c in waiting):
+            wait = min(started + session.timeout, last_heard(session, since) + quiet) - time.monotonic()
+            # What already arrived is read even when the time is up (a floor of 1 ms).
+            if session.wait_for(lambda m: True, max(wait, 0.001)) is None and wait <= 0:
+                break
+    except TransportError as error:
+        for call in waiting:
+            call.failure = call.failure or ("" if call.request_id in session.responses else error.reason)
+    for call in waiting:
+        call.seconds = time.monotonic() - started
+        call.response = session.responses.get(call.request_id)
+        if call.response is not None and not call.failure:
+            call.response = _answer_input(session, call)
+        if call.response is None and not call.failure:
+            call.failure, call.timed_out = f"no answer within {quiet:g}s of the server's last message", True
+            cancel(session, call.request_id, "client timeout")
+
+
+def last_heard(session, since: int) -> float:
+    """When (time.monotonic) the latest transcript entry from `since` on that is not a
+    progress notification was sent or arrived: progress is no occasion, and does not keep
+    a call waited on."""
+    for entry in reversed(session.transcript[since:]):
+        if entry.message is None or entry.message.method != "notifications/progress":
+            return session.transport.started_at + entry.t
+    return time.monotonic()
+
+
+def _answer_input(session, call: ToolCall) -> Message | None:
+    """The call's final response: an InputRequiredResult (modern era) answered by a retry."""
+    try:
+        return session.answer_input("tools/call", call.params, call.response, timeout=occasion_quiet(session) * 5)
+    except NoResponse as error:
+        call.failure, call.timed_out = error.reason, True
+    except TransportError as error:
+        call.failure = error.reason
+    return None
 
 
 def cancel(session, request_id, reason: str) -> None:

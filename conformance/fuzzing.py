@@ -2,19 +2,32 @@
 behaves (a fresh one after a failed case), every step recorded, responses audited, and a
 failure shrunk by Hypothesis, printed and saved as a replayable transcript.
 
-Budget and seed: `--mcp-fuzz-examples N` cases per check; the seed is `--hypothesis-seed`
-when given, else a fixed one (a server gets the same verdict every run; give other seeds to
-explore further). It is printed with a failure, written into the transcript and recorded
-as the JUnit property mcp_fuzz_seed.
-Hypothesis' example database is off (nothing is written to the current directory; a
-failure is reproduced by its seed or its transcript instead). Shrinking a failure stops after
-SHRINK_SECONDS (an attempt may cost a timeout) with the smallest failing case found so far.
+Budget: a check first runs its first pass (every request kind and every callable tool once,
+drawn with the seed), then Hypothesis' cases while its Budget lasts: `--mcp-fuzz=quick` (the
+default) starts no case once QUICK_SHARE of `--mcp-timeout` has passed since the first pass
+began (0.1 s at the default 5 s: none if the first pass took that long); `--mcp-fuzz=deep`
+runs DEEP_CASES cases or DEEP_SECONDS; `--mcp-fuzz-examples N` runs exactly N cases, however
+long they take. Time ends generation from inside the test function (BudgetSpent), never by
+`deadline`.
+Once a case fails, time no longer ends generation: the failing case is shrunk (a failure of
+the first pass is first found again by generated cases), until SHRINK_SECONDS have passed since it failed (an
+attempt may cost a timeout); then the smallest failing case found so far is reported. A
+schema violation is not shrunk: it names the request it answers, and the case is reported
+as it failed.
+
+Seed: `--hypothesis-seed` when given, else a fixed one (a server gets the same verdict every
+run; give other seeds to explore further). It is printed with a failure, written into the
+transcript and recorded as the JUnit property mcp_fuzz_seed. Hypothesis' example database
+is off (nothing is written to the current directory; a failure is reproduced by its seed or
+its transcript instead).
 
 A fuzz check judges only what its input caused. A fresh connection must first answer a
 baseline probe, validly and with its id; what arrived before that (a banner at startup, the
-handshake) is counted but not judged. A connection that fails its baseline, and a message
-that breaks a rule about the whole session (framing, the JSON-RPC envelope) whenever it
-comes, leave the check BLOCKED naming the check that owns that rule (conformance/ledger.py).
+handshake) is counted but not judged, and so is what arrives before a case sent anything
+(late answers to an earlier case) and the answer to a call cancelled for running too long.
+A connection that fails its baseline, and a message that breaks a rule about the whole
+session (framing, the JSON-RPC envelope) whenever it comes, leave the check BLOCKED naming
+the check that owns that rule (conformance/ledger.py).
 A failure carries root-cause signatures, so that one defect met by several fuzz checks (or
 by other checks too: the server exited) reads as one problem.
 """
@@ -35,11 +48,19 @@ from .jsonrpc import SAFE_INTEGER, Kind, Message
 from .session import ConnectionUnusable, NoResponse, Session
 from .transport import TransportError
 
-TOOL_TIMEOUT = 2.0  # seconds a fuzzed tool call may run before it is cancelled (and noted)
+# A generated tools/call still running after this share of --mcp-timeout (0.5 s at the
+# default 5 s) is cancelled and not judged, and its tool is not called again on that
+# connection: no spec text bounds a tool's running time, and a run must not wait it out.
+TOOL_SHARE = 1 / 10
+QUICK_SHARE = 1 / 50  # --mcp-fuzz=quick: seconds of generation per check, as a share of --mcp-timeout
+QUICK_CASES = 100  # --mcp-fuzz=quick: and at most this many cases
+QUICK_ROUNDS = 2  # --mcp-fuzz=quick: messages of each kind drawn for the valid-request pool
+POOL_ROUNDS = 8  # otherwise (a case picks by a byte: the first 255 of the pool are reachable)
+DEEP_CASES = 500  # --mcp-fuzz=deep: cases per check ...
+DEEP_SECONDS = 30.0  # ... or seconds per check, whichever comes first
 # Seconds Hypothesis may spend shrinking a failure (a failing case can cost a timeout per
 # attempt); then the smallest failing case found so far is reported.
 SHRINK_SECONDS = 60.0
-SETTLE_SECONDS = 1.0  # after a schema violation, for the failed case's other answers to come
 
 
 DEFAULT_SEED = 20250618  # without --hypothesis-seed: the same cases every run, so the same verdict
@@ -50,11 +71,53 @@ def fuzz_seed(config) -> int:
     return int(given_seed) if given_seed not in (None, "") else DEFAULT_SEED
 
 
+@dataclass(frozen=True)
+class Budget:
+    """What a check generates after its first pass: at most `cases` cases, and none once
+    `seconds` (None: no limit) have passed since the first pass began. `rounds`: how many
+    messages of each kind the valid-request check draws for the pool its cases pick from."""
+
+    cases: int
+    seconds: float | None = None
+    rounds: int = POOL_ROUNDS
+
+
+def budget_from(config) -> Budget:
+    """--mcp-fuzz-examples N (exactly N cases), else --mcp-fuzz quick or deep."""
+    examples = config.getoption("--mcp-fuzz-examples")
+    if examples is not None:
+        return Budget(examples)
+    if config.getoption("--mcp-fuzz") == "deep":
+        return Budget(DEEP_CASES, DEEP_SECONDS)
+    return Budget(QUICK_CASES, config.getoption("--mcp-timeout") * QUICK_SHARE, QUICK_ROUNDS)
+
+
+def draws(strategy, fuzz_seed: int, count: int) -> list:
+    """Up to `count` values of `strategy`, drawn with the seed (the same values every run)."""
+    drawn: list = []
+
+    @seed(fuzz_seed)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def draw(value):
+        drawn.append(value)
+
+    draw()
+    return drawn
+
+
+def draw_one(strategy, fuzz_seed: int):
+    """One value drawn with the seed, the second of two: Hypothesis draws the simplest first."""
+    return draws(strategy, fuzz_seed, 2)[-1]
+
+
 def from_request(request, mcp_connect, revision: str) -> "Fuzzer":
     """The fuzzer of a check, configured by the command line (budget, seed, replay)."""
     config = request.config
-    fuzzer = Fuzzer(mcp_connect, request.node.originalname, revision, config.getoption("--mcp-fuzz-examples"),
-                    fuzz_seed(config), config.getoption("--mcp-replay"))
+    fuzzer = Fuzzer(mcp_connect, request.node.originalname, revision, budget_from(config),
+                    fuzz_seed(config), config.getoption("--mcp-replay"),
+                    tool_seconds=config.getoption("--mcp-timeout") * TOOL_SHARE)
     request.node.user_properties.append(("mcp_fuzz_seed", str(fuzzer.seed)))  # in the JUnit XML
     return fuzzer
 
@@ -75,7 +138,6 @@ UNSENT_ID = Signature("basic-007", "", "$.id", "a response to no request sent")
 ANSWERED_TWICE = Signature("basic-007", "", "$.id", "a request answered twice")
 UNANSWERED = Signature("basic-003", "", "", "a valid request left unanswered")
 STOPPED = Signature("basic-003", "", "", "the server stopped answering after generated input")
-PROGRESS = Signature("progress-007", "", "$.params.progress", "notifications/progress")
 PROBE_OWNERS = {"ping": "test_ping", "server/discover": "test_discover_result"}  # a probe answered with an error
 
 
@@ -102,10 +164,9 @@ class Ledger:
 
     sent: Counter = field(default_factory=Counter)  # id key -> requests sent with it
     answered: Counter = field(default_factory=Counter)
-    progress: dict = field(default_factory=dict)  # progress token key -> last progress value
     audited: int = 0  # transcript entries audited so far (0: its own initialize counts as sent)
     asked: dict = field(default_factory=dict)  # id key -> what the request sent with it asked
-    slow_tools: set = field(default_factory=set)  # tools that outlived TOOL_TIMEOUT: not called again
+    cancelled: set = field(default_factory=set)  # id keys of calls cancelled as slow: a late answer is not judged
 
 
 def _asked(request: Message) -> str:
@@ -130,18 +191,25 @@ class Blocking(BaseException):
         self.error = error
 
 
-class SchemaRejected(CheckFailed):
-    """The server sent a message its schema rejects (and is otherwise in order: once the
-    failed case's other answers are in, shrinking goes on on the same connection)."""
+class BudgetSpent(BaseException):
+    """The check's generation budget is spent and no case failed: Hypothesis is left (a
+    BaseException passes through it) and the check ends."""
 
 
 class ShrinkingStopped(BaseException):
-    """Shrinking ran out of time: Hypothesis is left (a BaseException passes through it) and
-    the smallest failing case so far is reported. `why` says why it stopped, if not for time."""
+    """No more cases are run for a failure: Hypothesis is left and the latest failing case
+    is reported, as the smallest found once shrinking took SHRINK_SECONDS, or under the
+    subclass' `heading`. `why` says why it stopped, if not for time."""
+
+    heading = ""
 
     def __init__(self, why: str = ""):
         super().__init__(why)
         self.why = why
+
+
+class Unreproduced(ShrinkingStopped):
+    heading = "The failing message sequence (the first pass; no generated case failed again)"
 
 
 @dataclass
@@ -157,17 +225,22 @@ class Fuzzer:
     """One fuzz check's run: cases on a connection from `connect` (fresh after a failure),
     each step recorded, a failure shrunk, saved and reported."""
 
-    def __init__(self, connect, check: str, revision: str, examples: int, fuzz_seed: int,
-                 replay_path: str | None = None):
+    def __init__(self, connect, check: str, revision: str, budget: Budget | int, fuzz_seed: int,
+                 replay_path: str | None = None, tool_seconds: float = 0.5):
         self.connect = connect  # () -> a fresh, opened Session
         self.check = check
         self.revision = revision
-        self.examples = examples
+        self.budget = budget if isinstance(budget, Budget) else Budget(budget)  # an int: exactly that many cases
+        self.began = time.monotonic()  # the budget runs from the first pass on (guard)
+        self.generated = 0  # cases Hypothesis has run
+        self.tool_seconds = tool_seconds
+        self.slow_tools: set = set()  # tools that outlived tool_seconds: not called again (on any connection)
         self.seed = fuzz_seed
         self.replay_path = replay_path
         self.session: Session | None = None
         self.dirty = False
         self.steps: list[dict] = []
+        self.sent_at: float | None = None  # when the current case sent its first message (transcript time)
         self.failure: Failure | None = None
         self.ledger = Ledger()
         self.warned: set = set()  # what a check has warned about already
@@ -205,10 +278,8 @@ class Fuzzer:
     def adopt(self, session: Session) -> None:
         """Continue on a connection (a fresh one, or one an earlier fuzz check left in good
         order): what it carried so far is counted, not judged (not caused by this check)."""
-        slow = self.ledger.slow_tools
         self.session, self.dirty = session, False
         self.ledger = session.__dict__.setdefault("_fuzz_ledger", Ledger())
-        self.ledger.slow_tools |= slow
         self._catch_up(session)
 
     def _catch_up(self, session: Session) -> None:
@@ -216,14 +287,26 @@ class Fuzzer:
         entries = session.transcript[self.ledger.audited:]
         self.ledger.audited += len(entries)
         for entry in entries:
-            message = entry.message
-            if message is None:
-                continue
-            if entry.direction == "->" and message.kind is Kind.REQUEST:
-                self.ledger.sent[id_key(message.id)] += 1
-                self.ledger.asked[id_key(message.id)] = _asked(message)
-            elif entry.direction == "<-" and message.is_response and _judged_id(message.id):
-                self.ledger.answered[id_key(message.id)] += 1
+            self._count(entry)
+
+    def _count(self, entry) -> None:
+        """Count a request sent (raw bytes, not classified, are counted by send_raw) or a
+        response received, judging nothing."""
+        message = entry.message
+        if message is None:
+            return
+        if entry.direction == "->" and message.kind is Kind.REQUEST:
+            self.ledger.sent[id_key(message.id)] += 1
+            self.ledger.asked[id_key(message.id)] = _asked(message)
+        elif entry.direction == "<-" and message.is_response and _judged_id(message.id):
+            self.ledger.answered[id_key(message.id)] += 1
+
+    def _caused(self, entry) -> bool:
+        """Whether a message received may be judged as caused by the current case: it arrived
+        after the case sent its first message, and it answers no call cancelled for running long."""
+        if self.sent_at is None or entry.t < self.sent_at:
+            return False
+        return not (entry.message.is_response and id_key(entry.message.id) in self.ledger.cancelled)
 
     def baseline(self, session: Session) -> None:
         """Before any input of the check, a fresh connection must answer its probe request
@@ -266,12 +349,13 @@ class Fuzzer:
 
     # -- running a property ----------------------------------------------------------------------
     def settings(self, **extra) -> settings:
-        return settings(max_examples=self.examples, deadline=None, database=None, print_blob=False,
+        return settings(max_examples=self.budget.cases, deadline=None, database=None, print_blob=False,
                         phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
                         suppress_health_check=list(HealthCheck), **extra)
 
-    def run(self, strategy, body) -> None:
-        """body(session, value) for each value drawn; a failure is shrunk, saved and raised."""
+    def run(self, strategy, body, first=None) -> None:
+        """body(session, first) as the first pass (if given), then body(session, value) for
+        each value drawn while the budget lasts; a failure is shrunk, saved and raised."""
         @seed(self.seed)
         @self.settings()
         @given(strategy)
@@ -279,17 +363,28 @@ class Fuzzer:
             self.begin_generated()
             self.body(body, value)
 
-        self.guard(case)
+        self.guard(case, None if first is None else lambda: self.body(body, first))
 
     def begin(self) -> None:
-        self.steps = []
+        self.steps, self.sent_at = [], None
 
-    def begin_generated(self) -> None:
-        """A case Hypothesis generated: once shrinking a failure has taken SHRINK_SECONDS,
-        no more are run."""
+    def begin_generated(self, check: bool = True) -> None:
+        """A case Hypothesis generated; `check`: none once generation should stop."""
+        if check:
+            self.stop_if_spent()
+        self.generated += 1
+        self.begin()
+
+    def stop_if_spent(self) -> None:
+        """End generation from inside the test function (not by `deadline`) once the budget
+        is spent or shrinking a failure has taken SHRINK_SECONDS. Called where the case has
+        drawn all it draws (Hypothesis takes a case that stops drawing earlier than before
+        for a flaky strategy)."""
+        if self.failure is None and self.budget.seconds is not None \
+                and time.monotonic() - self.began > self.budget.seconds:
+            raise BudgetSpent()
         if self.failure is not None and time.monotonic() - self.failure.first_at > SHRINK_SECONDS:
             raise ShrinkingStopped()
-        self.begin()
 
     def body(self, body, *args) -> None:
         session = self.live()  # Blocking passes through unrecorded: no case of this check failed
@@ -303,35 +398,27 @@ class Fuzzer:
             raise
 
     def failed(self, error: BaseException) -> None:
-        """After a failed case the next one starts on a fresh connection, unless the server is
-        in order (only a schema violation) and every answer due to the case has come: answers
-        to a failed case must not be judged as the next one's. What blocks the check is no
-        failed case (nothing is recorded)."""
+        """After a failed case the next one starts on a fresh connection (whatever state the
+        server was left in, and answers still due to the case are not judged as the next
+        one's). What blocks the check is no failed case (nothing is recorded)."""
+        if isinstance(error, (ShrinkingStopped, BudgetSpent)):  # no failure of a case: the check ends
+            return
+        self.dirty = True
         if isinstance(error, Blocking):
-            self.dirty = True
             return
         first_at = self.failure.first_at if self.failure else time.monotonic()
         self.failure = Failure(error, list(self.steps), first_at)
-        if not (isinstance(error, SchemaRejected) and self._settle()):
-            self.dirty = True
 
-    def _settle(self) -> bool:
-        """Wait (briefly) for the answers still due to the failed case and leave them unjudged;
-        False when one does not come, or the connection fails meanwhile."""
-        session = self.session
-        due = [request_id for step in self.steps if step.get("answer")
-               for request_id in ([step["send"]["id"]] if "send" in step else step.get("ids", []))]
-
-        def settled(_=None) -> bool:
-            return not any(request_id in session.pending for request_id in due)
-
-        try:
-            if not settled():
-                session.wait_for(settled, SETTLE_SECONDS)
-        except TransportError:
-            return False
-        self.ledger.audited = len(session.transcript)
-        return settled()
+    def cancel_slow(self, session: Session, request: dict) -> None:
+        """A generated tools/call still running after tool_seconds: cancelled (a client may
+        cancel any request), its answer neither awaited nor judged, its tool not called again."""
+        self.slow_tools.add(request["params"]["name"])
+        self.ledger.cancelled.add(id_key(request["id"]))
+        for step in self.steps:
+            if step.get("send", {}).get("id") == request["id"]:
+                step["answer"] = False  # a replay does not wait for it either
+        self.send(session, jsonrpc.notification("notifications/cancelled",
+                                                {"requestId": request["id"], "reason": "fuzz: still running"}))
 
     @staticmethod
     def _unusable(session: Session, error: ConnectionUnusable):
@@ -342,25 +429,48 @@ class Fuzzer:
             report(session.revision, error)
         raise Blocking(error)
 
-    def guard(self, test) -> None:
-        self.failure = None
+    def guard(self, test, first=None) -> None:
+        """Run `first` (the first pass: its failure is recorded, for `test` to find again and
+        shrink), then `test`, and raise what failed as the check's failure."""
+        self.failure, self.began = None, time.monotonic()
         try:
+            if first is not None:
+                self.first_pass(first)
             test()
+            if self.failure is not None:
+                raise Unreproduced()  # the first pass failed; Hypothesis found no failing case
+        except BudgetSpent:
+            return
         except Blocking as blocking:
             self.dirty = True
-            if self.failure is None:
+            if self.failure is None or isinstance(self.failure.error, ConnectionUnusable):
                 raise blocking.error from None
             # A case failed, then a fresh connection could not be used: report that case.
             raise self.report(ShrinkingStopped(f"a fresh connection could not be used: {blocking.error}")) from None
         except (CheckFailed, TransportError, Flaky, ShrinkingStopped) as error:
             self.dirty = True  # the next check starts on a fresh connection
+            unusable = error if isinstance(error, ConnectionUnusable) else getattr(self.failure, "error", None)
+            if isinstance(unusable, ConnectionUnusable):
+                raise unusable from None  # the connection broke down, not a case: its owner judges that
             raise self.report(error) from None
+
+    def first_pass(self, first) -> None:
+        """The deterministic start of a check: a failure is recorded (Fuzzer.failed) and the
+        generated cases go on, now to find it again and shrink it (a schema violation, not
+        shrunk, and what blocks the check pass through)."""
+        self.begin()
+        try:
+            first()
+        except CheckFailed:
+            pass
 
     def report(self, error: BaseException) -> CheckFailed:
         heading, prefix = "Minimal failing message sequence", ""
         if isinstance(error, (Flaky, ShrinkingStopped)) and self.failure is not None:
             # The last run did not fail (or never ran): report the latest case that did.
-            if isinstance(error, Flaky):
+            if getattr(error, "heading", ""):
+                heading = error.heading
+            elif isinstance(error, Flaky):
                 heading = "The failing message sequence"
                 prefix = ("a case failed, but not again when its messages were repeated "
                           "(the server answered differently):\n")
@@ -387,13 +497,20 @@ class Fuzzer:
             self.steps.append(replay.send_step(message, answer))
             if "id" in message and "method" in message:
                 session.pending[message["id"]] = message["method"]
+        self._sending(session)
         session.send_all([message for message, _ in messages])
+
+    def _sending(self, session: Session) -> None:
+        """Note when the case's first message goes out: what arrived before is not its doing."""
+        if self.sent_at is None:
+            self.sent_at = time.monotonic() - session.transport.started_at  # the transcript's clock
 
     def send_raw(self, session: Session, data: bytes, ids=(), note: str = "fuzz") -> None:
         """Bytes as given; `ids` are the request ids a server can read from them."""
         self.steps.append(replay.raw_step(data, answer=False, ids=ids))
         for request_id in ids:
             self.ledger.sent[id_key(request_id)] += 1
+        self._sending(session)
         session.send_raw(data, note=note)
 
     def request(self, session: Session, message: dict, timeout: float | None = None) -> Message:
@@ -449,8 +566,10 @@ class Fuzzer:
     def audit(self, session: Session) -> None:
         """Rules over everything received since the last audit: each response carries the id
         of a request sent on this connection and answers it once (so no notification is
-        answered), every message is schema-valid, and progress grows per token. A message
-        that breaks a session-wide rule (framing, envelope) blocks the check instead."""
+        answered). A message that breaks a session-wide rule (framing, envelope) blocks the
+        check instead; schema validity of message content is the sweep's
+        (test_messages_valid), which sees every connection, and progress is judged by the
+        progress checks (test_progress_increases)."""
         entries = session.transcript[self.ledger.audited:]
         self.ledger.audited += len(entries)
         try:
@@ -462,17 +581,13 @@ class Fuzzer:
     def _audit(self, entries) -> None:
         for entry in entries:
             message = entry.message
-            if entry.direction == "->" and message is not None and message.kind is Kind.REQUEST:
-                self.ledger.sent[id_key(message.id)] += 1  # raw bytes, not classified, are counted by send_raw
-                self.ledger.asked[id_key(message.id)] = _asked(message)
-            if entry.direction != "<-" or message is None:
+            if entry.direction != "<-" or message is None or not self._caused(entry):
+                self._count(entry)
                 continue
             broken = session_rule_broken(entry)
             if broken is not None:
                 raise Blocking(Blocked(f"the server sent a message that breaks a rule about the whole session: "
                                        f"{broken[1]}; {entry.format(300)}", broken[0]))
-            if entry.violations:
-                self._judge_violations(entry)
             if message.is_response and _judged_id(message.id):
                 key = id_key(message.id)
                 if not self.ledger.sent[key] and self._id_rule_owner(message):
@@ -485,8 +600,6 @@ class Fuzzer:
                 self.ledger.answered[key] += 1
                 require(self.ledger.answered[key] <= self.ledger.sent[key], f"request id {message.id!r} was answered twice",
                        ANSWERED_TWICE)
-            elif message.method == "notifications/progress" and isinstance(message.params, dict):
-                self._progress(message.params)
 
     def _id_rule_owner(self, message) -> str | None:
         """The check that owns the rule a response with an id no request carried breaks, when
@@ -500,31 +613,13 @@ class Fuzzer:
             return "test_parse_error"
         return None
 
-    def _judge_violations(self, entry) -> None:
-        """A message whose content breaks its schema (framing and envelope are judged before)
-        fails the fuzz check, with the root cause of each violation."""
-        message = entry.message
-        answering = self.ledger.asked.get(id_key(message.id)) if message.is_response else None
-        raise SchemaRejected(f"the server sent a message its schema rejects (wire-schema-valid)"
-                             f"{f', answering {answering}' if answering else ''}: {entry.format(600)}",
-                             list(dict.fromkeys(ledger.signature_of(entry, v) for v in entry.violations)))
-
-    def _progress(self, params: dict) -> None:
-        token, value = id_key(params.get("progressToken")), params.get("progress")
-        if not isinstance(value, (int, float)):
-            return
-        if token in self.ledger.progress:
-            require(value > self.ledger.progress[token], f"progress for token {params.get('progressToken')!r} went "
-                                                 f"from {self.ledger.progress[token]} to {value}", PROGRESS)
-        self.ledger.progress[token] = value
-
     # -- replay ---------------------------------------------------------------------------------
     def replay(self) -> None:
         """Re-send a saved transcript's steps in order on a fresh connection: each step the
         check required an answer to must get one with its id, every response is audited,
         and the server must still answer its probe at the end."""
         _, steps = replay.load(self.replay_path)
-        self.steps = []
+        self.begin()
         try:
             self.body(self._replay_steps, steps)
         except Blocking as blocking:

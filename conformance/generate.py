@@ -48,7 +48,23 @@ def examples(schema: dict, count: int = 3, seed: int = DEFAULT_SEED, closed: boo
 
     `closed` draws objects without undeclared properties where the schema allows that:
     still valid instances, but ones that reach the code behind the schema rather than
-    bounce off a strict "no extra fields" check."""
+    bounce off a strict "no extra fields" check.
+
+    Drawing is deterministic for a seed, so the draws are kept per run: checks that call
+    the same tools on several connections pay for them once (a copy each time)."""
+    try:
+        key = (json.dumps(schema, sort_keys=True), count, seed, closed)
+    except (TypeError, ValueError):
+        return _examples(schema, count, seed, closed)
+    if key not in _drawn:
+        _drawn[key] = json.dumps(_examples(schema, count, seed, closed))
+    return json.loads(_drawn[key])
+
+
+_drawn: dict[tuple, str] = {}
+
+
+def _examples(schema: dict, count: int, seed: int, closed: bool) -> list[Any]:
     drawn = _try_draw(closed_variant(schema), count, seed) if closed else []
     drawn = drawn or _try_draw(schema, count, seed)
     if not drawn:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, ledger, replay
+from . import checks, ledger, replay, workers
 from . import schema as schemas
 from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .checks import Blocked, CheckFailed
@@ -28,7 +28,6 @@ TARGET_KEY = pytest.StashKey[Target]()
 VERDICT_KEY = pytest.StashKey[checks.Verdict]()
 REPLAY_KEY = pytest.StashKey[dict]()  # the header of the --mcp-replay transcript
 TALLY_NAME = "mcp-conformance-tally"
-FUZZ_EXAMPLES = 25  # default budget of each fuzz check (scenarios/fuzz.py)
 STARTUP_CHECK = "test_server_answers_initialize"
 OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP",
                  "blocked": "BLOCKED", "failed": "FAIL", "internal": "INTERNAL", "error": "ERROR",
@@ -51,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                              "or sse (the 2024-11-05 HTTP+SSE transport)")
     except (ValueError, argparse.ArgumentError):  # which one depends on the pytest version
         raise pytest.UsageError(_conflict_message(pluginmanager)) from None
+    group.addoption("--mcp-workers", type=workers.parse_workers, default=workers.AUTO, metavar="N",
+                    help="pytest-xdist workers running revisions side by side: a number, 0 for a serial run, "
+                         "or auto (the default: one per core, at most one per revision and 4)")
     group.addoption("--mcp-timeout", type=float, default=5.0, metavar="SECONDS",
                     help="how long to wait for any answer (default 5)")
     group.addoption("--mcp-version", action="append", default=[], metavar="REV",
@@ -61,8 +63,11 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--mcp-strict", action="store_true", help="a missed SHOULD fails the check instead of warning")
     group.addoption("--mcp-schema-dir", metavar="DIR",
                     help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})")
-    group.addoption("--mcp-fuzz-examples", type=_positive, default=FUZZ_EXAMPLES, metavar="N",
-                    help=f"generated cases per fuzz check (default {FUZZ_EXAMPLES}); --hypothesis-seed repeats a run")
+    group.addoption("--mcp-fuzz", choices=["quick", "deep"], default="quick",
+                    help="fuzz budget per check: quick (the default: generated cases for --mcp-timeout / 50 "
+                         "seconds) or deep (500 cases or 30 s); --hypothesis-seed repeats a run")
+    group.addoption("--mcp-fuzz-examples", type=_positive, default=None, metavar="N",
+                    help="exactly N generated cases per fuzz check, however long they take (overrides --mcp-fuzz)")
     group.addoption("--mcp-replay", metavar="FILE",
                     help="re-run the transcript a failed fuzz check saved (only that check and revision run)")
 
@@ -91,6 +96,17 @@ def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
     who = f"the plugin {', '.join(repr(o) for o in owners)}" if owners else "another installed pytest plugin"
     return (f"mcp-conformance cannot register --mcp-server: {who} already registers it. "
             f"Uninstall one of the two, or disable the other for this run with -p no:<plugin-name>.")
+
+
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    workers.add_worker_args(early_config, args)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """A revision is one unit of work for the xdist workers (conformance.workers)."""
+    target = config.stash.get(TARGET_KEY, None)
+    return workers.make_scheduler(config, log, target.revisions) if target is not None else None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -271,8 +287,19 @@ def pytest_runtest_call(item: pytest.Item):
         raise Blocked(f"the messages this check judged break a rule about the whole session: {owner[1]}", owner[0])
     target = item.config.stash.get(TARGET_KEY, None)
     if target is not None:
+        _owner_of_block(target, verdict, revision_of(item))
         target.passed.add((verdict.check, revision_of(item)))
     return result
+
+
+def _owner_of_block(target: Target, verdict: checks.Verdict, revision: str) -> None:
+    """A check that owns the rule an earlier check found broken (and blocked the revision
+    for) does not pass because its own connection happened to hold out: it fails with what
+    was found, so the blocked checks name a failure."""
+    blocked = target.blocks.get(revision)
+    if blocked is not None and blocked.owner == verdict.check:
+        raise CheckFailed(f"{blocked.reason} (met by {blocked.met_by}, on a connection of this revision; "
+                          "the revision's other checks are BLOCKED by it)")
 
 
 def _unusable_connection(item: pytest.Item, verdict: checks.Verdict, error: ConnectionUnusable) -> Exception:
@@ -488,7 +515,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     target = config.stash.get(TARGET_KEY, None)
     if target is not None:
         terminalreporter.section("MCP conformance")
-        terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind})")
+        count = getattr(config.option, "numprocesses", None)
+        side_by_side = f", revisions side by side on {count} workers" if isinstance(count, int) and count > 1 else ""
+        terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind}{side_by_side})")
         server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
                             for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
         if server_info:

@@ -71,6 +71,8 @@ class Flooded(ConnectionUnusable):
         super().__init__(reason, ledger.ANSWERING, exit_code, stderr_tail)
 
 
+BARRIER_WINDOW = 0.2  # seconds of silence taken as proof where the transport does not order messages
+BARRIER_GRACE = 0.02  # seconds after a barrier's answer for a message the peer was still writing
 DIAGNOSIS_TIMEOUT = 1.0  # seconds a probe after an unanswered request may take (at most the timeout)
 
 
@@ -128,10 +130,13 @@ class Session:
         self.on_unanswered: Callable[[str, NoResponse], None] | None = None  # (revision, why) after a timeout
         self._kept_bytes = 0
         self._diagnosing = False
+        self.started = False
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> "Session":
-        self.transport.start()
+        if not self.started:  # a transport may be started ahead (Target's spare server process)
+            self.transport.start()
+            self.started = True
         return self
 
     def close(self) -> None:
@@ -248,6 +253,12 @@ class Session:
         InputRequiredResult is answered (unless `answer_input` is False) by retrying with a
         new id, the `inputResponses` the handlers give and the echoed `requestState`."""
         response = self.await_response(self.send_request(method, params, id=id, add_meta=add_meta), timeout)
+        return self.answer_input(method, params, response, timeout, add_meta, answer_input)
+
+    def answer_input(self, method: str, params: dict | None, response: Message, timeout: float | None = None,
+                     add_meta: bool = True, answer_input: bool = True) -> Message:
+        """The final response to a request whose first response is `response`: an
+        InputRequiredResult (modern era) is answered as request() describes."""
         base = {k: v for k, v in (params or {}).items() if k not in ("inputResponses", "requestState")}
         for rounds in range(MRTR_ROUNDS + 1):
             if not (self.modern and answer_input and is_input_required(response)):
@@ -299,6 +310,8 @@ class Session:
         self.notify("notifications/cancelled", {"requestId": request_id, **({"reason": reason} if reason else {})})
 
     def await_response(self, request_id: Any, timeout: float | None = None) -> Message:
+        if request_id in self.responses:  # it came while the suite awaited another
+            return self.responses[request_id]
         limit = self.timeout if timeout is None else timeout
         refused = getattr(self.transport, "refused", None)  # HTTP: requests refused with no JSON-RPC answer
         stop = (lambda: str(request_id) in refused) if refused is not None else None
@@ -367,6 +380,31 @@ class Session:
                 if self.on_unanswered is not None:
                     self.on_unanswered(self.revision, flooded)
                 raise flooded
+
+    def barrier(self, window: float = BARRIER_WINDOW, grace: float = BARRIER_GRACE) -> list[Message]:
+        """Everything that arrives before the peer has certainly read what was sent so far,
+        for checks that expect silence. On a transport that keeps the peer's messages in
+        order (stdio, HTTP+SSE) that is a probe request (ping, or server/discover in the
+        modern era) and its answer, plus `grace` for a message the peer was still writing;
+        on Streamable HTTP, where each request has a stream of its own, until no answer
+        stream is open (then nothing more can come), at most `window`.
+        A probe left unanswered ends the wait at the timeout (NoResponse, judged by the
+        caller's owner of answering)."""
+        if not getattr(self.transport, "ordered", False):
+            quiet = getattr(self.transport, "quiet", None)  # HTTP: no answer stream open or awaited
+            if quiet is None:
+                return self.drain(window)
+            received: list[Message] = []
+            try:
+                self.wait_for(lambda m: received.append(m) and False, window, stop=quiet)
+            except TransportClosed:
+                pass
+            return received + self.drain(grace)  # what was already queued
+        start = self.mark()
+        probe = self.next_id()
+        self.request(self.probe_method, id=probe)
+        self.drain(grace)
+        return [m for m in self.received(start) if m is not self.responses.get(probe)]
 
     def drain(self, seconds: float) -> list[Message]:
         """Everything that arrives within `seconds` (for checks that expect silence)."""

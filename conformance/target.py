@@ -8,6 +8,7 @@ that answers another version does not support the one asked for.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import pytest
@@ -85,6 +86,8 @@ class Target:
         self.passed: set[tuple[str, str]] = set()  # (check, revision) pairs that passed
         self.timeouts: dict[str, int] = {}  # revision -> requests that waited out the timeout
         self.ended: dict[str, str] = {}  # revision -> the first check whose connection ended
+        self._closing: list[threading.Thread] = []  # connections being closed (close_fresh)
+        self._spare = None  # stdio: a server process started ahead for the next connection
 
     def unanswered(self, revision: str, error: NoResponse) -> None:
         """A request of this revision waited out the timeout. A connection that showed it
@@ -100,10 +103,10 @@ class Target:
                 return
             error = ConnectionUnusable(f"{self.timeouts[revision]} requests went unanswered within the timeout, "
                                        f"the last: {error.reason}", ledger.ANSWERING)
-        owner = error.owner
+        owner, met_by = error.owner, checks.current().check
         if (owner, revision) in self.passed or isinstance(error, Flooded):
-            owner = checks.current().check  # a flood is met, not judged, by a check: the one it hit fails
-        self.blocks.setdefault(revision, Blocked(error.reason, owner))
+            owner = met_by  # a flood is met, not judged, by a check: the one it hit fails
+        self.blocks.setdefault(revision, Blocked(error.reason, owner, met_by))
 
     def connection_ended(self, revision: str, check: str, error: TransportError) -> Blocked | None:
         """A check of this revision met a connection that ended (the server exited or closed
@@ -139,7 +142,26 @@ class Target:
     def connect(self, revision: str | None = None) -> Session:
         """A fresh server process with a session around it, not yet initialized."""
         self.check_blocked(revision or self.revisions[-1])
-        return self._session(self._transport(), revision or self.revisions[-1]).start()
+        return self._prepared(revision or self.revisions[-1]).start()
+
+    def _prepared(self, revision: str) -> Session:
+        """A session to start. Over stdio its server is the spare process, started (not yet
+        spoken to) while the previous check ran, if it is still alive: a server's start-up
+        (an interpreter loading its modules) then overlaps other work instead of adding to
+        each check. A new spare is started at once."""
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.exit_code is not None or spare.stdout_eof):
+            spare.close()
+            spare = None
+        session = self._session(spare or self._transport(), revision)
+        session.started = spare is not None
+        if self.transport_kind == "stdio" and self.unusable is None:
+            self._spare = self._transport()
+            try:
+                self._spare.start()
+            except TransportError:
+                self._spare = None
+        return session
 
     def support(self, revision: str) -> Support:
         if revision not in self._support:
@@ -156,7 +178,7 @@ class Target:
             self._startup_failed()
         if revision in self._support and not self._support[revision].supported:
             return self._not_supported(revision, must_support)
-        session = self._session(self._transport(), revision)
+        session = self._prepared(revision)
         try:
             session.start()
             response = session.open(revision)
@@ -211,12 +233,22 @@ class Target:
         return [r for r in self.revisions if self.support(r).supported]
 
     def close(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
         for session in [*self._shared.values(), *self._fresh]:
             session.close()
         self._shared.clear()
         self._fresh.clear()
+        for closing in self._closing:
+            closing.join()
+        self._closing.clear()
 
     def close_fresh(self, session: Session) -> None:
-        session.close()
+        """Stop a check's own connection without waiting for its server to exit (a server
+        may take its grace period): the next check starts meanwhile; close() waits."""
         if session in self._fresh:
             self._fresh.remove(session)
+        closing = threading.Thread(target=session.close, name="mcp-close", daemon=True)
+        closing.start()
+        self._closing = [c for c in self._closing if c.is_alive()] + [closing]

@@ -29,8 +29,10 @@ from urllib.parse import urlsplit
 
 from conformance import generate
 from conformance.checks import CheckFailed, current, expect, not_applicable, requirement, should
-from conformance.discovery import ToolCall, call_tool, declares, input_schema, list_all, may_call
+from conformance.discovery import (ToolCall, await_calls, declares, input_schema, list_all, may_call, occasion_quiet,
+                                   send_calls)
 from conformance.jsonrpc import Kind, Message
+from conformance.session import BARRIER_WINDOW
 from conformance.transport import TransportError
 
 ELICITATION_SINCE = "2025-06-18"
@@ -38,7 +40,6 @@ URL_MODE_SINCE = "2025-11-25"  # URL-mode elicitation, sampling tools, -32042
 URL_ELICITATION_REQUIRED = -32042
 EXAMPLES_PER_TOOL = 2
 MAX_TOOLS_CALLED = 20
-CALL_BUDGET_SECONDS = 10.0  # per connection
 MAX_TOOL_USES = 3  # tool uses the suite's "LLM" asks for per connection
 ROOT = {"uri": "file:///tmp/mcp-conformance", "name": "mcp-conformance"}
 PROFILES = ("none", "restricted", "full")
@@ -146,29 +147,64 @@ def blocks(message: dict) -> list:
 
 
 def exchange(target, revision: str, profile: str) -> ClientExchange:
-    """The exchange of `profile` for `revision`, made once per run and shared by the checks."""
+    """The exchange of `profile` for `revision`, made once per run (with the other
+    profiles') and shared by the checks."""
     cache = target.__dict__.setdefault("_conformance_client_exchanges", {})
     if (revision, profile) not in cache:
-        caps = capabilities(profile, revision)
-        session = target.connect(revision)
-        made = ClientExchange(profile, caps, session)
-        session.handlers.update(answers(made))
-        if revision >= "2026":
-            session.client_capabilities = caps
-            session.open(revision)
-        else:
-            session.initialize(revision, capabilities=caps)
-        made.started_at = session.mark()
-        cache[(revision, profile)] = made
-        try:
-            _run(made, target.call_tools)
-            session.drain(0.2)  # notifications that trail the last response
-        except TransportError as error:
-            made.notes.append(f"the connection broke: {error.reason}")
+        cache.update({(revision, made.profile): made for made in _make_exchanges(target, revision)})
     return cache[(revision, profile)]
 
 
-def _run(made: ClientExchange, policy: str) -> None:
+def _make_exchanges(target, revision: str) -> list[ClientExchange]:
+    """One connection per profile, side by side: all are started (the servers boot at
+    once), opened and listed, every call is sent on all of them, then the answers are
+    awaited (see discovery.await_calls: a call is given up once its server has been
+    silent for timeout/25 s, at most the timeout) and the connections are read to a
+    barrier, so that what trails the last answer is seen."""
+    made = []
+    for profile in PROFILES:
+        session = target.connect(revision)
+        made.append(ClientExchange(profile, capabilities(profile, revision), session))
+    for one in made:
+        _guard(one, lambda: _open(one, revision))
+    for one in made:
+        _guard(one, lambda: _send_calls(one, target.call_tools))
+    for one in made:
+        _guard(one, lambda: await_calls(one.session, one.calls, occasion_quiet(one.session)))
+    _settle([one for one in made if not any("the connection broke" in note for note in one.notes)])
+    return made
+
+
+def _settle(made: list[ClientExchange]) -> None:
+    """Read each connection to a barrier (notifications that trail the last response). On
+    Streamable HTTP the barrier is a window, and the connections' windows run at once."""
+    deadline = time.monotonic() + BARRIER_WINDOW
+    for one in made:
+        window = max(0.0, deadline - time.monotonic())
+        _guard(one, lambda: one.session.barrier(window=window))
+
+
+def _guard(made: ClientExchange, step) -> None:
+    if any("the connection broke" in note for note in made.notes):
+        return
+    try:
+        step()
+    except TransportError as error:
+        made.notes.append(f"the connection broke: {error.reason}")
+
+
+def _open(made: ClientExchange, revision: str) -> None:
+    session = made.session
+    session.handlers.update(answers(made))
+    if revision >= "2026":
+        session.client_capabilities = made.capabilities
+        session.open(revision)
+    else:
+        session.initialize(revision, capabilities=made.capabilities)
+    made.started_at = session.mark()
+
+
+def _send_calls(made: ClientExchange, policy: str) -> None:
     session = made.session
     for capability, method, key in LISTINGS:
         if declares(session, capability) is not None:
@@ -188,19 +224,12 @@ def _run(made: ClientExchange, policy: str) -> None:
     if len(allowed) < len(tools):
         made.notes.append(f"not called under --mcp-call-tools={policy}: "
                           + ", ".join(t["name"] for t in tools if t not in allowed))
-    deadline = time.monotonic() + CALL_BUDGET_SECONDS
-    for index, tool in enumerate(allowed):
-        if index >= MAX_TOOLS_CALLED or time.monotonic() > deadline:
-            made.notes.append(f"not called (over the budget): {', '.join(t['name'] for t in allowed[index:])}")
-            return
-        for arguments in generate.examples(input_schema(tool), EXAMPLES_PER_TOOL):
-            call = call_tool(session, tool, arguments)
-            made.calls.append(call)
-            if call.failure and not call.timed_out:
-                made.notes.append(f"calling stopped: tools/call {tool['name']}: {call.failure}")
-                return
-            if call.failure:
-                break
+    if len(allowed) > MAX_TOOLS_CALLED:
+        made.notes.append(f"not called (over the budget of {MAX_TOOLS_CALLED} tools): "
+                          + ", ".join(t["name"] for t in allowed[MAX_TOOLS_CALLED:]))
+    planned = [(tool, arguments) for tool in allowed[:MAX_TOOLS_CALLED]
+               for arguments in generate.examples(input_schema(tool), EXAMPLES_PER_TOOL)]
+    made.calls = send_calls(session, planned)
 
 
 def exchanges(target, revision: str, profiles=PROFILES) -> list[ClientExchange]:

@@ -24,7 +24,7 @@ from conformance.checks import expect, fail, info, modern_only, not_applicable, 
 from conformance.discovery import declares, list_all, may_call
 from conformance.jsonrpc import Kind
 from conformance.schema import legacy_revisions
-from conformance.session import META, Entry
+from conformance.session import BARRIER_WINDOW, META, Entry
 from conformance.transport import TransportError
 from conformance.transport.http import METHOD_HEADER, NAME_HEADER, PARAM_HEADER, header_params, header_text
 
@@ -296,15 +296,21 @@ def test_http_sse_priming_event(mcp_target, mcp_connect, revision):
 
 
 def _several_streams(session, count: int = 3):
-    """A GET stream (if offered) held open while `count` pings are POSTed at once.
-    Returns (the GET exchange, {request id: POST exchange})."""
-    window = min(session.timeout, 1.0)
+    """A GET stream (if offered) held open while `count` pings are POSTed at once, and for
+    BARRIER_WINDOW after the last answer: a copy of an answer sent on the GET stream goes out
+    when the answer does, and nothing orders the two streams. Returns (the GET exchange,
+    {request id: POST exchange})."""
+    budget = 2 * session.timeout + 1
     opened = threading.Event()
     found: dict = {}
 
+    def on_headers(exchange):
+        found["live"] = exchange  # to be cut once the window is over
+        opened.set()
+
     def listen():
         try:
-            found["get"] = _raw(session, "GET", timeout=window, read_for=window, on_headers=lambda e: opened.set())
+            found["get"] = _raw(session, "GET", read_for=budget, on_headers=on_headers)
         finally:
             opened.set()
 
@@ -318,11 +324,15 @@ def _several_streams(session, count: int = 3):
     posters = [threading.Thread(target=post, args=(request_id,), daemon=True) for request_id in ids]
     for thread in posters:
         thread.start()
-    deadline = time.monotonic() + 2 * session.timeout + 1
-    for thread in [*posters, listener]:
+    deadline = time.monotonic() + budget
+    for thread in posters:
         thread.join(max(0.0, deadline - time.monotonic()))
+    listener.join(BARRIER_WINDOW)
+    if "live" in found:
+        found["live"].abort()
+    listener.join(max(0.0, deadline - time.monotonic()))
     missing = [request_id for request_id in ids if request_id not in found]
-    expect(not missing, f"POSTs of {missing} did not finish within {2 * session.timeout + 1:g}s")
+    expect(not missing, f"POSTs of {missing} did not finish within {budget:g}s")
     return found.get("get"), {request_id: found[request_id] for request_id in ids}
 
 
@@ -330,7 +340,7 @@ def _several_streams(session, count: int = 3):
 def test_http_concurrent_streams(mcp_target, mcp_connect):
     """With a GET stream open and several requests POSTed at once, each response comes once,
     in the answer to its own POST; no message goes out on two streams, and no response on
-    the GET stream."""
+    the GET stream (watched until BARRIER_WINDOW, 0.2 s, after the last answer)."""
     _require(mcp_target, "http")
     session = _connect(mcp_target, mcp_connect)
     get, posts = _several_streams(session)
@@ -374,7 +384,8 @@ def test_http_sse_event_ids_unique(mcp_target, mcp_connect):
 @requirement("transports-036", "transports-052", "transports-053", "transports-054")
 def test_http_resumption(mcp_target, mcp_connect):
     """A GET with Last-Event-ID may resume a broken SSE stream, replaying what followed
-    that event; it must not replay messages that belonged to another stream."""
+    that event; it must not replay messages that belonged to another stream. The resumed
+    stream is read until it ends or stays quiet for BARRIER_WINDOW (0.2 s)."""
     _require(mcp_target, "http")
     session = _connect(mcp_target, mcp_connect)
     first, other = "conformance-resume-b", "conformance-resume-a"
@@ -388,8 +399,8 @@ def test_http_resumption(mcp_target, mcp_connect):
         return
     # Stream A, read to its end: nothing of it may come back when B is resumed.
     complete = _raw(session, "POST", _ping(other), until=_answered(other))
-    window = min(session.timeout, 1.0)
-    resumed = _raw(session, "GET", headers={"Last-Event-ID": last}, timeout=window, read_for=window)
+    # A replay goes out as the stream opens: read until the server ends it, or it is quiet.
+    resumed = _raw(session, "GET", headers={"Last-Event-ID": last}, idle=BARRIER_WINDOW)
     if not (_ok(resumed) and resumed.is_sse):
         info(f"GET with Last-Event-ID got {resumed.summary()}: the server does not resume streams (allowed)")
         return

@@ -14,21 +14,17 @@ on stdio nothing else ties a notification to its request.
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/logging
 """
 
-import time
 
 from conformance import generate, jsonrpc
 from conformance.checks import (CheckFailed, blocked, current, expect, modern_only, not_applicable, requirement,
                                 should, sweep)
-from conformance.discovery import cancel, declares, input_schema, list_all, may_call
+from conformance.discovery import await_calls, declares, input_schema, list_all, may_call, occasion_quiet, send_calls
 from conformance.jsonrpc import INVALID_PARAMS, Kind
 from conformance.scenarios.capabilities import LOG_LEVEL_META, exercise
-from conformance.scenarios.client_features import CALL_BUDGET_SECONDS, MAX_TOOLS_CALLED, PROFILES, exchange
-from conformance.session import NoResponse
-from conformance.transport import TransportError
+from conformance.scenarios.client_features import MAX_TOOLS_CALLED, PROFILES, exchange
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 NOT_A_LEVEL = "mcp-conformance-verbose"
-LOG_WINDOW = 0.1  # seconds to let log messages caused by the requests arrive
 LEVEL_CONNECTIONS = "_conformance_logging_connections"  # on the target: revision -> the level check's session
 
 
@@ -58,13 +54,14 @@ def logs_at(session, level: str, policy: str) -> list | None:
     mark = session.mark()
     exercise(session, extra)
     call_each_tool(session, policy, extra)
-    session.drain(LOG_WINDOW)
+    session.barrier()  # log messages that trail the last answer
     return log_messages(session.received(mark))
 
 
 def call_each_tool(session, policy: str, extra: dict | None) -> None:
     """Call once (arguments drawn from its inputSchema) each listed tool `policy` allows,
-    with `extra` in the params, within the time budget; stop at a call left unanswered."""
+    with `extra` in the params, all at once; a call the server has been silent on for
+    timeout/25 s is given up (discovery.await_calls)."""
     if declares(session, "tools") is None or policy == "none":
         return
     try:
@@ -72,20 +69,13 @@ def call_each_tool(session, policy: str, extra: dict | None) -> None:
     except CheckFailed:  # judged by the tools checks
         return
     allowed = [t for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str) and may_call(t, policy)]
-    deadline = time.monotonic() + CALL_BUDGET_SECONDS
-    for tool in allowed[:MAX_TOOLS_CALLED]:
-        for arguments in generate.examples(input_schema(tool), 1):
-            if time.monotonic() > deadline:
-                return
-            request_id = session.next_id()
-            try:
-                session.request("tools/call", {"name": tool["name"], "arguments": arguments, **(extra or {})},
-                                id=request_id)
-            except NoResponse:
-                cancel(session, request_id, "client timeout")
-                return
-            except TransportError as error:
-                blocked(f"calling {tool['name']} ended the connection ({error.reason})", "test_tool_calls_answered")
+    planned = [(tool, arguments) for tool in allowed[:MAX_TOOLS_CALLED]
+               for arguments in generate.examples(input_schema(tool), 1)]
+    calls = send_calls(session, planned, extra)
+    await_calls(session, calls, occasion_quiet(session))
+    broken = next((call for call in calls if call.failure and not call.timed_out), None)
+    if broken is not None:
+        blocked(f"calling {broken.name} ended the connection ({broken.failure})", "test_tool_calls_answered")
 
 
 def level_connection(target, revision: str):

@@ -66,33 +66,41 @@ def test_unknown_method(mcp, revision):
            f"the error code for an unknown method should be -32601, got {response.error_code!r}")
 
 
+def arrived_after(session, mark: int, messages) -> list:
+    """Those of `messages` that the transport received after the suite sent transcript
+    entry `mark`: one it already had before (an answer to something earlier, read only
+    now) is no reaction to what was sent at `mark`."""
+    sent = session.transcript[mark].t
+    after = {id(e.message) for e in session.transcript[mark:] if e.direction == "<-" and e.t >= sent}
+    return [m for m in messages if id(m) in after]
+
+
 @requirement("basic-013")
 def test_notifications_not_answered(mcp, revision):
-    """The receiver of a notification sends no response: not to `initialized` sent again,
-    nor to an unknown notification, nor to a cancellation of an unknown request."""
+    """The receiver of a notification sends no response: not to an unknown notification,
+    nor to a cancellation of an unknown request. Silence is proven by a barrier
+    (Session.barrier: a probe request answered after them, or a short window where the
+    transport does not order messages)."""
     mark = mcp.mark()
     mcp.notify("notifications/conformance/unknown", {"note": "never answer this"})
     mcp.notify("notifications/cancelled", {"requestId": "conformance-never-sent", "reason": "test"})
-    ping = mcp.request(mcp.probe_method)
-    late = mcp.drain(0.2)
-    answers = [m for m in [*mcp.received(mark), *late] if m.is_response and m is not ping]
+    answers = [m for m in arrived_after(mcp, mark, mcp.barrier()) if m.is_response]
     expect(not answers, "the server answered notifications: " + "; ".join(m.text() for m in answers))
 
 
 def _answer_to_malformed(session, data: bytes):
-    """Send malformed bytes and a ping; return the response to the malformed input, if any.
-    A probe answered first is the barrier: nothing the server sent before it (say, an answer
-    to an earlier notification) is taken for the answer to the malformed input."""
+    """Send malformed bytes; return the response to them, if any came before a barrier
+    (Session.barrier). A probe answered first is a barrier too: nothing the server sent
+    before it (say, an answer to an earlier notification) is taken for the answer to the
+    malformed input."""
     session.request(session.probe_method)
     mark = session.mark()
     session.send_raw(data + b"\n", note="deliberately malformed")
     try:
-        probe = session.request(session.probe_method)
+        answers = [m for m in arrived_after(session, mark, session.barrier()) if m.is_response]
     except TransportClosed as error:
         blocked(f"the server's connection ended after malformed input ({error.reason})", SURVIVES)
-    session.drain(0.2)  # an answer to the malformed input may come after the probe's
-    others = [m for m in session.received(mark) if m.is_response and m is not probe]
-    return others[0] if others else None
+    return answers[0] if answers else None
 
 
 @requirement("basic-003", "basic-010", "2026-07-28/basic-015")
@@ -138,25 +146,31 @@ def test_survives_malformed_input(mcp_connect, revision):
         should(False, f"after malformed input the server no longer answers ping: {error.reason}")
 
 
-def _send_batch(session):
+BATCH_IDS = ("batch-a", "batch-b")
+
+
+def _send_batch(session) -> int:
+    """Send a batch of two probe requests (ids BATCH_IDS); return its transcript mark."""
     params = {"_meta": session.request_meta()} if session.modern else None
-    batch = [jsonrpc.request(key, session.probe_method, params) for key in ("batch-a", "batch-b")]
-    session.pending.update({key: session.probe_method for key in ("batch-a", "batch-b")})
+    batch = [jsonrpc.request(key, session.probe_method, params) for key in BATCH_IDS]
+    session.pending.update({key: session.probe_method for key in BATCH_IDS})
+    mark = session.mark()
     session.send_raw(jsonrpc.encode(batch) + b"\n", note="a JSON-RPC batch of two pings")
-    return session.drain(min(session.timeout, 1.0))
+    return mark
 
 
 @requirement("basic-003")
 def test_batch_rejected(mcp_connect, revision):
     """From 2025-06-18 on, MCP has no JSON-RPC batches. The spec does not say how a server
     must treat one it receives, so refusing, ignoring and processing it are all noted, never
-    failed."""
+    failed. What answers the batch is what arrives before a barrier (Session.barrier)."""
     if revision < "2025-06-18":
         not_applicable(f"{revision} predates the removal of batches (2025-06-18)")
     session = mcp_connect()
     current().watch(session)  # a batch reply is judged here (noted), not by the schema sweep
-    received = _send_batch(session)
-    processed = [m for m in received if m.kind is Kind.BATCH or m.id in ("batch-a", "batch-b")]
+    mark = _send_batch(session)
+    received = arrived_after(session, mark, session.barrier())
+    processed = [m for m in received if m.kind is Kind.BATCH or m.id in BATCH_IDS]
     if processed:
         info("the server still processes JSON-RPC batches, which this revision removed: "
              + "; ".join(m.text() for m in processed))
@@ -167,11 +181,11 @@ def test_batch_rejected(mcp_connect, revision):
 @requirement("basic-003")
 def test_batch_supported(mcp_connect, revision):
     """In 2025-03-26 a receiver must accept JSON-RPC batches: both requests of a batch get
-    their responses."""
+    their responses, within the timeout (--mcp-timeout)."""
     if revision != "2025-03-26":
         not_applicable("only 2025-03-26 requires receiving batches")
     session = mcp_connect()
     _send_batch(session)
-    session.wait_for(lambda m: {"batch-a", "batch-b"} <= session.responses.keys(), session.timeout)
-    missing = [i for i in ("batch-a", "batch-b") if i not in session.responses]
+    session.wait_for(lambda m: set(BATCH_IDS) <= session.responses.keys(), session.timeout)
+    missing = [i for i in BATCH_IDS if i not in session.responses]
     expect(not missing, f"no response to the batched request(s) {missing}")

@@ -138,10 +138,11 @@ def test_tools_call_error(mcp, mcp_target, revision):
 def test_tools_call_with_progress(mcp, mcp_target, revision):
     """tools-call-with-progress: test_tool_with_progress, called with a progress token,
     reports progress (0, 50, 100 of 100 in the fixture) with that token, increasing, all
-    before its response. Sending none is a warning: the fixture is meant to send some,
-    though the spec lets any server send none."""
+    before its response, judged up to a barrier behind the response (Session.barrier;
+    TRAILING_WINDOW where the transport does not order messages). Sending none is a
+    warning: the fixture is meant to send some, though the spec lets any server send none."""
     call = call_fixture(mcp, mcp_target, "test_tool_with_progress", with_progress=True)
-    mcp.drain(TRAILING_WINDOW)
+    mcp.barrier(window=TRAILING_WINDOW)
     notices = progress_notices(mcp, call.sent_at)
     answered_at = response_index(mcp, call)
     ours = [n for n in notices if n.token == call.token]

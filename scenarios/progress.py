@@ -4,9 +4,9 @@ carry a fresh progress token; the progress notifications they draw are judged he
 server may send no progress at all: then these checks do not apply.
 
 Cancellation needs a request known to be still running: a tool that reported progress is
-called again, with arguments stretched to keep it running for about a second where its
-inputSchema has a duration or step count (LASTING_SECONDS), and cancelled after its first
-progress notification.
+called again, with arguments stretched to keep it running for a tenth of the timeout
+(LASTING_SHARE: 0.5 s at the default 5 s) where its inputSchema has a duration or step
+count, and cancelled after its first progress notification.
 
 Races are not violations. A message is "after" something the suite sent only if the
 transport received it after that was sent (`is_received_after`, by the transcript's times),
@@ -29,12 +29,11 @@ from conformance import generate
 from conformance.checks import blocked, current, expect, fail, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.discovery import ToolCall, call_params, input_schema, issued_token, new_token
-from conformance.scenarios.tools import Exercise, exercised
+from conformance.scenarios.tools import PROGRESS, Exercise, exercised, is_progress_for
 from conformance.transport import TransportError
 
-PROGRESS = "notifications/progress"
-TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response (at most the timeout)
-LASTING_SECONDS = 1.0  # how long the call to be cancelled is made to run (at most a quarter of the timeout)
+TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response (unordered transports)
+LASTING_SHARE = 0.1  # of the timeout: how long the call to be cancelled is made to run
 LASTING_STEPS = 4  # its step count beside a duration: the first progress comes a quarter of the way in
 STEPS_ALONE = 10  # its step count when the schema names no duration
 MIN_SILENCE = 0.2  # seconds a cancelled call is watched at least for a response it should not get
@@ -94,7 +93,7 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
     session = exercise.session
     if not exercise.settled:
         current().watch(session)  # what trails the calls is judged by the check that waits for it
-        session.drain(min(TRAILING_WINDOW, session.timeout))
+        trailing(exercise)
         exercise.settled = True
     notices = progress_notices(session, exercise.started_at)
     if not notices:
@@ -108,9 +107,25 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
     return exercise, notices
 
 
+def trailing(exercise: Exercise) -> None:
+    """Read what trails the exercise's last response, up to a barrier (Session.barrier;
+    TRAILING_WINDOW where the transport does not order messages). A connection that
+    stopped answering gets only the window (judged by test_tool_calls_answered)."""
+    session = exercise.session
+    try:
+        if exercise.broke:
+            session.drain(min(TRAILING_WINDOW, session.timeout))
+        else:
+            session.barrier(window=min(TRAILING_WINDOW, session.timeout))
+    except TransportError:
+        pass  # the connection ended: what arrived is judged, the end by test_tool_calls_answered
+
+
 @requirement("progress-010", "progress-011", "2026-07-28/progress-011", "2026-07-28/progress-012")
 def test_progress_tokens_known(mcp, mcp_target, revision):
-    """Progress notifications name only progress tokens the client sent in its requests."""
+    """Progress notifications name only progress tokens the client sent in its requests.
+    Judged on the exercise's tool calls (tools.py: each awaited for the timeout, or a fifth
+    of it once it reports progress) and what trails them up to a barrier."""
     _, notices = observed(mcp_target, mcp, revision)
     foreign = sorted({repr(n.token) for n in notices if not issued_token(n.token)})
     expect(not foreign, f"progress notifications for tokens the client never sent: {', '.join(foreign)}")
@@ -201,14 +216,14 @@ class Lasting:
 
 def lasting(call: ToolCall, timeout: float) -> Lasting:
     """The model call's arguments stretched so that the call keeps running: each duration
-    property set to LASTING_SECONDS (at most a quarter of the timeout; milliseconds where
+    property set to LASTING_SHARE of the timeout (in milliseconds where
     its name says so), each step count to LASTING_STEPS beside a duration, else raised to
     STEPS_ALONE when the count it ran with is known. A change the inputSchema rejects is
     left out. The run time: the duration set, else the model's own scaled by the steps."""
     schema, arguments = input_schema(call.tool), call.arguments
     if not isinstance(arguments, dict):
         return Lasting(arguments, call.seconds)
-    properties, target = schema.get("properties") or {}, min(LASTING_SECONDS, timeout / 4)
+    properties, target = schema.get("properties") or {}, timeout * LASTING_SHARE
     stretched, seconds, scale = dict(arguments), None, 1.0
     for name in knobs(call.tool, DURATION_WORDS):
         unit = 1000 if words(name) & MILLISECOND_WORDS else 1
@@ -226,11 +241,6 @@ def lasting(call: ToolCall, timeout: float) -> Lasting:
             stretched[name] = value
             scale *= value / before if seconds is None else 1.0
     return Lasting(stretched, seconds if seconds is not None else call.seconds * scale)
-
-
-def is_progress_for(message, token: str) -> bool:
-    return message.method == PROGRESS and isinstance(message.params, dict) \
-        and message.params.get("progressToken") == token
 
 
 def start_call(session, tool: dict, arguments) -> tuple[int, int, str]:
@@ -258,7 +268,8 @@ def test_cancelled_request_not_answered(mcp, mcp_target, revision):
     received before the cancellation was sent, or before the server answered the ping
     sent right behind it, crossed the cancellation (a race the spec allows), and the
     check does not apply. Waits: for the first progress, the session timeout; after the
-    cancellation, until the call would have finished (`silence_window`)."""
+    cancellation, until the call would have finished (`silence_window`: for a call
+    stretched by `lasting`, LASTING_SHARE of the timeout from its start)."""
     exercise, notices = observed(mcp_target, mcp, revision)
     session = exercise.session  # the connection whose calls showed progress
     model = call_seen_running(session, exercise, notices)

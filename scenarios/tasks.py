@@ -10,6 +10,12 @@ connection of its own, so tasks of one check do not show up in another's listing
 A task-augmented tools/call is answered with a CreateTaskResult, not a CallToolResult; the
 session validates it as such.
 
+A task is polled with tasks/get at its pollInterval (the spec asks requestors to respect
+it), or without one at once and then ever more slowly (10 ms, doubling, at most 1 s); a
+notifications/tasks/status saying the task has ended cuts a pause short. A task still
+running after the poll budget (the --mcp-timeout, at least 2 s) leaves the check not
+applicable.
+
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks
 """
 
@@ -32,10 +38,11 @@ TERMINAL = ("completed", "failed", "cancelled")
 NEXT = {"working": {"working", "input_required", *TERMINAL}, "input_required": {"input_required", "working", *TERMINAL}}
 REQUESTED_TTL = 60_000
 MAX_POLL_SECONDS = 1.0  # the longest pause between polls, whatever pollInterval says
-MIN_POLL_SECONDS = 0.02
+FIRST_POLL_SECONDS = 0.01  # the first pause without a pollInterval (each next one doubles), and the shortest
+MIN_POLL_BUDGET = 2.0  # seconds a task is polled at least, whatever the timeout
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 MAX_PAGES = 100
-LATE_PROGRESS_WINDOW = 0.2  # seconds to wait for progress that trails a task's end
+WORK_WINDOW = (0.3, 1.0)  # bounds of the wait for a cancelled task's work to end (see work_window)
 
 
 # -- applicability -------------------------------------------------------------------------
@@ -141,29 +148,82 @@ def get_task(session, task_id: str) -> Message:
     return session.request("tasks/get", {"taskId": task_id})
 
 
-def poll_interval(task: dict) -> float:
-    interval = task.get("pollInterval")
-    seconds = interval / 1000 if isinstance(interval, (int, float)) and interval > 0 else 0.05
-    return min(max(seconds, MIN_POLL_SECONDS), MAX_POLL_SECONDS)
+def poll_budget(session) -> float:
+    """How long a task is polled before the check gives up on it."""
+    return max(session.timeout, MIN_POLL_BUDGET)
+
+
+def next_pause(task: dict, previous: float | None) -> float:
+    """The pause before the next tasks/get: the task's pollInterval where it gives one, else
+    FIRST_POLL_SECONDS, doubling each time; within FIRST_POLL_SECONDS and MAX_POLL_SECONDS."""
+    interval = task.get("pollInterval") if isinstance(task, dict) else None
+    if isinstance(interval, (int, float)) and not isinstance(interval, bool) and interval > 0:
+        seconds = interval / 1000
+    else:
+        seconds = FIRST_POLL_SECONDS if previous is None else 2 * previous
+    return min(max(seconds, FIRST_POLL_SECONDS), MAX_POLL_SECONDS)
+
+
+def announces_end(message: Message, task_id: str) -> bool:
+    """A notifications/tasks/status saying the task has ended (or needs input)."""
+    params = message.params if message.kind is Kind.NOTIFICATION and message.method == "notifications/tasks/status" \
+        else None
+    return isinstance(params, dict) and params.get("taskId") == task_id \
+        and params.get("status") in (*TERMINAL, "input_required")
+
+
+def poll_answers(session, task: dict, budget: float) -> list[Message]:
+    """tasks/get answers until one is not a working task of `task["taskId"]` (it ended, needs
+    input, or the answer is something else) or `budget` seconds have passed. The pauses
+    follow next_pause; a status notification announcing the end cuts one short."""
+    task_id, answers, current, pause, since = task["taskId"], [], task, None, 0
+    deadline = time.monotonic() + budget
+    while True:
+        pause = next_pause(current, pause)
+        if not any(announces_end(m, task_id) for m in session.received(since)):
+            session.wait_for(lambda m: announces_end(m, task_id), pause)
+        since = session.mark()  # a notice counts once: it may precede an answer still saying working
+        answers.append(get_task(session, task_id))
+        current = answers[-1].result if answers[-1].kind is Kind.RESULT else None
+        if not (isinstance(current, dict) and current.get("taskId") == task_id) \
+                or current.get("status") in (*TERMINAL, "input_required") or time.monotonic() > deadline:
+            return answers
 
 
 def poll_until_terminal(session, task: dict) -> list[dict]:
-    """Every tasks/get answer until a terminal status (or input_required), honouring
-    pollInterval (capped); fails when an answer is not a task, or time runs out."""
-    seen, deadline, current = [], time.monotonic() + max(session.timeout, 2.0), task
-    while True:
-        time.sleep(poll_interval(current))
-        response = get_task(session, task["taskId"])
+    """Every tasks/get answer until a terminal status (or input_required), paced as `poll_answers`
+    says; fails when an answer is not a task, not applicable when the poll budget runs out."""
+    seen = []
+    for response in poll_answers(session, task, poll_budget(session)):
         expect(response.kind is Kind.RESULT, f"tasks/get {task['taskId']!r} got error {response.error}")
-        current = response.result
-        expect(isinstance(current, dict) and current.get("taskId") == task["taskId"],
+        expect(isinstance(response.result, dict) and response.result.get("taskId") == task["taskId"],
                f"tasks/get {task['taskId']!r} answered another task: {response.text()[:300]}")
-        seen.append(current)
-        if current.get("status") in (*TERMINAL, "input_required"):
-            return seen
-        if time.monotonic() > deadline:
-            not_applicable(f"task {task['taskId']!r} was still {current.get('status')!r} after "
-                           f"{max(session.timeout, 2.0):g} s of polling")
+        seen.append(response.result)
+    if seen[-1].get("status") not in (*TERMINAL, "input_required"):
+        not_applicable(f"task {task['taskId']!r} was still {seen[-1].get('status')!r} after "
+                       f"{poll_budget(session):g} s of polling")
+    return seen
+
+
+def work_window(created: dict) -> float:
+    """The longest wait for a cancelled task's work to end (the fixed wait this check used to
+    make): twice its pollInterval, within WORK_WINDOW."""
+    low, high = WORK_WINDOW
+    return min(high, max(low, 2 * next_pause(created, None)))
+
+
+def twin_finished(session, tool: dict, arguments: dict, limit: float) -> bool:
+    """Whether a twin of a task cancelled just now (the same tool and arguments, started
+    after it) finished within `limit` seconds: the cancelled task's work would have ended
+    by then too."""
+    response = call_as_task(session, tool, arguments)
+    twin = response.result.get("task") if response.kind is Kind.RESULT and isinstance(response.result, dict) else None
+    if not (isinstance(twin, dict) and isinstance(twin.get("taskId"), str)):
+        return False
+    if twin.get("status") in TERMINAL:
+        return True
+    last = poll_answers(session, twin, limit)[-1]
+    return last.kind is Kind.RESULT and isinstance(last.result, dict) and last.result.get("status") in TERMINAL
 
 
 def finished_task(mcp_connect, mcp, revision, policy, pick=lambda tool: True):
@@ -231,7 +291,8 @@ def test_task_status_transitions(mcp, mcp_connect, mcp_target, revision):
     """Polled with tasks/get (at its pollInterval), a task moves only along the allowed
     paths (working to input_required or a terminal status; input_required back to working
     or to a terminal status), and once completed, failed or cancelled it stays so. Every
-    answer is a Task with its ttl (null for unlimited) and ISO 8601 timestamps."""
+    answer is a Task with its ttl (null for unlimited) and ISO 8601 timestamps (the task
+    polled for at most the --mcp-timeout, at least 2 s)."""
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
     response = get_task(session, created["taskId"])  # once more, after the end
     expect(response.kind is Kind.RESULT, f"tasks/get of the finished task got error {response.error}")
@@ -250,7 +311,8 @@ def test_task_status_transitions(mcp, mcp_connect, mcp_target, revision):
 @requirement("tasks-046", "tasks-048", "tasks-077", "tasks-076")
 def test_task_result_is_underlying_result(mcp, mcp_connect, mcp_target, revision):
     """tasks/result of a finished tools/call task returns what the call itself would
-    have: a CallToolResult (or the call's JSON-RPC error)."""
+    have: a CallToolResult (or the call's JSON-RPC error); the task polled for at most the
+    --mcp-timeout, at least 2 s."""
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
     status = (polled or [created])[-1].get("status")
     response = session.request("tasks/result", {"taskId": created["taskId"]})
@@ -287,7 +349,7 @@ def test_task_result_waits_for_terminal_status(mcp, mcp_connect, mcp_target, rev
 def test_task_related_task_metadata(mcp, mcp_connect, mcp_target, revision):
     """The tasks/result response carries `_meta` io.modelcontextprotocol/related-task with
     the task's id; the results of tasks/get and tasks/cancel should not (their taskId is in
-    the result already)."""
+    the result already); the task polled for at most the --mcp-timeout, at least 2 s."""
     capability = task_capability(mcp, revision)
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
     response = session.request("tasks/result", {"taskId": created["taskId"]})
@@ -311,9 +373,12 @@ def test_task_related_task_metadata(mcp, mcp_connect, mcp_target, revision):
 @requirement("tasks-075")
 def test_task_failed_status(mcp, mcp_connect, mcp_target, revision):
     """A task whose tool result has isError true should end failed, with a statusMessage
-    that says why. Not applicable when no task's tool reported an error."""
-    for tool, arguments in task_tools(mcp, revision, mcp_target.call_tools)[:5]:
-        session = mcp_connect()
+    that says why (each task polled for at most the --mcp-timeout, at least 2 s; the tools
+    tried one after another on one connection). Not applicable when no task's tool reported
+    an error."""
+    candidates = task_tools(mcp, revision, mcp_target.call_tools)[:5]
+    session = mcp_connect()
+    for tool, arguments in candidates:
         created = created_task(session, tool, arguments)
         polled = [] if created.get("status") in TERMINAL else poll_until_terminal(session, created)
         final = (polled or [created])[-1]
@@ -369,8 +434,9 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     """A task-augmented call that carries a progressToken may be reported on with progress
     notifications for as long as the task runs, under that token only; none arrives once
     tasks/get has shown the task in a terminal status (none received after that answer,
-    `is_received_after`). Late progress is waited for LATE_PROGRESS_WINDOW (at most the
-    session timeout)."""
+    `is_received_after`; the task polled for at most the --mcp-timeout, at least 2 s). Late
+    progress is waited for with a barrier: a ping and its answer (on Streamable HTTP, whose
+    streams are not ordered, 0.2 s)."""
     tool, arguments = task_tools(mcp, revision, mcp_target.call_tools)[0]
     session = mcp_connect()
     token = new_token()
@@ -380,7 +446,7 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     if polled and polled[-1].get("status") == "input_required":
         not_applicable(f"the task of {tool['name']} needs input from the client, which the suite cannot give")
     ended = last_received(session)  # the answer that showed the task terminal
-    session.drain(min(LATE_PROGRESS_WINDOW, session.timeout))
+    session.barrier()
     notices = [(i, e.message.params) for i, e in enumerate(session.transcript[started:], started)
                if e.direction == "<-" and e.message is not None and e.message.kind is Kind.NOTIFICATION
                and e.message.method == "notifications/progress" and isinstance(e.message.params, dict)]
@@ -505,7 +571,9 @@ def test_task_list_invalid_cursor_rejected(mcp, revision):
 @requirement("tasks-062", "tasks-063", "cancellation-004")
 def test_task_cancel_marks_cancelled(mcp, mcp_connect, mcp_target, revision):
     """tasks/cancel of a working task is answered with the task in status cancelled, and
-    the task stays cancelled after its work would have ended. If the task ended before the
+    the task stays cancelled after its work would have ended: once a twin task (the same
+    call, made after the cancellation) has finished, or after twice its pollInterval (at
+    least 0.3 s, at most 1 s) if the twin takes longer. If the task ended before the
     cancellation arrived, the cancellation is refused with -32602 and the check does not
     apply."""
     if "cancel" not in task_capability(mcp, revision):
@@ -523,7 +591,10 @@ def test_task_cancel_marks_cancelled(mcp, mcp_connect, mcp_target, revision):
     expect(not problems, "\n".join(problems))
     expect(response.result.get("status") == "cancelled",
            f"tasks/cancel answered with status {response.result.get('status')!r}, not 'cancelled'")
-    time.sleep(min(1.0, max(0.3, 2 * poll_interval(created))))  # long enough for the work to have ended
+    limit = work_window(created)
+    deadline = time.monotonic() + limit
+    if not twin_finished(session, tool, arguments, limit):
+        session.drain(max(0.0, deadline - time.monotonic()))
     later = get_task(session, created["taskId"])
     if later.kind is Kind.ERROR:
         info(f"the cancelled task is gone ({later.error}); a server may delete cancelled tasks")
@@ -534,7 +605,8 @@ def test_task_cancel_marks_cancelled(mcp, mcp_connect, mcp_target, revision):
 
 @requirement("tasks-061", "tasks-071")
 def test_task_cancel_terminal_rejected(mcp, mcp_connect, mcp_target, revision):
-    """tasks/cancel of a task already completed, failed or cancelled gets error -32602."""
+    """tasks/cancel of a task already completed, failed or cancelled gets error -32602
+    (the task polled for at most the --mcp-timeout, at least 2 s)."""
     if "cancel" not in task_capability(mcp, revision):
         not_applicable("the server does not declare tasks.cancel")
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
@@ -549,9 +621,11 @@ def test_task_cancel_terminal_rejected(mcp, mcp_connect, mcp_target, revision):
 def test_task_status_notifications(mcp, mcp_connect, mcp_target, revision):
     """notifications/tasks/status (optional) name a task of this connection and should not
     carry related-task _meta (the taskId is in the params). Their shape is checked against
-    the schema with every message."""
+    the schema with every message. They are collected until the task has ended (polled for
+    at most the --mcp-timeout, at least 2 s) and a ping sent then is answered (on Streamable
+    HTTP, 0.05 s more)."""
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
-    session.drain(0.05)
+    session.barrier(window=0.05)  # notifications sent before the task's end was read
     notices = [m for m in session.received() if m.kind is Kind.NOTIFICATION
                and m.method == "notifications/tasks/status" and isinstance(m.params, dict)]
     if not notices:

@@ -2,7 +2,9 @@
 known in advance. Each tool the calling policy allows (--mcp-call-tools; by default only
 tools annotated readOnlyHint: true and not destructive) is called a few times with
 arguments Hypothesis draws from its inputSchema, on a connection of its own (the
-"exercise", whose calls progress.py judges as well).
+"exercise", whose calls progress.py judges as well). The exercise has a budget of twice
+the timeout (--mcp-timeout); a call is awaited for the timeout, and one that reports
+progress for a fifth of it (then it is stopped, as it is known to be working).
 
 Calling an unknown tool name is allowed under every policy: no tool of the server runs.
 
@@ -22,12 +24,15 @@ from conformance import generate
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import ToolCall, call_tool, callable_tools, input_schema, listed_tools, may_call
 from conformance.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, SAFE_INTEGER, Kind
+from conformance.session import ConnectionUnusable, Flooded, NoResponse
 from conformance.transport import TransportError
 from conformance.transport.http import header_params
 
 EXAMPLES_PER_TOOL = 3
 MAX_TOOLS_CALLED = 20
-CALL_BUDGET_SECONDS = 10.0  # for all generated calls of one session; the rest are reported
+CALL_BUDGET_SHARE = 2.0  # of the timeout, for all generated calls of one session; the rest are reported
+PROGRESS_PATIENCE_SHARE = 0.2  # of the timeout: how long a call that reports progress is awaited
+PROGRESS = "notifications/progress"
 MAX_TOOLS_FED_INVALID = 3
 UNKNOWN_TOOL = "mcp_conformance_no_such_tool"
 NAME_RULE = re.compile(r"[A-Za-z0-9_.-]{1,128}")
@@ -47,7 +52,8 @@ class Exercise:
     refused: list[str] = field(default_factory=list)  # kept from being called by the policy
     ungenerated: list[str] = field(default_factory=list)  # no valid arguments could be drawn
     unreached: list[str] = field(default_factory=list)  # left out by the count or time budget
-    unfinished: list[ToolCall] = field(default_factory=list)  # no answer in time, then cancelled
+    unfinished: list[ToolCall] = field(default_factory=list)  # no answer in time (or stopped), then cancelled
+    stopped: list[ToolCall] = field(default_factory=list)  # of those, long-running calls stopped (progress_patience)
     broke: str = ""  # how the server stopped answering; calling stopped there
     settled: bool = False  # whether messages that trail the last response were waited for
 
@@ -70,7 +76,7 @@ def exercised(target, shared, revision: str) -> Exercise:
 def _exercise(exercise: Exercise, tools: list[dict]) -> Exercise:
     session = exercise.session
     exercise.started_at = session.mark()
-    deadline = time.monotonic() + CALL_BUDGET_SECONDS
+    deadline = time.monotonic() + call_budget(session)
     for index, tool in enumerate(tools):
         if index >= MAX_TOOLS_CALLED or time.monotonic() > deadline or exercise.broke:
             exercise.unreached.append(tool["name"])
@@ -79,14 +85,75 @@ def _exercise(exercise: Exercise, tools: list[dict]) -> Exercise:
         if not examples:
             exercise.ungenerated.append(tool["name"])
         for arguments in examples:
-            call = call_tool(session, tool, arguments)
+            call = call_exercised(session, tool, arguments)
             exercise.calls.append(call)
+            if call.timed_out and progressed(session, call):
+                exercise.stopped.append(call)
             if call.failure:
                 exercise.broke = still_answering(session, call)
                 if not exercise.broke:
                     exercise.unfinished.append(call)
                 break
     return exercise
+
+
+def call_budget(session) -> float:
+    """Seconds for all generated calls of one session (twice the timeout)."""
+    return CALL_BUDGET_SHARE * session.timeout
+
+
+def progress_patience(session) -> float:
+    """Seconds a call of the exercise that reports progress is awaited (a fifth of the timeout)."""
+    return PROGRESS_PATIENCE_SHARE * session.timeout
+
+
+def is_progress_for(message, token) -> bool:
+    return message.method == PROGRESS and isinstance(message.params, dict) \
+        and message.params.get("progressToken") == token
+
+
+def progressed(session, call: ToolCall) -> bool:
+    """Whether a progress notification for the call's token has arrived."""
+    return any(e.direction == "<-" and e.message is not None and is_progress_for(e.message, call.token)
+               for e in session.transcript[call.sent_at:])
+
+
+def call_exercised(session, tool: dict, arguments) -> ToolCall:
+    """call_tool with a budget for long-running tools: a call still running after
+    progress_patience (a fifth of the timeout) is stopped (cancelled) as soon as it has
+    reported progress. It is known to be working, and its progress is what the progress
+    checks judge: waiting on would only wait out the timeout. A call that reports nothing
+    is awaited for the whole timeout, as call_tool does."""
+    return call_tool(session, tool, arguments, awaited=_awaited)
+
+
+def _awaited(session, call: ToolCall):
+    session.send_request("tools/call", call.params, id=call.request_id)
+    first = _first_response(session, call, progress_patience(session))
+    return None if first is None else session.answer_input("tools/call", call.params, first)
+
+
+def _first_response(session, call: ToolCall, patience: float):
+    """The call's (first) response; None once it has run `patience` seconds and reported
+    progress. Without progress, awaited to the timeout (then NoResponse)."""
+    try:
+        return session.await_response(call.request_id, patience)
+    except Flooded:
+        raise
+    except ConnectionUnusable:  # responses with ids of no request: waited out and judged as call_tool's wait
+        return session.await_response(call.request_id)
+    except NoResponse:
+        if str(call.request_id) in (getattr(session.transport, "refused", None) or {}):
+            raise  # refused over HTTP: no answer will come
+    if not progressed(session, call):
+        session.wait_for(lambda m: call.request_id in session.responses or is_progress_for(m, call.token),
+                         session.timeout - patience)
+    if call.request_id in session.responses:
+        return session.responses[call.request_id]
+    if progressed(session, call):
+        return None
+    raise NoResponse(f"no response to request id {call.request_id!r} (tools/call) within {session.timeout:g}s",
+                     session.transport.exit_code, session.transport.stderr_tail())
 
 
 def still_answering(session, call: ToolCall) -> str:
@@ -109,11 +176,13 @@ def report_coverage(exercise: Exercise) -> None:
     if exercise.ungenerated:
         info(f"no arguments could be generated from the inputSchema of: {', '.join(exercise.ungenerated)}")
     if exercise.unreached:
-        info(f"not called (over the budget of {MAX_TOOLS_CALLED} tools / {CALL_BUDGET_SECONDS:g} s, "
+        info(f"not called (over the budget of {MAX_TOOLS_CALLED} tools / {call_budget(exercise.session):g} s, "
              f"or after a failure): {', '.join(exercise.unreached)}")
     for call in exercise.unfinished:
-        info(f"{describe(call)} did not finish within {call.seconds:.1f} s and was cancelled; the server "
-             "still answered ping (a slow tool, not a hang: --mcp-timeout allows longer calls)")
+        why = ("was still running and reporting progress, so it was stopped" if call in exercise.stopped
+               else "did not finish")
+        info(f"{describe(call)} {why} after {call.seconds:.1f} s and was cancelled; the server still answered "
+             "ping (a slow tool, not a hang: --mcp-timeout allows longer calls)")
 
 
 def describe(call: ToolCall) -> str:
@@ -228,7 +297,9 @@ def test_tool_calls_answered(mcp, mcp_target, revision):
     (`isError` true is fine: the values are arbitrary) or a JSON-RPC error, and the
     server stays up and answering ping. A call with no answer within the timeout is
     cancelled and only noted, as long as ping is still answered: no rule bounds how long
-    a tool may run. This check also owns the wire validation of those calls."""
+    a tool may run. So is a call still running after a fifth of the timeout once it has
+    reported progress (it is working: call_exercised). This check also owns the wire
+    validation of those calls."""
     exercise = exercised(mcp_target, mcp, revision)
     current().watch(exercise.session, since=exercise.started_at)
     report_coverage(exercise)

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conformance import ledger
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, sweep
 from conformance.discovery import capabilities as declared_capabilities
 from conformance.jsonrpc import Kind, Message
 from conformance.scenarios.client_features import PROFILES, exchange
+from conformance.scenarios.tools import exercised
 
 LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
 PREFIX = re.compile(rf"(?:{LABEL}\.)*{LABEL}/")
@@ -35,6 +38,18 @@ def received(mcp_target, revision: str) -> list[Message]:
     if not messages:
         not_applicable("the server sent nothing during the exchange")
     return messages
+
+
+def with_tool_calls(mcp_target, revision: str) -> list[Message]:
+    """What the server sent during the exchange and during the tools exercise, whose calls
+    ask for progress (the exchange's do not), both watched by the calling check."""
+    messages = received(mcp_target, revision)
+    try:
+        run = exercised(mcp_target, mcp_target.shared(revision), revision)
+    except pytest.skip.Exception:
+        return messages  # no tool may be called: the exchange alone is judged
+    current().watch(run.session, since=run.started_at)
+    return messages + run.session.received(run.started_at)
 
 
 def meta_key_problem(key: str) -> str | None:
@@ -116,11 +131,12 @@ def test_server_request_ids(mcp_target, revision):
 
 @requirement("basic-014")
 def test_notifications_have_no_id(mcp_target, revision):
-    """A notification the server sends (a `notifications/...` method) carries no `id`."""
-    messages = [m for m in received(mcp_target, revision) if isinstance(m.method, str)]
+    """A notification the server sends (a `notifications/...` method) carries no `id`
+    (judged on the exchange and the tools exercise)."""
+    messages = [m for m in with_tool_calls(mcp_target, revision) if isinstance(m.method, str)]
     notices = [m for m in messages if m.method.startswith("notifications/")]
     if not notices:
-        not_applicable("the server sent no notifications during the exchange")
+        not_applicable("the server sent no notifications during the exchange or the tool calls")
     wrong = [f"{m.method} carries id {m.id!r}" for m in notices if m.has_id]
     expect(not wrong, "notifications must not carry an id: " + "; ".join(wrong))
 
@@ -136,10 +152,11 @@ def progress_tokens(message: Message) -> list:
 @requirement("progress-001", "2026-07-28/progress-002")
 def test_progress_tokens_typed(mcp_target, revision):
     """Every progress token the server sends (in its progress notifications, or in the
-    `_meta` of its own requests) is a string or an integer."""
-    tokens = [(m, t) for m in received(mcp_target, revision) for t in progress_tokens(m)]
+    `_meta` of its own requests) is a string or an integer (judged on the exchange and the
+    tools exercise)."""
+    tokens = [(m, t) for m in with_tool_calls(mcp_target, revision) for t in progress_tokens(m)]
     if not tokens:
-        not_applicable("the server sent no progress token during the exchange")
+        not_applicable("the server sent no progress token during the exchange or the tool calls")
     wrong = [f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in tokens
              if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
     expect(not wrong, "progress tokens must be strings or integers: " + "; ".join(wrong))

@@ -227,6 +227,7 @@ def run_suite(server_command: str | None, *pytest_args: str, cwd: str | Path | N
     """Run `python -m pytest --mcp-server server_command -p no:cacheprovider -q
     --junitxml=... *pytest_args` in a subprocess and return a SuiteRun.
 
+    - The run is serial (--mcp-workers=0) unless `pytest_args` name --mcp-workers or -n.
     - `server_command` None leaves out --mcp-server (a plain pytest run with the plugin loaded).
     - `cwd` None runs in a fresh empty directory holding only an empty pytest.ini, so neither
       the caller's directory nor the project's pytest configuration matters. A given `cwd` is
@@ -251,6 +252,8 @@ def run_suite(server_command: str | None, *pytest_args: str, cwd: str | Path | N
         (private / f"{RECORDER}.py").write_text(RECORDER_SOURCE)
         junit, record = private / "junit.xml", private / "grades.json"
         server = ["--mcp-server", server_command] if server_command is not None else []
+        if not any(arg.startswith(("--mcp-workers", "-n")) for arg in pytest_args):
+            server.append("--mcp-workers=0")  # serial unless asked: the tests run side by side already
         command = [sys.executable, "-m", "pytest", *server, "-p", "no:cacheprovider", "-q",
                    f"--junitxml={junit}", "-o", "junit_family=xunit2", "-o", "junit_logging=no",
                    "-p", RECORDER, *pytest_args]

@@ -1,6 +1,8 @@
 """Generated input: the strategies draw only valid messages, transcripts round-trip, a fuzz
-failure is shrunk, printed, saved and replayed, seeds repeat runs, and the fuzz checks raise
-no false failure on the reference over HTTP (stdio: tests/test_faults.py runs them all)."""
+failure is shrunk, printed, saved and replayed, seeds repeat runs, the budget ends generation
+(time in quick mode, a count with --mcp-fuzz-examples), slow tool calls are cancelled, and the
+fuzz checks raise no false failure on the reference over HTTP (stdio: tests/test_faults.py
+runs them all)."""
 
 from __future__ import annotations
 
@@ -111,6 +113,98 @@ def test_shrinking_stops_at_its_budget(monkeypatch, tmp_path):
     reported = json.loads(str(failure.value).split("the sum of ")[1].split(" is over")[0])
     _, steps = replay.load(next((tmp_path / replay.DIRECTORY).glob("test_fuzz_budget-*.jsonl")))
     assert [step["send"]["params"]["_meta"]["n"] for step in steps] == reported  # the case that failed
+
+
+def reference_fuzzer(target: Target, check: str, budget) -> Fuzzer:
+    def connect():
+        session = target.connect("2025-11-25")
+        session.open("2025-11-25")
+        return session
+
+    return Fuzzer(connect, check, "2025-11-25", budget, DEFAULT_SEED)
+
+
+class Options(dict):
+    def getoption(self, name):
+        return self[name]
+
+
+@pytest.mark.parametrize("options, budget", [
+    ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
+     fuzzing.Budget(fuzzing.QUICK_CASES, 0.1, fuzzing.QUICK_ROUNDS)),
+    ({"--mcp-fuzz": "deep", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
+     fuzzing.Budget(fuzzing.DEEP_CASES, fuzzing.DEEP_SECONDS)),
+    ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": 7, "--mcp-timeout": 5.0}, fuzzing.Budget(7)),
+])
+def test_budget_from_options(options, budget):
+    assert fuzzing.budget_from(Options(options)) == budget
+
+
+def test_time_budget_ends_generation():
+    """--mcp-fuzz=quick: no case starts once the budget's seconds have passed since the
+    first pass began, however many cases it allows; nothing fails."""
+    target = Target(REFERENCE, revisions=["2025-11-25"], call_tools="none")
+    fuzz = reference_fuzzer(target, "test_fuzz_time", fuzzing.Budget(cases=10_000, seconds=0.3))
+    first = []
+
+    def ping(session, values):
+        first.append(values)
+        fuzz.request(session, jsonrpc.request(f"t-{session.next_id()}", "ping"))
+        time.sleep(0.02)
+
+    try:
+        fuzz.start()  # connecting is not part of the budget
+        started = time.monotonic()
+        fuzz.run(st.lists(st.integers()), ping, first=[7])
+        elapsed = time.monotonic() - started
+    finally:
+        target.close()
+    assert first[0] == [7]  # the first pass came first
+    assert 1 <= fuzz.generated <= 0.3 / 0.02 + 1 and elapsed < 0.3 + 1, (fuzz.generated, elapsed)
+
+
+def test_first_pass_failure_found_again_and_shrunk(monkeypatch, tmp_path):
+    """A failure of the first pass is found again by generated cases and shrunk."""
+    monkeypatch.chdir(tmp_path)
+    target = Target(REFERENCE, revisions=["2025-11-25"], call_tools="none")
+    fuzz = reference_fuzzer(target, "test_fuzz_first", fuzzing.Budget(cases=200, seconds=0.0))
+
+    def over_90(session, values):
+        fuzz.request(session, jsonrpc.request(f"f-{session.next_id()}", "ping", {"_meta": {"n": values}}))
+        if any(value > 90 for value in values):
+            raise CheckFailed(f"{values} holds a value over 90")
+
+    try:
+        with pytest.raises(CheckFailed, match="Minimal failing message sequence") as failure:
+            fuzz.run(st.lists(st.integers(0, 100)), over_90, first=[3, 95, 4])
+    finally:
+        target.close()
+    assert str(failure.value).startswith("[91] holds a value over 90"), failure.value
+
+
+def test_slow_tool_call_cancelled_not_judged():
+    """A generated tool call still running after the fuzzer's tool_seconds is cancelled, its
+    answer no longer required (nor awaited by a replay), and its tool not called again."""
+    from conformance.scenarios.fuzz import _exchange
+
+    target = Target(REFERENCE, revisions=["2025-11-25"], call_tools="all")
+    fuzz = reference_fuzzer(target, "test_fuzz_slow", 1)
+    fuzz.tool_seconds = 0.01  # count_slowly takes 50 ms a step
+    call = {"jsonrpc": "2.0", "id": 0, "method": "tools/call",
+            "params": {"name": "count_slowly", "arguments": {"count": 3}}}
+    try:
+        session = fuzz.start()
+        started = time.monotonic()
+        _exchange(fuzz, session, [("slow-1", call)])
+        assert time.monotonic() - started < 1
+        assert fuzz.slow_tools == {"count_slowly"}
+        assert [(step["send"]["method"], step["answer"]) for step in fuzz.steps] == [
+            ("tools/call", False), ("notifications/cancelled", False), ("ping", True)]  # then the probe
+        fuzz.begin()
+        _exchange(fuzz, session, [("slow-2", call)])  # not sent again: only the probe
+        assert [step["send"]["method"] for step in fuzz.steps] == ["ping"]
+    finally:
+        target.close()
 
 
 def suite_in(run_suite, directory: Path, server: str, *args: str):

@@ -135,12 +135,12 @@ def call_of(properties: dict, arguments: dict, seconds: float = 0.01) -> ToolCal
 
 def test_lasting_stretches_a_duration_and_its_steps():
     plan = lasting(call_of({"duration": {"type": "number"}, "steps": {"type": "number"}}, {}), timeout=5.0)
-    assert plan.arguments == {"duration": 1.0, "steps": 4} and plan.seconds == 1.0
+    assert plan.arguments == {"duration": 0.5, "steps": 4} and plan.seconds == 0.5
 
 
 def test_lasting_reads_milliseconds_and_stays_within_the_timeout():
     plan = lasting(call_of({"duration_ms": {"type": "integer", "minimum": 0}}, {"duration_ms": 0}), timeout=2.0)
-    assert plan.arguments == {"duration_ms": 500} and plan.seconds == 0.5
+    assert plan.arguments == {"duration_ms": 200} and plan.seconds == 0.2
 
 
 def test_lasting_scales_a_known_step_count_within_its_bounds():

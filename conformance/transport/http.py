@@ -150,6 +150,22 @@ class Exchange:
     complete: bool = False  # the answer was read to its end (not cut by a time or count limit)
     started: float = 0.0
     seconds: float = 0.0
+    last_read: float = 0.0  # when the last bytes (or the headers) arrived
+    _response: httpx.Response | None = field(default=None, repr=False, compare=False)  # while being read
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _finished: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)  # reading is over
+
+    def reading(self, response: httpx.Response | None) -> None:
+        with self._lock:  # once cleared, abort() cannot touch a connection gone back to the pool
+            self._response = response
+        if response is None:
+            self._finished.set()
+
+    def abort(self) -> None:
+        """Stop reading the answer (from another thread); what was read so far is kept."""
+        with self._lock:
+            if self._response is not None:
+                _shutdown(self._response, close=False)  # the reading thread closes it
 
     @property
     def content_type(self) -> str:
@@ -190,31 +206,22 @@ class Exchange:
 
 def perform(client: httpx.Client, method: str, url: str, headers: dict[str, str], body: bytes | None = None, *,
             timeout: float, read_for: float | None = None, until: Callable[[Exchange], bool] | None = None,
-            on_headers: Callable[[Exchange], None] | None = None) -> Exchange:
-    """Send one request; read the answer until it ends, `until(exchange)` holds, or `read_for`
-    seconds (default `timeout`) have passed. Each wait is bounded by `timeout`."""
+            on_headers: Callable[[Exchange], None] | None = None, idle: float | None = None) -> Exchange:
+    """Send one request; read the answer until it ends, `until(exchange)` holds, `read_for`
+    seconds (default `timeout`) have passed, no byte has come for `idle` seconds after the
+    headers, or another thread calls `exchange.abort()`. Each wait is bounded by `timeout`."""
     exchange = Exchange(method, url, dict(headers), body or b"", started=time.monotonic())
     deadline = exchange.started + (timeout if read_for is None else read_for)
     try:
         with client.stream(method, url, headers=headers, content=body, timeout=httpx.Timeout(timeout)) as response:
             exchange.status = response.status_code
             exchange.headers = {k.lower(): v for k, v in response.headers.items()}
-            if on_headers is not None:
-                on_headers(exchange)
-            if until is not None and until(exchange):
-                return exchange
-            parser = SseParser() if exchange.is_sse else None
+            exchange.last_read = time.monotonic()
+            exchange.reading(response)
             try:
-                for chunk in response.iter_bytes():
-                    if parser is not None:
-                        exchange.events += parser.feed(chunk)
-                    elif len(exchange.content) < MAX_BODY:
-                        exchange.content += chunk[:MAX_BODY - len(exchange.content)]
-                    if (until is not None and until(exchange)) or time.monotonic() > deadline:
-                        return exchange
-                exchange.complete = True
-            except (httpx.TimeoutException, httpx.TransportError):
-                pass  # the answer was cut: complete stays False
+                _read(exchange, response, deadline, until, on_headers, idle)
+            finally:
+                exchange.reading(None)
     except httpx.TimeoutException:
         exchange.error = f"no answer within {timeout:g}s"
     except httpx.HTTPError as error:
@@ -222,6 +229,38 @@ def perform(client: httpx.Client, method: str, url: str, headers: dict[str, str]
     finally:
         exchange.seconds = time.monotonic() - exchange.started
     return exchange
+
+
+def _read(exchange: Exchange, response: httpx.Response, deadline: float, until, on_headers, idle) -> None:
+    """Read the answer after its headers into `exchange` (see perform)."""
+    if on_headers is not None:
+        on_headers(exchange)
+    if until is not None and until(exchange):
+        return
+    if idle is not None:
+        threading.Thread(target=_abort_when_idle, args=(exchange, idle), daemon=True, name="mcp-http-idle").start()
+    parser = SseParser() if exchange.is_sse else None
+    try:
+        for chunk in response.iter_bytes():
+            exchange.last_read = time.monotonic()
+            if parser is not None:
+                exchange.events += parser.feed(chunk)
+            elif len(exchange.content) < MAX_BODY:
+                exchange.content += chunk[:MAX_BODY - len(exchange.content)]
+            if (until is not None and until(exchange)) or time.monotonic() > deadline:
+                return
+        exchange.complete = True
+    except (httpx.TimeoutException, httpx.TransportError, OSError):
+        pass  # the answer was cut (or aborted): complete stays False
+
+
+def _abort_when_idle(exchange: Exchange, idle: float) -> None:
+    """Cut the answer once `idle` seconds pass without a new byte: a stream quiet that long is
+    taken to have said what it will (where nothing else can tell)."""
+    while not exchange._finished.wait(max(0.0, exchange.last_read + idle - time.monotonic())):
+        if time.monotonic() >= exchange.last_read + idle:
+            exchange.abort()
+            return
 
 
 def looks_like_message(body: bytes, content_type: str) -> bool:
@@ -383,8 +422,9 @@ TOOL_HEADERS = ToolHeaderBook()
 MAX_TOOL_PAGES = 20
 
 
-def _shutdown(response: httpx.Response) -> None:
-    """Wake a thread blocked reading `response` (closing the socket alone does not)."""
+def _shutdown(response: httpx.Response, close: bool = True) -> None:
+    """Wake a thread blocked reading `response` (closing the socket alone does not); with
+    `close`, close it too."""
     stream = response.extensions.get("network_stream")
     sock = stream.get_extra_info("socket") if stream is not None else None
     if sock is not None:
@@ -392,6 +432,8 @@ def _shutdown(response: httpx.Response) -> None:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
+    if not close and sock is not None:
+        return
     try:
         response.close()
     except Exception:  # noqa: BLE001 - closing from another thread may race the reader
@@ -449,6 +491,7 @@ class HttpTransport(HttpBased):
         self._tool_lists: set[str] = set()  # ids of tools/list requests sent (their results name tool headers)
         self._modern_answers: dict[str, httpx.Response] = {}  # request id -> its answer being read (modern era)
         self._listening = False
+        self._readers = 0  # threads reading an answer (or about to): POSTs and the GET stream
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------
@@ -539,8 +582,7 @@ class HttpTransport(HttpBased):
                    **self.modern_headers(message)}
         answered = threading.Event()
         outcome: dict = {}
-        threading.Thread(target=self._post_worker, args=(body, headers, message, answered, outcome),
-                         daemon=True, name="mcp-http-post").start()
+        self._read_on_thread("mcp-http-post", self._post_worker, body, headers, message, answered, outcome)
         # Wait for the status line, so that messages reach the server in the order sent;
         # a slow answer goes on arriving in the background.
         answered.wait(self.timeout)
@@ -651,7 +693,29 @@ class HttpTransport(HttpBased):
             if self._listening:
                 return
             self._listening = True
-        threading.Thread(target=self._listen, daemon=True, name="mcp-http-get").start()
+        self._read_on_thread("mcp-http-get", self._listen)
+
+    def _read_on_thread(self, name: str, read: Callable, *args) -> None:
+        """Run `read` (which reads an answer into the inbox) on a thread of its own, counted
+        from now until it returns (see quiet)."""
+        with self._lock:
+            self._readers += 1
+
+        def run():
+            try:
+                read(*args)
+            finally:
+                with self._lock:
+                    self._readers -= 1
+
+        threading.Thread(target=run, daemon=True, name=name).start()
+
+    def quiet(self) -> bool:
+        """Whether nothing more can arrive: every message from the server comes in the answer
+        to a POST or on the GET stream, and none of those is open or awaited now (what they
+        carried is in the inbox already). Silence proven without waiting (Session.barrier)."""
+        with self._lock:
+            return self._readers == 0
 
     def _listen(self) -> None:
         headers = {"Accept": "text/event-stream", **self.session_headers()}
@@ -679,7 +743,7 @@ class HttpTransport(HttpBased):
     def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
                  session: bool = True, timeout: float | None = None, read_for: float | None = None,
                  until: Callable[[Exchange], bool] | None = None, url: str | None = None,
-                 on_headers: Callable[[Exchange], None] | None = None) -> Exchange:
+                 on_headers: Callable[[Exchange], None] | None = None, idle: float | None = None) -> Exchange:
         """One HTTP request, outside the message flow. The usual headers (Accept, Content-Type
         for a body, and with `session` the session and version headers) are sent unless
         `headers` overrides them (a None value drops one). A modern-era request body gets the
@@ -695,7 +759,7 @@ class HttpTransport(HttpBased):
             base.update(self.modern_headers(jsonrpc.decode(body)))
         exchange = perform(self._client, method, url or self.url, merge_headers(base, headers), body,
                            timeout=self.timeout if timeout is None else timeout, read_for=read_for,
-                           until=until, on_headers=on_headers)
+                           until=until, on_headers=on_headers, idle=idle)
         self.http_log.append(exchange.summary())
         return exchange
 

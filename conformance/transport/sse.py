@@ -28,6 +28,7 @@ def same_origin(a: str, b: str) -> bool:
 
 class SseTransport(HttpBased):
     kind = "sse"
+    ordered = True  # the peer's messages arrive in the order it wrote them (Session.barrier)
 
     def __init__(self, url: str | None = None, *, timeout: float = 5.0, server=None):
         self.url = url  # the SSE stream; None until a launched server tells its port

@@ -36,6 +36,7 @@ atexit.register(close_all)
 
 class StdioTransport:
     kind = "stdio"
+    ordered = True  # the peer's messages arrive in the order it wrote them (Session.barrier)
 
     def __init__(self, command: str, *, env: dict | None = None, cwd: str | None = None,
                  shutdown_grace: float = 2.0, stderr_keep: int = 64 * 1024, write_timeout: float = 5.0):

@@ -15,8 +15,10 @@ DEEP = 32  # levels: fuzz-hang-on-deep-nesting stops answering after a deeper me
 STRING_MEMBERS = ("name", "uri", "cursor", "level")  # members fuzz-crash-on-wrong-type expects to be strings
 
 FAULTS = {
-    "fuzz-crash-on-nul": Fault("exits when a string in a request's params holds U+0000", "test_fuzz_valid_requests"),
-    "fuzz-id-large-int": Fault("echoes integer ids of 2^31 or more truncated to 31 bits", "test_fuzz_valid_requests"),
+    "fuzz-crash-on-nul": Fault("exits when a string in a request's params holds U+0000", "test_fuzz_valid_requests",
+                               also=("test_fuzz_invalid_params",)),  # its mutations hold U+0000 too
+    "fuzz-id-large-int": Fault("echoes integer ids of 2^31 or more truncated to 31 bits", "test_fuzz_valid_requests",
+                               also=("test_fuzz_malformed_input",)),  # its id classes include large integers
     "fuzz-hang-on-deep-nesting": Fault(f"stops answering after a message nested over {DEEP} levels deep",
                                        "test_fuzz_malformed_input"),
     "fuzz-long-line-dropped": Fault(f"ignores lines over {LONG_LINE // 1024} KiB", "test_fuzz_framing"),

@@ -97,7 +97,7 @@ FAULTS = {
                                        "test_tool_schemas_valid",
                                        also=("test_fuzz_valid_requests", "test_fuzz_session_machine")),
     "tool-call-crash": Fault("exits when the tool add is called", "test_tool_calls_answered",
-                             also=("test_fuzz_session_machine",)),
+                             also=("test_fuzz_session_machine", "test_fuzz_valid_requests")),
     "tool-structured-content-mismatch": Fault("add's structuredContent breaks its outputSchema",
                                               "test_tool_structured_content_conforms"),
     "tool-structured-content-no-text": Fault("add's text content is not the serialized structured result",
