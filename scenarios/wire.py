@@ -157,9 +157,18 @@ def test_progress_tokens_typed(mcp_target, revision):
     tokens = [(m, t) for m in with_tool_calls(mcp_target, revision) for t in progress_tokens(m)]
     if not tokens:
         not_applicable("the server sent no progress token during the exchange or the tool calls")
-    wrong = [f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in tokens
-             if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
-    expect(not wrong, "progress tokens must be strings or integers: " + "; ".join(wrong))
+    mistyped = [(m, t) for m, t in tokens if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
+    if mistyped:
+        fail("progress tokens must be strings or integers: "
+             + "; ".join(f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in mistyped),
+             claimed(current().sessions, {id(m) for m, _ in mistyped}))
+
+
+def claimed(sessions, messages: set[int]) -> list:
+    """The schema signatures of the watched messages (by id()) this check failed for, so
+    that the sweep does not report them again."""
+    return list(dict.fromkeys(ledger.signature_of(e, v) for session, _ in sessions for e in session.transcript
+                              if id(e.message) in messages for v in e.violations))
 
 
 @requirement("2026-07-28/transports-002")
