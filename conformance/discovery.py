@@ -219,10 +219,9 @@ def send_calls(session, planned: list[tuple[dict, object]], extra: dict | None =
     send thousands of progress notifications for nothing); tools.py judges progress."""
     calls = []
     for tool, arguments in planned:
-        token = None
-        call = ToolCall(tool, arguments, token, session.next_id(), session.mark())
+        call = ToolCall(tool, arguments, None, session.next_id(), session.mark())
         calls.append(call)
-        call.params = call_params(tool, arguments, token, extra)
+        call.params = call_params(tool, arguments, None, extra)
         try:
             session.send_request("tools/call", call.params, id=call.request_id)
         except TransportError as error:

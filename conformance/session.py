@@ -485,6 +485,22 @@ class Session:
     def mark(self) -> int:
         return len(self.transcript)
 
+    def received_after(self, index: int, trigger: int) -> bool:
+        """Whether entry `index` is a message received after entry `trigger` (one the suite
+        sent, or one it received). A message the transport had received before the suite
+        sent `trigger` is not, even if the session read it later. Entries of one instant
+        (read off one stream in one piece) keep their order in the transcript."""
+        entries = self.transcript
+        return entries[index].direction == "<-" and (entries[index].t, index) > (entries[trigger].t, trigger)
+
+    def arrived_after(self, mark: int, messages) -> list[Message]:
+        """Those of `messages` received after the suite sent entry `mark` (received_after):
+        one the transport already had (an answer to something earlier, read only now) is no
+        reaction to what was sent at `mark`."""
+        after = {id(self.transcript[i].message) for i in range(mark, len(self.transcript))
+                 if self.received_after(i, mark)}
+        return [m for m in messages if id(m) in after]
+
     def received(self, since: int = 0) -> list[Message]:
         return [e.message for e in self.transcript[since:] if e.direction == "<-" and e.message]
 

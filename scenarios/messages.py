@@ -66,15 +66,6 @@ def test_unknown_method(mcp, revision):
            f"the error code for an unknown method should be -32601, got {response.error_code!r}")
 
 
-def arrived_after(session, mark: int, messages) -> list:
-    """Those of `messages` that the transport received after the suite sent transcript
-    entry `mark`: one it already had before (an answer to something earlier, read only
-    now) is no reaction to what was sent at `mark`."""
-    sent = session.transcript[mark].t
-    after = {id(e.message) for e in session.transcript[mark:] if e.direction == "<-" and e.t >= sent}
-    return [m for m in messages if id(m) in after]
-
-
 @requirement("basic-013")
 def test_notifications_not_answered(mcp, revision):
     """The receiver of a notification sends no response: not to an unknown notification,
@@ -84,7 +75,7 @@ def test_notifications_not_answered(mcp, revision):
     mark = mcp.mark()
     mcp.notify("notifications/conformance/unknown", {"note": "never answer this"})
     mcp.notify("notifications/cancelled", {"requestId": "conformance-never-sent", "reason": "test"})
-    answers = [m for m in arrived_after(mcp, mark, mcp.barrier()) if m.is_response]
+    answers = [m for m in mcp.arrived_after(mark, mcp.barrier()) if m.is_response]
     expect(not answers, "the server answered notifications: " + "; ".join(m.text() for m in answers))
 
 
@@ -97,7 +88,7 @@ def _answer_to_malformed(session, data: bytes):
     mark = session.mark()
     session.send_raw(data + b"\n", note="deliberately malformed")
     try:
-        answers = [m for m in arrived_after(session, mark, session.barrier()) if m.is_response]
+        answers = [m for m in session.arrived_after(mark, session.barrier()) if m.is_response]
     except TransportClosed as error:
         blocked(f"the server's connection ended after malformed input ({error.reason})", SURVIVES)
     return answers[0] if answers else None
@@ -169,7 +160,7 @@ def test_batch_rejected(mcp_connect, revision):
     session = mcp_connect()
     current().watch(session)  # a batch reply is judged here (noted), not by the schema sweep
     mark = _send_batch(session)
-    received = arrived_after(session, mark, session.barrier())
+    received = session.arrived_after(mark, session.barrier())
     processed = [m for m in received if m.kind is Kind.BATCH or m.id in BATCH_IDS]
     if processed:
         info("the server still processes JSON-RPC batches, which this revision removed: "

@@ -9,7 +9,7 @@ called again, with arguments stretched to keep it running for a tenth of the tim
 count, and cancelled after its first progress notification.
 
 Races are not violations. A message is "after" something the suite sent only if the
-transport received it after that was sent (`is_received_after`, by the transcript's times),
+transport received it after that was sent (`Session.received_after`, by the transcript's times),
 never because the session happened to read it later; and a response to a cancelled call
 counts only if the server sent it knowing of the cancellation (after it answered a ping
 sent behind the cancellation). The spec expects a cancellation to cross a response.
@@ -44,19 +44,6 @@ STEP_WORDS = {"steps", "count", "iterations", "repeat", "repeats", "ticks", "loo
 
 
 # -- the transcript's order ---------------------------------------------------------------------
-def when(session, index: int) -> tuple[float, int]:
-    """Where transcript entry `index` sits in time: its time, then its place among entries
-    of the same instant (messages read off one stream in one piece, in the order sent)."""
-    return session.transcript[index].t, index
-
-
-def is_received_after(session, index: int, trigger: int) -> bool:
-    """Whether entry `index` is a message received after entry `trigger` (one the suite
-    sent, or one it received). A message the transport had received before the suite sent
-    `trigger` is not, even if the session read it later."""
-    return session.transcript[index].direction == "<-" and when(session, index) > when(session, trigger)
-
-
 def entry_of(session, message, since: int = 0) -> int | None:
     """The transcript index of the entry that received `message` (None if it is not there)."""
     return next((i for i in range(since, len(session.transcript))
@@ -147,7 +134,7 @@ def test_progress_increases(mcp, mcp_target, revision):
 @requirement("progress-020", "progress-011", "2026-07-28/progress-018", "2026-07-28/progress-012")
 def test_no_progress_after_response(mcp, mcp_target, revision):
     """Once a request has its response, no more progress notifications arrive for its
-    token: none received after the response was (`is_received_after`). Judged on the calls
+    token: none received after the response was (`Session.received_after`). Judged on the calls
     that were answered; the ones the suite gave up on are not."""
     exercise, notices = observed(mcp_target, mcp, revision)
     late = []
@@ -156,7 +143,7 @@ def test_no_progress_after_response(mcp, mcp_target, revision):
         if answered_at is None:
             continue
         values = [n.progress for n in notices
-                  if n.token == call.token and is_received_after(exercise.session, n.index, answered_at)]
+                  if n.token == call.token and exercise.session.received_after(n.index, answered_at)]
         if values:
             late.append(f"{call.name} (token {call.token!r}): progress {values} after the response")
     expect(not late, "\n".join(late))
@@ -168,7 +155,7 @@ def progress_while_running(session, call: ToolCall, notices: list[Notice]) -> in
     had none: the suite gave up on it while it was still running)."""
     answered_at = response_index(session, call)
     return sum(1 for n in notices if n.token == call.token
-               and (answered_at is None or is_received_after(session, answered_at, n.index)))
+               and (answered_at is None or session.received_after(answered_at, n.index)))
 
 
 def call_seen_running(session, exercise: Exercise, notices: list[Notice]) -> ToolCall:
@@ -295,10 +282,10 @@ def test_cancelled_request_not_answered(mcp, mcp_target, revision):
                          silence_window(plan.seconds, elapsed, session.timeout))
     answered = entry_of(session, session.responses.get(request_id), sent)
     called = f"{model.name} with {json.dumps(plan.arguments)[:200]} (id {request_id})"
-    if answered is not None and not is_received_after(session, answered, cancelled):
+    if answered is not None and not session.received_after(answered, cancelled):
         not_applicable(f"the repeated call of {called} was answered before the cancellation was sent: "
                        "it had already finished (a race the spec allows)")
-    if answered is not None and not is_received_after(session, answered, pinged):
+    if answered is not None and not session.received_after(answered, pinged):
         not_applicable(f"the repeated call of {called} was answered before the server answered the ping "
                        "sent after the cancellation: the answer crossed the cancellation (a race the spec allows)")
     should(answered is None, f"the cancelled call of {called} was still answered after the server had the "

@@ -29,7 +29,6 @@ from conformance.checks import CheckFailed, expect, fail, info, not_applicable, 
 from conformance.discovery import (allowed_tools, callable_tools, declares, input_schema, issued_token, listed_tools,
                                   may_call, new_token)
 from conformance.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Kind, Message
-from conformance.scenarios.progress import is_received_after
 
 REVISION = "2025-11-25"
 RELATED = "io.modelcontextprotocol/related-task"
@@ -434,7 +433,7 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     """A task-augmented call that carries a progressToken may be reported on with progress
     notifications for as long as the task runs, under that token only; none arrives once
     tasks/get has shown the task in a terminal status (none received after that answer,
-    `is_received_after`; the task polled for at most the --mcp-timeout, at least 2 s). Late
+    `Session.received_after`; the task polled for at most the --mcp-timeout, at least 2 s). Late
     progress is waited for with a barrier: a ping and its answer (on Streamable HTTP, whose
     streams are not ordered, 0.2 s)."""
     tool, arguments = task_tools(mcp, revision, mcp_target.call_tools)[0]
@@ -455,7 +454,7 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
     foreign = sorted({repr(p.get("progressToken")) for _, p in notices if not issued_token(p.get("progressToken"))})
     expect(not foreign, f"progress for the task under tokens the client never sent: {', '.join(foreign)}")
     late = [p.get("progress") for i, p in notices
-            if is_received_after(session, i, ended) and p.get("progressToken") == token]
+            if session.received_after(i, ended) and p.get("progressToken") == token]
     expect(not late, f"progress {late} for the task of {tool['name']} after tasks/get showed it "
                      f"{(polled or [created])[-1].get('status')!r}")
 

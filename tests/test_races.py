@@ -10,8 +10,8 @@ import textwrap
 from types import SimpleNamespace
 
 from conformance.discovery import ToolCall
-from conformance.scenarios.progress import is_received_after, lasting
-from conformance.session import Entry
+from conformance.scenarios.progress import lasting
+from conformance.session import Entry, Session
 
 REVISION = "2025-11-25"
 CHECK = f"test_cancelled_request_not_answered[{REVISION}]"
@@ -111,6 +111,9 @@ def test_cancellation_known_and_ignored_still_warns(run_suite, tmp_path):
 # -- the helpers ------------------------------------------------------------------------------
 def transcript(*entries: tuple[float, str]) -> SimpleNamespace:
     return SimpleNamespace(transcript=[Entry(t, direction, b"{}") for t, direction in entries])
+
+
+is_received_after = Session.received_after  # it reads only the transcript
 
 
 def test_received_after_goes_by_time_not_by_reading_order():
