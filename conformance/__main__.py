@@ -17,6 +17,14 @@ def _share(label: str, counts: tuple[int, int]) -> str:
     return f"server-side {label}: {done}/{total} ({percent})"
 
 
+def _proven_checks() -> set[str]:
+    """The checks some reference fault makes fail or warn (a check no fault trips proves nothing)."""
+    from .reference.faults import registry
+    from .reference.http import FAULTS as HTTP_FAULTS
+    faults = [*registry().values(), *HTTP_FAULTS.values()]
+    return {fault.check for fault in faults if fault.outcome in ("failed", "warned")}
+
+
 def coverage(args: argparse.Namespace) -> int:
     for revision in args.revision or catalogue.revisions():
         try:
@@ -35,6 +43,12 @@ def coverage(args: argparse.Namespace) -> int:
         print(f"  {_share('MUST', result.share(catalogue.MUST))}")
         print(f"  {_share('SHOULD', result.share(catalogue.SHOULD))}")
         print(f"  {_share('MUST, wire-testable, not HTTP-only or authorization', result.share(('MUST',), True))}")
+        checked, unchecked = result.authorization(_proven_checks())
+        if checked or unchecked:
+            label = "authorization MUST observable by the harness, with a check and a fault"
+            print(f"  {_share(label, (len(checked), len(checked) + len(unchecked)))}")
+            if unchecked:
+                print(f"    not yet: {', '.join(unchecked)}")
         if args.missing:
             print("  without a check:")
             for a in result.areas:

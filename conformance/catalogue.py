@@ -32,6 +32,19 @@ MARK = "mcp_requirement"
 AUTHORIZATION_AREAS = ("authorization-server-discovery", "client-registration", "authorization",
                        "security-considerations")
 
+# The server-side authorization MUSTs a harness can observe when it plays the OAuth client
+# and the authorization server the server trusts (with no token, or with tokens it mints):
+# the measure of the authorization checks (rows 1.2 A0 and AT of the design background).
+AUTHORIZATION_OBSERVABLE = {
+    "2025-11-25": tuple(f"authorization-{n}" for n in (
+        "008", "013", "014", "015", "016", "017", "074",  # no token needed
+        "063", "067", "068", "069", "070", "072", "073", "075", "088", "119", "120", "121")),  # trusted tokens
+    "2026-07-28": (*(f"authorization-server-discovery-{n}" for n in ("001", "002", "004", "005", "006")),
+                   "authorization-008", "authorization-058",
+                   *(f"authorization-{n}" for n in ("042", "046", "047", "048", "049", "051", "052", "059", "072")),
+                   *(f"security-considerations-{n}" for n in ("004", "031", "032", "033"))),
+}
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -152,6 +165,17 @@ class Coverage:
         pool = [r for a in self.areas for r in (*a.covered, *a.missing)
                 if r.level in levels and r.side in ("server", "both") and (r.portable or not portable)]
         return sum(r.id in self.checks_by_requirement for r in pool), len(pool)
+
+    def authorization(self, proven: set[str] | None = None) -> tuple[list[str], list[str]]:
+        """(checked, unchecked) harness-observable server-side authorization MUSTs (see
+        AUTHORIZATION_OBSERVABLE); with `proven`, a requirement counts only when one of its
+        checks is in that set (the checks a reference fault makes fail or warn)."""
+        checked, unchecked = [], []
+        for requirement_id in AUTHORIZATION_OBSERVABLE.get(self.revision, ()):
+            citing = self.checks_by_requirement.get(requirement_id, ())
+            ok = any(proven is None or check in proven for check in citing)
+            (checked if ok else unchecked).append(requirement_id)
+        return checked, unchecked
 
 
 def coverage(revision: str = DEFAULT_REVISION) -> Coverage:

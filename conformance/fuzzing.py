@@ -122,7 +122,7 @@ def from_request(request, mcp_connect, revision: str) -> "Fuzzer":
     return fuzzer
 
 
-def _judged_id(value) -> bool:
+def judged_id(value) -> bool:
     """Ids whose echo is judged exactly: strings and integers every JSON parser keeps exactly
     (fractional ones and those beyond SAFE_INTEGER are not)."""
     return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)
@@ -244,6 +244,7 @@ class Fuzzer:
         self.failure: Failure | None = None
         self.ledger = Ledger()
         self.warned: set = set()  # what a check has warned about already
+        self.dies_on_garbage: bool | None = None  # a line that is not JSON stops the server (None: not asked yet)
 
     # -- the connection ---------------------------------------------------------------------
     def live(self) -> Session:
@@ -298,7 +299,7 @@ class Fuzzer:
         if entry.direction == "->" and message.kind is Kind.REQUEST:
             self.ledger.sent[id_key(message.id)] += 1
             self.ledger.asked[id_key(message.id)] = _asked(message)
-        elif entry.direction == "<-" and message.is_response and _judged_id(message.id):
+        elif entry.direction == "<-" and message.is_response and judged_id(message.id):
             self.ledger.answered[id_key(message.id)] += 1
 
     def _caused(self, entry) -> bool:
@@ -588,8 +589,10 @@ class Fuzzer:
             if broken is not None:
                 raise Blocking(Blocked(f"the server sent a message that breaks a rule about the whole session: "
                                        f"{broken[1]}; {entry.format(300)}", broken[0]))
-            if message.is_response and _judged_id(message.id):
+            if message.is_response and judged_id(message.id):
                 key = id_key(message.id)
+                if not self.ledger.sent[key] and self._spells_unjudged_id(message.id):
+                    continue  # an id past 2^53 - 1 echoed as its digits: how it comes back is left open
                 if not self.ledger.sent[key] and self._id_rule_owner(message):
                     raise Blocking(Blocked(f"a response with id {message.id!r}, which no request sent on this "
                                            f"connection carried: {message.text()[:300]}",
@@ -600,6 +603,11 @@ class Fuzzer:
                 self.ledger.answered[key] += 1
                 require(self.ledger.answered[key] <= self.ledger.sent[key], f"request id {message.id!r} was answered twice",
                        ANSWERED_TWICE)
+
+    def _spells_unjudged_id(self, value) -> bool:
+        """Whether `value` is the decimal text of an integer id sent whose echo is not judged."""
+        sent = (json.loads(key) for key, count in self.ledger.sent.items() if count)
+        return isinstance(value, str) and any(type(v) is int and not judged_id(v) and str(v) == value for v in sent)
 
     def _id_rule_owner(self, message) -> str | None:
         """The check that owns the rule a response with an id no request carried breaks, when

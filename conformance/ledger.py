@@ -72,6 +72,16 @@ def signature_of(entry, violation) -> Signature:
     return Signature(SCHEMA_REQUIREMENT, violation.definition, folded(violation.path), str(method))
 
 
+def about_members(violations, members, base: str = "$.result") -> list:
+    """The violations within the given members of the object at `base`, or of one missing:
+    what a check that owns those members claims, leaving the rest of the object to theirs."""
+    def inside(violation) -> bool:
+        path = violation.path
+        return any(path == f"{base}.{m}" or path.startswith((f"{base}.{m}[", f"{base}.{m}."))
+                   or (path == base and violation.message.startswith(f"'{m}'")) for m in members)
+    return [v for v in violations if inside(v)]
+
+
 def schema_signatures(violations, method: str) -> list[Signature]:
     """The signatures of violations a check found by validating a message itself."""
     return list(dict.fromkeys(Signature(SCHEMA_REQUIREMENT, v.definition, folded(v.path), method)

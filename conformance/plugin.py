@@ -15,6 +15,7 @@ import pytest
 
 from . import checks, ledger, replay, workers
 from . import schema as schemas
+from .auth.setup import AuthOptions
 from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .checks import Blocked, CheckFailed
 from .session import ConnectionUnusable, NoResponse
@@ -68,8 +69,25 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
                          "seconds) or deep (500 cases or 30 s); --hypothesis-seed repeats a run")
     group.addoption("--mcp-fuzz-examples", type=_positive, default=None, metavar="N",
                     help="exactly N generated cases per fuzz check, however long they take (overrides --mcp-fuzz)")
+    group.addoption("--mcp-auth-token", metavar="TOKEN", default=None,
+                    help="a valid bearer token for a protected server that trusts another authorization server "
+                         "(or set MCP_CONFORMANCE_AUTH_TOKEN): every check sends it; checks that need tokens "
+                         "the suite mints are skipped")
+    group.addoption("--mcp-auth-port", type=_port, default=None, metavar="N",
+                    help="start the suite's authorization server on 127.0.0.1:N (issuer http://127.0.0.1:N), for "
+                         "a server already running (--mcp-url) that was configured to trust it; implies a "
+                         "serial run. With --mcp-server, put {issuer} in the command instead")
+    group.addoption("--mcp-auth-key", metavar="FILE", default=None,
+                    help="keep the authorization server's signing keys in FILE (a private JWK set, created if "
+                         "missing), for servers that cache its JWKS across runs; default: new keys each run")
     group.addoption("--mcp-replay", metavar="FILE",
                     help="re-run the transcript a failed fuzz check saved (only that check and revision run)")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (1-65535), got {text!r}")
+    return int(text)
 
 
 def _positive(text: str) -> int:
@@ -129,9 +147,40 @@ def pytest_configure(config: pytest.Config) -> None:
     require_schemas(revisions, config.getoption("--mcp-schema-dir"))
     config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
                                       revisions=revisions, schema_dir=config.getoption("--mcp-schema-dir"),
-                                      call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url)
+                                      call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url,
+                                      auth=_auth_options(config, command, kind))
+    _start_authorization_server(config, config.stash[TARGET_KEY])
     _keep_hypothesis_out_of_cwd()
     collect_only(config, scenarios_dir())
+
+
+def _auth_options(config: pytest.Config, command: str | None, kind: str) -> AuthOptions:
+    options = AuthOptions.from_config(command, config.getoption("--mcp-auth-port"),
+                                      config.getoption("--mcp-auth-key"), config.getoption("--mcp-auth-token"))
+    if options.issuer_wanted and kind != "http":
+        raise pytest.UsageError("the suite's authorization server ({issuer}, --mcp-auth-port) protects Streamable "
+                                f"HTTP servers; this run uses {kind} (stdio servers take credentials from "
+                                "their environment, not OAuth)")
+    return options
+
+
+def _start_authorization_server(config: pytest.Config, target: Target) -> None:
+    """Start the suite's authorization server before any server is (on the process that
+    runs the checks: an xdist controller only checks the key file, which it creates for its
+    workers to share). A port in use or a bad key file is a usage error, said once."""
+    from .transport import ServerStartError
+    controller = getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
+    try:
+        if controller and target.auth.options.key_file:
+            from .auth.keys import KeyFileError, SigningKeys
+            try:
+                SigningKeys.load(target.auth.options.key_file)
+            except KeyFileError as error:
+                raise ServerStartError(str(error)) from None
+        elif not controller:
+            target.auth.start()
+    except ServerStartError as error:
+        raise pytest.UsageError(error.reason) from None
 
 
 def _keep_hypothesis_out_of_cwd() -> None:
@@ -518,6 +567,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         count = getattr(config.option, "numprocesses", None)
         side_by_side = f", revisions side by side on {count} workers" if isinstance(count, int) and count > 1 else ""
         terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind}{side_by_side})")
+        if target.auth.active:
+            terminalreporter.line("authorization: " + target.auth.describe())
         server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
                             for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
         if server_info:

@@ -76,6 +76,19 @@ BARRIER_GRACE = 0.02  # seconds after a barrier's answer for a message the peer 
 DIAGNOSIS_TIMEOUT = 1.0  # seconds a probe after an unanswered request may take (at most the timeout)
 
 
+SHOWN_HEADERS = ("accept", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id", "mcp-method",
+                 "mcp-name", "authorization")  # the request headers a raw exchange's transcript line shows
+
+
+def _shown_header(name: str, value: str) -> str:
+    """A header as the transcript shows it: a bearer token by its length and head only (a
+    report may be published; a token the user gave must not be)."""
+    if name.lower() != "authorization" or len(value) <= 24:
+        return value
+    scheme, _, credentials = value.partition(" ")
+    return f"{scheme} {credentials[:8]}... ({len(credentials)} characters)"
+
+
 @dataclass
 class Entry:
     """One line of the transcript: a message sent (->) or received (<-)."""
@@ -141,6 +154,22 @@ class Session:
 
     def close(self) -> None:
         self.transport.close()
+
+    def exchange(self, method: str = "POST", body: bytes | None = None, **options):
+        """One raw HTTP request on this session's transport (HTTP transports only), written to
+        the transcript with its headers of interest and what came back (see HttpTransport.exchange)."""
+        exchange = self.transport.exchange(method, body, **options)
+        shown = "; ".join(f"{k}: {_shown_header(k, v)}" for k, v in exchange.request_headers.items()
+                          if k.lower() in SHOWN_HEADERS or k.lower().startswith("mcp-param-"))
+        t = exchange.started - self.transport.started_at
+        self.transcript.append(Entry(t, "->", body or b"", note=f"HTTP {method} ({shown})"))
+        answer = f"HTTP answer: {exchange.summary()}"
+        challenge = exchange.headers.get("www-authenticate")
+        if challenge is not None:
+            answer += f"; WWW-Authenticate: {challenge}"
+        for payload in exchange.payloads or [exchange.content]:
+            self.transcript.append(Entry(t + exchange.seconds, "<-", payload, note=answer))
+        return exchange
 
     @property
     def schema(self) -> RevisionSchema:

@@ -15,14 +15,17 @@ import pytest
 
 from . import checks, ledger
 from . import schema as schemas
+from .auth.setup import AuthOptions, AuthSetup, probe
 from .checks import Blocked
+from . import jsonrpc
 from .jsonrpc import Kind
-from .session import ConnectionUnusable, Flooded, NoResponse, Session
+from .session import CLIENT_INFO, META, ConnectionUnusable, Flooded, NoResponse, Session
 from .transport import ServerStartError, TransportError
 from .transport.launch import make_transport
 
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 UNANSWERED_LIMIT = 3  # requests of a revision left unanswered before its other checks are BLOCKED
+VALID_TOKEN_CHECK = "test_auth_valid_token_accepted"  # judges whether the run's bearer is accepted
 MAY_RUN_LONG = frozenset({"tools/call", "tasks/result", "subscriptions/listen"})  # not counted for that
 
 
@@ -33,6 +36,14 @@ class Support:
     reason: str = ""  # why not, in words for the report
     answered: str | None = None  # the protocolVersion the server answered with
     responded: bool = True  # False when the probe got no JSON-RPC answer at all
+
+
+class AuthorizationRequired(TransportError):
+    """The server refuses the suite's requests for want of authorization the run cannot give."""
+
+    def explain(self) -> str:
+        return self.reason + (f"\n--- last lines of the server's output ---\n{self.stderr_tail}"
+                              if self.stderr_tail else "")
 
 
 class Unusable(Exception):
@@ -69,7 +80,7 @@ def server_info(result: dict | None) -> dict | None:
 class Target:
     def __init__(self, command: str, *, timeout: float = 5.0, revisions: list[str] | None = None,
                  schema_dir: str | None = None, call_tools: str = "readonly",
-                 transport_kind: str = "stdio", url: str | None = None):
+                 transport_kind: str = "stdio", url: str | None = None, auth: AuthOptions | None = None):
         self.command = command
         self.transport_kind = transport_kind  # stdio, http (Streamable HTTP) or sse (2024-11-05 HTTP+SSE)
         self.url = url
@@ -88,6 +99,9 @@ class Target:
         self.ended: dict[str, str] = {}  # revision -> the first check whose connection ended
         self._closing: list[threading.Thread] = []  # connections being closed (close_fresh)
         self._spare = None  # stdio: a server process started ahead for the next connection
+        self.auth = AuthSetup(auth or AuthOptions())
+        self._authorization: str | None = None  # the Authorization header of every connection
+        self._auth_probed = False
 
     def unanswered(self, revision: str, error: NoResponse) -> None:
         """A request of this revision waited out the timeout. A connection that showed it
@@ -126,6 +140,8 @@ class Target:
         return session
 
     def check_blocked(self, revision: str | None) -> None:
+        if not self._auth_probed and self.transport_kind == "http":
+            self.authorization()  # a refused token blocks every revision
         blocked = self.blocks.get(revision or "")
         if blocked is not None and checks.current().check != blocked.owner:
             raise Blocked(blocked.reason, blocked.owner)
@@ -136,8 +152,98 @@ class Target:
     def schema_for(self, revision: str) -> schemas.RevisionSchema:
         return schemas.load(revision, self.schema_dir)
 
-    def _transport(self):
-        return make_transport(self.transport_kind, command=self.command, url=self.url, timeout=self.timeout)
+    def _transport(self, credentials: bool = True):
+        transport = make_transport(self.transport_kind, command=self.auth.fill(self.command), url=self.url,
+                                   timeout=self.timeout, env=self.auth.env() or None)
+        if credentials and self.transport_kind != "stdio":
+            transport.authorization = self.authorization()
+        return transport
+
+    def authorization(self) -> str | None:
+        """The Authorization header every connection sends (None for an open server). Found
+        out once, over Streamable HTTP, by an unauthenticated probe: a server that answers it
+        with 401 gets the user's token or one the suite mints for it. Without either, or when
+        that token is refused too, the server is unusable, with one clear explanation."""
+        if self._auth_probed or self.transport_kind != "http":
+            if self.unusable is not None and isinstance(self.unusable.error, AuthorizationRequired):
+                self._startup_failed()
+            return self._authorization or (self.auth.header() if self.auth.active else None)
+        self._auth_probed = True
+        session = Session(self._transport(credentials=False), self.schema_for, self.revisions[-1],
+                          timeout=self.timeout, label="authorization probe")
+        try:
+            session.start()
+            protection = probe(session, self._probe_body())
+            self.auth.learn(protection, session.transport.url)
+            self._authorization = self.auth.header() if self.auth.active else None
+            if protection.required:
+                self._check_accepted(session, protection)
+        except TransportError:
+            pass  # the connections that follow meet the same problem and report it
+        finally:
+            session.close()
+        if self.unusable is not None:
+            self._startup_failed()
+        return self._authorization
+
+    def _probe_body(self) -> bytes:
+        """A first request of the newest revision asked for (any request gets a 401)."""
+        revision = self.revisions[-1]
+        if revision >= "2026":
+            params = {"_meta": {META + "protocolVersion": revision, META + "clientInfo": CLIENT_INFO,
+                                META + "clientCapabilities": {}}}
+            return jsonrpc.encode(jsonrpc.request("conformance-auth-probe", "server/discover", params))
+        return jsonrpc.encode(jsonrpc.request("conformance-auth-probe", "initialize", {
+            "protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
+
+    def _check_accepted(self, session: Session, protection) -> None:
+        """A protected server: the run's bearer must be accepted, or nothing can be tested."""
+        if self._authorization is None:
+            why = self.auth.can_mint() if self.auth.options.issuer_wanted else None
+            self._auth_unusable(session, f"the server requires authorization ({protection.describe()}), and this "
+                                         "run has no token for it" + (f" ({why})" if why else "")
+                                + ". Put {issuer} in its command (it then trusts the suite's authorization "
+                                  "server, which mints the tokens), or pass --mcp-auth-token TOKEN "
+                                  "(or MCP_CONFORMANCE_AUTH_TOKEN)")
+            return
+        answer = session.exchange("POST", self._probe_body(), session=False,
+                                  headers={"Authorization": self._authorization}, until=lambda e: bool(e.messages))
+        if answer.status in (401, 403):
+            # The positive control's check owns this; every revision's checks are BLOCKED by it.
+            source = "given with --mcp-auth-token" if self.auth.options.user_token else \
+                f"minted by the suite's authorization server {self.auth.issuer}"
+            reason = (f"the server refused the valid token {source} with HTTP {answer.status} "
+                      f"(WWW-Authenticate: {answer.headers.get('www-authenticate')})")
+            for revision in self.revisions:
+                self.blocks.setdefault(revision, Blocked(reason, VALID_TOKEN_CHECK))
+            return
+        session_id = answer.headers.get("mcp-session-id")
+        if session_id:  # the probe's own session: end it
+            session.exchange("DELETE", session=False, headers={"Authorization": self._authorization,
+                                                               "Mcp-Session-Id": session_id})
+
+    def _auth_unusable(self, session: Session, reason: str) -> None:
+        self._authorization = None
+        self.unusable = Unusable(AuthorizationRequired(reason, None, session.transport.stderr_tail()), session)
+
+    def protection(self):
+        """What the unauthenticated probe found (None over stdio and HTTP+SSE), even when it
+        made the run unusable: the authorization checks judge it all the same."""
+        try:
+            self.authorization()
+        except Blocked:
+            pass
+        return self.auth.protection
+
+    def http_session(self, revision: str, authorization: str | None = None) -> Session:
+        """A started HTTP session of its own for an authorization check, watched by it: its
+        credentials are exactly `authorization` (None: none at all), whatever the run's are,
+        and it can be used even when the run's own connections cannot. Closed with the run."""
+        transport = self._transport(credentials=False)
+        transport.authorization = authorization
+        session = self._session(transport, revision)
+        checks.current().watch(session)
+        return session.start()
 
     def connect(self, revision: str | None = None) -> Session:
         """A fresh server process with a session around it, not yet initialized."""
@@ -233,6 +339,7 @@ class Target:
         return [r for r in self.revisions if self.support(r).supported]
 
     def close(self) -> None:
+        self.auth.stop()
         if self._spare is not None:
             self._spare.close()
             self._spare = None

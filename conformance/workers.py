@@ -12,7 +12,7 @@ run, sweeps last: the verdicts are those of a serial run.
 By default (`--mcp-workers auto`) a run against a server uses as many workers as there
 are cores, at most one per revision and at most MAX_WORKERS; `--mcp-workers 0` runs
 serially, and an explicit `-n` (or `-p no:xdist`, `--pdb`, `--collect-only`) is left
-alone.
+alone, and so is a run whose authorization server has a fixed port (--mcp-auth-port).
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def add_worker_args(early_config, args: list[str]) -> None:
     if getattr(namespace, "usepdb", False) or getattr(namespace, "collectonly", False) \
             or getattr(namespace, "mcp_replay", None):
         return
+    if getattr(namespace, "mcp_auth_port", None) is not None:
+        return  # one authorization server on that port, which a worker each cannot share
     revisions = len(set(getattr(namespace, "mcp_version", None) or known_revisions()))
     count = worker_count(getattr(namespace, "mcp_workers", AUTO), revisions)
     if count > 1:

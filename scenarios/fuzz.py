@@ -5,7 +5,10 @@ What fails: a valid request (a schema-valid message) that gets no response, a re
 with the wrong id, an answered notification, a server that crashes or
 hangs on valid input. What the spec leaves open (how lax a
 parser is with NaN or duplicate keys, the echo of ids beyond 2^53 - 1) is noted, and a missed
-recommendation (-32602 for invalid params, surviving malformed input) warns. A response
+recommendation (-32602 for invalid params, surviving malformed input) warns, unless another
+check owns it: a server that a plain line that is not JSON stops too is
+test_survives_malformed_input's, an unknown tool's answer test_unknown_tool_rejected's and
+a tool's invalid arguments test_invalid_tool_arguments_rejected's. A response
 whose content its schema rejects is reported once by the sweep test_messages_valid, which
 owns schema validity on every connection (the fuzz connections included).
 
@@ -34,6 +37,7 @@ from conformance.checks import current, expect, fail, info, not_applicable, requ
 from conformance.discovery import declares, list_all, may_call
 from conformance.fuzzing import Fuzzer, ProbeFailed, from_request, id_key, signatures_of
 from conformance.jsonrpc import SAFE_INTEGER, Kind
+from conformance.scenarios.messages import NOT_JSON
 from conformance.session import ConnectionUnusable, NoResponse
 from conformance.transport import TransportError
 
@@ -241,7 +245,8 @@ def framing_cases(session) -> list[tuple[str, str, list[bytes], list]]:
 
 
 def malformed_cases(session) -> list[tuple[str, str, list[bytes], list]]:
-    """(what, grade, writes, ids a server can read) for JSON, the envelope and ids."""
+    """(what, grade, writes, ids a server can read) for JSON, the envelope and ids. The id
+    2^70 is among them, so that its echo is known as one (how it comes back is not judged)."""
     probe = _line(_probe_message(session, "fz-trunc"))
     meta = json.dumps(session.request_meta()) if session.modern else "{}"
     raw = lambda text: [text.replace("PROBE", session.probe_method).replace("META", meta).encode() + b"\n"]  # noqa: E731
@@ -264,7 +269,7 @@ def malformed_cases(session) -> list[tuple[str, str, list[bytes], list]]:
          ["fz-nometh"]),
         ("a null id", "open", [_line(_probe_message(session, None))], []),
         ("a fractional id", "open", [_line(_probe_message(session, 1.5))], []),
-        ("an integer id of 2^70", "open", [_line(_probe_message(session, 2 ** 70))], []),
+        ("an integer id of 2^70", "open", [_line(_probe_message(session, 2 ** 70))], [2 ** 70]),
         ("a boolean id", "open", [_line(_probe_message(session, True))], []),
         ("an empty-string id", "answer", [_line(_probe_message(session, ""))], [""]),
         ("an unknown params member", "answer",
@@ -287,15 +292,41 @@ def _run_cases(fuzz: Fuzzer, cases) -> None:
         except (ProbeFailed, TransportError) as error:
             if grade == "answer":
                 raise
-            fuzz.dirty = True
-            should(False, f"the server should survive {what}: "
-                          f"{error.explain() if isinstance(error, TransportError) else error}")
+            fuzz.dirty, fuzz.failure = True, None  # judged here as a SHOULD, not a failed case
+            _not_survived(fuzz, what, error.explain() if isinstance(error, TransportError) else str(error))
             continue
-        answers = [m for m in session.received(mark) if m.is_response and any(jsonrpc.same_id(i, m.id) for i in ids)]
+        answers = [m for m in session.received(mark) if m.is_response
+                   and any(jsonrpc.same_id(i, m.id) for i in ids if fuzzing.judged_id(i))]
         if grade == "crlf":
             should(answers, f"{what}: no answer (the carriage return before the newline is JSON whitespace)")
         elif grade == "open" and any(m.kind is Kind.RESULT for m in answers):
             info(f"{what}: accepted, answered {answers[0].text()[:160]}")
+
+
+def _not_survived(fuzz: Fuzzer, what: str, why: str) -> None:
+    """A server that stopped answering after malformed input should not have. When a line
+    that is not JSON stops it too, that is the defect, and test_survives_malformed_input
+    (which owns surviving malformed input) reports it: noted here, not warned again."""
+    if _dies_on_garbage(fuzz):
+        info(f"the server did not survive {what} (nor a line that is not JSON, which "
+             f"test_survives_malformed_input judges): {why}")
+    else:
+        should(False, f"the server should survive {what}: {why}")
+
+
+def _dies_on_garbage(fuzz: Fuzzer) -> bool:
+    """Whether a fresh connection stops answering after the line test_survives_malformed_input
+    sends first (asked once per check)."""
+    if fuzz.dies_on_garbage is None:
+        session = fuzz.live()
+        fuzz.begin()
+        try:
+            fuzz.send_raw(session, NOT_JSON + b"\n", note="fuzz: a line that is not JSON")
+            fuzz.probe(session, "a line that is not JSON")
+            fuzz.dies_on_garbage = False
+        except (ProbeFailed, TransportError):
+            fuzz.dirty, fuzz.failure, fuzz.dies_on_garbage = True, None, True
+    return fuzz.dies_on_garbage
 
 
 def _send_case(fuzz: Fuzzer, session, what: str, grade: str, writes: list[bytes], ids: list) -> None:
@@ -355,15 +386,20 @@ WRONG_VALUES = {"string": 12345, "integer": "12345", "number": "1.5", "boolean":
 
 
 @st.composite
-def invalid_params_requests(draw, schema, meta, methods):
+def invalid_params_requests(draw, schema, meta, methods, tools: dict[str, dict]):
     """A valid request with its params mutated: a required member dropped, a member of the
-    wrong type, a string of 100000 characters, or an unknown member (the last two stay valid)."""
+    wrong type, a string of 100000 characters, or an unknown member (the last two stay valid).
+    tools/call names a listed tool with arguments from its inputSchema: an unknown tool's
+    answer is test_unknown_tool_rejected's to judge."""
     method = draw(st.sampled_from(methods))
     definition = strategies.client_requests(schema)[method]
     message = draw(strategies.message(schema, definition, meta))
     params_schema = strategies.params_schema(schema, definition)
     mutation = draw(st.sampled_from(_mutations(params_schema)))
     params = dict(message.get("params", {}))
+    if method == "tools/call":
+        params["name"] = draw(st.sampled_from(sorted(tools)))
+        params["arguments"] = draw(strategies.tool_arguments(tools[params["name"]]))
     kind, _, member = mutation.partition(" ")
     if mutation == "unknown member":
         params["conformanceUnknown"] = draw(strategies.JSON_VALUES)
@@ -381,25 +417,46 @@ def invalid_params_requests(draw, schema, meta, methods):
 
 def _invalid_params_case(fuzz: Fuzzer, session, case: list[tuple]) -> None:
     """Send the (mutation, request) pairs at once; each must get a response with its id,
-    and then the server must answer its probe."""
-    sent = [(mutation, {**message, "id": f"fuzz-{session.next_id()}"}) for mutation, message in case]
+    and then the server must answer its probe. A tool call still running after
+    tool_seconds is cancelled and not judged (as in test_fuzz_valid_requests)."""
+    sent = [(mutation, {**message, "id": f"fuzz-{session.next_id()}"}) for mutation, message in case
+            if not _slow_call(fuzz, message)]
+    if not sent:
+        return
     fuzz.send_all(session, [(message, True) for _, message in sent])
-    responses = []
+    answered = []
     for mutation, message in sent:
-        try:
-            responses.append(fuzz.response(session, message))
-        except NoResponse as error:
-            fail(f"no response to {message['method']} with params mutated ({mutation}): {error.explain()}")
+        response = _invalid_params_response(fuzz, session, mutation, message)
+        if response is not None:
+            answered.append((mutation, message, response))
     fuzz.probe(session, f"{sent[0][1]['method']} with params mutated ({sent[0][0]})" if len(sent) == 1
                else f"{len(sent)} requests with params mutated")
-    for (mutation, message), response in zip(sent, responses):
+    for mutation, message, response in answered:
         _judge_invalid_params(fuzz, session, mutation, message, response)
+
+
+def _slow_call(fuzz: Fuzzer, message: dict) -> bool:
+    name = message["params"].get("name") if message["method"] == "tools/call" else None
+    return isinstance(name, str) and name in fuzz.slow_tools
+
+
+def _invalid_params_response(fuzz: Fuzzer, session, mutation: str, message: dict):
+    """The response to a mutated request, or None for a tool call cancelled as slow."""
+    tool = message["method"] == "tools/call"
+    try:
+        return fuzz.response(session, message, fuzz.tool_seconds if tool else None)
+    except NoResponse as error:
+        if not tool or session.transport.exit_code is not None or isinstance(error, ConnectionUnusable):
+            fail(f"no response to {message['method']} with params mutated ({mutation}): {error.explain()}")
+        fuzz.cancel_slow(session, message)
+        return None
 
 
 # Members whose invalid values other checks own (one rule, one owner): a cursor
 # (test_pagination_invalid_cursor, test_task_list_invalid_cursor_rejected), the name of a
-# tool called (test_unknown_tool_rejected), a log level (test_logging_invalid_level).
-OWNED_MEMBERS = {"cursor": None, "name": "tools/call", "level": "logging/setLevel"}
+# tool called (test_unknown_tool_rejected), its arguments (test_invalid_tool_arguments_rejected),
+# a log level (test_logging_invalid_level).
+OWNED_MEMBERS = {"cursor": None, "name": "tools/call", "arguments": "tools/call", "level": "logging/setLevel"}
 
 
 def owned_elsewhere(method: str, mutation: str) -> bool:
@@ -419,20 +476,24 @@ def _judge_invalid_params(fuzz: Fuzzer, session, mutation: str, message: dict, r
 
 
 @requirement("basic-003", "basic-007", "basic-010")
-def test_fuzz_invalid_params(fuzz, revision):
+def test_fuzz_invalid_params(fuzz, mcp_target, revision):
     """Requests with generated params mutations (a required member left out, a member of the
     wrong type, a string of 100000 characters, an unknown member) each get a response with their id and
     the server keeps answering; params the schema rejects should get an error (or, for
-    tools/call, a result with isError), not a plain result. First one mutated request of
+    tools/call, a result with isError), not a plain result. tools/call names a tool the
+    calling policy allows (left out when there is none). First one mutated request of
     each method, sent at once, then one generated request per case for the budget (see
     test_fuzz_valid_requests)."""
     if fuzz.replay_path:
         return fuzz.replay()
     session = fuzz.start()
     schema, meta = session.schema, session.request_meta() if session.modern else None
-    methods = sorted(m for m in strategies.client_requests(schema) if m not in NOT_FUZZED)
-    first = fuzzing.draw_one(st.tuples(*[invalid_params_requests(schema, meta, [m]) for m in methods]), fuzz.seed)
-    fuzz.run(invalid_params_requests(schema, meta, methods).map(lambda case: [case]),
+    tools = _tools(session, mcp_target.call_tools)
+    methods = sorted(m for m in strategies.client_requests(schema)
+                     if m not in NOT_FUZZED and (m != "tools/call" or tools))
+    first = fuzzing.draw_one(st.tuples(*[invalid_params_requests(schema, meta, [m], tools) for m in methods]),
+                             fuzz.seed)
+    fuzz.run(invalid_params_requests(schema, meta, methods, tools).map(lambda case: [case]),
              lambda live, case: _invalid_params_case(fuzz, live, case), first=list(first))
 
 

@@ -24,7 +24,7 @@ from conformance.checks import expect, fail, info, modern_only, not_applicable, 
 from conformance.discovery import declares, list_all, may_call
 from conformance.jsonrpc import Kind
 from conformance.schema import legacy_revisions
-from conformance.session import BARRIER_WINDOW, META, Entry
+from conformance.session import BARRIER_WINDOW, META
 from conformance.transport import TransportError
 from conformance.transport.http import METHOD_HEADER, NAME_HEADER, PARAM_HEADER, header_params, header_text
 
@@ -32,8 +32,6 @@ SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
 FOREIGN_ORIGIN = "http://dns-rebinding.invalid"
 NEVER_A_REVISION = "1999-01-01"
-SHOWN_HEADERS = ("accept", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id", "mcp-method",
-                 "mcp-name")
 HEADER_MISMATCH = -32020
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 NEEDS_ENCODING = "Grüße, 世界"  # a string argument only the Base64 sentinel form can carry
@@ -87,16 +85,7 @@ def _ok(exchange) -> bool:
 
 def _raw(conversation, method: str = "POST", body: bytes | None = None, **options):
     """One raw HTTP exchange on the session's transport, written to the session's transcript."""
-    transport = conversation.transport
-    exchange = transport.exchange(method, body, **options)
-    shown = "; ".join(f"{k}: {v}" for k, v in exchange.request_headers.items()
-                      if k.lower() in SHOWN_HEADERS or k.lower().startswith(PARAM_HEADER.lower()))
-    t = exchange.started - transport.started_at
-    conversation.transcript.append(Entry(t, "->", body or b"", note=f"HTTP {method} ({shown})"))
-    answer = f"HTTP answer: {exchange.summary()}"
-    for payload in exchange.payloads or [exchange.content]:
-        conversation.transcript.append(Entry(t + exchange.seconds, "<-", payload, note=answer))
-    return exchange
+    return conversation.exchange(method, body, **options)
 
 
 # -- Streamable HTTP: sending messages ---------------------------------------------------------

@@ -10,6 +10,7 @@ from conformance.checks import (Blocked, blocked, current, expect, fail, info, l
                                 requirement, should)
 from conformance.jsonrpc import Kind
 from conformance.session import BARRIER_WINDOW
+from conformance.target import VALID_TOKEN_CHECK
 
 NEVER_A_REVISION = "1999-01-01"
 
@@ -20,8 +21,9 @@ def test_server_answers_initialize(mcp_target):
     every legacy-era connection. Any answer counts here; its content is judged elsewhere."""
     try:
         mcp_target.ensure_usable()
-    except (pytest.skip.Exception, Blocked):
-        pass
+    except (pytest.skip.Exception, Blocked) as error:
+        if isinstance(error, Blocked) and error.owner == VALID_TOKEN_CHECK:
+            raise  # the run's token is refused: the authorization check judges that, not this one
     if mcp_target.unusable is not None:
         session = mcp_target.unusable.session
         current().watch(session, since=0)
@@ -31,19 +33,27 @@ def test_server_answers_initialize(mcp_target):
 
 
 @requirement("basic-001")
-def test_revisions_testable(mcp_target):
+def test_revisions_testable(mcp_target, mcp_connect):
     """At least one of the revisions asked for can be tested: a run that tests nothing is
-    not a pass. Fails with what the server answered to each version the suite asked for."""
+    not a pass. Fails with what the server answered to each version the suite asked for;
+    BLOCKED when the cause is a version answered that the server does not echo (its
+    negotiation is broken: test_answered_versions_are_echoed judges that)."""
     try:
         supported = mcp_target.supported()
-    except (pytest.skip.Exception, Blocked):
+    except (pytest.skip.Exception, Blocked) as error:
+        if isinstance(error, Blocked) and error.owner == VALID_TOKEN_CHECK:
+            raise
         supported = []
     if mcp_target.unusable is not None:
         blocked("the server could not be used at all", ledger.STARTUP)
-    if not supported:
-        answers = [f"{r}: {mcp_target.support(r).reason}" for r in mcp_target.revisions]
-        fail("no revision could be tested; what the server answered to each one asked for:\n  "
-             + "\n  ".join(answers))
+    if supported:
+        return
+    unechoed = _unechoed(mcp_target, mcp_connect)
+    if unechoed:
+        blocked("no revision could be tested: " + "; ".join(unechoed), "test_answered_versions_are_echoed")
+    answers = [f"{r}: {mcp_target.support(r).reason}" for r in mcp_target.revisions]
+    fail("no revision could be tested; what the server answered to each one asked for:\n  "
+         + "\n  ".join(answers))
 
 
 @requirement("lifecycle-005")
@@ -81,19 +91,35 @@ def _answer_to(mcp_connect, requested: str):
     return session.initialize(requested, send_initialized=False)
 
 
+def _answer_for(mcp_target, mcp_connect, requested: str):
+    """The protocolVersion the server answers when asked for `requested` (known already for
+    a revision the run asked for)."""
+    if requested in mcp_target.revisions:
+        return mcp_target.support(requested).answered
+    return (_answer_to(mcp_connect, requested).result or {}).get("protocolVersion")
+
+
 @requirement("lifecycle-010", "lifecycle-011")
 def test_answered_versions_are_echoed(mcp_target, mcp_connect):
     """Every version the server answers with is one it supports: asked for that version,
     it answers with the same version."""
+    unechoed = _unechoed(mcp_target, mcp_connect)
+    expect(not unechoed, "; ".join(unechoed))
+
+
+def _unechoed(mcp_target, mcp_connect) -> list[str]:
+    """Each version the server answered instead of a revision asked for that, asked for
+    itself, it does not answer with."""
+    found = []
     for requested in mcp_target.legacy_revisions():
         answered = mcp_target.support(requested).answered
         if answered is None or answered == requested:
             continue
-        echoed = (mcp_target.support(answered).answered if answered in mcp_target.revisions
-                  else (_answer_to(mcp_connect, answered).result or {}).get("protocolVersion"))
-        expect(echoed == answered,
-               f"asked for {requested}, the server answered {answered}; "
-               f"asked for {answered}, it answered {echoed!r}: it does not support what it answered")
+        echoed = _answer_for(mcp_target, mcp_connect, answered)
+        if echoed != answered:
+            found.append(f"asked for {requested}, the server answered {answered}; "
+                         f"asked for {answered}, it answered {echoed!r}: it does not support what it answered")
+    return found
 
 
 @requirement("lifecycle-011")
@@ -116,7 +142,8 @@ def test_unsupported_version_gets_supported(mcp_target, mcp_connect):
 @requirement("lifecycle-012")
 def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
     """The version offered instead of an unsupported one should be the latest the server
-    supports."""
+    supports. An offer of a version it does not support (test_unsupported_version_gets_supported)
+    leaves this check BLOCKED."""
     supported = [r for r in mcp_target.supported() if r < "2026"]
     if not supported:
         not_applicable("the server supports none of the legacy revisions tested")
@@ -124,8 +151,14 @@ def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
     if response.kind is not Kind.RESULT:
         not_applicable("the server answered an unsupported version with an error")
     answered = (response.result or {}).get("protocolVersion")
-    should(isinstance(answered, str) and answered >= max(supported),
-           f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, not its latest ({max(supported)})")
+    if isinstance(answered, str) and answered >= max(supported):
+        return
+    # An offer the server does not support itself has no latest to be: the supported check's.
+    if not isinstance(answered, str) or answered == NEVER_A_REVISION \
+            or _answer_for(mcp_target, mcp_connect, answered) != answered:
+        blocked(f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, which it does not support: "
+                "no latest to compare", "test_unsupported_version_gets_supported")
+    should(False, f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, not its latest ({max(supported)})")
 
 
 @requirement("lifecycle-007")

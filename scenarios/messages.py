@@ -52,6 +52,8 @@ def test_error_envelope(mcp, revision):
     """An error response carries `error` with an integer `code` and a string `message`,
     and no `result`."""
     response = mcp.request(UNKNOWN_METHOD)
+    if response.kind is Kind.RESULT:  # that an unknown method gets an error at all is another check's
+        blocked(f"{UNKNOWN_METHOD} got a result, so there is no error envelope to judge", "test_unknown_method")
     expect(response.kind is Kind.ERROR, f"expected an error for {UNKNOWN_METHOD}, got {response.kind.value}")
     expect(not response.problems, "the error envelope is wrong: " + "; ".join(response.problems))
 

@@ -6,8 +6,8 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
       https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/caching
 """
 
-from conformance import jsonrpc
-from conformance.checks import expect, info, modern_only, not_applicable, requirement, should
+from conformance import jsonrpc, ledger
+from conformance.checks import expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import declares
 from conformance.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from conformance.schema import legacy_revisions
@@ -36,9 +36,15 @@ def _cacheable_results(mcp) -> dict[str, dict]:
 @requirement("2026-07-28/versioning-003", "2026-07-28/discover-001", "2026-07-28/schema-027")
 def test_discover_result(mcp, revision):
     """server/discover answers with the versions the server supports (including this one)
-    and its capabilities."""
+    and its capabilities, both valid against the revision's DiscoverResult schema."""
     modern_only(revision)
     result = mcp.init_result or {}
+    # This check owns these members' schema; resultType and caching hints are other checks'.
+    violations = ledger.about_members(mcp.schema.validate(result, "DiscoverResult", "$.result"),
+                                      ("supportedVersions", "capabilities"))
+    if violations:
+        fail("the server/discover result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
+             ledger.schema_signatures(violations, "server/discover"))
     versions = result.get("supportedVersions")
     expect(isinstance(versions, list) and versions, f"supportedVersions must list versions, got {versions!r}")
     expect(revision in versions, f"the server serves {revision} but supportedVersions is {versions}")

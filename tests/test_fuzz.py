@@ -68,6 +68,18 @@ def test_tool_arguments_validate(input_schema):
     check()
 
 
+def test_invalid_params_call_listed_tools():
+    """Mutated tools/call requests name a listed tool (unless the name itself is mutated):
+    an unknown tool's answer is test_unknown_tool_rejected's to judge, not the fuzzer's."""
+    from conformance.scenarios.fuzz import invalid_params_requests, owned_elsewhere
+    tools = {"echo": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
+    drawn = fuzzing.draws(invalid_params_requests(schema.load("2025-11-25"), None, ["tools/call"], tools),
+                          DEFAULT_SEED, 40)
+    assert drawn
+    for mutation, message in drawn:
+        assert message["params"].get("name") == "echo" or owned_elsewhere("tools/call", mutation), (mutation, message)
+
+
 def test_transcript_round_trip(tmp_path):
     steps = [replay.send_step({"jsonrpc": "2.0", "id": "", "method": "ping"}, answer=True),
              replay.raw_step(b'{"bad": \xff}\n')]

@@ -2,6 +2,7 @@
 
     python -m conformance.reference.http --port N [--transport http|sse] [--json-response]
         [--no-get-stream] [--era legacy|modern|dual] [--fault NAME ...] [--versions REV,REV]
+        [--auth-issuer URL [--auth-scope "mcp:basic mcp:tools"]]
 
 `--transport http` (the default) serves Streamable HTTP at /mcp: one ReferenceServer per
 session (MCP-Session-Id assigned at initialize), answers as an SSE stream per POST (or one
@@ -16,6 +17,10 @@ Mcp-Param-* headers must match the body (else 400 with HeaderMismatch, -32020); 
 capability and required-_meta errors get 400, an unknown method 404. A modern-only server
 (`--era modern`) answers GET and DELETE with 405. Over HTTP the server also offers a tool
 whose arguments are mirrored into headers (`x-mcp-header`).
+
+With `--auth-issuer` the server is an OAuth 2.1 resource server: every request to /mcp needs
+a bearer token from that issuer carrying the `--auth-scope` scopes, and Protected Resource
+Metadata is served (conformance/reference/auth.py, where the auth faults live too).
 
 Only 127.0.0.1 is bound. Requests carrying a foreign Origin get 403.
 """
@@ -37,6 +42,7 @@ from .. import jsonrpc
 from ..jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from ..transport.http import (METHOD_HEADER, NAME_HEADER, NAMED_BY, PARAM_HEADER, argument_at, decoded_header,
                               header_params)
+from .auth import FAULTS as AUTH_FAULTS
 from .faults import FAULTS as BASE_FAULTS
 from .faults import HARMLESS, Fault
 from .features import ReferenceFeature
@@ -105,6 +111,8 @@ FAULTS: dict[str, Fault] = {
     "sse-accept-foreign-origin": Fault("serves an SSE stream to a foreign Origin",
                                        "test_sse_foreign_origin_rejected"),
 }
+
+FAULTS.update(AUTH_FAULTS)  # OAuth resource-server faults: they need --auth-issuer {issuer}
 
 SESSION_HEADER = "mcp-session-id"
 VERSION_HEADER = "mcp-protocol-version"
@@ -694,6 +702,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versions", help="comma-separated protocol revisions to support")
     parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="dual",
                         help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
+    parser.add_argument("--auth-issuer", metavar="URL",
+                        help="protect /mcp as an OAuth 2.1 resource server trusting this issuer's tokens")
+    parser.add_argument("--auth-scope", default="mcp:basic mcp:tools", metavar="SCOPES",
+                        help='space-separated scopes every request needs (default "mcp:basic mcp:tools")')
     args = parser.parse_args(argv)
     if "exit-at-start" in args.fault:
         sys.stderr.write("reference server: fatal: refusing to start (fault exit-at-start)\n")
@@ -705,6 +717,10 @@ def main(argv: list[str] | None = None) -> int:
     app = ReferenceApp(set(args.fault), args.versions.split(",") if args.versions else None,
                        transport=args.transport, json_response=args.json_response,
                        get_stream=not args.no_get_stream, era=args.era)
+    if args.auth_issuer:
+        from .auth import ResourceGuard
+        app = ResourceGuard(app, args.auth_issuer, f"http://127.0.0.1:{args.port}/mcp", args.auth_scope.split(),
+                            set(args.fault))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off",
                 timeout_graceful_shutdown=0.1)  # open SSE streams must not hold up a stop
     return 0

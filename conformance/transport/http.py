@@ -134,6 +134,8 @@ class SseParser:
 
 
 # -- one raw exchange ------------------------------------------------------------------------
+_ACCESS_TOKEN = re.compile(r"([?&]access_token=)[^&#]*")  # never shown: reports may be published
+
 @dataclass
 class Exchange:
     """One HTTP request and what came back, as far as it was read."""
@@ -190,7 +192,7 @@ class Exchange:
         return next((m for m in self.messages if m.is_response and jsonrpc.same_id(request_id, m.id)), None)
 
     def summary(self) -> str:
-        path = httpx.URL(self.url).raw_path.decode("ascii", errors="replace")
+        path = _ACCESS_TOKEN.sub(r"\1(a token)", httpx.URL(self.url).raw_path.decode("ascii", errors="replace"))
         if self.status is None:
             return f"{self.method} {path} -> no answer ({self.error})"
         text = f"{self.method} {path} -> {self.status}"
@@ -441,12 +443,17 @@ def _shutdown(response: httpx.Response, close: bool = True) -> None:
 
 
 class HttpBased:
-    """What the HTTP transports share: a server this run may have launched, and an inbox."""
+    """What the HTTP transports share: a server this run may have launched, an inbox, and
+    the credentials every request carries (an Authorization header value, or None)."""
 
     kind: str
     url: str | None
     server = None  # a launch.LaunchedServer started for this run, or None
+    authorization: str | None = None  # "Bearer ...": sent on every request of a protected server
     _inbox: Inbox
+
+    def credentials(self) -> dict[str, str]:
+        return {"Authorization": self.authorization} if self.authorization else {}
 
     @property
     def exit_code(self) -> int | None:
@@ -578,8 +585,8 @@ class HttpTransport(HttpBased):
             self._initialize_ids.append(message.id)
         if message.kind is Kind.REQUEST and message.method == "tools/list":
             self._tool_lists.add(str(message.id))
-        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.session_headers(),
-                   **self.modern_headers(message)}
+        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.credentials(),
+                   **self.session_headers(), **self.modern_headers(message)}
         answered = threading.Event()
         outcome: dict = {}
         self._read_on_thread("mcp-http-post", self._post_worker, body, headers, message, answered, outcome)
@@ -718,7 +725,7 @@ class HttpTransport(HttpBased):
             return self._readers == 0
 
     def _listen(self) -> None:
-        headers = {"Accept": "text/event-stream", **self.session_headers()}
+        headers = {"Accept": "text/event-stream", **self.credentials(), **self.session_headers()}
         try:
             request = self._client.build_request("GET", self.url, headers=headers,
                                                  timeout=httpx.Timeout(self.timeout, read=None))
@@ -746,11 +753,11 @@ class HttpTransport(HttpBased):
                  on_headers: Callable[[Exchange], None] | None = None, idle: float | None = None) -> Exchange:
         """One HTTP request, outside the message flow. The usual headers (Accept, Content-Type
         for a body, and with `session` the session and version headers) are sent unless
-        `headers` overrides them (a None value drops one). A modern-era request body gets the
-        headers derived from it (`modern_headers`)."""
+        `headers` overrides them (a None value drops one), and so are the run's credentials.
+        A modern-era request body gets the headers derived from it (`modern_headers`)."""
         if self._client is None:
             raise TransportClosed("the transport is not started")
-        base = {"Accept": ACCEPT_BOTH if method == "POST" else "text/event-stream"}
+        base = {"Accept": ACCEPT_BOTH if method == "POST" else "text/event-stream", **self.credentials()}
         if body is not None:
             base["Content-Type"] = "application/json"
         if session:

@@ -43,8 +43,9 @@ class LaunchedServer:
     """An HTTP server process started from a command line with `{port}` in it."""
 
     def __init__(self, command: str, *, url: str | None = None, path: str = "/mcp", timeout: float = 5.0,
-                 grace: float = 2.0, keep: int = 64 * 1024):
+                 grace: float = 2.0, keep: int = 64 * 1024, env: dict[str, str] | None = None):
         self.command = command
+        self.env = env  # added to the suite's environment (the authorization server's location)
         self.url_template = url
         self.path = path
         self.timeout = timeout
@@ -81,7 +82,8 @@ class LaunchedServer:
         self._output.clear()
         try:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, start_new_session=True, bufsize=0)
+                                         stderr=subprocess.STDOUT, start_new_session=True, bufsize=0,
+                                         env={**os.environ, **self.env} if self.env else None)
         except FileNotFoundError:
             raise ServerStartError(f"command not found: {argv[0]!r} (from {self.command!r})") from None
         except OSError as exc:
@@ -160,18 +162,19 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
-def launched(command: str, *, url: str | None, path: str, timeout: float) -> LaunchedServer:
+def launched(command: str, *, url: str | None, path: str, timeout: float,
+             env: dict[str, str] | None = None) -> LaunchedServer:
     """The shared server for this command line (not started until a transport starts)."""
-    key = (command, url, path)
+    key = (command, url, path, tuple(sorted((env or {}).items())))
     with _servers_lock:
         if key not in _servers:
             _servers[key] = LaunchedServer(command, url=url, path=path, timeout=timeout,
-                                           grace=min(timeout, 2.0))
+                                           grace=min(timeout, 2.0), env=env)
         return _servers[key]
 
 
 def make_transport(kind: str, *, url: str | None = None, command: str | None = None, timeout: float,
-                   endpoint_path: str | None = None):
+                   endpoint_path: str | None = None, env: dict[str, str] | None = None):
     """A transport of `kind` (stdio, http or sse), not yet started.
 
     stdio needs `command`. http and sse need `url`, `command` (with `{port}`; the server is
@@ -187,6 +190,6 @@ def make_transport(kind: str, *, url: str | None = None, command: str | None = N
         raise ValueError(f"the {kind} transport needs a URL or a command that starts the server")
     cls = HttpTransport if kind == "http" else SseTransport
     if command:
-        server = launched(command, url=url, path=endpoint_path or DEFAULT_PATHS[kind], timeout=timeout)
+        server = launched(command, url=url, path=endpoint_path or DEFAULT_PATHS[kind], timeout=timeout, env=env)
         return cls(timeout=timeout, server=server)
     return cls(url, timeout=timeout)

@@ -76,7 +76,8 @@ class SseTransport(HttpBased):
     # -- the stream ----------------------------------------------------------------
     def _read_stream(self) -> None:
         try:
-            request = self._client.build_request("GET", self.url, headers={"Accept": "text/event-stream"},
+            request = self._client.build_request("GET", self.url, headers={"Accept": "text/event-stream",
+                                                                           **self.credentials()},
                                                  timeout=httpx.Timeout(self.timeout, read=None))
             response = self._client.send(request, stream=True)
         except (httpx.HTTPError, RuntimeError) as error:
@@ -153,6 +154,7 @@ class SseTransport(HttpBased):
         if self._client is None:
             raise TransportClosed("the transport is not started")
         base = {"Accept": "text/event-stream"} if method == "GET" else {"Content-Type": "application/json"}
+        base.update(self.credentials())
         target = url or (self.url if method == "GET" else self.endpoint_url)
         exchange = perform(self._client, method, target, merge_headers(base, headers), body,
                            timeout=self.timeout if timeout is None else timeout, read_for=read_for, until=until)

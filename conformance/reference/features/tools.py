@@ -32,6 +32,7 @@ LATEST = "2025-11-25"  # assumed when a call comes before initialize
 STEP_SECONDS = 0.05  # count_slowly's pace: slow enough to be cancelled in flight
 SIMPLE_TEXT = "This is a simple text response for testing."
 FAILURE_TEXT = "This tool intentionally returns an error for testing"
+MISNAMED_ECHO = "echo this!"  # echo's listed name under tool-name-invalid
 PNG_1X1 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC"
 READ_ONLY = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": True, "openWorldHint": False}
 NO_ARGUMENTS = {"type": "object", "additionalProperties": False}
@@ -190,7 +191,7 @@ class Feature(ReferenceFeature):
         if "outputSchema" in tool and revision >= "2025-06-18":
             described["outputSchema"] = tool["outputSchema"]
         if tool["name"] == "echo" and self.server.has("tool-name-invalid"):
-            described["name"] = "echo this!"
+            described["name"] = MISNAMED_ECHO
         if tool["name"] == "echo" and self.server.has("tool-input-schema-invalid"):
             described["inputSchema"] = _object({"text": {"type": "strin"}}, ["text"])
         if tool["name"] == "add" and self.server.has("tool-header-annotations-invalid"):
@@ -236,12 +237,16 @@ class Feature(ReferenceFeature):
         tool = next((t for t in self.tools() if t["name"] == name), None)
         if tool is None:
             return [self.unknown_tool(message.id, name)]
+        if name == MISNAMED_ECHO:  # tool-name-invalid breaks the name only: the tool still works
+            name = "echo"
         if not self.server.has("tool-arguments-unchecked"):
             rejection = self.check_arguments(message.id, tool, arguments)
             if rejection is not None:
                 return [rejection]
         tasks = self.server.features.get("tasks")
         if tasks is not None and tasks.active:  # else any `task` field is ignored
+            if "task" in params and not isinstance(params["task"], dict):
+                return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "task must be an object")]
             support = (tool.get("execution") or {}).get("taskSupport", "forbidden")
             if "task" in params and (support != "forbidden" or self.server.has("tasks-forbidden-tool-accepts-task")):
                 return tasks.create(message, lambda cancelled: self.run_task(name, arguments, cancelled),
