@@ -155,6 +155,14 @@ class Session:
     def close(self) -> None:
         self.transport.close()
 
+    def opening_body(self, request_id) -> bytes:
+        """The revision's first request as raw bytes: initialize, or a modern server/discover
+        with its per-request _meta (for raw HTTP checks and the authorization probe)."""
+        if self.modern:
+            return jsonrpc.encode(jsonrpc.request(request_id, "server/discover", self.with_meta({})))
+        return jsonrpc.encode(jsonrpc.request(request_id, "initialize", {
+            "protocolVersion": self.revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
+
     def exchange(self, method: str = "POST", body: bytes | None = None, **options):
         """One raw HTTP request on this session's transport (HTTP transports only), written to
         the transcript with its headers of interest and what came back (see HttpTransport.exchange)."""

@@ -17,9 +17,8 @@ from . import checks, ledger
 from . import schema as schemas
 from .auth.setup import AuthOptions, AuthSetup, probe
 from .checks import Blocked
-from . import jsonrpc
 from .jsonrpc import Kind
-from .session import CLIENT_INFO, META, ConnectionUnusable, Flooded, NoResponse, Session
+from .session import ConnectionUnusable, Flooded, NoResponse, Session
 from .transport import ServerStartError, TransportError
 from .transport.launch import make_transport
 
@@ -173,7 +172,7 @@ class Target:
                           timeout=self.timeout, label="authorization probe")
         try:
             session.start()
-            protection = probe(session, self._probe_body())
+            protection = probe(session, session.opening_body("conformance-auth-probe"))
             self.auth.learn(protection, session.transport.url)
             self._authorization = self.auth.header() if self.auth.active else None
             if protection.required:
@@ -186,16 +185,6 @@ class Target:
             self._startup_failed()
         return self._authorization
 
-    def _probe_body(self) -> bytes:
-        """A first request of the newest revision asked for (any request gets a 401)."""
-        revision = self.revisions[-1]
-        if revision >= "2026":
-            params = {"_meta": {META + "protocolVersion": revision, META + "clientInfo": CLIENT_INFO,
-                                META + "clientCapabilities": {}}}
-            return jsonrpc.encode(jsonrpc.request("conformance-auth-probe", "server/discover", params))
-        return jsonrpc.encode(jsonrpc.request("conformance-auth-probe", "initialize", {
-            "protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
-
     def _check_accepted(self, session: Session, protection) -> None:
         """A protected server: the run's bearer must be accepted, or nothing can be tested."""
         if self._authorization is None:
@@ -206,7 +195,7 @@ class Target:
                                   "server, which mints the tokens), or pass --mcp-auth-token TOKEN "
                                   "(or MCP_CONFORMANCE_AUTH_TOKEN)")
             return
-        answer = session.exchange("POST", self._probe_body(), session=False,
+        answer = session.exchange("POST", session.opening_body("conformance-auth-probe"), session=False,
                                   headers={"Authorization": self._authorization}, until=lambda e: bool(e.messages))
         if answer.status in (401, 403):
             # The positive control's check owns this; every revision's checks are BLOCKED by it.

@@ -24,14 +24,13 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/authorizati
 
 from __future__ import annotations
 
-import json
 import secrets
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from conformance import jsonrpc
 from conformance.auth.challenge import Challenge, MalformedChallenge, bearer, parse_challenges
-from conformance.auth.setup import metadata_urls
+from conformance.auth.setup import json_object, metadata_urls
 from conformance.auth.tokens import DEFAULT_SUBJECT, OTHER_SUBJECT
 from conformance.checks import Blocked, blocked, expect, fail, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
@@ -163,17 +162,6 @@ def with_query(url: str, name: str, value: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def json_object(status: int | None, content: bytes) -> dict | None:
-    """The JSON object of a 200 answer, else None."""
-    if status != 200:
-        return None
-    try:
-        document = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return document if isinstance(document, dict) else None
-
-
 # -- applicability -----------------------------------------------------------------------------
 def _applies(mcp_target, revision: str):
     """The unauthenticated probe's Protection, or the check is skipped (see the module docstring)."""
@@ -208,13 +196,6 @@ def _first_method(session) -> str:
     return "server/discover" if session.revision >= MODERN else "initialize"
 
 
-def _first_body(session, request_id: str) -> bytes:
-    """The revision's first request: initialize, or a modern server/discover with its _meta."""
-    if session.revision >= MODERN:
-        return jsonrpc.encode(jsonrpc.request(request_id, "server/discover", session.with_meta({})))
-    return session.transport.initialize_body(session.revision, request_id=request_id)
-
-
 def _answered(request_id):
     return lambda exchange: exchange.response_to(request_id) is not None
 
@@ -223,7 +204,7 @@ def _send(session, authorization: str | None, request_id: str = "conformance-aut
           on_session: bool = False, url: str | None = None):
     """POST the revision's first request (or `body`) with exactly this Authorization value
     (None: no Authorization header), reading the answer until its response has come."""
-    body = _first_body(session, request_id) if body is None else body
+    body = session.opening_body(request_id) if body is None else body
     return session.exchange("POST", body, session=on_session, headers={"Authorization": authorization},
                             url=url, until=_answered(request_id))
 

@@ -121,18 +121,19 @@ def probe(session, body: bytes) -> Protection:
     for url in ([advertised] if advertised else []) + metadata_urls(session.transport.url):
         answer = session.exchange("GET", url=url, session=False, headers={**anonymous, "Accept": "application/json"})
         found.exchanges.append(answer)
-        document = _json_object(answer)
+        document = json_object(answer.status, answer.content)
         if document is not None:
             found.metadata_url, found.metadata = url, document
             break
     return found
 
 
-def _json_object(exchange) -> dict | None:
-    if exchange.status != 200:
+def json_object(status: int | None, content: bytes) -> dict | None:
+    """The JSON object of a 200 answer, else None."""
+    if status != 200:
         return None
     try:
-        document = json.loads(exchange.content)
+        document = json.loads(content)
     except (ValueError, UnicodeDecodeError):
         return None
     return document if isinstance(document, dict) else None
