@@ -10,13 +10,11 @@ A directory holds <revision>/schema.json.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 import urllib.request
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +22,13 @@ import jsonschema
 import referencing
 import referencing.jsonschema
 
+from .revisions import legacy_revisions, manifest, revisions  # noqa: F401 (this module's API too)
+
 ENV_SCHEMA_DIR = "MCP_CONFORMANCE_SCHEMA_DIR"
 
 
 class SchemaUnavailable(Exception):
     """No verified copy of a revision's schema could be found or fetched."""
-
-
-@functools.cache
-def manifest() -> dict:
-    return json.loads(resources.files("conformance.pinned").joinpath("manifest.json").read_text())
-
-
-def revisions() -> list[str]:
-    return sorted(manifest()["revisions"])
-
-
-def legacy_revisions() -> list[str]:
-    return [r for r, pin in manifest()["revisions"].items() if pin["era"] == "legacy"]
 
 
 def cache_dir() -> Path:

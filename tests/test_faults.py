@@ -2,6 +2,7 @@
 each registered fault makes its own check fail (or warn, for a SHOULD), harmless quirks
 change nothing, and no check is left without a fault that can fail it."""
 
+import json
 import sys
 
 import pytest
@@ -68,3 +69,23 @@ def test_every_check_has_a_fault():
     uncovered = sorted(c.name for c in checks() if c.name not in caught and c.name not in NOTES_ONLY)
     assert not uncovered, f"checks no reference fault can fail: {uncovered}"
     assert {f.check for f in faults if f.outcome == "informational"} <= caught | set(NOTES_ONLY)
+
+
+def test_tools_of_other_features_refuse_a_task_field():
+    """Every reference tool without taskSupport answers a task-augmented call with -32601,
+    the tools of the client-request features too: which one test_task_forbidden_tool_rejected
+    tries first depends on the listing's order (fixture-tools-order-varies shuffles it)."""
+    from conformance.reference.server import ReferenceServer
+
+    server = ReferenceServer()
+
+    def send(message: dict) -> list[dict]:
+        return [json.loads(line) for line in server.handle(json.dumps({"jsonrpc": "2.0", **message}).encode())]
+
+    send({"id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                                                      "clientInfo": {"name": "test", "version": "1"}}})
+    send({"method": "notifications/initialized"})
+    for name in ("list_roots", "ask_url", "connect_account"):
+        answer = [m for m in send({"id": name, "method": "tools/call",
+                                   "params": {"name": name, "arguments": {}, "task": {}}}) if m.get("id") == name]
+        assert answer[0].get("error", {}).get("code") == -32601, (name, answer)

@@ -26,7 +26,7 @@ import time
 
 from .. import jsonrpc
 from ..jsonrpc import Kind
-from ..schema import legacy_revisions, revisions
+from ..revisions import legacy_revisions, revisions
 from ..transport.base import TransportError
 from ..transport.http import HttpTransport
 from ..transport.stdio import StdioTransport

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from .. import __version__, jsonrpc
 from ..jsonrpc import Kind
-from ..schema import legacy_revisions
+from ..revisions import legacy_revisions
 from .faults import HARMLESS, registry
 from .features import modules as feature_modules
 from .modern import ModernEra, is_modern

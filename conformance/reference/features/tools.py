@@ -20,8 +20,6 @@ import threading
 import time
 import wave
 
-import jsonschema
-
 from ... import jsonrpc
 from ..faults import Fault, modern
 from ..paging import InvalidCursor, page
@@ -232,7 +230,9 @@ class Feature(ReferenceFeature):
         params = message.params or {}
         name, arguments = params.get("name"), params.get("arguments") or {}
         owner = next((f for f in self.others() if name in {t["name"] for t in f.offered_tools()}), None)
-        if owner is not None:
+        if owner is not None:  # no tool of another feature runs as a task
+            if "task" in params and self.tasks_active():
+                return [self.server.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{name} cannot run as a task")]
             return owner.call_tool(message)
         tool = next((t for t in self.tools() if t["name"] == name), None)
         if tool is None:
@@ -244,7 +244,7 @@ class Feature(ReferenceFeature):
             if rejection is not None:
                 return [rejection]
         tasks = self.server.features.get("tasks")
-        if tasks is not None and tasks.active:  # else any `task` field is ignored
+        if self.tasks_active():  # else any `task` field is ignored
             if "task" in params and not isinstance(params["task"], dict):
                 return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "task must be an object")]
             support = (tool.get("execution") or {}).get("taskSupport", "forbidden")
@@ -265,6 +265,10 @@ class Feature(ReferenceFeature):
         except (TypeError, KeyError, ValueError) as error:  # only with unchecked arguments
             return [self.server.result(message.id, {**text_result(f"{name} failed: {error}"), "isError": True})]
 
+    def tasks_active(self) -> bool:
+        tasks = self.server.features.get("tasks")
+        return tasks is not None and tasks.active
+
     def unknown_tool(self, request_id, name) -> dict:
         if self.server.has("tool-unknown-result"):
             return self.server.result(request_id, text_result(f"called {name}"))
@@ -280,6 +284,8 @@ class Feature(ReferenceFeature):
         missing = [k for k in tool["inputSchema"].get("required", []) if k not in arguments]
         if missing:
             return self.server.error(request_id, jsonrpc.INVALID_PARAMS, f"missing arguments: {missing}")
+        import jsonschema  # here, not at the top: most reference processes call no tool, and it is
+        # most of a process's start-up (a connection per check over stdio)
         try:
             jsonschema.Draft202012Validator(tool["inputSchema"]).validate(arguments)
         except (jsonschema.ValidationError, jsonschema.SchemaError, jsonschema.exceptions.UnknownType) as error:
