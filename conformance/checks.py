@@ -15,6 +15,7 @@ checks reads as one problem (`problems`).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NoReturn
 
@@ -99,10 +100,17 @@ class Verdict:
 
 
 _current = Verdict()
+_ahead = threading.local()  # on a thread doing work ahead for a check (Target.run_ahead)
 
 
 def current() -> Verdict:
-    return _current
+    return getattr(_ahead, "verdict", None) or _current
+
+
+def act_for(check: str) -> None:
+    """On a thread of work done ahead: what it meets is met by `check`, the first check
+    that will use it (as if that check had done the work itself, as in a serial run)."""
+    _ahead.verdict = Verdict(check=check)
 
 
 def begin(check: str = "") -> Verdict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from . import checks, ledger, replay, workers
+from . import checks, ledger, occasions, replay, workers
 from . import schema as schemas
 from .auth.setup import AuthOptions
 from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
@@ -130,6 +130,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mcp_requirement(*ids): requirement IDs a conformance check verifies")
     config.addinivalue_line("markers", "mcp_sweep: a check judging the whole run; it runs after all others")
+    config.addinivalue_line("markers", f"{occasions.MARK}(name): a check judging work started ahead (occasions)")
     if not config.pluginmanager.has_plugin(TALLY_NAME):
         config.pluginmanager.register(Tally(), TALLY_NAME)
     command, url = config.getoption("--mcp-server"), config.getoption("--mcp-url")
@@ -252,9 +253,11 @@ def mcp_target(request: pytest.FixtureRequest) -> Target:
 
 
 @pytest.fixture
-def mcp(mcp_target: Target, revision: str):
-    """The shared, initialized session for this revision (skipped if the server lacks it)."""
+def mcp(mcp_target: Target, revision: str, request: pytest.FixtureRequest):
+    """The shared, initialized session for this revision (skipped if the server lacks it).
+    Its first use starts the revision's occasions (conformance.occasions)."""
     session = mcp_target.shared(revision)
+    occasions.start_ahead(mcp_target, session, revision, request.session.items)
     checks.current().watch(session)
     return session
 

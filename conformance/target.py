@@ -9,7 +9,9 @@ that answers another version does not support the one asked for.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import pytest
 
@@ -98,6 +100,8 @@ class Target:
         self.ended: dict[str, str] = {}  # revision -> the first check whose connection ended
         self._closing: list[threading.Thread] = []  # connections being closed (close_fresh)
         self._spare = None  # stdio: a server process started ahead for the next connection
+        self._spare_lock = threading.Lock()  # connections are also made by work run ahead
+        self._ahead: dict[tuple, Future] = {}  # work started ahead of the check that uses it (run_ahead)
         self.auth = AuthSetup(auth or AuthOptions())
         self._authorization: str | None = None  # the Authorization header of every connection
         self._auth_probed = False
@@ -244,6 +248,10 @@ class Target:
         spoken to) while the previous check ran, if it is still alive: a server's start-up
         (an interpreter loading its modules) then overlaps other work instead of adding to
         each check. A new spare is started at once."""
+        with self._spare_lock:
+            return self._prepared_locked(revision)
+
+    def _prepared_locked(self, revision: str) -> Session:
         spare, self._spare = self._spare, None
         if spare is not None and (spare.exit_code is not None or spare.stdout_eof):
             spare.close()
@@ -257,6 +265,31 @@ class Target:
             except TransportError:
                 self._spare = None
         return session
+
+    # -- work run ahead -------------------------------------------------------------
+    def run_ahead(self, key: tuple, make: Callable[[], Any], acting_for: str) -> None:
+        """Start `make` (work on connections of its own, bounded by their timeouts) on a
+        thread now, so that its waits overlap the checks that run before `acting_for`, the
+        first check to use it: what it meets is met by that check. take() returns it."""
+        if key in self._ahead:
+            return
+        future: Future = Future()
+
+        def run() -> None:
+            checks.act_for(acting_for)
+            try:
+                future.set_result(make())
+            except BaseException as error:  # a skip or a block too: re-raised by take()
+                future.set_exception(error)
+
+        self._ahead[key] = future
+        threading.Thread(target=run, daemon=True, name=f"mcp-ahead-{'-'.join(map(str, key))}").start()
+
+    def take(self, key: tuple, make: Callable[[], Any]) -> Any:
+        """The result of the work run ahead under `key` (raising what it raised), once; or
+        make() now if none was started."""
+        future = self._ahead.pop(key, None)
+        return make() if future is None else future.result()
 
     def support(self, revision: str) -> Support:
         if revision not in self._support:

@@ -29,7 +29,8 @@ from conformance import generate
 from conformance.checks import blocked, current, expect, fail, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.discovery import ToolCall, call_params, input_schema, issued_token, new_token
-from conformance.scenarios.tools import PROGRESS, Exercise, exercised, is_progress_for
+from conformance.occasions import uses
+from conformance.scenarios.tools import EXERCISE, PROGRESS, Exercise, exercised, is_progress_for
 from conformance.transport import TransportError
 
 TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response (unordered transports)
@@ -108,6 +109,7 @@ def trailing(exercise: Exercise) -> None:
         pass  # the connection ended: what arrived is judged, the end by test_tool_calls_answered
 
 
+@uses(EXERCISE)
 @requirement("progress-010", "progress-011", "2026-07-28/progress-011", "2026-07-28/progress-012")
 def test_progress_tokens_known(mcp, mcp_target, revision):
     """Progress notifications name only progress tokens the client sent in its requests.
@@ -118,6 +120,7 @@ def test_progress_tokens_known(mcp, mcp_target, revision):
     expect(not foreign, f"progress notifications for tokens the client never sent: {', '.join(foreign)}")
 
 
+@uses(EXERCISE)
 @requirement("progress-007", "2026-07-28/progress-008")
 def test_progress_increases(mcp, mcp_target, revision):
     """For each progress token, `progress` increases with every notification (even when no
@@ -131,6 +134,7 @@ def test_progress_increases(mcp, mcp_target, revision):
     expect(not stalled, "progress does not increase: " + "; ".join(f"token {t}: {v}" for t, v in stalled.items()))
 
 
+@uses(EXERCISE)
 @requirement("progress-020", "progress-011", "2026-07-28/progress-018", "2026-07-28/progress-012")
 def test_no_progress_after_response(mcp, mcp_target, revision):
     """Once a request has its response, no more progress notifications arrive for its
@@ -244,6 +248,7 @@ def silence_window(expected: float, elapsed: float, timeout: float) -> float:
     return min(timeout, max(MIN_SILENCE, 1.2 * expected + 0.05 - elapsed))
 
 
+@uses(EXERCISE)
 @requirement("cancellation-005", "cancellation-007", "cancellation-012", "2026-07-28/cancellation-014",
              "2026-07-28/cancellation-016", "2026-07-28/cancellation-021")
 def test_cancelled_request_not_answered(mcp, mcp_target, revision):

@@ -19,15 +19,19 @@ import time
 from dataclasses import dataclass, field
 
 import jsonschema
+import pytest
 
 from conformance import generate
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import ToolCall, call_tool, callable_tools, input_schema, listed_tools, may_call
 from conformance.jsonrpc import INVALID_PARAMS, MISSING_REQUIRED_CLIENT_CAPABILITY, SAFE_INTEGER, Kind
+from conformance.occasions import occasion, uses
 from conformance.session import ConnectionUnusable, Flooded, NoResponse
 from conformance.transport import TransportError
 from conformance.transport.http import header_params
 
+EXERCISE = "tool-exercise"  # the occasion (conformance.occasions)
+EXERCISES = "_conformance_tool_exercises"  # the Target's cache of them, by revision
 EXAMPLES_PER_TOOL = 3
 MAX_TOOLS_CALLED = 20
 CALL_BUDGET_SHARE = 2.0  # of the timeout, for all generated calls of one session; the rest are reported
@@ -62,15 +66,36 @@ def exercised(target, shared, revision: str) -> Exercise:
     """Every tool the calling policy allows (as listed on the `shared` connection), called
     with generated arguments: once per revision, on a connection of its own. So the wire
     violations those calls draw are judged by test_tool_calls_answered alone, and a tool
-    that breaks the server takes no shared connection down with it."""
+    that breaks the server takes no shared connection down with it. Started ahead when the
+    revision's shared connection opens (conformance.occasions), else made here."""
     tools = callable_tools(shared, target.call_tools)  # not applicable before anything starts
-    cache = target.__dict__.setdefault("_conformance_tool_exercises", {})
+    cache = target.__dict__.setdefault(EXERCISES, {})
     if revision not in cache:
+        cache[revision] = target.take((EXERCISE, revision), _new_exercise(target, shared, revision, tools))
+    return cache[revision]
+
+
+@occasion(EXERCISE)
+def start_exercise(target, shared, revision: str, acting_for: str) -> None:
+    if revision in target.__dict__.get(EXERCISES, {}):
+        return
+    try:
+        tools = callable_tools(shared, target.call_tools)
+    except (Exception, pytest.skip.Exception):  # no tool to call, or a listing that broke: met by the check
+        return
+    for tool in tools[:MAX_TOOLS_CALLED]:  # drawn here: the exercise's thread finds them drawn
+        generate.examples(input_schema(tool), EXAMPLES_PER_TOOL)
+    target.run_ahead((EXERCISE, revision), _new_exercise(target, shared, revision, tools), acting_for)
+
+
+def _new_exercise(target, shared, revision: str, tools: list[dict]):
+    refused = [t["name"] for t in listed_tools(shared) if not may_call(t, target.call_tools)]
+
+    def make() -> Exercise:
         session = target.connect(revision)
         session.open(revision)
-        refused = [t["name"] for t in listed_tools(shared) if not may_call(t, target.call_tools)]
-        cache[revision] = _exercise(Exercise(session, target.call_tools, refused=refused), tools)
-    return cache[revision]
+        return _exercise(Exercise(session, target.call_tools, refused=refused), tools)
+    return make
 
 
 def _exercise(exercise: Exercise, tools: list[dict]) -> Exercise:
@@ -290,6 +315,7 @@ def test_tool_header_annotations(mcp, revision):
 
 
 # -- calls -----------------------------------------------------------------------------------
+@uses(EXERCISE)
 @requirement("tools-022")
 def test_tool_calls_answered(mcp, mcp_target, revision):
     """Every tool the policy allows, called with arguments valid against its inputSchema
@@ -330,6 +356,7 @@ def structured_calls(mcp, mcp_target, revision) -> list[ToolCall]:
     return succeeded
 
 
+@uses(EXERCISE)
 @requirement("tools-018", "2026-07-28/tools-040")
 def test_tool_structured_content_conforms(mcp, mcp_target, revision):
     """A tool that declares an outputSchema returns `structuredContent` valid against it in
@@ -352,6 +379,7 @@ def test_tool_structured_content_conforms(mcp, mcp_target, revision):
     expect(not problems, "\n".join(problems))
 
 
+@uses(EXERCISE)
 @requirement("tools-017")
 def test_tool_structured_content_as_text(mcp, mcp_target, revision):
     """A result with `structuredContent` should also carry the same JSON, serialized, in a
