@@ -16,19 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
+import httpx
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-jwt = pytest.importorskip("jwt")
-pytest.importorskip("cryptography")
-httpx = pytest.importorskip("httpx")
-
-from cryptography.hazmat.primitives.asymmetric import ec, rsa  # noqa: E402
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm  # noqa: E402
-
-from conformance.reference.auth import FAULTS as AUTH_FAULTS  # noqa: E402
-from conformance.reference.auth import same_resource  # noqa: E402
-from conformance.reference.http import FAULTS as HTTP_FAULTS  # noqa: E402
-from conformance.transport.launch import LaunchedServer, free_port  # noqa: E402
+from conformance.reference.auth import FAULTS as AUTH_FAULTS
+from conformance.reference.auth import same_resource
+from conformance.reference.http import FAULTS as HTTP_FAULTS
+from conformance.transport.launch import LaunchedServer, free_port
 
 REFERENCE = f"{shlex.quote(sys.executable)} -m conformance.reference.http --port {{port}}"
 SCOPES = "mcp:basic mcp:tools"
