@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from conformance import jsonrpc
 from conformance.auth.challenge import Challenge, MalformedChallenge, bearer, parse_challenges
-from conformance.auth.setup import json_object, metadata_urls
+from conformance.auth.setup import absolute_http_url, fetch_json, metadata_places
 from conformance.auth.tokens import DEFAULT_SUBJECT, OTHER_SUBJECT
 from conformance.checks import Blocked, blocked, expect, fail, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
@@ -52,14 +52,6 @@ SCOPE_CHECK = "test_auth_insufficient_scope"
 
 
 # -- pure helpers (tests/test_authorization_checks.py) -----------------------------------------
-def absolute_http_url(value) -> bool:
-    """An absolute http(s) URL with a host and no fragment."""
-    if not isinstance(value, str):
-        return False
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
-
-
 def resource_matches(resource, endpoint: str) -> bool:
     """Whether the metadata's `resource` names the endpoint: identical strings (RFC 9728
     §3.3), except that at the root path "" and "/" are the same URL (RFC 3986 §6.2.3)."""
@@ -385,9 +377,7 @@ class Discovery:
 
 
 def _fetch(session, fetched: Fetched) -> Fetched:
-    fetched.exchange = session.exchange("GET", url=fetched.url, session=False,
-                                        headers={"Authorization": None, "Accept": "application/json"})
-    fetched.document = json_object(fetched.exchange.status, fetched.exchange.content)
+    fetched.exchange, fetched.document = fetch_json(session, fetched.url)
     return fetched
 
 
@@ -399,12 +389,8 @@ def _discover(session, first_only: bool = False) -> Discovery:
     challenge = bearer(first.headers.get("www-authenticate")) if first.status == 401 else None
     advertised = challenge.params.get("resource_metadata") if challenge else None
     found = Discovery(first, challenge, advertised)
-    candidates = [Fetched("resource_metadata in the 401 challenge", advertised)] \
-        if absolute_http_url(advertised) else []
-    urls = metadata_urls(session.transport.url)
-    labels = ["the path-based well-known URL", "the root well-known URL"] if len(urls) > 1 else ["the well-known URL"]
-    candidates += [Fetched(label, url) for label, url in zip(labels, urls)]
-    for candidate in candidates:
+    for label, url in metadata_places(advertised, session.transport.url):
+        candidate = Fetched(label, url)
         found.fetched.append(_fetch(session, candidate))
         if first_only and candidate.document is not None:
             break

@@ -3,9 +3,9 @@ URL comparisons, the metadata and challenge judgements, the discovery URLs."""
 
 import pytest
 
-from conformance.scenarios.authorization import (absolute_http_url, as_metadata_urls, challenge_problem,
-                                                 insufficient_scope_gaps, json_object, metadata_problems,
-                                                 offline_access_places, resource_matches,
+from conformance.auth.setup import absolute_http_url, json_object
+from conformance.scenarios.authorization import (as_metadata_urls, challenge_problem, insufficient_scope_gaps,
+                                                 metadata_problems, offline_access_places, resource_matches,
                                                  unwarranted_trailing_slash, with_query)
 
 ENDPOINT = "http://127.0.0.1:8000/mcp"

@@ -44,6 +44,32 @@ class AuthOptions:
                    port=port or 0, key_file=key_file, user_token=token or os.environ.get(TOKEN_ENV) or None)
 
 
+def absolute_http_url(value) -> bool:
+    """An absolute http(s) URL with a host and no fragment."""
+    if not isinstance(value, str):
+        return False
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.fragment
+
+
+def metadata_places(advertised, endpoint: str) -> list[tuple[str, str]]:
+    """(how a client finds it, URL) of each place a client looks for the Protected Resource
+    Metadata of `endpoint`, in its order: the challenge's resource_metadata (`advertised`,
+    when it is an absolute URL), then the well-known URLs."""
+    places = [("resource_metadata in the 401 challenge", advertised)] if absolute_http_url(advertised) else []
+    urls = metadata_urls(endpoint)
+    labels = ["the path-based well-known URL", "the root well-known URL"] if len(urls) > 1 else ["the well-known URL"]
+    return places + list(zip(labels, urls))
+
+
+def fetch_json(session, url: str):
+    """GET `url` without credentials (recorded in the session's transcript): the exchange,
+    and the JSON object it served (None unless a 200 with one)."""
+    exchange = session.exchange("GET", url=url, session=False,
+                                headers={"Authorization": None, "Accept": "application/json"})
+    return exchange, json_object(exchange.status, exchange.content)
+
+
 def metadata_urls(endpoint: str) -> list[str]:
     """Where RFC 9728 puts the metadata of `endpoint`: the path-based well-known URL (the
     path appended), then the root one."""
@@ -114,14 +140,13 @@ def probe(session, body: bytes) -> Protection:
     Resource Metadata (the challenge's resource_metadata, else the well-known URLs: a server
     that publishes it claims protection even if it answered). Every exchange goes to the
     session's transcript."""
-    anonymous = {"Authorization": None}
-    exchange = session.exchange("POST", body, session=False, headers=anonymous, until=lambda e: bool(e.messages))
+    exchange = session.exchange("POST", body, session=False, headers={"Authorization": None},
+                                until=lambda e: bool(e.messages))
     found = Protection(exchange.status, exchange.headers.get("www-authenticate"), exchanges=[exchange])
     advertised = found.challenge.params.get("resource_metadata") if found.challenge else None
-    for url in ([advertised] if advertised else []) + metadata_urls(session.transport.url):
-        answer = session.exchange("GET", url=url, session=False, headers={**anonymous, "Accept": "application/json"})
+    for _, url in metadata_places(advertised, session.transport.url):
+        answer, document = fetch_json(session, url)
         found.exchanges.append(answer)
-        document = json_object(answer.status, answer.content)
         if document is not None:
             found.metadata_url, found.metadata = url, document
             break
