@@ -298,6 +298,24 @@ def test_launch_restarts_a_dead_server():
         server.stop()
 
 
+def test_launch_moves_off_a_port_another_process_took(monkeypatch):
+    """The port chosen for `{port}` is taken by another server before ours binds it: the
+    start is retried on a new port instead of talking to the other server (seen in CI)."""
+    import conformance.transport.launch as launch
+
+    other, ours = LaunchedServer(REFERENCE, timeout=15), LaunchedServer(REFERENCE, timeout=15)
+    try:
+        other.ensure_running()
+        chosen = iter([other.port])
+        real = launch.free_port
+        monkeypatch.setattr(launch, "free_port", lambda: next(chosen, None) or real())
+        ours.ensure_running()
+        assert ours.port != other.port and launch.listener_group(ours.port) == ours.proc.pid
+    finally:
+        ours.stop()
+        other.stop()
+
+
 def test_make_transport_kinds():
     assert isinstance(make_transport("stdio", command="cat", timeout=1), StdioTransport)
     assert make_transport("http", url="http://127.0.0.1:1/mcp", timeout=1).url == "http://127.0.0.1:1/mcp"

@@ -39,6 +39,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def listener_group(port: int) -> int | None:
+    """The process group of the process listening on loopback `port`, found through /proc;
+    None where that cannot be told (not Linux, no listening socket in this network
+    namespace, or its owner's descriptors are not readable)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                        inodes.add(f"socket:[{fields[9]}]")
+        except (OSError, IndexError, ValueError):
+            return None
+    for pid in filter(str.isdigit, os.listdir("/proc") if inodes else ()):
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{pid}/fd")):
+                return os.getpgid(int(pid))
+        except OSError:
+            continue
+    return None
+
+
+class _PortTaken(Exception):
+    """The port chosen for `{port}` was taken by another process before the server bound it."""
+
+
 class LaunchedServer:
     """An HTTP server process started from a command line with `{port}` in it."""
 
@@ -66,7 +93,16 @@ class LaunchedServer:
                 return
             self._start()
 
-    def _start(self) -> None:
+    def _start(self, attempts: int = 3) -> None:
+        for attempt in range(attempts):
+            try:
+                return self._start_once()
+            except _PortTaken:
+                if attempt == attempts - 1:
+                    raise ServerStartError(f"another process took each port chosen for {self.command!r} "
+                                           f"({attempts} tries)", self.exit_code, self.stderr_tail()) from None
+
+    def _start_once(self) -> None:
         templated = "{port}" in self.command or "{port}" in (self.url_template or "")
         fixed = urlsplit(self.url_template).port if self.url_template and "{port}" not in self.url_template else None
         if not templated and fixed is None:
@@ -91,26 +127,41 @@ class LaunchedServer:
         _live.add(self)
         reaper.watch(self.proc.pid)
         threading.Thread(target=self._drain, args=(self.proc,), daemon=True, name="mcp-server-output").start()
-        self._wait_listening(host, self.port)
+        self._wait_listening(host, self.port, chosen=fixed is None)
 
-    def _wait_listening(self, host: str, port: int) -> None:
+    def _wait_listening(self, host: str, port: int, chosen: bool) -> None:
         deadline = time.monotonic() + self.timeout
+        # Between free_port() and the server's bind another process (a parallel worker's server)
+        # can take the port; a connection check alone would then talk to that server. A listener
+        # of another process group is waited out: our server then fails to bind and exits, and
+        # the start is retried on a new port. Bounded, for listeners that are the server's own
+        # but outside its group (a container runtime's port proxy).
+        foreign_until = time.monotonic() + min(self.timeout, 3.0)
         while True:
             code = self.proc.poll()
+            listening = self._accepts(host, port)
             if code is not None:
+                if chosen and listening:
+                    raise _PortTaken  # someone else holds the port we picked: pick another
                 time.sleep(0.1)  # let the output drain
                 raise ServerStartError(f"the server exited with code {code} before listening on {host}:{port}",
                                        code, self.stderr_tail())
-            try:
-                with socket.create_connection((host, port), timeout=0.2):
-                    return
-            except OSError:
-                pass
+            if listening and (not chosen or listener_group(port) in (None, self.proc.pid)
+                              or time.monotonic() > foreign_until):
+                return
             if time.monotonic() > deadline:
                 self.stop()
                 raise ServerStartError(f"the server did not accept connections on {host}:{port} "
                                        f"within {self.timeout:g}s", self.exit_code, self.stderr_tail())
             time.sleep(0.05)
+
+    @staticmethod
+    def _accepts(host: str, port: int) -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return True
+        except OSError:
+            return False
 
     def _drain(self, proc: subprocess.Popen) -> None:
         for chunk in pipe_chunks(proc.stdout.fileno()):
