@@ -11,18 +11,20 @@ import sys
 from . import catalogue
 
 
-def _share(label: str, counts: tuple[int, int]) -> str:
+def _share(label: str, counts: tuple[int, int], side: str = "server") -> str:
     done, total = counts
     percent = f"{100 * done / total:.1f}%" if total else "n/a"
-    return f"server-side {label}: {done}/{total} ({percent})"
+    return f"{side}-side {label}: {done}/{total} ({percent})"
 
 
 def _proven_checks() -> set[str]:
     """The checks some reference fault makes fail or warn (a check no fault trips proves nothing)."""
     from .reference.faults import registry
     from .reference.http import FAULTS as HTTP_FAULTS
+    from .reference.oauth_faults import FAULTS as OAUTH_FAULTS
     faults = [*registry().values(), *HTTP_FAULTS.values()]
-    return {fault.check for fault in faults if fault.outcome in ("failed", "warned")}
+    return ({fault.check for fault in faults if fault.outcome in ("failed", "warned")}
+            | {check for check, _, outcome, _ in OAUTH_FAULTS.values() if outcome in ("failed", "warned")})
 
 
 def coverage(args: argparse.Namespace) -> int:
@@ -47,6 +49,12 @@ def coverage(args: argparse.Namespace) -> int:
         if checked or unchecked:
             label = "authorization MUST observable by the harness, with a check and a fault"
             print(f"  {_share(label, (len(checked), len(checked) + len(unchecked)))}")
+            if unchecked:
+                print(f"    not yet: {', '.join(unchecked)}")
+        checked, unchecked = result.authorization(_proven_checks(), side="client")
+        if checked or unchecked:
+            label = "authorization MUST observable by the harness, with a check and a fault"
+            print(f"  {_share(label, (len(checked), len(checked) + len(unchecked)), 'client')}")
             if unchecked:
                 print(f"    not yet: {', '.join(unchecked)}")
         if args.missing:

@@ -45,6 +45,20 @@ AUTHORIZATION_OBSERVABLE = {
                    *(f"security-considerations-{n}" for n in ("004", "031", "032", "033"))),
 }
 
+# The client-side authorization rows a harness can observe when it plays the protected MCP
+# server and its authorization server (rows 1.2 (b) of the design background); the
+# coverage command counts their MUSTs.
+CLIENT_AUTHORIZATION_OBSERVABLE = {
+    "2025-11-25": tuple(f"authorization-{n:03}" for n in (
+        7, 12, 22, *range(24, 32), 33, 34, 39, 40, 49, 53, *range(55, 67), 71, 82, 84, 85, 87,
+        *range(94, 101), 104, 123)),
+    "2026-07-28": (*(f"authorization-server-discovery-{n:03}" for n in (*range(8, 15), 17)),
+                   *(f"client-registration-{n:03}" for n in (2, 3, 8, 9, 18, 21, 22, 23, 26, 29)),
+                   *(f"authorization-{n:03}" for n in (7, 12, 14, 18, 19, 22, 27, 28, 29, 30, 32, 33,
+                                                       *range(34, 46), 50, 54, 55, 67, 69, 71)),
+                   *(f"security-considerations-{n:03}" for n in (3, *range(10, 17), 20, 35))),
+}
+
 
 @dataclass(frozen=True)
 class Requirement:
@@ -125,17 +139,22 @@ def get(requirement_id: str, revision: str | None = None) -> Requirement | None:
 
 
 def checks() -> list[CheckInfo]:
-    """Every check shipped in conformance.scenarios, with the requirement IDs it cites."""
+    """Every check shipped in conformance.scenarios (the client leg's as area "client.<module>"),
+    with the requirement IDs it cites."""
     package = importlib.import_module("conformance.scenarios")
     found = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    prefix = package.__name__ + "."
+    for info in sorted(pkgutil.walk_packages(package.__path__, prefix), key=lambda m: m.name):
+        if info.ispkg:
+            continue
+        module = importlib.import_module(info.name)
+        area = info.name.removeprefix(prefix)
         module_ids = _cited(getattr(module, "pytestmark", []))
         for name, func in vars(module).items():  # in definition order
             # Only tests defined here: an imported helper named test_* is not a check of this area.
             if name.startswith("test_") and inspect.isfunction(func) and func.__module__ == module.__name__:
                 ids = module_ids + _cited(getattr(func, "pytestmark", []))
-                found.append(CheckInfo(name, info.name, tuple(dict.fromkeys(ids))))
+                found.append(CheckInfo(name, area, tuple(dict.fromkeys(ids))))
     return found
 
 
@@ -166,12 +185,18 @@ class Coverage:
                 if r.level in levels and r.side in ("server", "both") and (r.portable or not portable)]
         return sum(r.id in self.checks_by_requirement for r in pool), len(pool)
 
-    def authorization(self, proven: set[str] | None = None) -> tuple[list[str], list[str]]:
-        """(checked, unchecked) harness-observable server-side authorization MUSTs (see
-        AUTHORIZATION_OBSERVABLE); with `proven`, a requirement counts only when one of its
-        checks is in that set (the checks a reference fault makes fail or warn)."""
+    def authorization(self, proven: set[str] | None = None, side: str = "server") -> tuple[list[str], list[str]]:
+        """(checked, unchecked) harness-observable authorization MUSTs of `side` (see
+        AUTHORIZATION_OBSERVABLE and CLIENT_AUTHORIZATION_OBSERVABLE); with `proven`, a
+        requirement counts only when one of its checks is in that set (the checks a
+        reference fault makes fail or warn)."""
         checked, unchecked = [], []
-        for requirement_id in AUTHORIZATION_OBSERVABLE.get(self.revision, ()):
+        rows = (AUTHORIZATION_OBSERVABLE if side == "server" else CLIENT_AUTHORIZATION_OBSERVABLE).get(self.revision, ())
+        catalogue = _load(self.revision)
+        for requirement_id in rows:
+            if side != "server" and (requirement_id not in catalogue
+                                     or catalogue[requirement_id].level not in ("MUST", "MUST NOT")):
+                continue
             citing = self.checks_by_requirement.get(requirement_id, ())
             ok = any(proven is None or check in proven for check in citing)
             (checked if ok else unchecked).append(requirement_id)

@@ -104,13 +104,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A whole run (no -k or -m, not an xdist worker) needs every scenario: start them all
-    at once instead of one by one as checks ask."""
+    at once instead of one by one as checks ask. Selected authorization checks start the
+    `auth/*` scenarios at once too (they read most of them)."""
     config = session.config
     target = config.stash.get(CLIENT_KEY, None)
-    if (target is not None and session.items and not config.option.keyword and not config.option.markexpr
-            and not hasattr(config, "workerinput")):
+    if target is None or not session.items or hasattr(config, "workerinput"):
+        return
+    if not config.option.keyword and not config.option.markexpr:
         from .peer import SCENARIOS
         target.prefetch(SCENARIOS)
+    authorization = any(getattr(item, "module", None) is not None
+                        and item.module.__name__.endswith("client.authorization") for item in session.items)
+    if authorization and target.transport == "http":  # authorization is for HTTP transports only
+        target.prefetch_authorization()
 
 
 @pytest.hookimpl(trylast=True)
@@ -223,6 +229,19 @@ class ClientTarget:
         for scenario in scenarios:
             self._future(scenario)
 
+    def prefetch_authorization(self) -> None:
+        """The first `auth/*` scenario, then the others once it shows the client does OAuth
+        (a client without it would only meet 401s in each)."""
+        from .auth.client_leg import SCENARIOS
+
+        def then(first: Future) -> None:
+            if first.exception() is None and first.result().started_oauth():
+                try:
+                    self.prefetch(SCENARIOS)
+                except RuntimeError:  # the run ended first (the pool is shut down)
+                    pass
+        self._future(next(iter(SCENARIOS))).add_done_callback(then)
+
     def run(self, scenario: str) -> "ClientRecord":
         return self._future(scenario).result()
 
@@ -233,7 +252,10 @@ class ClientTarget:
             return self.futures[scenario]
 
     def _run(self, scenario: str) -> "ClientRecord":
-        leg = (StdioLeg if self.transport == "stdio" else HttpLeg)(scenario, self.workdir)
+        if scenario.startswith("auth/"):
+            leg = AuthLeg(scenario, self.workdir)
+        else:
+            leg = (StdioLeg if self.transport == "stdio" else HttpLeg)(scenario, self.workdir)
         return run_client(self.command, leg, self.timeout, self.schema_for)
 
     @property
@@ -261,6 +283,9 @@ class StdioLeg:
         self.scenario = scenario
         self.report = workdir / f"{scenario}.jsonl"
         self.report.unlink(missing_ok=True)
+
+    def env(self) -> dict[str, str]:
+        return official_env(self.scenario)
 
     def argv(self, command: str) -> list[str]:
         return expand(command, PLACEHOLDER, peer_command(self.scenario, self.report))
@@ -291,6 +316,9 @@ class HttpLeg:
         self.report.unlink(missing_ok=True)
         self.server = HttpPeerServer(scenario, str(self.report)).start()
 
+    def env(self) -> dict[str, str]:
+        return official_env(self.scenario)
+
     def argv(self, command: str) -> list[str]:
         return expand(command, URL_PLACEHOLDER, self.server.url)
 
@@ -301,16 +329,40 @@ class HttpLeg:
         self.server.stop()
 
 
+class AuthLeg(HttpLeg):
+    """An `auth/*` scenario: the scripted server behind the suite's OAuth harness
+    (conformance.auth.client_leg), with the official scenario name and context."""
+
+    def __init__(self, scenario: str, workdir: Path):
+        from .auth.client_leg import SCENARIOS, AuthHarness  # PyJWT and uvicorn: only when needed
+        self.scenario = scenario
+        self.report = workdir / f"{SCENARIOS[scenario].file_name}.jsonl"
+        self.report.unlink(missing_ok=True)
+        self.harness = AuthHarness(SCENARIOS[scenario], str(self.report)).start()
+
+    def env(self) -> dict[str, str]:
+        return {"MCP_CONFORMANCE_SCENARIO": self.scenario, "MCP_CONFORMANCE_SUITE_SCENARIO": self.scenario,
+                "MCP_CONFORMANCE_CONTEXT": json.dumps(self.harness.context()),
+                "MCP_CONFORMANCE_PROTOCOL_VERSION": self.harness.scenario.revision}
+
+    def argv(self, command: str) -> list[str]:
+        return expand(command, URL_PLACEHOLDER, self.harness.mcp_url)
+
+    def close(self) -> None:
+        self.harness.stop()
+
+
 def run_client(command: str, leg, timeout: float, schema_for) -> "ClientRecord":
     try:
-        argv = leg.argv(command)
-        env = {**os.environ, "MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[leg.scenario],
-               "MCP_CONFORMANCE_SUITE_SCENARIO": leg.scenario, "MCP_CONFORMANCE_CONTEXT": "{}",
-               "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(leg.scenario)}
-        outcome = run_process(argv, env, timeout, leg.after_exit)
+        outcome = run_process(leg.argv(command), {**os.environ, **leg.env()}, timeout, leg.after_exit)
     finally:
         leg.close()
-    return ClientRecord.read(leg.report, outcome, schema_for, leg.transport)
+    return ClientRecord.read(leg.report, outcome, schema_for, leg.transport, leg.scenario)
+
+
+def official_env(scenario: str) -> dict[str, str]:
+    return {"MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[scenario], "MCP_CONFORMANCE_SUITE_SCENARIO": scenario,
+            "MCP_CONFORMANCE_CONTEXT": "{}", "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(scenario)}
 
 
 def protocol_version_for(scenario: str) -> str:
@@ -351,6 +403,17 @@ def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> "RunO
     reader.join(timeout=1)
     outcome.output_tail = tail.text()
     return outcome
+
+
+def format_http(event: dict) -> str:
+    """One HTTP request of an authorization scenario, as a transcript line (secrets hidden)."""
+    query = "&".join(f"{k}={v}" for k, v in (event.get("query") or {}).items())
+    status = "passed to the MCP server" if event.get("status") == 0 else event.get("status")
+    line = f"HTTP {event['method']} {event['server']} {event['path']}" + (f"?{query}" if query else "")
+    line += f" -> {status}"
+    details = {k: v for k, v in event.items() if k not in ("event", "t", "server", "method", "path", "query",
+                                                           "status", "what") and v not in (None, False)}
+    return line + (f" {json.dumps(details, sort_keys=True)}" if details else "")
 
 
 def _drain(stream, tail: OutputTail) -> None:
@@ -414,7 +477,9 @@ class ClientRecord:
         self.transport = transport
         self.outcome = outcome
         self.items = items
-        self.transcript = [i.entry for i in items]
+        # with an authorization scenario's HTTP requests, in time order (the report shows them)
+        http = [Entry(e["t"], "<-", format_http(e).encode("utf-8")) for e in events if e.get("event") == "oauth-http"]
+        self.transcript = sorted([i.entry for i in items] + http, key=lambda entry: entry.t)
         self.revision = revision
         self.events = events
         self.requested = requested  # the protocolVersion the client asked for
@@ -422,8 +487,9 @@ class ClientRecord:
         self.label = f"client run over {transport}, scenario {scenario}"
 
     @classmethod
-    def read(cls, report: Path, outcome: RunOutcome, schema_for, transport: str = "stdio") -> "ClientRecord":
-        scenario = report.stem
+    def read(cls, report: Path, outcome: RunOutcome, schema_for, transport: str = "stdio",
+             scenario: str | None = None) -> "ClientRecord":
+        scenario = scenario or report.stem
         lines = []
         try:
             for text in report.read_text(encoding="utf-8").splitlines():
@@ -496,6 +562,19 @@ class ClientRecord:
     @property
     def connected(self) -> bool:
         return any(e.get("event") == "start" for e in self.events)
+
+    def http_requests(self, server: str | None = None) -> list[dict]:
+        """An authorization scenario's HTTP requests to the "resource" or "authorization" server."""
+        return [e for e in self.events if e.get("event") == "oauth-http" and server in (None, e.get("server"))]
+
+    def started_oauth(self) -> bool:
+        """Whether the client looked for authorization at all (a request beside the MCP endpoint)."""
+        return any(e.get("what") != "mcp" for e in self.http_requests())
+
+    @property
+    def oauth(self) -> dict:
+        """Where an authorization scenario's servers were: mcp_url, resource, issuer, prm_url."""
+        return next((e for e in self.events if e.get("event") == "oauth-setup"), {})
 
     def client_infos(self) -> list:
         found = []

@@ -31,6 +31,9 @@ SERVERS = {
 CLIENTS = {
     "python-sdk-client": ["--mcp-client", f"{PY} {PEERS / 'sdk_client.py'} {{server}}"],
     "typescript-sdk-client": ["--mcp-client", f"node {PEERS / 'ts_client.mjs'}"],  # Streamable HTTP: URL appended
+    # the SDKs' OAuth clients, in the auth/* scenarios only
+    "python-sdk-oauth-client": ["--mcp-client", f"{PY} {PEERS / 'sdk_auth_client.py'}", "-k", "test_auth_"],
+    "typescript-sdk-oauth-client": ["--mcp-client", f"node {PEERS / 'ts_auth_client.mjs'}", "-k", "test_auth_"],
 }
 
 

@@ -121,7 +121,7 @@ def test_portable_share_leaves_out_partial_http_and_authorization_rows():
 def test_coverage_missing_lists_uncited_ids():
     result = run("coverage", "--revision", "2025-11-25", "--missing")
     assert result.returncode == 0, result.stderr
-    assert "lifecycle-002" in result.stdout and "2026-07-28" not in result.stdout
+    assert "schema-035" in result.stdout and "2026-07-28" not in result.stdout
 
 
 def test_no_command_prints_usage():

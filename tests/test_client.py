@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 
 from conftest import require_peer
+from test_client_auth import FAULTS as AUTH_FAULTS
+from test_client_auth import checks_with_parameters
 
 
 REFERENCE = f"{sys.executable} -m conformance.reference.client"
@@ -36,12 +38,16 @@ CHECKS = {
     "test_takes_progress_and_stray_cancellation", "test_cancellations_name_own_running_requests",
     "test_http_protocol_version_header", "test_http_modern_request_headers",
 }
+# The authorization checks (test_client_auth.py): judged over HTTP only; a client without
+# OAuth (the SDK clients of this file) skips them all.
+AUTH_CHECKS = {f"{check}[{scenario}]" if scenario else check for check, scenario in checks_with_parameters()}
+CHECKS |= AUTH_CHECKS
 COMMANDS = {"stdio": "{client} {{server}}", "http": "{client}"}  # over HTTP the URL is appended
 # Checks that do not apply to the reference client: a rule of the other transport, or no
 # cancellation sent (it never has a request to give up on).
 NOT_APPLICABLE = {
     "stdio": {"test_http_protocol_version_header", "test_http_modern_request_headers",
-              "test_cancellations_name_own_running_requests"},
+              "test_cancellations_name_own_running_requests", *AUTH_CHECKS},
     "http": {"test_closes_stdin_first", "test_discover_probe_first", "test_cancellations_name_own_running_requests"},
 }
 
@@ -104,7 +110,7 @@ OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-prog
 
 def test_every_reference_client_fault_is_tested():
     from conformance.reference.client import FAULTS as CLIENT_FAULTS
-    assert set(CLIENT_FAULTS) == {*FAULTS, "hangs", "exits-early"}  # those two: the broken-client test
+    assert set(CLIENT_FAULTS) == {*FAULTS, *AUTH_FAULTS, "hangs", "exits-early"}  # those two: the broken-client test
 
 
 def test_every_client_check_has_a_fault():
@@ -114,7 +120,9 @@ def test_every_client_check_has_a_fault():
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         found |= {name for name, obj in vars(module).items()
                   if name.startswith("test_") and inspect.isfunction(obj) and obj.__module__ == module.__name__}
-    uncovered = sorted(found - {check for check, outcome, _ in FAULTS.values() if outcome in ("failed", "warned")})
+    caught = {check for check, outcome, _ in FAULTS.values() if outcome in ("failed", "warned")}
+    caught |= {check for check, _, outcome, _ in AUTH_FAULTS.values() if outcome in ("failed", "warned")}
+    uncovered = sorted(found - caught)
     assert not uncovered, f"client checks no reference-client fault can fail: {uncovered}"
 
 
@@ -138,7 +146,8 @@ def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
     # It probes server/discover, goes modern when offered, retries after an
     # InputRequiredResult, and falls back to initialize for a server naming only legacy
     # revisions: the modern checks judged it, none skipped but the other transport's.
-    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE[transport], result.explain()
+    expected = NOT_APPLICABLE[transport] | AUTH_CHECKS  # it does no OAuth (sdk_auth_client.py does)
+    assert set(result.with_outcome("skipped")) == expected, result.explain()
     assert "retried with initialize for 2025-11-25" in result.case("test_retries_after_unsupported_version").notes
 
 
@@ -158,7 +167,8 @@ def test_typescript_sdk_client_gets_no_false_failures(run_client_suite):
     assert set(result.outcomes) == CHECKS, result.explain()
     bad = result.with_outcome("failed", "error", "warned")
     assert not bad, result.explain(bad)
-    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE["http"] | TS_LEGACY_ONLY, result.explain()
+    assert set(result.with_outcome("skipped")) == NOT_APPLICABLE["http"] | TS_LEGACY_ONLY | AUTH_CHECKS, \
+        result.explain()
 
 
 def _processes_with(token: str) -> list[int]:

@@ -12,7 +12,9 @@ counts as complete), calls the first one (with a progressToken; an InputRequired
 answered by a retry with inputResponses and the requestState), answers the server's
 requests (ping, roots/list, sampling/createMessage, elicitation/create) whenever they
 come, and closes (stdin first). A server answering a version it does not know ends the
-session. Each --fault breaks one rule, so the suite's checks can be shown to catch it.
+session. Over HTTP, a request refused with 401 or 403 is authorized (headless OAuth 2.1,
+oauth.py) and sent again. Each --fault breaks one rule, so the suite's checks can be shown
+to catch it.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ import time
 from .. import jsonrpc
 from ..jsonrpc import Kind
 from ..revisions import legacy_revisions, revisions
-from ..transport.base import TransportError
+from ..transport.base import TransportError, TransportTimeout
 from ..transport.http import HttpTransport
 from ..transport.stdio import StdioTransport
+from .oauth import OAuth, OAuthError
 
 FAULTS = {
     "no-initialized": "never sends notifications/initialized",
@@ -61,22 +64,57 @@ FAULTS = {
     "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
     "unknown-elicitation-mode": "declares an elicitation mode `voice`, which no revision defines",
     "stalls-on-older-version": "answered an older version than it asked for, neither goes on nor exits",
+    # over HTTP, against a protected server (oauth.py)
+    "oauth-openid-first": "looks for the OpenID configuration before the RFC 8414 metadata",
+    "oauth-ignore-scopes-supported": "with no scope in the challenge, asks for none, whatever scopes_supported lists",
+    "oauth-no-cimd": "registers even where the authorization server supports client ID metadata documents",
+    "oauth-no-refresh-grant": "registers with grant_types authorization_code only (no refresh_token)",
+    "oauth-no-pkce": "authorizes without code_challenge and redeems the code without code_verifier",
+    "oauth-plain-pkce": "asks for the code with code_challenge_method=plain",
+    "oauth-no-resource": "omits the resource parameter from the authorization and token requests",
+    "oauth-resource-trailing-slash": "sends the resource metadata's resource with a '/' appended",
+    "oauth-token-in-query": "sends the access token in the MCP URL's query (access_token=...), not in a header",
+    "oauth-token-post-only": "sends the bearer on POST only, not on the GET stream or the DELETE",
+    "oauth-ignore-state": "redeems the code whatever state the redirect carries",
+    "oauth-ignore-iss": "redeems the code whatever iss the redirect carries, or lacks",
+    "oauth-no-issuer-check": "uses authorization server metadata whose issuer is another one",
+    "oauth-ignore-pkce-support": "authorizes even when the metadata does not offer PKCE with S256",
+    "oauth-root-prm-first": "fetches the root resource metadata first, ignoring the challenge's resource_metadata",
+    "oauth-ignore-challenge-scope": "asks for the resource metadata's scopes_supported, whatever the challenge names",
+    "oauth-no-scope-union": "on step-up asks for the challenged scope only, dropping the ones asked for before",
+    "oauth-no-retry-limit": "authorizes again on every 403, up to 10 times",
+    "oauth-http-redirect-uri": "uses the redirect URI http://example.com/callback (plain HTTP, not loopback)",
+    "oauth-no-application-type": "registers (DCR) without application_type",
+    "oauth-no-refresh": "on an expired token neither refreshes nor authorizes again, and exits with an error",
+    "oauth-reuse-refresh-token": "on a second expiry refreshes with the first refresh token, already rotated",
+    "oauth-wrong-auth-method": "authenticates at the token endpoint with client_secret_post, whatever the AS takes",
+    "oauth-ignore-resource-mismatch": "authorizes even when the resource metadata names another server",
 }
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0
 META = "io.modelcontextprotocol/"
 MODERN = max(revisions())
 UNSUPPORTED_PROTOCOL_VERSION = -32022
+MAX_SENDS = 12  # of one request refused for want of authorization (oauth.py limits its own attempts)
+POLL = 0.05  # seconds: over HTTP a refusal is looked for this often while waiting for an answer
 
 
 class GaveUp(Exception):
     """The client ends its session on purpose (a fault, or a server it cannot work with)."""
 
 
+class Refused(GaveUp):
+    """Over HTTP, the server refused a request with an error status and no JSON-RPC answer."""
+
+    def __init__(self, method: str, status: int):
+        super().__init__(f"the server refused {method} with HTTP {status}")
+
+
 class Client:
-    def __init__(self, transport, fault: str | None):
+    def __init__(self, transport, fault: str | None, oauth: OAuth | None = None):
         self.transport = transport
         self.fault = fault
+        self.oauth = oauth  # over HTTP (None over stdio): authorizes when the server refuses with 401 or 403
         self.next_id = jsonrpc.IdSequence()
         self.last_id = None  # of the latest request sent
         self.tokens = itertools.count(1)  # progress tokens, unique among the client's requests
@@ -87,19 +125,48 @@ class Client:
             self.capabilities["roots"] = {"listChanged": False}
 
     def send(self, obj: dict) -> None:
-        self.transport.send_message(jsonrpc.encode(obj))
+        """Send a message; over HTTP, a notification or answer refused with 401 or 403 goes
+        again once authorized (a refused request is sent again by request())."""
+        for _ in range(MAX_SENDS):
+            self.transport.send_message(jsonrpc.encode(obj))
+            if self.oauth is None or "method" in obj and "id" in obj or not self.oauth.refused(obj):
+                return
+            self.oauth.recover(obj)
+        raise GaveUp(f"{obj.get('method') or 'an answer'} was refused {MAX_SENDS} times")
 
     def request(self, method: str, params: dict | None = None, request_id=None) -> jsonrpc.Message:
         if request_id is None:
             request_id = 1 if self.fault == "ids-reused" else self.next_id()
-        self.last_id = request_id
-        self.send(jsonrpc.request(request_id, method, params))
+        message = jsonrpc.request(request_id, method, params)
+        for _ in range(MAX_SENDS):
+            self.last_id = request_id
+            self.send(message)
+            answer = self.answer_to(request_id)
+            unauthorized = self.oauth is not None and self.oauth.refused(message)  # 401 or 403, answered or not
+            if answer is not None and not unauthorized:
+                return answer
+            status = self.transport.refused.pop(str(request_id), None)
+            if not unauthorized:
+                raise Refused(method, status)
+            self.oauth.recover(message)  # then the same request again, authorized
+        raise GaveUp(f"{method} was refused {MAX_SENDS} times")
+
+    def answer_to(self, request_id) -> jsonrpc.Message | None:
+        """The response to the request; None when the HTTP server refused it (transport.refused)."""
         deadline = time.monotonic() + TIMEOUT
-        while True:
-            message = jsonrpc.decode(self.transport.receive(max(0.0, deadline - time.monotonic())).raw)
+        while self.oauth is None or str(request_id) not in self.transport.refused:
+            left = max(0.0, deadline - time.monotonic())
+            try:
+                inbound = self.transport.receive(min(left, POLL) if self.oauth else left)
+            except TransportTimeout:
+                if time.monotonic() < deadline:
+                    continue
+                raise TransportTimeout(f"nothing received within {TIMEOUT:g}s") from None
+            message = jsonrpc.decode(inbound.raw)
             if message.is_response and jsonrpc.same_id(request_id, message.id):
                 return message
             self.handle(message)
+        return None
 
     def handle(self, message: jsonrpc.Message) -> None:
         if message.kind is Kind.REQUEST:
@@ -141,11 +208,14 @@ class Client:
             self.transport.send(b"hello server\n")
         if self.fault == "no-discover-probe":
             self.request("tools/list", {"_meta": self.meta()})
-        probe = self.request("server/discover", {"_meta": self.meta()})
-        if probe.kind is Kind.RESULT and MODERN in (probe.result.get("supportedVersions") or []):
+        try:
+            probe = self.request("server/discover", {"_meta": self.meta()})
+        except Refused:  # an HTTP 400 (or the like) without a modern error: a legacy server
+            probe = None
+        if probe is not None and probe.kind is Kind.RESULT and MODERN in (probe.result.get("supportedVersions") or []):
             return self.work(modern=True)
         newest = legacy_revisions()[-1]
-        if probe.kind is Kind.ERROR and probe.error_code == UNSUPPORTED_PROTOCOL_VERSION:
+        if probe is not None and probe.kind is Kind.ERROR and probe.error_code == UNSUPPORTED_PROTOCOL_VERSION:
             if self.fault == "retries-same-version":
                 self.request("server/discover", {"_meta": self.meta()})
             supported = (probe.error.get("data") or {}).get("supported") or []
@@ -241,8 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     transport = (HttpTransport(url) if url else StdioTransport(shlex.join(args.server))).start()
     if args.fault == "no-modern-headers" and url:
         transport.modern_headers = lambda message: {}
+    oauth = OAuth(transport, args.fault) if url else None
     try:
-        code = Client(transport, args.fault).session()
+        code = Client(transport, args.fault, oauth).session()
+    except OAuthError as exc:
+        print(f"reference client: authorization failed: {exc}", file=sys.stderr)
+        code = 1
     except TransportError as exc:
         print(f"reference client: {exc.explain()}", file=sys.stderr)
         code = 1
@@ -254,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             transport._signal_group(signal.SIGTERM)
             time.sleep(0.5)
         transport.close()
+        if oauth is not None:
+            oauth.close()
     if args.fault == "hangs":
         time.sleep(3600)
     return code

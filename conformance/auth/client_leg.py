@@ -1,0 +1,650 @@
+"""The client leg's authorization harness: for one `auth/*` scenario the suite serves the
+scripted MCP server (conformance.peer_http) as an OAuth-protected resource, and the
+authorization server its metadata names, each on its own loopback port.
+
+The resource server answers 401 with a Bearer challenge, serves Protected Resource
+Metadata where the scenario puts it, verifies the JWT on every POST, GET and DELETE (its
+signature, `iss`, `aud`, `exp`, the scope the request needs), refuses query-string tokens
+and can answer 403 for step-up. The authorization server serves its metadata at the
+scenario's discovery URL only (other well-known URLs answer 404; some are traps),
+approves `/authorize` at once with a 302 to the client's redirect URI, binds each code to
+client, redirect URI, PKCE challenge, resource and scope, and serves `/token`
+(authorization_code with PKCE, refresh_token with rotation, client_credentials with
+client_secret_basic or private_key_jwt) and `/register`. Nothing is judged here: every
+request to either server goes into the scenario's record as an `oauth-http` event (secrets
+hidden), with what the server found (PKCE matched, client authentication used...), and
+the checks in scenarios/client/authorization.py grade the record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from ..peer_http import PATH, HttpPeer, PeerApp
+from .keys import SigningKeys
+from .tokens import Minter
+
+HOST = "127.0.0.1"
+PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
+PRM_ROOT = "/.well-known/oauth-protected-resource"
+AS_ROOT = "/.well-known/oauth-authorization-server"
+OIDC_ROOT = "/.well-known/openid-configuration"
+CIMD_URL = "https://conformance-test.local/client-metadata.json"  # the official suite's fixed client id URL
+EVIL = "https://evil.example.com"
+MAX_AUTHORIZATIONS = 6  # then /authorize refuses, so a client that never stops still ends
+HIDDEN = {"code", "code_verifier", "client_secret", "refresh_token", "client_assertion", "access_token"}
+PRE_REGISTERED = {"client_id": "pre-registered-client", "client_secret": "pre-registered-secret"}
+CREDENTIALS = {"client_id": "conformance-test-client", "client_secret": "conformance-test-secret"}
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@dataclass(frozen=True)
+class AuthScenario:
+    """What one scenario's servers do. `expect`: "complete" (the client gets a token and
+    uses it), "no-authorization" (it must not send the user to /authorize), "no-token"
+    (after the redirect, it must not redeem the code), "step-up" (it completes only by
+    authorizing again, a SHOULD) or "refused" (no token is ever enough: it must give up)."""
+
+    name: str
+    summary: str
+    prm_path: str | None = PRM_PATH
+    prm_in_challenge: bool = True
+    resource: str | None = None  # the PRM `resource`; None: the MCP endpoint's URL ("{url}" filled)
+    prm_scopes: tuple[str, ...] | None = None
+    challenge_scope: str | None = None
+    as_metadata: str = AS_ROOT
+    as_prefix: str = ""  # the issuer's path
+    openid: bool = False
+    registration: bool = True
+    auth_methods: tuple[str, ...] = ("none",)
+    cimd: bool | None = None
+    pkce_methods: tuple[str, ...] | None = ("S256",)
+    iss_supported: bool | None = True
+    iss_mode: str = "correct"  # correct, wrong, omit, normalized
+    metadata_issuer: str | None = None  # served in place of the true issuer
+    state: str = "echo"  # echo, or tampered
+    # (the scope every request needs, the one tools/call needs instead); as in the official
+    # scenario the 403 names only the second, so a client that keeps the first (the union
+    # the spec asks for) is told apart from one that only echoes the challenge. Unlike it,
+    # initialize needs a token too: one flow before the session, none racing its GET stream
+    step_up: tuple[str, str] | None = None
+    always_403: bool = False
+    expire_after: int = 0  # the first two access tokens expire after this many uses (0: never)
+    grant: str = "authorization_code"  # or client_credentials
+    client_auth: str = ""  # client_credentials: client_secret_basic or private_key_jwt
+    pre_registered: bool = False
+    expect: str = "complete"
+    root_prm_trap: bool = False  # the root PRM URL is fetched before the one the client was given
+    revision: str = "2025-11-25"
+
+    @property
+    def file_name(self) -> str:
+        return self.name.replace("/", "_")
+
+
+def _s(name, summary, **kw) -> AuthScenario:
+    return AuthScenario(f"auth/{name}", summary, **kw)
+
+
+MODERN = "2026-07-28"
+SCENARIOS = {s.name: s for s in [
+    _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root",
+       root_prm_trap=True),
+    _s("metadata-var1", "PRM at the path-based URL, not in the challenge; OpenID configuration only",
+       prm_in_challenge=False, as_metadata=OIDC_ROOT, openid=True),
+    _s("metadata-var2", "PRM at the root URL only; issuer with a path (RFC 8414 path insertion)",
+       prm_path=PRM_ROOT, prm_in_challenge=False, as_metadata=AS_ROOT + "/tenant1", as_prefix="/tenant1"),
+    _s("metadata-var3", "PRM at a custom URL named in the challenge; OpenID configuration after the issuer path",
+       prm_path="/custom/metadata/location.json", as_metadata="/tenant1" + OIDC_ROOT, as_prefix="/tenant1",
+       openid=True),
+    _s("metadata-var4", "issuer with a path; OpenID configuration with the path inserted",
+       as_metadata=OIDC_ROOT + "/tenant1", as_prefix="/tenant1", openid=True),
+    _s("basic-cimd", "the AS supports client ID metadata documents", cimd=True),
+    _s("pre-registration", "no registration endpoint: the client has pre-registered credentials",
+       registration=False, auth_methods=("client_secret_basic",), pre_registered=True),
+    _s("token-endpoint-auth-basic", "the AS takes client_secret_basic only", auth_methods=("client_secret_basic",)),
+    _s("token-endpoint-auth-post", "the AS takes client_secret_post only", auth_methods=("client_secret_post",)),
+    _s("token-endpoint-auth-none", "the AS takes public clients (none)", auth_methods=("none",)),
+    _s("scope-from-www-authenticate", "the challenge names a scope; PRM lists only others (no set relation "
+       "may be assumed)", challenge_scope="mcp:read", prm_scopes=("mcp:profile", "mcp:admin")),
+    _s("scope-from-scopes-supported", "no scope in the challenge; PRM lists scopes_supported",
+       prm_scopes=("mcp:basic", "mcp:read", "mcp:write")),
+    _s("scope-omitted-when-undefined", "no scope anywhere: the client asks for none"),
+    _s("scope-step-up", "tools/list needs mcp:basic; tools/call answers 403 naming mcp:write until it is granted",
+       challenge_scope="mcp:basic", prm_scopes=("mcp:profile",), step_up=("mcp:basic", "mcp:write"),
+       expect="step-up"),
+    _s("scope-retry-limit", "every authorized request is answered 403 insufficient_scope",
+       challenge_scope="mcp:basic", always_403=True, expect="refused"),
+    _s("client-credentials-basic", "client_credentials with client_secret_basic (no user)",
+       registration=False, grant="client_credentials", client_auth="client_secret_basic",
+       auth_methods=("client_secret_basic",)),
+    _s("client-credentials-jwt", "client_credentials with private_key_jwt (RFC 7523)",
+       registration=False, grant="client_credentials", client_auth="private_key_jwt",
+       auth_methods=("private_key_jwt",)),
+    _s("resource-mismatch", "PRM names another server as its resource: the client must not authorize",
+       resource=EVIL + "/mcp", expect="no-authorization", revision=MODERN),
+    _s("metadata-issuer-mismatch", "the AS metadata names another issuer: the client must not authorize",
+       metadata_issuer=EVIL, expect="no-authorization", revision=MODERN),
+    _s("pkce-not-advertised", "the AS metadata has no code_challenge_methods_supported",
+       pkce_methods=None, expect="no-authorization"),
+    _s("oidc-pkce-not-advertised", "the OpenID configuration has no code_challenge_methods_supported",
+       as_metadata=OIDC_ROOT, openid=True, pkce_methods=None, expect="no-authorization"),
+    _s("state-mismatch", "the redirect carries another state: the client must not redeem the code",
+       state="tampered", expect="no-token"),
+    _s("iss-supported", "iss advertised and sent correctly", revision=MODERN),
+    _s("iss-not-advertised", "iss neither advertised nor sent", iss_supported=None, iss_mode="omit",
+       revision=MODERN),
+    _s("iss-supported-missing", "iss advertised but missing from the redirect", iss_mode="omit",
+       expect="no-token", revision=MODERN),
+    _s("iss-wrong-issuer", "iss advertised and naming another issuer", iss_mode="wrong", expect="no-token",
+       revision=MODERN),
+    _s("iss-unexpected", "iss not advertised, yet sent naming another issuer", iss_supported=None,
+       iss_mode="wrong", expect="no-token", revision=MODERN),
+    _s("iss-normalized", "iss is the issuer with a trailing slash (equal only after normalization)",
+       iss_mode="normalized", expect="no-token", revision=MODERN),
+    _s("resource-uppercase", "the PRM resource has an upper-case scheme and host",
+       resource="{upper}"),
+    _s("token-expiry", "the first two access tokens expire after two uses; refresh tokens rotate",
+       expire_after=2),
+]}
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def s256(verifier: str) -> str:
+    return _b64url(hashlib.sha256(verifier.encode("ascii", errors="replace")).digest())
+
+
+def _upper_origin(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme=parts.scheme.upper(), netloc=parts.netloc.upper()))
+
+
+def _same_resource(a: str, b: str) -> bool:
+    """Equal after the normalization RFC 3986 allows for scheme and host (case only)."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    return (pa.scheme.lower(), pa.netloc.lower(), pa.path, pa.query) == (pb.scheme.lower(), pb.netloc.lower(),
+                                                                         pb.path, pb.query)
+
+
+def _shown(values: dict[str, list[str]]) -> dict[str, str | list[str]]:
+    """A request's parameters for the record: secrets hidden, single values unwrapped."""
+    shown = {}
+    for name, items in values.items():
+        items = ["(hidden)" if name in HIDDEN else v for v in items]
+        shown[name] = items[0] if len(items) == 1 else items
+    return shown
+
+
+def _form(body: bytes) -> dict[str, list[str]]:
+    return parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+
+
+def _json(status: int, document: dict, headers: dict | None = None):
+    from starlette.responses import JSONResponse
+    return JSONResponse(document, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
+
+
+def _basic_credentials(header: str | None) -> tuple[str, str] | None:
+    if not header or not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, _, password = decoded.partition(":")
+    return unquote_plus(user), unquote_plus(password)
+
+
+@dataclass
+class Client:
+    client_id: str
+    secret: str | None
+    method: str  # token endpoint authentication: none, client_secret_basic, client_secret_post
+    redirect_uris: list[str] = field(default_factory=list)
+
+
+class AuthHarness:
+    """The two loopback servers of one scenario, writing into the peer's record."""
+
+    _keys: SigningKeys | None = None
+    _keys_lock = threading.Lock()
+
+    def __init__(self, scenario: AuthScenario, report_path: str):
+        self.scenario = scenario
+        self.peer = HttpPeer(scenario.name, report_path)  # an auth/* name: the peer plays "initialize"
+        self.minter: Minter | None = None
+        self.clients: dict[str, Client] = {}
+        self.codes: dict[str, dict] = {}
+        self.refresh_tokens: dict[str, tuple[bool, str]] = {}  # refresh token -> (still valid, its scope)
+        self.token_names: dict[str, str] = {}  # access token -> "token #n", as the record shows it
+        self.uses: dict[str, int] = {}
+        self.issued: list[str] = []  # the names of the access tokens issued, in order
+        self.authorizations = 0
+        self.assertion_key = ec.generate_private_key(ec.SECP256R1()) if scenario.client_auth == "private_key_jwt" \
+            else None
+        self.servers: _Loopback | None = None
+        self.resource_url = self.issuer_base = ""
+
+    # -- where things are --------------------------------------------------------------------
+    @property
+    def issuer(self) -> str:
+        return self.issuer_base + self.scenario.as_prefix
+
+    @property
+    def mcp_url(self) -> str:
+        return self.resource_url + PATH
+
+    @property
+    def resource(self) -> str:
+        chosen = self.scenario.resource
+        if chosen is None:
+            return self.mcp_url
+        return _upper_origin(self.mcp_url) if chosen == "{upper}" else chosen
+
+    def context(self) -> dict:
+        """MCP_CONFORMANCE_CONTEXT, as the official suite gives it."""
+        extra = {}
+        if self.scenario.pre_registered:
+            extra = {**PRE_REGISTERED, "issuer": self.issuer}
+        elif self.scenario.client_auth == "client_secret_basic":
+            extra = dict(CREDENTIALS)
+        elif self.scenario.client_auth == "private_key_jwt":
+            pem = self.assertion_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption()).decode("ascii")
+            extra = {"client_id": CREDENTIALS["client_id"], "private_key_pem": pem, "signing_algorithm": "ES256"}
+        return {"name": self.scenario.name, **extra}
+
+    # -- life ------------------------------------------------------------------------------
+    def start(self) -> "AuthHarness":
+        with AuthHarness._keys_lock:  # RSA key generation is slow: one key set for all scenarios
+            AuthHarness._keys = AuthHarness._keys or SigningKeys.generate()
+        self.servers = _Loopback([self.resource_app, self.authorization_app])
+        self.resource_url, self.issuer_base = self.servers.bases
+        self.minter = Minter(self.issuer, AuthHarness._keys)
+        if self.scenario.pre_registered:
+            self.clients[PRE_REGISTERED["client_id"]] = Client(PRE_REGISTERED["client_id"],
+                                                               PRE_REGISTERED["client_secret"],
+                                                               "client_secret_basic")
+        self.servers.start(self.peer)
+        self.peer.record({"event": "oauth-setup", "mcp_url": self.mcp_url, "resource": self.resource,
+                          "issuer": self.issuer, "prm_url": (self.resource_url + self.scenario.prm_path
+                                                             if self.scenario.prm_path else None)})
+        return self
+
+    def stop(self) -> None:
+        if self.servers is not None:
+            self.servers.stop()
+        self.peer.record({"event": "stopped"})
+        self.peer.report.close()
+
+    def log(self, server: str, request, status: int, **found) -> None:
+        query = {} if "params" in found else _shown(parse_qs(request.url.query, keep_blank_values=True))
+        self.peer.record({"event": "oauth-http", "server": server, "method": request.method,
+                          "path": request.url.path, "query": query, "status": status, **found})
+
+    def token_name(self, token: str) -> str:
+        return self.token_names.setdefault(token, f"token #{len(self.token_names) + 1}")
+
+    # -- the resource server ------------------------------------------------------------------
+    async def resource_app(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        from starlette.requests import Request
+        from starlette.responses import Response
+        request = Request(scope, receive)
+        path = request.url.path
+        if path == PATH:
+            body = await request.body()
+            refusal = self.guard(request, body)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+            replay = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def replayed():
+                return replay.pop() if replay else await receive()
+            await PeerApp(self.peer)(scope, replayed, send)
+            return
+        if path == self.scenario.prm_path:
+            document = {"resource": self.resource, "authorization_servers": [self.issuer]}
+            if self.scenario.prm_scopes is not None:
+                document["scopes_supported"] = list(self.scenario.prm_scopes)
+            self.log("resource", request, 200, what="protected-resource-metadata")
+            await _json(200, document)(scope, receive, send)
+            return
+        self.log("resource", request, 404, what="not-found")
+        await Response(status_code=404)(scope, receive, send)
+
+    def challenge(self, error: str | None = None, scope: str | None = None) -> str:
+        params = []
+        if error:
+            params.append(f'error="{error}"')
+        scope = scope or self.scenario.challenge_scope
+        if scope:
+            params.append(f'scope="{scope}"')
+        if self.scenario.prm_in_challenge and self.scenario.prm_path:
+            params.append(f'resource_metadata="{self.resource_url}{self.scenario.prm_path}"')
+        return "Bearer " + ", ".join(params) if params else "Bearer"
+
+    def guard(self, request, body: bytes):
+        """None to let the request through to the MCP peer, else the refusal to answer."""
+        method = _mcp_method(body) if request.method == "POST" else None
+        header = request.headers.get("authorization")
+        token = header[7:].strip() if header and header[:7].lower() == "bearer " else None
+        in_query = "access_token" in parse_qs(request.url.query)
+        found = {"mcp": method, "bearer": self.token_name(token) if token else None, "token_in_query": in_query}
+        claims = self.verify(token) if token else None
+        if claims is None:
+            status = 401
+            self.log("resource", request, status, what="mcp", **found,
+                     refused="no token" if not token else "invalid token")
+            return _json(status, {"error": "invalid_token"},
+                         {"WWW-Authenticate": self.challenge("invalid_token" if token else None)})
+        needed = self.needed_scope(method)
+        granted = set((claims.get("scope") or "").split())
+        if self.scenario.always_403 or not set(needed.split()) <= granted:
+            wanted = "mcp:admin" if self.scenario.always_403 else needed
+            self.log("resource", request, 403, what="mcp", **found, refused=f"insufficient scope (needs {wanted})")
+            return _json(403, {"error": "insufficient_scope"},
+                         {"WWW-Authenticate": self.challenge("insufficient_scope", wanted)})
+        self.log("resource", request, 0, what="mcp", **found)  # 0: passed on to the MCP peer
+        return None
+
+    def needed_scope(self, method: str | None) -> str:
+        if not self.scenario.step_up:
+            return ""
+        first, more = self.scenario.step_up
+        return more if method == "tools/call" else first
+
+    def verify(self, token: str) -> dict | None:
+        """The claims of a live access token this AS issued for this resource, else None."""
+        try:
+            claims = jwt.decode(token, AuthHarness._keys.es256.public_key(), algorithms=["ES256"],
+                                issuer=self.issuer, options={"verify_aud": False, "require": ["exp", "aud"]})
+        except jwt.PyJWTError:
+            return None
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if not any(_same_resource(a, self.resource) for a in audiences):
+            return None
+        uses = self.uses[token] = self.uses.get(token, 0) + 1
+        expiring = self.scenario.expire_after and self.token_name(token) in self.issued[:2]
+        if expiring and uses > self.scenario.expire_after:
+            return None
+        return claims
+
+    # -- the authorization server ------------------------------------------------------------
+    async def authorization_app(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        from starlette.requests import Request
+        request = Request(scope, receive)
+        prefix, path = self.scenario.as_prefix, request.url.path
+        routes = {self.scenario.as_metadata: ("GET", self.metadata_document),
+                  prefix + "/authorize": ("GET", self.authorize), prefix + "/token": ("POST", self.token)}
+        if self.scenario.registration:
+            routes[prefix + "/register"] = ("POST", self.register)
+        verb, handler = routes.get(path, (None, None))
+        if handler is None or request.method != verb:
+            self.log("authorization", request, 404, what="not-found")
+            response = _json(404, {"error": "not_found"})
+        else:
+            response = await handler(request)
+        await response(scope, receive, send)
+
+    def metadata(self) -> dict:
+        s, base = self.scenario, self.issuer_base + self.scenario.as_prefix
+        document = {"issuer": s.metadata_issuer or self.issuer, "authorization_endpoint": base + "/authorize",
+                    "token_endpoint": base + "/token", "response_types_supported": ["code"],
+                    "grant_types_supported": (["client_credentials"] if s.grant == "client_credentials"
+                                              else ["authorization_code", "refresh_token"]),
+                    "token_endpoint_auth_methods_supported": list(s.auth_methods)}
+        if s.registration:
+            document["registration_endpoint"] = base + "/register"
+        if s.pkce_methods is not None:
+            document["code_challenge_methods_supported"] = list(s.pkce_methods)
+        if s.iss_supported is not None:
+            document["authorization_response_iss_parameter_supported"] = s.iss_supported
+        if s.cimd is not None:
+            document["client_id_metadata_document_supported"] = s.cimd
+        if s.client_auth == "private_key_jwt":
+            document["token_endpoint_auth_signing_alg_values_supported"] = ["ES256"]
+        if s.openid:
+            document.update(jwks_uri=base + "/jwks.json", subject_types_supported=["public"],
+                            id_token_signing_alg_values_supported=["ES256"])
+        return document
+
+    async def metadata_document(self, request):
+        self.log("authorization", request, 200, what="metadata")
+        return _json(200, self.metadata())
+
+    async def register(self, request):
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            self.log("authorization", request, 400, what="register")
+            return _json(400, {"error": "invalid_client_metadata"})
+        method = body.get("token_endpoint_auth_method") or "client_secret_basic"
+        if method not in self.scenario.auth_methods:
+            method = self.scenario.auth_methods[0]
+        client = Client(f"client-{secrets.token_hex(4)}", None if method == "none" else secrets.token_urlsafe(16),
+                        method, [u for u in body.get("redirect_uris") or [] if isinstance(u, str)])
+        self.clients[client.client_id] = client
+        shown = {k: v for k, v in body.items() if k in ("client_name", "redirect_uris", "grant_types",
+                                                         "response_types", "token_endpoint_auth_method",
+                                                         "application_type", "scope")}
+        self.log("authorization", request, 201, what="register", registration=shown, client_id=client.client_id)
+        answer = {**shown, "client_id": client.client_id, "token_endpoint_auth_method": method}
+        if client.secret:
+            answer["client_secret"] = client.secret
+        return _json(201, answer)
+
+    async def authorize(self, request):
+        query = parse_qs(request.url.query, keep_blank_values=True)
+        one = {k: v[0] for k, v in query.items()}
+        self.authorizations += 1
+        found = {"what": "authorize", "attempt": self.authorizations, "params": _shown(query)}
+        client_id, redirect = one.get("client_id", ""), one.get("redirect_uri", "")
+        known = client_id in self.clients or (self.scenario.cimd and client_id.startswith("https://"))
+        problem = ("too many authorization requests" if self.authorizations > MAX_AUTHORIZATIONS else
+                   "unknown client_id" if not known else "no redirect_uri" if not redirect else
+                   "response_type is not code" if one.get("response_type") != "code" else None)
+        if problem:
+            self.log("authorization", request, 400, **found, refused=problem)
+            return _json(400, {"error": "invalid_request", "error_description": problem})
+        code = secrets.token_urlsafe(16)
+        self.codes[code] = {"client_id": client_id, "redirect_uri": redirect, "challenge": one.get("code_challenge"),
+                            "method": one.get("code_challenge_method"), "resource": query.get("resource", []),
+                            "scope": one.get("scope", "")}
+        state = one.get("state")
+        answer = {"code": code}
+        if state is not None:
+            answer["state"] = "tampered-" + state if self.scenario.state == "tampered" else state
+        iss = {"correct": self.issuer, "wrong": EVIL, "normalized": self.issuer + "/"}.get(self.scenario.iss_mode)
+        if iss:
+            answer["iss"] = iss
+        location = redirect + ("&" if "?" in redirect else "?") + urlencode(answer)
+        self.log("authorization", request, 302, **found)
+        from starlette.responses import RedirectResponse
+        return RedirectResponse(location, status_code=302)
+
+    async def token(self, request):
+        form = _form(await request.body())
+        one = {k: v[0] for k, v in form.items()}
+        grant = one.get("grant_type")
+        found = {"what": "token", "grant_type": grant, "params": _shown(form),
+                 "client_auth": self.client_auth_used(request, one)}
+        handler = {"authorization_code": self.redeem_code, "refresh_token": self.refresh,
+                   "client_credentials": self.client_credentials}.get(grant)
+        if handler is None:
+            self.log("authorization", request, 400, **found, refused="unsupported grant_type")
+            return _json(400, {"error": "unsupported_grant_type"})
+        problem, scope = handler(request, one, found)
+        if problem:
+            self.log("authorization", request, 400, **found, refused=problem)
+            return _json(400, {"error": "invalid_grant" if "client" not in problem else "invalid_client",
+                               "error_description": problem})
+        access = self.minter.valid(self.resource, scope)
+        answer = {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
+        if grant != "client_credentials":
+            refresh = secrets.token_urlsafe(24)
+            self.refresh_tokens[refresh] = (True, scope)
+            answer["refresh_token"] = refresh
+        self.issued.append(self.token_name(access))
+        self.log("authorization", request, 200, **found, issued=self.issued[-1])
+        return _json(200, answer)
+
+    def client_auth_used(self, request, one: dict) -> str:
+        if _basic_credentials(request.headers.get("authorization")):
+            return "client_secret_basic"
+        if "client_assertion" in one:
+            return "private_key_jwt"
+        return "client_secret_post" if "client_secret" in one else "none"
+
+    def authenticate(self, request, one: dict, client_id: str) -> str | None:
+        """Why the client's authentication at the token endpoint fails, or None."""
+        client = self.clients.get(client_id)
+        if client is None:
+            return None if self.scenario.cimd and client_id.startswith("https://") else "client authentication: " \
+                                                                                         "unknown client"
+        basic = _basic_credentials(request.headers.get("authorization"))
+        if client.method == "client_secret_basic":
+            ok = basic == (client.client_id, client.secret)
+        elif client.method == "client_secret_post":
+            ok = basic is None and one.get("client_secret") == client.secret
+        else:
+            ok = basic is None and "client_secret" not in one
+        return None if ok else f"client authentication: the client registered {client.method}"
+
+    def redeem_code(self, request, one: dict, found: dict) -> tuple[str | None, str]:
+        bound = self.codes.pop(one.get("code", ""), None)
+        if bound is None:
+            return "unknown or used code", ""
+        basic = _basic_credentials(request.headers.get("authorization"))
+        client_id = one.get("client_id") or (basic[0] if basic else "")
+        verifier = one.get("code_verifier")
+        pkce = ("missing" if not verifier or not bound["challenge"] else
+                "match" if s256(verifier) == bound["challenge"] else "mismatch")
+        found.update(pkce=pkce, authorize_resource=bound["resource"])
+        problem = (self.authenticate(request, one, client_id) or
+                   ("the code was issued to another client" if client_id != bound["client_id"] else None) or
+                   ("redirect_uri differs from the authorization request"
+                    if one.get("redirect_uri") != bound["redirect_uri"] else None) or
+                   (f"PKCE: code_verifier {pkce}" if pkce != "match" else None))
+        return problem, bound["scope"]
+
+    def refresh(self, request, one: dict, found: dict) -> tuple[str | None, str]:
+        token = one.get("refresh_token", "")
+        live, scope = self.refresh_tokens.get(token, (None, ""))
+        if live is None:
+            return "unknown refresh token", ""
+        if not live:
+            found["reused_refresh_token"] = True
+            return "refresh token already used (rotated)", ""
+        self.refresh_tokens[token] = (False, scope)  # rotation: each refresh token works once
+        return None, one.get("scope") or scope
+
+    def client_credentials(self, request, one: dict, found: dict) -> tuple[str | None, str]:
+        client_id = CREDENTIALS["client_id"]
+        if self.scenario.client_auth == "client_secret_basic":
+            basic = _basic_credentials(request.headers.get("authorization"))
+            problem = None if basic == (client_id, CREDENTIALS["client_secret"]) else \
+                "client authentication: client_secret_basic with the context's credentials expected"
+        else:
+            problem = self.assertion_problem(one, client_id)
+        found["assertion"] = problem or "valid" if self.scenario.client_auth == "private_key_jwt" else None
+        return problem, one.get("scope", "")
+
+    def assertion_problem(self, one: dict, client_id: str) -> str | None:
+        if one.get("client_assertion_type") != JWT_BEARER:
+            return "client authentication: client_assertion_type is not jwt-bearer"
+        base = self.issuer
+        audiences = [base, base + "/", base + "/token"]
+        try:
+            claims = jwt.decode(one.get("client_assertion", ""), self.assertion_key.public_key(),
+                                algorithms=["ES256"], audience=audiences, options={"require": ["exp", "iss", "sub"]})
+        except jwt.PyJWTError as exc:
+            return f"client authentication: the assertion does not verify ({exc})"
+        if claims["iss"] != client_id or claims["sub"] != client_id:
+            return "client authentication: the assertion's iss and sub must be the client_id"
+        return None
+
+
+def _mcp_method(body: bytes) -> str | None:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    return message.get("method") if isinstance(message, dict) else None
+
+
+class _Loopback:
+    """Both servers of a scenario: one uvicorn server on a thread, listening on two loopback
+    sockets bound at once (so their ports are known with no race); requests go to the app
+    of the socket they came in on. One event loop, so the peer's state needs no lock."""
+
+    def __init__(self, apps: list):
+        self.sockets = []
+        for _ in apps:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((HOST, 0))
+            self.sockets.append(sock)
+        self.apps = {sock.getsockname()[1]: app for sock, app in zip(self.sockets, apps)}
+        self.bases = [f"http://{HOST}:{sock.getsockname()[1]}" for sock in self.sockets]
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    async def dispatch(self, scope, receive, send) -> None:
+        await self.apps[scope["server"][1]](scope, receive, send)
+
+    def start(self, peer: HttpPeer, timeout: float = 5.0) -> "_Loopback":
+        import uvicorn
+        self.server = uvicorn.Server(uvicorn.Config(self.dispatch, log_level="warning", lifespan="off", interface="asgi3",
+                                                    timeout_graceful_shutdown=0.1))
+
+        async def main():
+            async def ticks():  # the peer's held answers time out by ticks
+                while True:
+                    await asyncio.sleep(0.1)
+                    peer.tick()
+            ticker = asyncio.ensure_future(ticks())
+            try:
+                await self.server.serve(sockets=self.sockets)
+            finally:
+                ticker.cancel()
+
+        self.thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True, name="mcp-client-leg-auth")
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=5)
+            if self.thread.is_alive():  # a held connection keeps the graceful shutdown waiting
+                self.server.force_exit = True
+                self.thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
