@@ -124,6 +124,13 @@ def requirement(*ids: str):
     return pytest.mark.mcp_requirement(*ids)
 
 
+def scenarios(*names: str, param: str | None = None):
+    """Tag a client-leg check with the scenarios whose runs it judges (the official suite's
+    names where it has them), or with its parameter `param` when that is the scenario: an
+    expected-failures entry naming a scenario then covers the check."""
+    return pytest.mark.mcp_scenarios(*names, param=param)
+
+
 def expect(condition: Any, message: str) -> None:
     if not condition:
         raise CheckFailed(message)

@@ -7,6 +7,8 @@ command line that starts the scripted server; over Streamable HTTP (no `{server}
 suite serves it on a free loopback port (conformance.peer_http) and the URL fills `{url}`
 or is appended. Either way the client gets the official suite's environment
 (MCP_CONFORMANCE_SCENARIO, MCP_CONFORMANCE_CONTEXT, MCP_CONFORMANCE_PROTOCOL_VERSION).
+Over HTTP the `auth/*` scenarios put the scripted server behind the suite's OAuth harness
+(conformance.auth.client_leg, AuthLeg), with the official names and context.
 When the client exits, or the timeout ends it, the record is read back into a
 ClientRecord: a transcript in the server leg's Entry format, every message the client sent
 validated against the schema of the negotiated revision (so the plugin's wire-schema-valid
@@ -123,6 +125,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if isinstance(item.parent, ClientScenarioModule):  # the report groups client checks by module
         item.user_properties.append(("mcp_area", item.parent.area))
+        item.user_properties.append(("mcp_scenarios", scenarios_of(item)))
+
+
+def scenarios_of(item: pytest.Item) -> list[str]:
+    """The scenarios a check judges (checks.scenarios): its marker's names, or its parameter."""
+    marker = item.get_closest_marker("mcp_scenarios")
+    if marker is None:
+        return []
+    param = marker.kwargs.get("param")
+    callspec = getattr(item, "callspec", None)
+    return [*marker.args, *([str(callspec.params[param])] if param and callspec and param in callspec.params else [])]
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -130,6 +130,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "mcp_requirement(*ids): requirement IDs a conformance check verifies")
     config.addinivalue_line("markers", "mcp_sweep: a check judging the whole run; it runs after all others")
+    config.addinivalue_line("markers", "mcp_scenarios(*names, param=None): the client scenarios a check judges")
     config.addinivalue_line("markers", f"{occasions.MARK}(name): a check judging work started ahead (occasions)")
     if not config.pluginmanager.has_plugin(TALLY_NAME):
         config.pluginmanager.register(Tally(), TALLY_NAME)

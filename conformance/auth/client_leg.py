@@ -26,12 +26,14 @@ import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from ..peer_http import PATH, HttpPeer, PeerApp
 from .keys import SigningKeys
@@ -87,7 +89,6 @@ class AuthScenario:
     client_auth: str = ""  # client_credentials: client_secret_basic or private_key_jwt
     pre_registered: bool = False
     expect: str = "complete"
-    root_prm_trap: bool = False  # the root PRM URL is fetched before the one the client was given
     revision: str = "2025-11-25"
 
     @property
@@ -101,8 +102,7 @@ def _s(name, summary, **kw) -> AuthScenario:
 
 MODERN = "2026-07-28"
 SCENARIOS = {s.name: s for s in [
-    _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root",
-       root_prm_trap=True),
+    _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root"),
     _s("metadata-var1", "PRM at the path-based URL, not in the challenge; OpenID configuration only",
        prm_in_challenge=False, as_metadata=OIDC_ROOT, openid=True),
     _s("metadata-var2", "PRM at the root URL only; issuer with a path (RFC 8414 path insertion)",
@@ -196,7 +196,6 @@ def _form(body: bytes) -> dict[str, list[str]]:
 
 
 def _json(status: int, document: dict, headers: dict | None = None):
-    from starlette.responses import JSONResponse
     return JSONResponse(document, status_code=status, headers={"Cache-Control": "no-store", **(headers or {})})
 
 
@@ -216,7 +215,6 @@ class Client:
     client_id: str
     secret: str | None
     method: str  # token endpoint authentication: none, client_secret_basic, client_secret_post
-    redirect_uris: list[str] = field(default_factory=list)
 
 
 class AuthHarness:
@@ -305,8 +303,6 @@ class AuthHarness:
     async def resource_app(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        from starlette.requests import Request
-        from starlette.responses import Response
         request = Request(scope, receive)
         path = request.url.path
         if path == PATH:
@@ -392,7 +388,6 @@ class AuthHarness:
     async def authorization_app(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        from starlette.requests import Request
         request = Request(scope, receive)
         prefix, path = self.scenario.as_prefix, request.url.path
         routes = {self.scenario.as_metadata: ("GET", self.metadata_document),
@@ -445,7 +440,7 @@ class AuthHarness:
         if method not in self.scenario.auth_methods:
             method = self.scenario.auth_methods[0]
         client = Client(f"client-{secrets.token_hex(4)}", None if method == "none" else secrets.token_urlsafe(16),
-                        method, [u for u in body.get("redirect_uris") or [] if isinstance(u, str)])
+                        method)
         self.clients[client.client_id] = client
         shown = {k: v for k, v in body.items() if k in ("client_name", "redirect_uris", "grant_types",
                                                          "response_types", "token_endpoint_auth_method",
@@ -482,7 +477,6 @@ class AuthHarness:
             answer["iss"] = iss
         location = redirect + ("&" if "?" in redirect else "?") + urlencode(answer)
         self.log("authorization", request, 302, **found)
-        from starlette.responses import RedirectResponse
         return RedirectResponse(location, status_code=302)
 
     async def token(self, request):

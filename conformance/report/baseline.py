@@ -77,13 +77,15 @@ def parse(text: str, source: str = "<baseline>") -> dict[str, list[str]]:
     return lists
 
 
-def matches(entry: str, name: str, area: str, requirements: list[str]) -> bool:
-    """Whether a baseline entry names this check (see the module docstring)."""
+def matches(entry: str, name: str, area: str, requirements: list[str], scenarios: list[str] = ()) -> bool:
+    """Whether a baseline entry names this check (see the module docstring); a client
+    check is also named by the scenarios it judges (`auth/scope-step-up`, as the official
+    suite's client baselines list them)."""
     test = name.split("[", 1)[0]
     if ":" in entry:
         scope, check = entry.split(":", 1)
         return scope == area and check in (name, test)
-    return entry in (name, test, area) or entry in requirements
+    return entry in (name, test, area) or entry in requirements or entry in scenarios
 
 
 @dataclass
@@ -106,9 +108,9 @@ class Baseline:
         lists = parse(text, path)
         return cls(path, lists.get("server", []), lists.get("client", []))
 
-    def match(self, name: str, area: str, requirements: list[str]) -> str | None:
+    def match(self, name: str, area: str, requirements: list[str], scenarios: list[str] = ()) -> str | None:
         """The first entry of the run's list (`server:` or `client:`) naming this check."""
-        return next((e for e in self.entries if matches(e, name, area, requirements)), None)
+        return next((e for e in self.entries if matches(e, name, area, requirements, scenarios)), None)
 
     def judge(self, checks: list[dict]) -> dict:
         """Which entries still fail (expected), which now pass (stale), which match no
@@ -116,7 +118,7 @@ class Baseline:
         INTERNAL, or a typo)."""
         expected, stale, unexercised = [], [], []
         for entry in self.entries:
-            hits = [c for c in checks if matches(entry, c["name"], c["area"], c["requirements"])]
+            hits = [c for c in checks if matches(entry, c["name"], c["area"], c["requirements"], c.get("scenarios", []))]
             if any(c["outcome"] == "FAIL" for c in hits):
                 expected.append(entry)
             elif any(c["outcome"] in RAN for c in hits):

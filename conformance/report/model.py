@@ -79,6 +79,7 @@ class Check:
     area: str
     revision: str
     requirements: list[str]
+    scenarios: list[str] = field(default_factory=list)  # client leg: the scenarios it judges
     outcome: str | None = None
     reason: str = ""
     baseline_entry: str | None = None
@@ -94,7 +95,8 @@ class Check:
         name = report.nodeid.rsplit("::", 1)[-1]
         requirements = props.get("mcp_requirements") or []
         return cls(id=report.nodeid, name=name, area=str(props.get("mcp_area", "other")),
-                   revision=str(props.get("mcp_revision", "any")), requirements=[str(r) for r in requirements])
+                   revision=str(props.get("mcp_revision", "any")), requirements=[str(r) for r in requirements],
+                   scenarios=[str(s) for s in props.get("mcp_scenarios") or []])
 
     @property
     def test(self) -> str:
@@ -135,7 +137,8 @@ class Check:
                 "expectedFailure": self.baseline_entry is not None, "baselineEntry": self.baseline_entry,
                 "reason": self.reason, "warnings": self.warnings, "infos": self.infos,
                 "duration": round(self.duration, 4), "anchor": anchor(self.area, self.name),
-                "messages": self.messages, "signatures": self.signatures, "blockedBy": self.blocked_by}
+                "messages": self.messages, "signatures": self.signatures, "blockedBy": self.blocked_by,
+                **({"scenarios": self.scenarios} if self.scenarios else {})}
 
 
 def totals(checks: list[dict]) -> dict:

@@ -77,7 +77,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     props = dict(report.user_properties)
     if "mcp_revision" not in props or props.get("mcp_outcome") == "internal":
         return report
-    entry = baseline.match(item.name, str(props.get("mcp_area", "")), list(props.get("mcp_requirements") or []))
+    entry = baseline.match(item.name, str(props.get("mcp_area", "")), list(props.get("mcp_requirements") or []),
+                           list(props.get("mcp_scenarios") or []))
     if entry is not None:
         report.outcome = "skipped"
         report.wasxfail = REASON

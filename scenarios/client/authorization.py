@@ -6,7 +6,9 @@ Who judges what: `test_auth_flow_completes` owns "the client got a token and use
 the other checks judge their own rule on what the client did, and skip when the client
 did not get that far. A rule every flow must keep (PKCE, `resource`, the bearer on every
 request...) is judged once over all the scenarios, naming each one that broke it, so one
-defect is one failure. A client that never starts OAuth discovery after the 401 of
+defect is one failure. Each check names the scenarios it judges (`checks.scenarios`), so an
+expected-failures file of the official suite (`client: [auth/scope-step-up]`) covers our
+checks of those scenarios; the rules of every flow name none. A client that never starts OAuth discovery after the 401 of
 auth/metadata-default has no authorization support (it is optional): every check then
 skips with that reason.
 
@@ -21,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance.auth.client_leg import AS_ROOT, OIDC_ROOT, PRM_ROOT, SCENARIOS
-from conformance.checks import blocked, expect, fail, not_applicable, requirement, should
+from conformance.checks import blocked, expect, fail, not_applicable, requirement, scenarios, should
 
 FIRST = "auth/metadata-default"
 OWNER = "test_auth_flow_completes"
@@ -74,12 +76,10 @@ def auth_run(client_run, mcp_client):
     return runner(client_run, mcp_client.transport)
 
 
-def reached(record, *, authorize: bool = False, token: bool = False, what: str = "") -> None:
-    """Blocked unless the client got as far as the check needs."""
-    if authorize and not authorizations(record):
-        blocked(f"the client made no authorization request in {record.scenario}{what}", OWNER)
-    if token and not token_requests(record):
-        blocked(f"the client made no token request in {record.scenario}{what}", OWNER)
+def require_authorization(record) -> None:
+    """Blocked unless the client got as far as an authorization request."""
+    if not authorizations(record):
+        blocked(f"the client made no authorization request in {record.scenario}", OWNER)
 
 
 def where_it_stopped(record) -> str:
@@ -104,6 +104,7 @@ def where_it_stopped(record) -> str:
              "2026-07-28/authorization-server-discovery-008", "2026-07-28/authorization-042",
              "2026-07-28/authorization-043")
 @pytest.mark.parametrize("scenario", COMPLETE)
+@scenarios(param="scenario")
 def test_auth_flow_completes(auth_run, scenario):
     """The client answers the 401 by discovering the authorization server, obtaining a
     token (authorization code with PKCE, or client credentials) and calling a tool with it
@@ -123,6 +124,7 @@ PRM_SCENARIOS = ["auth/metadata-default", "auth/metadata-var1", "auth/metadata-v
 @requirement("authorization-012", "authorization-024", "2026-07-28/authorization-012",
              "2026-07-28/authorization-server-discovery-008")
 @pytest.mark.parametrize("scenario", PRM_SCENARIOS)
+@scenarios(param="scenario")
 def test_auth_protected_resource_metadata_found(auth_run, scenario):
     """The client takes Protected Resource Metadata from the challenge's resource_metadata
     when it has one; otherwise it tries the path-based well-known URL, then the root one."""
@@ -155,6 +157,7 @@ def metadata_order(issuer_path: str) -> list[str]:
              "authorization-030", "authorization-031", *(f"2026-07-28/authorization-server-discovery-{n:03}"
                                                          for n in range(9, 15)))
 @pytest.mark.parametrize("scenario", METADATA_SCENARIOS)
+@scenarios(param="scenario")
 def test_auth_server_metadata_discovery_order(auth_run, scenario):
     """The client looks for authorization server metadata at the well-known URLs in the
     spec's order (path inserted first for an issuer with a path), stopping at the first
@@ -174,6 +177,7 @@ def test_auth_server_metadata_discovery_order(auth_run, scenario):
 
 
 @requirement("2026-07-28/authorization-server-discovery-017")
+@scenarios("auth/metadata-issuer-mismatch")
 def test_auth_metadata_issuer_checked(auth_run):
     """Authorization server metadata whose `issuer` is not the issuer it was fetched for is
     refused: no authorization request follows."""
@@ -185,6 +189,7 @@ def test_auth_metadata_issuer_checked(auth_run):
 
 
 @requirement("authorization-057", "2026-07-28/authorization-036")
+@scenarios("auth/resource-mismatch")
 def test_auth_resource_mismatch_refused(auth_run):
     """Protected Resource Metadata naming another server as its `resource` is refused: a
     token for that resource is not the MCP server's, so no authorization request follows."""
@@ -224,6 +229,7 @@ def test_auth_pkce_s256(auth_run):
 
 @requirement("authorization-097", "authorization-098", "authorization-099", "authorization-100",
              *(f"2026-07-28/security-considerations-{n:03}" for n in range(13, 17)))
+@scenarios("auth/pkce-not-advertised", "auth/oidc-pkce-not-advertised")
 def test_auth_refuses_without_pkce_support(auth_run):
     """Metadata without code_challenge_methods_supported (RFC 8414 or OpenID) means PKCE
     support is unknown: the client refuses to go on, so no authorization request follows."""
@@ -332,6 +338,7 @@ def first_scope(record) -> set[str] | None:
 
 
 @requirement("authorization-022", "authorization-053", "2026-07-28/authorization-018", "2026-07-28/authorization-022")
+@scenarios("auth/scope-from-www-authenticate")
 def test_auth_scope_from_challenge(auth_run):
     """The client asks for the scope the 401 challenge names (not the metadata's list)."""
     scope = first_scope(auth_run("auth/scope-from-www-authenticate"))
@@ -339,6 +346,7 @@ def test_auth_scope_from_challenge(auth_run):
 
 
 @requirement("authorization-025")
+@scenarios("auth/scope-from-scopes-supported", "auth/scope-omitted-when-undefined")
 def test_auth_scope_fallbacks(auth_run):
     """With no scope in the challenge the client asks for the metadata's scopes_supported;
     with neither, it sends no scope parameter."""
@@ -350,6 +358,7 @@ def test_auth_scope_fallbacks(auth_run):
 
 
 @requirement("authorization-082", "2026-07-28/authorization-019", "2026-07-28/authorization-067")
+@scenarios("auth/scope-step-up")
 def test_auth_step_up(auth_run):
     """A 403 insufficient_scope naming more scope leads to a new authorization asking for
     it, together with the scope asked for before."""
@@ -374,6 +383,7 @@ def refreshed_instead(record) -> str:
 
 
 @requirement("authorization-085", "2026-07-28/authorization-071")
+@scenarios("auth/scope-retry-limit")
 def test_auth_retry_limit(auth_run):
     """A server that refuses every token with 403 is not sent back to the authorization
     server without end: at most 3 authorization attempts."""
@@ -386,10 +396,11 @@ def test_auth_retry_limit(auth_run):
 
 # -- the authorization response ----------------------------------------------------------------------
 @requirement("authorization-104", "2026-07-28/security-considerations-020")
+@scenarios("auth/state-mismatch")
 def test_auth_state_checked(auth_run):
     """A redirect whose `state` is not the one sent is dropped: the code is not redeemed."""
     record = auth_run("auth/state-mismatch")
-    reached(record, authorize=True)
+    require_authorization(record)
     should(not token_requests(record, "authorization_code"),
            "the redirect carried another state than the client sent; the client still redeemed the code")
 
@@ -402,6 +413,7 @@ ISS = {"auth/iss-supported-missing": "iss was advertised but is missing",
 
 @requirement("2026-07-28/authorization-027", "2026-07-28/authorization-028", "2026-07-28/authorization-029",
              "2026-07-28/authorization-032")
+@scenarios(*ISS)
 def test_auth_iss_checked(auth_run):
     """RFC 9207: the redirect's `iss` is compared with the issuer by simple string
     comparison (and required when advertised); on a mismatch the code is not redeemed."""
@@ -416,12 +428,13 @@ def test_auth_iss_checked(auth_run):
 # -- client registration --------------------------------------------------------------------------------
 @requirement("authorization-033", "authorization-039", "authorization-049", "2026-07-28/client-registration-002",
              "2026-07-28/client-registration-008", "2026-07-28/client-registration-018")
+@scenarios("auth/basic-cimd")
 def test_auth_prefers_client_metadata_document(auth_run):
     """When the authorization server supports client ID metadata documents, the client uses
     an https URL with a path as its client_id instead of registering."""
     record = auth_run("auth/basic-cimd")
     asked = authorizations(record)
-    reached(record, authorize=True)
+    require_authorization(record)
     client_id = param(asked[0], "client_id") or ""
     parts = urlsplit(client_id)
     if client_id.startswith("https://"):
