@@ -67,11 +67,12 @@ class Blocked(Exception):
     """The check could not judge its requirement because of something `owner` (another
     check) judges: BLOCKED, counted apart from FAIL and SKIP."""
 
-    def __init__(self, reason: str, owner: str, met_by: str = ""):
+    def __init__(self, reason: str, owner: str, met_by: str = "", cause: Exception | None = None):
         super().__init__(f"{reason} (judged by {owner})")
         self.reason = reason
         self.owner = owner
         self.met_by = met_by  # the check that found it, when the block holds for a whole revision
+        self.cause = cause  # what it met (a NoResponse carries its evidence: session, transcript index)
 
 
 @dataclass

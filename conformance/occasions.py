@@ -45,9 +45,10 @@ def uses(name: str):
 
 def start_ahead(target, shared, revision: str, items: list) -> None:
     """Once per revision: start every occasion that a selected check of `revision` uses,
-    acting for the first of those checks in run order."""
+    acting for the first of those checks in run order. Not for a revision already blocked
+    (its checks end BLOCKED at once; a starter's listing would wait out a timeout)."""
     started = target.__dict__.setdefault("_conformance_occasions_started", set())
-    if revision in started:
+    if revision in started or revision in target.blocks:
         return
     started.add(revision)
     first_user: dict[str, str] = {}

@@ -317,6 +317,9 @@ def pytest_runtest_call(item: pytest.Item):
     verdict = item.stash.get(VERDICT_KEY, None)
     if verdict is None:
         return (yield)
+    target = item.config.stash.get(TARGET_KEY, None)
+    if target is not None:
+        _owner_of_block(target, item, verdict, proven_only=True)
     try:
         result = yield
     except ConnectionUnusable as error:
@@ -338,21 +341,29 @@ def pytest_runtest_call(item: pytest.Item):
     owner = _session_rule_owner(verdict, None) if verdict.warnings else None
     if owner is not None:  # a SHOULD judged on a broken envelope (an error code that is a string...)
         raise Blocked(f"the messages this check judged break a rule about the whole session: {owner[1]}", owner[0])
-    target = item.config.stash.get(TARGET_KEY, None)
     if target is not None:
-        _owner_of_block(target, verdict, revision_of(item))
+        _owner_of_block(target, item, verdict)
         target.passed.add((verdict.check, revision_of(item)))
     return result
 
 
-def _owner_of_block(target: Target, verdict: checks.Verdict, revision: str) -> None:
+def _owner_of_block(target: Target, item: pytest.Item, verdict: checks.Verdict, proven_only: bool = False) -> None:
     """A check that owns the rule an earlier check found broken (and blocked the revision
     for) does not pass because its own connection happened to hold out: it fails with what
-    was found, so the blocked checks name a failure."""
-    blocked = target.blocks.get(revision)
-    if blocked is not None and blocked.owner == verdict.check:
-        raise CheckFailed(f"{blocked.reason} (met by {blocked.met_by}, on a connection of this revision; "
-                          "the revision's other checks are BLOCKED by it)")
+    was found, so the blocked checks name a failure. Where the finding carries its proof (a
+    request that went unanswered, and where), the owner fails with it before it runs
+    (`proven_only`): proving it again would cost the run another timeout."""
+    blocked = target.blocks.get(revision_of(item))
+    if blocked is None or blocked.owner != verdict.check:
+        return
+    evidence = getattr(blocked.cause, "evidence", None)
+    if proven_only and (evidence is None or blocked.met_by == verdict.check):
+        return
+    if evidence is not None:
+        verdict.watch(*evidence)
+    signatures = _signatures(item, blocked.cause) if isinstance(blocked.cause, NoResponse) else ()
+    raise CheckFailed(f"{blocked.reason} (met by {blocked.met_by}, on a connection of this revision; "
+                      "the revision's other checks are BLOCKED by it)", signatures)
 
 
 def _unusable_connection(item: pytest.Item, verdict: checks.Verdict, error: ConnectionUnusable) -> Exception:
@@ -386,6 +397,19 @@ def _session_rule_owner(verdict: checks.Verdict, error: Exception | None) -> tup
                 if owner != verdict.check:
                     return owner, str(violation)
     return None
+
+
+@pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+def pytest_runtest_makereport_without_traceback(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport | None:
+    """The report of a check that ended BLOCKED or failed as judged: the wrapper below
+    writes its text, so pytest's traceback, whose making reads and parses source files
+    (some 30 ms a check; a broken server blocks a hundred), is not made."""
+    error = call.excinfo.value if call.excinfo is not None else None
+    if not isinstance(error, (Blocked, CheckFailed, TransportError)) or not is_check(item):
+        return None
+    sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+    return pytest.TestReport(item.nodeid, item.location, {name: 1 for name in item.keywords}, "failed", str(error),
+                             call.when, sections, call.duration, call.start, call.stop, item.user_properties)
 
 
 @pytest.hookimpl(wrapper=True)

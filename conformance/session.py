@@ -361,10 +361,21 @@ class Session:
         if found is None:
             error = self._unanswered(request_id, limit)
             error.method = self.pending.get(request_id, "?")
+            error.evidence = (self, self._sent_at(request_id))
             if self.on_unanswered is not None and limit >= self.timeout:
                 self.on_unanswered(self.revision, error)
             raise error
         return self.responses[request_id]
+
+    def _sent_at(self, request_id: Any) -> int:
+        """The transcript index of the request with this id (where the proof that it went
+        unanswered starts)."""
+        for index in range(len(self.transcript) - 1, -1, -1):
+            entry = self.transcript[index]
+            if (entry.direction == "->" and entry.message is not None
+                    and entry.message.kind is Kind.REQUEST and jsonrpc.same_id(entry.message.id, request_id)):
+                return index
+        return 0
 
     def _unanswered(self, request_id: Any, limit: float) -> NoResponse:
         """Why a request got no response: a connection whose responses match no request, or

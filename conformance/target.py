@@ -123,7 +123,7 @@ class Target:
         owner, met_by = error.owner, checks.current().check
         if (owner, revision) in self.passed or isinstance(error, Flooded):
             owner = met_by  # a flood is met, not judged, by a check: the one it hit fails
-        self.blocks.setdefault(revision, Blocked(error.reason, owner, met_by))
+        self.blocks.setdefault(revision, Blocked(error.reason, owner, met_by, cause=error))
 
     def connection_ended(self, revision: str, check: str, error: TransportError) -> Blocked | None:
         """A check of this revision met a connection that ended (the server exited or closed
@@ -361,14 +361,19 @@ class Target:
         return [r for r in self.revisions if self.support(r).supported]
 
     def close(self) -> None:
+        """Stop every connection, all at once: a server that ignores the end of its input
+        takes its grace period, and a run's end waits for one such period, not one each."""
         self.auth.stop()
+        closers = [s.close for s in [*self._shared.values(), *self._fresh]]
         if self._spare is not None:
-            self._spare.close()
+            closers.append(self._spare.close)
             self._spare = None
-        for session in [*self._shared.values(), *self._fresh]:
-            session.close()
         self._shared.clear()
         self._fresh.clear()
+        for close in closers:
+            closing = threading.Thread(target=close, name="mcp-close", daemon=True)
+            closing.start()
+            self._closing.append(closing)
         for closing in self._closing:
             closing.join()
         self._closing.clear()
