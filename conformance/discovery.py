@@ -237,16 +237,22 @@ def await_calls(session, calls: list[ToolCall], quiet: float) -> None:
     waited on side by side), or the timeout ran out; cancel the rest, as a client gives up
     on a call (marked timed_out). For calls made as an occasion (for the server to ask
     the client something, or to log), never judged as calls: a tool still working after
-    that is not waited out."""
+    that is not waited out. Silence is taken for a working tool only once the server has
+    answered a probe request sent after it: a server slow to answer anything (a loaded
+    machine) is waited for, up to the timeout."""
     started = time.monotonic()
+    deadline = started + session.timeout
     waiting = [c for c in calls if not c.failure]
     since = min((c.sent_at for c in calls), default=session.mark())
+    probed = False
     try:
         while any(c.request_id not in session.responses for c in waiting):
-            wait = min(started + session.timeout, last_heard(session, since) + quiet) - time.monotonic()
+            wait = min(deadline, last_heard(session, since) + quiet) - time.monotonic()
             # What already arrived is read even when the time is up (a floor of 1 ms).
             if session.wait_for(lambda m: True, max(wait, 0.001)) is None and wait <= 0:
-                break
+                if probed or not answers_probe(session, deadline - time.monotonic()):
+                    break
+                probed = True
     except TransportError as error:
         for call in waiting:
             call.failure = call.failure or ("" if call.request_id in session.responses else error.reason)
@@ -258,6 +264,17 @@ def await_calls(session, calls: list[ToolCall], quiet: float) -> None:
         if call.response is None and not call.failure:
             call.failure, call.timed_out = f"no answer within {quiet:g}s of the server's last message", True
             cancel(session, call.request_id, "client timeout")
+
+
+def answers_probe(session, limit: float) -> bool:
+    """Whether the server answers its era's probe request within `limit` seconds."""
+    if limit <= 0:
+        return False
+    try:
+        session.request(session.probe_method, timeout=limit)
+    except NoResponse:
+        return False
+    return True
 
 
 def last_heard(session, since: int) -> float:
