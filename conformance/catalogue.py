@@ -52,8 +52,8 @@ CLIENT_AUTHORIZATION_OBSERVABLE = {
     "2025-11-25": tuple(f"authorization-{n:03}" for n in (
         7, 12, 22, *range(24, 32), 33, 34, 39, 40, 49, 53, *range(55, 67), 71, 82, 84, 85, 87,
         *range(94, 101), 104, 123)),
-    "2026-07-28": (*(f"authorization-server-discovery-{n:03}" for n in (*range(8, 15), 17)),
-                   *(f"client-registration-{n:03}" for n in (2, 3, 8, 9, 18, 21, 22, 23, 26, 29)),
+    "2026-07-28": (*(f"authorization-server-discovery-{n:03}" for n in (3, *range(8, 15), 17)),
+                   *(f"client-registration-{n:03}" for n in (2, 3, 8, 9, 18, 21, 22, 23, 24, 26, 27, 28, 29)),
                    *(f"authorization-{n:03}" for n in (7, 12, 14, 18, 19, 22, 27, 28, 29, 30, 32, 33,
                                                        *range(34, 46), 50, 54, 55, 67, 69, 71)),
                    *(f"security-considerations-{n:03}" for n in (3, *range(10, 17), 20, 35))),

@@ -68,6 +68,7 @@ class Peer:
         self.outstanding: dict = {}  # id of a request the peer sent -> method
         self.held: list[dict] = []  # client requests whose answers wait for `outstanding`
         self.hold_until: float | None = None
+        self.tool = TOOL  # what tools/list offers (the authorization harness adds an icon)
         if announce:  # over HTTP the first request announces the client instead
             self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
 
@@ -136,7 +137,7 @@ class Peer:
         elif method == "ping":
             self.send(jsonrpc.result(request_id, {}))
         elif method == "tools/list" and self.revision:
-            self.send(jsonrpc.result(request_id, {"tools": [TOOL]}))
+            self.send(jsonrpc.result(request_id, {"tools": [self.tool]}))
         elif method == "tools/call" and self.revision:
             if self.scenario == "progress":
                 self.progress_and_stray_cancel(request_id, params)
@@ -156,7 +157,7 @@ class Peer:
         if method == "server/discover":
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
         elif method == "tools/list":
-            value = {"tools": [TOOL]}
+            value = {"tools": [self.tool]}
         elif method == "tools/call":
             value = self.tool_call_or_input_required(obj.get("params") or {})
             if value is None:

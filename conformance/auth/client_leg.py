@@ -1,11 +1,14 @@
 """The client leg's authorization harness: for one `auth/*` scenario the suite serves the
 scripted MCP server (conformance.peer_http) as an OAuth-protected resource, and the
-authorization server its metadata names, each on its own loopback port.
+authorization server its metadata names (two, where the resource moves from one to the
+other; on the MCP server's own origin for a 2025-03-26 server), each on its own loopback
+port.
 
 The resource server answers 401 with a Bearer challenge, serves Protected Resource
 Metadata where the scenario puts it, verifies the JWT on every POST, GET and DELETE (its
 signature, `iss`, `aud`, `exp`, the scope the request needs), refuses query-string tokens
-and can answer 403 for step-up. The authorization server serves its metadata at the
+and can answer 403 for step-up; it serves the scripted tool's icon and notes the credentials
+an icon fetch carries. The authorization server serves its metadata at the
 scenario's discovery URL only (other well-known URLs answer 404; some are traps),
 approves `/authorize` at once with a 302 to the client's redirect URI, binds each code to
 client, redirect URI, PKCE challenge, resource and scope, and serves `/token`
@@ -35,9 +38,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from ..peer import TOOL
 from ..peer_http import PATH, HttpPeer, PeerApp
 from .keys import SigningKeys
-from .tokens import Minter
+from .tokens import Minter, same_resource
 
 HOST = "127.0.0.1"
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
@@ -51,6 +55,8 @@ HIDDEN = {"code", "code_verifier", "client_secret", "refresh_token", "client_ass
 PRE_REGISTERED = {"client_id": "pre-registered-client", "client_secret": "pre-registered-secret"}
 CREDENTIALS = {"client_id": "conformance-test-client", "client_secret": "conformance-test-secret"}
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ICON_PATH = "/icons/echo.png"
+ICON_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,9 @@ class AuthScenario:
     """What one scenario's servers do. `expect`: "complete" (the client gets a token and
     uses it), "no-authorization" (it must not send the user to /authorize), "no-token"
     (after the redirect, it must not redeem the code), "step-up" (it completes only by
-    authorizing again, a SHOULD) or "refused" (no token is ever enough: it must give up)."""
+    authorizing again, a SHOULD), "refused" (no token is ever enough: it must give up), or
+    one owned by the scenario's own check: "legacy" (a 2025-03-26 server), "migration",
+    "registration-rejected"."""
 
     name: str
     summary: str
@@ -67,8 +75,10 @@ class AuthScenario:
     resource: str | None = None  # the PRM `resource`; None: the MCP endpoint's URL ("{url}" filled)
     prm_scopes: tuple[str, ...] | None = None
     challenge_scope: str | None = None
-    as_metadata: str = AS_ROOT
+    as_metadata: str | None = AS_ROOT  # None: no metadata anywhere (a 2025-03-26 server's default endpoints)
     as_prefix: str = ""  # the issuer's path
+    endpoint_path: str = ""  # of /authorize, /token, /register, after the issuer
+    as_scopes: tuple[str, ...] | None = None  # the authorization server metadata's scopes_supported
     openid: bool = False
     registration: bool = True
     auth_methods: tuple[str, ...] = ("none",)
@@ -88,6 +98,12 @@ class AuthScenario:
     grant: str = "authorization_code"  # or client_credentials
     client_auth: str = ""  # client_credentials: client_secret_basic or private_key_jwt
     pre_registered: bool = False
+    reject_registrations: int = 0  # the first ones are refused 400 invalid_redirect_uri
+    # two authorization servers: after the first authorized request (past initialize) the
+    # PRM names the second and tokens of the first are refused
+    migrate: bool = False
+    legacy: bool = False  # a 2025-03-26 server: no PRM, its own origin is the authorization server
+    icon: bool = True  # the tool offered has an icon on the resource server (icons: from 2025-11-25)
     expect: str = "complete"
     revision: str = "2025-11-25"
 
@@ -100,7 +116,7 @@ def _s(name, summary, **kw) -> AuthScenario:
     return AuthScenario(f"auth/{name}", summary, **kw)
 
 
-MODERN = "2026-07-28"
+MODERN, LEGACY = "2026-07-28", "2025-03-26"
 SCENARIOS = {s.name: s for s in [
     _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root"),
     _s("metadata-var1", "PRM at the path-based URL, not in the challenge; OpenID configuration only",
@@ -159,6 +175,23 @@ SCENARIOS = {s.name: s for s in [
        resource="{upper}"),
     _s("token-expiry", "the first two access tokens expire after two uses; refresh tokens rotate",
        expire_after=2),
+    _s("2025-03-26-oauth-metadata-backcompat", "a 2025-03-26 server: no PRM; AS metadata at the MCP server's "
+       "root, its endpoints under /oauth", prm_path=None, legacy=True, endpoint_path="/oauth", icon=False,
+       iss_supported=None, iss_mode="omit",
+       expect="legacy", revision=LEGACY),
+    _s("2025-03-26-oauth-endpoint-fallback", "a 2025-03-26 server: no metadata at all; /authorize, /token and "
+       "/register at the MCP server's root", prm_path=None, legacy=True, as_metadata=None, icon=False,
+       iss_supported=None, iss_mode="omit",
+       expect="legacy", revision=LEGACY),
+    _s("authorization-server-migration", "after the first authorized request the PRM names a second AS, and "
+       "tokens of the first are refused", challenge_scope="mcp:basic", migrate=True, expect="migration",
+       revision=MODERN),
+    _s("offline-access-scope", "the AS metadata lists offline_access in scopes_supported (the PRM does not)",
+       prm_scopes=("mcp:basic",), as_scopes=("mcp:basic", "offline_access"), revision=MODERN),
+    _s("offline-access-not-supported", "the AS metadata lists scopes_supported without offline_access",
+       prm_scopes=("mcp:basic", "mcp:read"), as_scopes=("mcp:basic", "mcp:read"), revision=MODERN),
+    _s("registration-rejected", "the first registration is refused 400 invalid_redirect_uri",
+       reject_registrations=1, expect="registration-rejected"),
 ]}
 
 
@@ -173,13 +206,6 @@ def s256(verifier: str) -> str:
 def _upper_origin(url: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(scheme=parts.scheme.upper(), netloc=parts.netloc.upper()))
-
-
-def _same_resource(a: str, b: str) -> bool:
-    """Equal after the normalization RFC 3986 allows for scheme and host (case only)."""
-    pa, pb = urlsplit(a), urlsplit(b)
-    return (pa.scheme.lower(), pa.netloc.lower(), pa.path, pa.query) == (pb.scheme.lower(), pb.netloc.lower(),
-                                                                         pb.path, pb.query)
 
 
 def _shown(values: dict[str, list[str]]) -> dict[str, str | list[str]]:
@@ -218,7 +244,8 @@ class Client:
 
 
 class AuthHarness:
-    """The two loopback servers of one scenario, writing into the peer's record."""
+    """The loopback servers of one scenario (the resource server, and one authorization
+    server or two), writing into the peer's record."""
 
     _keys: SigningKeys | None = None
     _keys_lock = threading.Lock()
@@ -226,23 +253,26 @@ class AuthHarness:
     def __init__(self, scenario: AuthScenario, report_path: str):
         self.scenario = scenario
         self.peer = HttpPeer(scenario.name, report_path)  # an auth/* name: the peer plays "initialize"
-        self.minter: Minter | None = None
-        self.clients: dict[str, Client] = {}
-        self.codes: dict[str, dict] = {}
-        self.refresh_tokens: dict[str, tuple[bool, str]] = {}  # refresh token -> (still valid, its scope)
         self.token_names: dict[str, str] = {}  # access token -> "token #n", as the record shows it
         self.uses: dict[str, int] = {}
         self.issued: list[str] = []  # the names of the access tokens issued, in order
-        self.authorizations = 0
+        self.authorizations = 0  # over every authorization server: the runaway bound is the client's
+        self.registrations = 0
         self.assertion_key = ec.generate_private_key(ec.SECP256R1()) if scenario.client_auth == "private_key_jwt" \
             else None
         self.servers: _Loopback | None = None
-        self.resource_url = self.issuer_base = ""
+        self.resource_url = ""
+        self.authorization_servers: list[_AuthorizationServer] = []
+        self.migrated = False  # auth/authorization-server-migration: the second server is the current one
 
     # -- where things are --------------------------------------------------------------------
     @property
+    def current(self) -> "_AuthorizationServer":
+        return self.authorization_servers[1 if self.migrated else 0]
+
+    @property
     def issuer(self) -> str:
-        return self.issuer_base + self.scenario.as_prefix
+        return self.current.issuer
 
     @property
     def mcp_url(self) -> str:
@@ -272,17 +302,25 @@ class AuthHarness:
     def start(self) -> "AuthHarness":
         with AuthHarness._keys_lock:  # RSA key generation is slow: one key set for all scenarios
             AuthHarness._keys = AuthHarness._keys or SigningKeys.generate()
-        self.servers = _Loopback([self.resource_app, self.authorization_app])
-        self.resource_url, self.issuer_base = self.servers.bases
-        self.minter = Minter(self.issuer, AuthHarness._keys)
-        if self.scenario.pre_registered:
-            self.clients[PRE_REGISTERED["client_id"]] = Client(PRE_REGISTERED["client_id"],
-                                                               PRE_REGISTERED["client_secret"],
-                                                               "client_secret_basic")
+        s = self.scenario
+        count = 2 if s.migrate else 1
+        # a 2025-03-26 server is its own authorization server: one origin for both roles
+        self.authorization_servers = [_AuthorizationServer(self, n + 1, s.as_prefix, s.registration)
+                                      for n in range(count)]
+        apps = [self.resource_app] + ([] if s.legacy else [a.app for a in self.authorization_servers])
+        self.servers = _Loopback(apps)
+        self.resource_url = self.servers.bases[0]
+        for server, base in zip(self.authorization_servers, self.servers.bases[1:] or self.servers.bases):
+            server.locate(base)
+        if s.pre_registered:
+            client = Client(PRE_REGISTERED["client_id"], PRE_REGISTERED["client_secret"], "client_secret_basic")
+            self.current.clients[client.client_id] = client
+        if s.icon:
+            self.peer.tool = {**TOOL, "icons": [{"src": self.resource_url + ICON_PATH, "mimeType": "image/png"}]}
         self.servers.start(self.peer)
         self.peer.record({"event": "oauth-setup", "mcp_url": self.mcp_url, "resource": self.resource,
-                          "issuer": self.issuer, "prm_url": (self.resource_url + self.scenario.prm_path
-                                                             if self.scenario.prm_path else None)})
+                          "issuer": self.issuer, "issuers": [a.issuer for a in self.authorization_servers],
+                          "prm_url": self.resource_url + s.prm_path if s.prm_path else None})
         return self
 
     def stop(self) -> None:
@@ -321,11 +359,23 @@ class AuthHarness:
             document = {"resource": self.resource, "authorization_servers": [self.issuer]}
             if self.scenario.prm_scopes is not None:
                 document["scopes_supported"] = list(self.scenario.prm_scopes)
-            self.log("resource", request, 200, what="protected-resource-metadata")
+            self.log("resource", request, 200, what="protected-resource-metadata", **self.which())
             await _json(200, document)(scope, receive, send)
+            return
+        if path == ICON_PATH and request.method == "GET":
+            self.log("resource", request, 200, what="icon", authorization=request.headers.get("authorization")
+                     is not None, cookie=request.headers.get("cookie") is not None)
+            await Response(ICON_PNG, media_type="image/png")(scope, receive, send)
+            return
+        if self.scenario.legacy and self.current.handler(request) is not None:
+            await self.current.app(scope, receive, send)
             return
         self.log("resource", request, 404, what="not-found")
         await Response(status_code=404)(scope, receive, send)
+
+    def which(self) -> dict:
+        """Which authorization server is meant, where a scenario has two."""
+        return {"authorization_server": self.current.number} if self.scenario.migrate else {}
 
     def challenge(self, error: str | None = None, scope: str | None = None) -> str:
         params = []
@@ -360,6 +410,12 @@ class AuthHarness:
             return _json(403, {"error": "insufficient_scope"},
                          {"WWW-Authenticate": self.challenge("insufficient_scope", wanted)})
         self.log("resource", request, 0, what="mcp", **found)  # 0: passed on to the MCP peer
+        if self.scenario.migrate and not self.migrated and method and method != "initialize" \
+                and not method.startswith("notifications/"):
+            # The resource moves to the second authorization server: its metadata names it
+            # from now on, and the first one's tokens are refused (their issuer is not it).
+            self.migrated = True
+            self.peer.record({"event": "oauth-migrated", "issuer": self.issuer})
         return None
 
     def needed_scope(self, method: str | None) -> str:
@@ -369,14 +425,15 @@ class AuthHarness:
         return more if method == "tools/call" else first
 
     def verify(self, token: str) -> dict | None:
-        """The claims of a live access token this AS issued for this resource, else None."""
+        """The claims of a live access token the current authorization server issued for
+        this resource, else None."""
         try:
             claims = jwt.decode(token, AuthHarness._keys.es256.public_key(), algorithms=["ES256"],
                                 issuer=self.issuer, options={"verify_aud": False, "require": ["exp", "aud"]})
         except jwt.PyJWTError:
             return None
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        if not any(_same_resource(a, self.resource) for a in audiences):
+        if not any(same_resource(a, self.resource) for a in audiences):
             return None
         uses = self.uses[token] = self.uses.get(token, 0) + 1
         expiring = self.scenario.expire_after and self.token_name(token) in self.issued[:2]
@@ -384,32 +441,68 @@ class AuthHarness:
             return None
         return claims
 
-    # -- the authorization server ------------------------------------------------------------
-    async def authorization_app(self, scope, receive, send) -> None:
+
+class _AuthorizationServer:
+    """One authorization server of a scenario: its metadata, /authorize, /token and
+    /register, its clients, codes and refresh tokens (credentials of one server mean
+    nothing to another)."""
+
+    def __init__(self, harness: AuthHarness, number: int, prefix: str, registration: bool):
+        self.harness, self.scenario = harness, harness.scenario
+        self.number, self.prefix, self.registration = number, prefix, registration
+        self.base = ""
+        self.minter: Minter | None = None
+        self.clients: dict[str, Client] = {}
+        self.codes: dict[str, dict] = {}
+        self.refresh_tokens: dict[str, tuple[bool, str]] = {}  # refresh token -> (still valid, its scope)
+
+    def locate(self, base: str) -> None:
+        self.base = base
+        self.minter = Minter(self.issuer, AuthHarness._keys)
+
+    @property
+    def issuer(self) -> str:
+        return self.base + self.prefix
+
+    @property
+    def endpoints(self) -> str:
+        return self.issuer + self.scenario.endpoint_path
+
+    def log(self, request, status: int, **found) -> None:
+        which = {"authorization_server": self.number} if self.scenario.migrate else {}
+        self.harness.log("authorization", request, status, **which, **found)
+
+    def handler(self, request):
+        """The handler of the request's route, None where this server has none."""
+        path, prefix = request.url.path, self.prefix + self.scenario.endpoint_path
+        routes = {prefix + "/authorize": ("GET", self.authorize), prefix + "/token": ("POST", self.token)}
+        if self.scenario.as_metadata:
+            routes[self.scenario.as_metadata] = ("GET", self.metadata_document)
+        if self.registration:
+            routes[prefix + "/register"] = ("POST", self.register)
+        verb, handler = routes.get(path, (None, None))
+        return handler if request.method == verb else None
+
+    async def app(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        prefix, path = self.scenario.as_prefix, request.url.path
-        routes = {self.scenario.as_metadata: ("GET", self.metadata_document),
-                  prefix + "/authorize": ("GET", self.authorize), prefix + "/token": ("POST", self.token)}
-        if self.scenario.registration:
-            routes[prefix + "/register"] = ("POST", self.register)
-        verb, handler = routes.get(path, (None, None))
-        if handler is None or request.method != verb:
-            self.log("authorization", request, 404, what="not-found")
+        handler = self.handler(request)
+        if handler is None:
+            self.log(request, 404, what="not-found")
             response = _json(404, {"error": "not_found"})
         else:
             response = await handler(request)
         await response(scope, receive, send)
 
     def metadata(self) -> dict:
-        s, base = self.scenario, self.issuer_base + self.scenario.as_prefix
+        s, base = self.scenario, self.endpoints
         document = {"issuer": s.metadata_issuer or self.issuer, "authorization_endpoint": base + "/authorize",
                     "token_endpoint": base + "/token", "response_types_supported": ["code"],
                     "grant_types_supported": (["client_credentials"] if s.grant == "client_credentials"
                                               else ["authorization_code", "refresh_token"]),
                     "token_endpoint_auth_methods_supported": list(s.auth_methods)}
-        if s.registration:
+        if self.registration:
             document["registration_endpoint"] = base + "/register"
         if s.pkce_methods is not None:
             document["code_challenge_methods_supported"] = list(s.pkce_methods)
@@ -417,6 +510,8 @@ class AuthHarness:
             document["authorization_response_iss_parameter_supported"] = s.iss_supported
         if s.cimd is not None:
             document["client_id_metadata_document_supported"] = s.cimd
+        if s.as_scopes is not None:
+            document["scopes_supported"] = list(s.as_scopes)
         if s.client_auth == "private_key_jwt":
             document["token_endpoint_auth_signing_alg_values_supported"] = ["ES256"]
         if s.openid:
@@ -425,7 +520,7 @@ class AuthHarness:
         return document
 
     async def metadata_document(self, request):
-        self.log("authorization", request, 200, what="metadata")
+        self.log(request, 200, what="metadata")
         return _json(200, self.metadata())
 
     async def register(self, request):
@@ -434,18 +529,24 @@ class AuthHarness:
         except ValueError:
             body = None
         if not isinstance(body, dict):
-            self.log("authorization", request, 400, what="register")
+            self.log(request, 400, what="register")
             return _json(400, {"error": "invalid_client_metadata"})
-        method = body.get("token_endpoint_auth_method") or "client_secret_basic"
-        if method not in self.scenario.auth_methods:
-            method = self.scenario.auth_methods[0]
-        client = Client(f"client-{secrets.token_hex(4)}", None if method == "none" else secrets.token_urlsafe(16),
-                        method)
-        self.clients[client.client_id] = client
         shown = {k: v for k, v in body.items() if k in ("client_name", "redirect_uris", "grant_types",
                                                          "response_types", "token_endpoint_auth_method",
                                                          "application_type", "scope")}
-        self.log("authorization", request, 201, what="register", registration=shown, client_id=client.client_id)
+        self.harness.registrations += 1
+        if self.harness.registrations <= self.scenario.reject_registrations:
+            refusal = "the redirect URIs do not fit this authorization server's rules for the application type"
+            self.log(request, 400, what="register", registration=shown, refused=refusal)
+            return _json(400, {"error": "invalid_redirect_uri", "error_description": refusal})
+        method = body.get("token_endpoint_auth_method") or "client_secret_basic"
+        if method not in self.scenario.auth_methods:
+            method = self.scenario.auth_methods[0]
+        prefix = f"as{self.number}-client" if self.scenario.migrate else "client"
+        client = Client(f"{prefix}-{secrets.token_hex(4)}",
+                        None if method == "none" else secrets.token_urlsafe(16), method)
+        self.clients[client.client_id] = client
+        self.log(request, 201, what="register", registration=shown, client_id=client.client_id)
         answer = {**shown, "client_id": client.client_id, "token_endpoint_auth_method": method}
         if client.secret:
             answer["client_secret"] = client.secret
@@ -454,15 +555,15 @@ class AuthHarness:
     async def authorize(self, request):
         query = parse_qs(request.url.query, keep_blank_values=True)
         one = {k: v[0] for k, v in query.items()}
-        self.authorizations += 1
-        found = {"what": "authorize", "attempt": self.authorizations, "params": _shown(query)}
+        self.harness.authorizations += 1
+        found = {"what": "authorize", "attempt": self.harness.authorizations, "params": _shown(query)}
         client_id, redirect = one.get("client_id", ""), one.get("redirect_uri", "")
         known = client_id in self.clients or (self.scenario.cimd and client_id.startswith("https://"))
-        problem = ("too many authorization requests" if self.authorizations > MAX_AUTHORIZATIONS else
+        problem = ("too many authorization requests" if self.harness.authorizations > MAX_AUTHORIZATIONS else
                    "unknown client_id" if not known else "no redirect_uri" if not redirect else
                    "response_type is not code" if one.get("response_type") != "code" else None)
         if problem:
-            self.log("authorization", request, 400, **found, refused=problem)
+            self.log(request, 400, **found, refused=problem)
             return _json(400, {"error": "invalid_request", "error_description": problem})
         code = secrets.token_urlsafe(16)
         self.codes[code] = {"client_id": client_id, "redirect_uri": redirect, "challenge": one.get("code_challenge"),
@@ -476,7 +577,7 @@ class AuthHarness:
         if iss:
             answer["iss"] = iss
         location = redirect + ("&" if "?" in redirect else "?") + urlencode(answer)
-        self.log("authorization", request, 302, **found)
+        self.log(request, 302, **found)
         return RedirectResponse(location, status_code=302)
 
     async def token(self, request):
@@ -488,24 +589,26 @@ class AuthHarness:
         handler = {"authorization_code": self.redeem_code, "refresh_token": self.refresh,
                    "client_credentials": self.client_credentials}.get(grant)
         if handler is None:
-            self.log("authorization", request, 400, **found, refused="unsupported grant_type")
+            self.log(request, 400, **found, refused="unsupported grant_type")
             return _json(400, {"error": "unsupported_grant_type"})
         problem, scope = handler(request, one, found)
         if problem:
-            self.log("authorization", request, 400, **found, refused=problem)
+            self.log(request, 400, **found, refused=problem)
             return _json(400, {"error": "invalid_grant" if "client" not in problem else "invalid_client",
                                "error_description": problem})
-        access = self.minter.valid(self.resource, scope)
+        access = self.minter.valid(self.harness.resource, scope)
         answer = {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
         if grant != "client_credentials":
             refresh = secrets.token_urlsafe(24)
             self.refresh_tokens[refresh] = (True, scope)
             answer["refresh_token"] = refresh
-        self.issued.append(self.token_name(access))
-        self.log("authorization", request, 200, **found, issued=self.issued[-1])
+        issued = self.harness.issued
+        issued.append(self.harness.token_name(access))
+        self.log(request, 200, **found, issued=issued[-1])
         return _json(200, answer)
 
-    def client_auth_used(self, request, one: dict) -> str:
+    @staticmethod
+    def client_auth_used(request, one: dict) -> str:
         if _basic_credentials(request.headers.get("authorization")):
             return "client_secret_basic"
         if "client_assertion" in one:
@@ -528,11 +631,12 @@ class AuthHarness:
         return None if ok else f"client authentication: the client registered {client.method}"
 
     def redeem_code(self, request, one: dict, found: dict) -> tuple[str | None, str]:
+        basic = _basic_credentials(request.headers.get("authorization"))
+        client_id = one.get("client_id") or (basic[0] if basic else "")
+        found["client_id"] = client_id
         bound = self.codes.pop(one.get("code", ""), None)
         if bound is None:
             return "unknown or used code", ""
-        basic = _basic_credentials(request.headers.get("authorization"))
-        client_id = one.get("client_id") or (basic[0] if basic else "")
         verifier = one.get("code_verifier")
         pkce = ("missing" if not verifier or not bound["challenge"] else
                 "match" if s256(verifier) == bound["challenge"] else "mismatch")
@@ -548,6 +652,8 @@ class AuthHarness:
         token = one.get("refresh_token", "")
         live, scope = self.refresh_tokens.get(token, (None, ""))
         if live is None:
+            if any(token in other.refresh_tokens for other in self.harness.authorization_servers):
+                found["refresh_token_of"] = "another authorization server"
             return "unknown refresh token", ""
         if not live:
             found["reused_refresh_token"] = True
@@ -572,7 +678,7 @@ class AuthHarness:
         base = self.issuer
         audiences = [base, base + "/", base + "/token"]
         try:
-            claims = jwt.decode(one.get("client_assertion", ""), self.assertion_key.public_key(),
+            claims = jwt.decode(one.get("client_assertion", ""), self.harness.assertion_key.public_key(),
                                 algorithms=["ES256"], audience=audiences, options={"require": ["exp", "iss", "sub"]})
         except jwt.PyJWTError as exc:
             return f"client authentication: the assertion does not verify ({exc})"

@@ -35,6 +35,7 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import jsonrpc
+from ..auth.tokens import same_resource
 from .faults import Fault
 
 MODERN = "2026-07-28"
@@ -143,17 +144,6 @@ def _scopes(claims: dict) -> list[str]:
     if isinstance(scp, list):
         return [s for s in scp if isinstance(s, str)]
     return []
-
-
-def same_resource(aud, resource: str, case_sensitive: bool = False) -> bool:
-    """Whether `aud` names `resource`: scheme and host compared without case (RFC 3986 §6.2.2.1)."""
-    if not isinstance(aud, str):
-        return False
-    if case_sensitive:
-        return aud == resource
-    a, r = urlsplit(aud), urlsplit(resource)
-    return ((a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment)
-            == (r.scheme.lower(), r.netloc.lower(), r.path, r.query, r.fragment))
 
 
 def looks_issued(token: str, answer: dict) -> bool:

@@ -89,6 +89,13 @@ FAULTS = {
     "oauth-reuse-refresh-token": "on a second expiry refreshes with the first refresh token, already rotated",
     "oauth-wrong-auth-method": "authenticates at the token endpoint with client_secret_post, whatever the AS takes",
     "oauth-ignore-resource-mismatch": "authorizes even when the resource metadata names another server",
+    "oauth-ignore-metadata-endpoints": "with no resource metadata (2025-03-26), uses the default endpoints even "
+                                       "where the authorization server metadata names others",
+    "oauth-reuse-client-across-as": "keeps its client registration when the resource names a new authorization "
+                                    "server",
+    "oauth-offline-access-always": "asks for offline_access whether or not the authorization server lists it",
+    "oauth-ignore-registration-error": "when its registration is refused, authorizes with a client_id of its own",
+    "oauth-auth-header-on-icons": "fetches the tools' icons with its Authorization header",
 }
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0
@@ -260,6 +267,8 @@ class Client:
                 and "resultType" not in tools.result:
             raise GaveUp("tools/list came back without resultType")
         listed = (tools.result or {}).get("tools") or [] if tools.kind is Kind.RESULT else []
+        if self.oauth is not None:
+            self.oauth.fetch_icons(listed)
         if listed:
             call = {"name": listed[0]["name"], "arguments": {"text": "hi"}, **extra()}
             answer = self.request("tools/call", call)

@@ -2,12 +2,15 @@
 
 On a 401 the client finds the Protected Resource Metadata (challenge, path-based, root),
 checks its `resource` names this server, discovers the authorization server (RFC 8414 /
-OpenID order; exact issuer; S256 PKCE required), identifies itself (pre-registered
+OpenID order; exact issuer; S256 PKCE required; a server without resource metadata is a
+2025-03-26 one: its origin's metadata, else the default endpoints), identifies itself (pre-registered
 credentials, the official CIMD URL, or DCR), asks the authorization endpoint itself and
 takes the code from its redirect (state and RFC 9207 iss checked), and redeems it with PKCE
 and `resource`. The bearer then goes on every request and the refused message is sent
 again. A 403 insufficient_scope steps up to the union of scopes (3 authorizations per run);
-a 401 on a token that worked refreshes it (rotating) or re-authorizes. The official
+a 401 on a token that worked refreshes it (rotating) or re-authorizes (registering anew
+where the resource names another authorization server); offline_access is asked for where
+the authorization server lists it; tool icons are fetched without credentials. The official
 auth/client-credentials-* scenarios get the client_credentials grant instead.
 """
 
@@ -36,6 +39,7 @@ REDIRECT_URI = "http://127.0.0.1:33418/callback"  # nobody listens: the code is 
 CIMD_CLIENT_ID = "https://conformance-test.local/client-metadata.json"  # the official suite's fixed CIMD URL
 CLIENT_NAME = "mcp-conformance-reference-client"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+OFFLINE = "offline_access"
 AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
 OIDC_WELL_KNOWN = "/.well-known/openid-configuration"
 # the official suite's scenarios of a client acting on its own behalf -> its authentication
@@ -75,6 +79,11 @@ def pkce_pair() -> tuple[str, str]:
 
 def union(first: list[str], second: list[str]) -> list[str]:
     return list(dict.fromkeys(first + second))
+
+
+def strings(value) -> list[str]:
+    """The strings of a metadata list ([] when it is not a list)."""
+    return [s for s in value if isinstance(s, str)] if isinstance(value, list) else []
 
 
 def scenario_context(text: str | None) -> dict:
@@ -168,6 +177,9 @@ class OAuth:
         """The resource's metadata and its authorization server's, at every authorization:
         the resource may have moved to another authorization server since."""
         self.prm = self.protected_resource(params.get("resource_metadata"))
+        if self.prm is None:
+            self.metadata = self.legacy_metadata()
+            return
         resource, url = self.prm.get("resource"), self.transport.url
         if not isinstance(resource, str) or (not names_server(resource, url)
                                              and self.fault != "oauth-ignore-resource-mismatch"):
@@ -177,11 +189,13 @@ class OAuth:
         if not isinstance(servers, list) or not servers or not isinstance(servers[0], str):
             raise OAuthError("the protected resource metadata lists no authorization server")
         metadata = self.authorization_server(servers[0])
-        if self.metadata is not None and metadata.get("issuer") != self.metadata.get("issuer"):
+        moved = self.metadata is not None and metadata.get("issuer") != self.metadata.get("issuer")
+        if moved and self.fault != "oauth-reuse-client-across-as":
             self.client, self.refresh_tokens = None, []  # they are bound to the server that issued them
         self.metadata = metadata
 
-    def protected_resource(self, advertised) -> dict:
+    def protected_resource(self, advertised) -> dict | None:
+        """The Protected Resource Metadata; None where there is none (a 2025-03-26 server)."""
         places = metadata_urls(self.transport.url)  # path-based, then root
         if self.fault == "oauth-root-prm-first":
             places.reverse()
@@ -191,7 +205,21 @@ class OAuth:
             document = self.fetch_json(url)
             if document is not None:
                 return document
-        raise OAuthError(f"no protected resource metadata at {', '.join(places)}")
+        if advertised:
+            raise OAuthError(f"no protected resource metadata at {advertised}, which the challenge names")
+        return None
+
+    def legacy_metadata(self) -> dict:
+        """2025-03-26, for a server without Protected Resource Metadata: the authorization
+        base URL is the MCP server's origin; its RFC 8414 metadata, else the default
+        endpoints there (with PKCE, which that revision requires of every client)."""
+        parts = urlsplit(self.transport.url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self.fetch_json(origin + AS_WELL_KNOWN)
+        if found is not None and self.fault != "oauth-ignore-metadata-endpoints":
+            return found
+        return {"issuer": origin, "authorization_endpoint": origin + "/authorize", "token_endpoint": origin + "/token",
+                "registration_endpoint": origin + "/register", "code_challenge_methods_supported": ["S256"]}
 
     def authorization_server(self, issuer: str) -> dict:
         urls = as_metadata_urls(issuer)
@@ -236,15 +264,19 @@ class OAuth:
         """First the challenge's scope, else every scope the resource metadata lists (else
         none); later the union of the scopes asked for before and those challenged."""
         challenged = (params.get("scope") or "").split()
-        listed = self.prm.get("scopes_supported")
-        listed = [s for s in listed if isinstance(s, str)] if isinstance(listed, list) else []
+        listed = strings((self.prm or {}).get("scopes_supported"))
         if self.fault == "oauth-ignore-challenge-scope" or not (challenged or self.scopes):
             challenged = [] if self.fault == "oauth-ignore-scopes-supported" else listed
-        return challenged if self.fault == "oauth-no-scope-union" else union(self.scopes, challenged)
+        chosen = challenged if self.fault == "oauth-no-scope-union" else union(self.scopes, challenged)
+        # A refresh token is asked for where the authorization server offers it (a MAY)
+        offered = OFFLINE in strings(self.metadata.get("scopes_supported"))
+        if chosen and (offered or self.fault == "oauth-offline-access-always"):
+            chosen = union(chosen, [OFFLINE])
+        return chosen
 
     def resource_param(self) -> dict:
         """RFC 8707: the resource metadata's `resource`, exactly as given."""
-        if self.fault == "oauth-no-resource":
+        if self.fault == "oauth-no-resource" or self.prm is None:  # 2025-03-26 had no resource indicators
             return {}
         resource = self.prm["resource"]
         return {"resource": resource + "/" if self.fault == "oauth-resource-trailing-slash" else resource}
@@ -340,7 +372,10 @@ class OAuth:
             del body["application_type"]
         if self.fault == "oauth-no-refresh-grant":
             body["grant_types"] = ["authorization_code"]
-        answer = self.answer(self.call("POST", self.endpoint("registration_endpoint"), json=body), "registration")
+        response = self.call("POST", self.endpoint("registration_endpoint"), json=body)
+        if not response.is_success and self.fault == "oauth-ignore-registration-error":
+            return {"client_id": CLIENT_NAME, "client_secret": None, "method": "none"}
+        answer = self.answer(response, "registration")
         if not isinstance(answer.get("client_id"), str):
             raise OAuthError("the registration answer has no client_id")
         return {"client_id": answer["client_id"], "client_secret": answer.get("client_secret"),
@@ -407,6 +442,24 @@ class OAuth:
                               algorithm=self.context.get("signing_algorithm") or "ES256")
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise OAuthError(f"cannot sign the client assertion: {error}") from None
+
+    # -- icons ---------------------------------------------------------------------------------
+    def fetch_icons(self, tools: list) -> None:
+        """Fetch the icons the tools name on the server's own origin, as a client showing
+        them would: without cookies or credentials (basic-041), on the client's own
+        connection rather than the authorized transport's."""
+        server = urlsplit(self.transport.url)
+        for tool in tools:
+            for icon in (tool.get("icons") or []) if isinstance(tool, dict) else []:
+                src = icon.get("src") if isinstance(icon, dict) else None
+                if not isinstance(src, str) or urlsplit(src).netloc != server.netloc:
+                    continue
+                headers = {"Authorization": f"Bearer {self.access_token}"} \
+                    if self.fault == "oauth-auth-header-on-icons" and self.access_token else {}
+                try:
+                    self.http.get(src, headers=headers)
+                except httpx.HTTPError:
+                    pass  # an icon that cannot be had is not shown
 
     # -- HTTP ---------------------------------------------------------------------------------
     def call(self, method: str, url: str, **kwargs) -> httpx.Response:

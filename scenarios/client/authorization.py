@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from conformance.auth.client_leg import AS_ROOT, OIDC_ROOT, PRM_ROOT, SCENARIOS
-from conformance.checks import blocked, expect, fail, not_applicable, requirement, scenarios, should
+from conformance.checks import blocked, expect, fail, info, not_applicable, requirement, scenarios, should
 
 FIRST = "auth/metadata-default"
 OWNER = "test_auth_flow_completes"
@@ -33,6 +33,8 @@ ALL = list(SCENARIOS)
 # it sent is judged by that scenario's own check alone
 CODE_FLOWS = [name for name in ALL if SCENARIOS[name].grant == "authorization_code"
               and SCENARIOS[name].expect != "no-authorization"]
+LEGACY = [name for name in ALL if SCENARIOS[name].legacy]  # 2025-03-26 servers
+MIGRATION, REJECTED = "auth/authorization-server-migration", "auth/registration-rejected"
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
 
@@ -269,7 +271,9 @@ def resource_problems(record) -> list[str]:
 def test_auth_resource_parameter(auth_run):
     """Authorization and token requests carry `resource`: the Protected Resource Metadata's
     `resource`, exactly (a trailing slash it lacks is a warning)."""
-    scenarios = [n for n in ALL if SCENARIOS[n].expect != "no-authorization" and n != "auth/resource-mismatch"]
+    # (2025-03-26 had no resource indicators: its servers are left out)
+    scenarios = [n for n in ALL if SCENARIOS[n].expect != "no-authorization" and n != "auth/resource-mismatch"
+                 and n not in LEGACY]
     found = over(auth_run, scenarios, resource_problems)
     if not any(authorizations(auth_run(n)) or token_requests(auth_run(n)) for n in scenarios):
         blocked("the client made no authorization or token request in any scenario", OWNER)
@@ -471,3 +475,116 @@ def test_auth_registration_asks_for_refresh_tokens(auth_run):
     lacking = [r for r in registered if "refresh_token" not in ((r.get("registration") or {}).get("grant_types") or [])]
     should(not lacking, f"{len(lacking)} of {len(registered)} registrations do not list refresh_token in grant_types "
                         f"(e.g. {(lacking or [{}])[0].get('registration')})")
+
+
+@requirement("2026-07-28/authorization-055")
+@scenarios("auth/offline-access-scope", "auth/offline-access-not-supported")
+def test_auth_offline_access_only_where_listed(auth_run):
+    """The client asks for offline_access only where the authorization server metadata
+    lists it in scopes_supported (where it does, asking is a MAY, reported)."""
+    refused = auth_run("auth/offline-access-not-supported")
+    asked = authorizations(refused) + token_requests(refused, "authorization_code")
+    if not asked:
+        blocked("the client made no authorization request in auth/offline-access-not-supported", OWNER)
+    offered = [a for a in authorizations(auth_run("auth/offline-access-scope"))
+               if "offline_access" in (param(a, "scope") or "").split()]
+    info("where the authorization server lists offline_access, the client " + ("asked for it" if offered else
+                                                                              "did not ask for it"))
+    unlisted = [f"{e['what']} request: scope {param(e, 'scope')!r}" for e in asked
+                if "offline_access" in (param(e, "scope") or "").split()]
+    should(not unlisted, "the authorization server's scopes_supported (mcp:basic mcp:read) has no offline_access; "
+                         "the client asked for it:\n  " + "\n  ".join(unlisted))
+
+
+# -- 2025-03-26 servers --------------------------------------------------------------------------------
+DEFAULT_ENDPOINTS = ("/authorize", "/token", "/register")
+
+
+@requirement("schema-010")
+@pytest.mark.parametrize("scenario", LEGACY)
+@scenarios(param="scenario")
+def test_auth_2025_03_26_server(auth_run, scenario):
+    """A 2025-03-26 server has no Protected Resource Metadata: its origin is the
+    authorization base URL, whose RFC 8414 metadata names the endpoints; only without it
+    are /authorize, /token and /register there the defaults (2025-03-26 authorization,
+    "Server Metadata Discovery" and "Fallbacks for Servers without Metadata Discovery").
+    Supporting older revisions is optional: a client that does not complete the flow is
+    reported, one that uses the defaults where the metadata names other endpoints fails."""
+    record = auth_run(scenario)
+    defaults = sorted({e["path"] for e in requests(record, "resource", "not-found") if e["path"] in DEFAULT_ENDPOINTS})
+    if requests(record, "authorization", "metadata"):
+        expect(not defaults, "the authorization server metadata at the server's origin names its endpoints under "
+                             f"/oauth; the client went to the default {defaults} instead")
+    if not called_tool(record):
+        info(f"{SCENARIOS[scenario].summary}: the client did not complete the flow; {where_it_stopped(record)}")
+
+
+# -- a change of authorization server, a refused registration ------------------------------------------
+def client_ids(events: list[dict]) -> set[str]:
+    """The client_ids registered at, or presented to, an authorization server."""
+    found = {e["client_id"] for e in events if e.get("client_id") and e.get("what") in ("register", "token")}
+    return found | {param(e, "client_id") for e in events if param(e, "client_id")}
+
+
+@requirement("2026-07-28/authorization-server-discovery-003", "2026-07-28/client-registration-027",
+             "2026-07-28/client-registration-028", "2026-07-28/client-registration-029")
+@scenarios(MIGRATION)
+def test_auth_new_authorization_server_new_registration(auth_run):
+    """When the Protected Resource Metadata names another authorization server, the client
+    registers there and presents none of the first server's client credentials to it."""
+    record = auth_run(MIGRATION)
+    if not any(e.get("event") == "oauth-migrated" for e in record.events):
+        if not called_tool(auth_run(FIRST)):
+            blocked(f"the client completed no flow in {FIRST}, the plainest one", f"{OWNER}[{FIRST}]")
+        fail(f"the client made no authorized request past initialize with the first authorization server; "
+             f"{where_it_stopped(record)}")
+    at = {n: [e for e in requests(record, "authorization") if e.get("authorization_server") == n] for n in (1, 2)}
+    reused = sorted(client_ids(at[1]) & client_ids(at[2]))
+    expect(not reused, f"the client presented the first authorization server's client_id {reused} to the "
+                       "second one")
+    expect(not any(e.get("refresh_token_of") for e in at[2]), "the client presented the first authorization "
+                                                               "server's refresh token to the second one")
+    if not at[2]:
+        should(False, "after the resource moved to a new authorization server (its token refused with 401, the "
+                      "metadata naming the new issuer), the client never turned to it; "
+                      f"{where_it_stopped(record)}")
+        return
+    registered = [e for e in at[2] if e.get("what") == "register" and e.get("status") == 201]
+    expect(registered, "the client turned to the new authorization server without registering there; "
+                       f"{where_it_stopped(record)}")
+
+
+@requirement("2026-07-28/client-registration-024", "2026-07-28/client-registration-026")
+@scenarios(REJECTED)
+def test_auth_registration_refusal_handled(auth_run):
+    """A registration refused with 400 invalid_redirect_uri ends the attempt, or leads to a
+    new registration (a MAY): the client never authorizes with a client_id it was not
+    issued, and does not hang."""
+    record = auth_run(REJECTED)
+    registrations = requests(record, "authorization", "register")
+    if not registrations:
+        not_applicable(f"the client did not register dynamically in {REJECTED}")
+    issued = {e["client_id"] for e in registrations if e.get("client_id")}
+    unissued = sorted({param(a, "client_id") for a in authorizations(record)} - issued)
+    expect(not unissued, f"its registration refused, the client authorized with client_id {unissued}, which the "
+                         "authorization server never issued")
+    expect(not record.outcome.timed_out or issued, "its registration refused, the client neither gave up nor "
+                                                   "registered again: still running when the timeout ended it")
+    info("the client registered again" if len(registrations) > 1 else "the client gave up after the refusal")
+
+
+def icon_fetches(record) -> list[dict]:
+    return requests(record, "resource", "icon")
+
+
+@requirement("basic-041", "2026-07-28/basic-074")
+def test_auth_icons_fetched_without_credentials(auth_run):
+    """Icons are fetched without cookies or the Authorization header, even from the
+    server the client holds a token for."""
+    if not any(icon_fetches(auth_run(n)) for n in ALL):
+        not_applicable("the client fetched no tool icon in any scenario")
+    problems = over(auth_run, ALL, lambda record: [
+        f"GET {e['path']} with " + " and ".join(w for w, sent in (("an Authorization header", e.get("authorization")),
+                                                                 ("cookies", e.get("cookie"))) if sent)
+        for e in icon_fetches(record) if e.get("authorization") or e.get("cookie")])
+    expect(not problems, "icons fetched with credentials:\n  " + "\n  ".join(problems))
