@@ -13,7 +13,8 @@ scenario's discovery URL only (other well-known URLs answer 404; some are traps)
 approves `/authorize` at once with a 302 to the client's redirect URI, binds each code to
 client, redirect URI, PKCE challenge, resource and scope, and serves `/token`
 (authorization_code with PKCE, refresh_token with rotation, client_credentials with
-client_secret_basic or private_key_jwt) and `/register`. Nothing is judged here: every
+client_secret_basic or private_key_jwt) and `/register`; it fetches a client ID metadata
+document whose URL answers (not the official suite's fixed one). Nothing is judged here: every
 request to either server goes into the scenario's record as an `oauth-http` event (secrets
 hidden), with what the server found (PKCE matched, client authentication used...), and
 the checks in scenarios/client/authorization.py grade the record.
@@ -32,6 +33,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit, urlunsplit
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -50,6 +52,7 @@ AS_ROOT = "/.well-known/oauth-authorization-server"
 OIDC_ROOT = "/.well-known/openid-configuration"
 CIMD_URL = "https://conformance-test.local/client-metadata.json"  # the official suite's fixed client id URL
 EVIL = "https://evil.example.com"
+CIMD_TIMEOUT = 3.0  # seconds to fetch a client ID metadata document
 MAX_AUTHORIZATIONS = 6  # then /authorize refuses, so a client that never stops still ends
 HIDDEN = {"code", "code_verifier", "client_secret", "refresh_token", "client_assertion", "access_token"}
 PRE_REGISTERED = {"client_id": "pre-registered-client", "client_secret": "pre-registered-secret"}
@@ -186,8 +189,9 @@ SCENARIOS = {s.name: s for s in [
     _s("authorization-server-migration", "after the first authorized request the PRM names a second AS, and "
        "tokens of the first are refused", challenge_scope="mcp:basic", migrate=True, expect="migration",
        revision=MODERN),
-    _s("offline-access-scope", "the AS metadata lists offline_access in scopes_supported (the PRM does not)",
-       prm_scopes=("mcp:basic",), as_scopes=("mcp:basic", "offline_access"), revision=MODERN),
+    _s("offline-access-scope", "the AS metadata lists offline_access in scopes_supported (the PRM does not); "
+       "it takes client ID metadata documents and registrations", prm_scopes=("mcp:basic",),
+       as_scopes=("mcp:basic", "offline_access"), cimd=True, revision=MODERN),
     _s("offline-access-not-supported", "the AS metadata lists scopes_supported without offline_access",
        prm_scopes=("mcp:basic", "mcp:read"), as_scopes=("mcp:basic", "mcp:read"), revision=MODERN),
     _s("registration-rejected", "the first registration is refused 400 invalid_redirect_uri",
@@ -559,9 +563,13 @@ class _AuthorizationServer:
         found = {"what": "authorize", "attempt": self.harness.authorizations, "params": _shown(query)}
         client_id, redirect = one.get("client_id", ""), one.get("redirect_uri", "")
         known = client_id in self.clients or (self.scenario.cimd and client_id.startswith("https://"))
+        if known and client_id not in self.clients and client_id != CIMD_URL:
+            found["client_metadata"] = await client_metadata(client_id, redirect)
         problem = ("too many authorization requests" if self.harness.authorizations > MAX_AUTHORIZATIONS else
                    "unknown client_id" if not known else "no redirect_uri" if not redirect else
-                   "response_type is not code" if one.get("response_type") != "code" else None)
+                   "response_type is not code" if one.get("response_type") != "code" else
+                   "client metadata document: " + "; ".join(found["client_metadata"]["problems"])
+                   if found.get("client_metadata", {}).get("problems") else None)
         if problem:
             self.log(request, 400, **found, refused=problem)
             return _json(400, {"error": "invalid_request", "error_description": problem})
@@ -685,6 +693,33 @@ class _AuthorizationServer:
         if claims["iss"] != client_id or claims["sub"] != client_id:
             return "client authentication: the assertion's iss and sub must be the client_id"
         return None
+
+
+async def client_metadata(url: str, redirect_uri: str) -> dict:
+    """Fetch the client ID metadata document at `url` (within CIMD_TIMEOUT) and say what is
+    wrong with it for an authorization request to `redirect_uri`. A loopback URL's
+    certificate is not verified: a client serving its own document on 127.0.0.1 signs it
+    itself, and nothing else can answer there."""
+    loopback = (urlsplit(url).hostname or "") in ("127.0.0.1", "localhost", "::1")
+    try:
+        async with httpx.AsyncClient(timeout=CIMD_TIMEOUT, verify=not loopback, follow_redirects=False) as http:
+            response = await http.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as error:
+        return {"fetched": False, "error": str(error) or type(error).__name__}
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if response.status_code != 200 or not isinstance(document, dict):
+        return {"fetched": True, "status": response.status_code, "problems": ["no JSON object behind the URL"]}
+    uris = document.get("redirect_uris")
+    problems = [f"client_id {document.get('client_id')!r} is not the document's URL"
+                if document.get("client_id") != url else None,
+                "no client_name" if not isinstance(document.get("client_name"), str) else None,
+                "no redirect_uris" if not isinstance(uris, list) or not uris else
+                f"redirect_uri {redirect_uri!r} is not among its redirect_uris" if redirect_uri not in uris else None]
+    return {"fetched": True, "status": 200, "problems": [p for p in problems if p],
+            "grant_types": document.get("grant_types")}
 
 
 def _mcp_method(body: bytes) -> str | None:

@@ -96,6 +96,7 @@ FAULTS = {
     "oauth-offline-access-always": "asks for offline_access whether or not the authorization server lists it",
     "oauth-ignore-registration-error": "when its registration is refused, authorizes with a client_id of its own",
     "oauth-auth-header-on-icons": "fetches the tools' icons with its Authorization header",
+    "oauth-incomplete-client-metadata": "serves a client ID metadata document without redirect_uris",
 }
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0

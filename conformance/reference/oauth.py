@@ -4,7 +4,8 @@ On a 401 the client finds the Protected Resource Metadata (challenge, path-based
 checks its `resource` names this server, discovers the authorization server (RFC 8414 /
 OpenID order; exact issuer; S256 PKCE required; a server without resource metadata is a
 2025-03-26 one: its origin's metadata, else the default endpoints), identifies itself (pre-registered
-credentials, the official CIMD URL, or DCR), asks the authorization endpoint itself and
+credentials, a client ID metadata document: the official fixed URL in auth/basic-cimd,
+else its own, served on loopback TLS by client_metadata.py; or DCR), asks the authorization endpoint itself and
 takes the code from its redirect (state and RFC 9207 iss checked), and redeems it with PKCE
 and `resource`. The bearer then goes on every request and the refused message is sent
 again. A 403 insufficient_scope steps up to the union of scopes (3 authorizations per run);
@@ -30,6 +31,7 @@ import jwt
 from .. import jsonrpc
 from ..auth.challenge import bearer
 from ..auth.setup import json_object, metadata_urls
+from .client_metadata import DocumentServer
 
 TIMEOUT = 5.0  # of every request to the authorization server and for metadata
 MAX_AUTHORIZATIONS = 3  # per run: then the client gives up (the spec's retry limit)
@@ -113,6 +115,7 @@ class OAuth:
         self.token_worked = False  # the server took the access token at least once (expired if refused now)
         self.refresh_tokens: list[str] = []  # as issued, the newest last
         self.authorizations = self.refreshes = 0
+        self.document_server: DocumentServer | None = None  # serves its client ID metadata document
         # The transport reports a refusal by status only: its challenge is read on the way.
         hooks = transport._client.event_hooks
         transport._client.event_hooks = {"request": hooks["request"] + [self._present],
@@ -120,6 +123,8 @@ class OAuth:
 
     def close(self) -> None:
         self.http.close()
+        if self.document_server is not None:
+            self.document_server.close()
 
     # -- the MCP server's side ---------------------------------------------------------
     def _note(self, response: httpx.Response) -> None:
@@ -355,9 +360,24 @@ class OAuth:
         return {"client_id": client_id, "client_secret": secret, "method": self.auth_method(confidential=bool(secret))}
 
     def metadata_document(self) -> dict | None:
+        """A client ID metadata document where the authorization server takes them: in
+        auth/basic-cimd the official suite's fixed URL (as SDK conformance clients use;
+        nobody serves it), elsewhere one this client serves itself."""
         if self.metadata.get("client_id_metadata_document_supported") is not True or self.fault == "oauth-no-cimd":
             return None
-        return {"client_id": CIMD_CLIENT_ID, "client_secret": None, "method": "none"}
+        if self.scenario == "auth/basic-cimd":
+            return {"client_id": CIMD_CLIENT_ID, "client_secret": None, "method": "none"}
+        if self.document_server is None:
+            self.document_server = DocumentServer(self.client_metadata)
+        return {"client_id": self.document_server.url, "client_secret": None, "method": "none"}
+
+    def client_metadata(self, url: str) -> dict:
+        document = {"client_id": url, "client_name": CLIENT_NAME, "redirect_uris": [self.redirect_uri],
+                    "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+                    "token_endpoint_auth_method": "none"}
+        if self.fault == "oauth-incomplete-client-metadata":
+            del document["redirect_uris"]
+        return document
 
     def register(self) -> dict:
         """Dynamic Client Registration (RFC 7591)."""

@@ -42,6 +42,7 @@ FAULTS = {  # fault -> (check, its scenario parameter or None, outcome, words in
                                     "the client asked for it"),
     "oauth-ignore-registration-error": ("test_auth_registration_refusal_handled", None, "failed",
                                         "which the authorization server never issued"),
+    "oauth-incomplete-client-metadata": ("test_auth_client_metadata_document", None, "failed", "no redirect_uris"),
     "oauth-auth-header-on-icons": ("test_auth_icons_fetched_without_credentials", None, "failed",
                                    "with an Authorization header"),
 }

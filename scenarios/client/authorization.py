@@ -34,6 +34,7 @@ ALL = list(SCENARIOS)
 CODE_FLOWS = [name for name in ALL if SCENARIOS[name].grant == "authorization_code"
               and SCENARIOS[name].expect != "no-authorization"]
 LEGACY = [name for name in ALL if SCENARIOS[name].legacy]  # 2025-03-26 servers
+CIMD = [name for name in ALL if SCENARIOS[name].cimd]  # the AS takes client ID metadata documents
 MIGRATION, REJECTED = "auth/authorization-server-migration", "auth/registration-rejected"
 LOOPBACK = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
@@ -466,15 +467,37 @@ def test_auth_registration_application_type(auth_run):
     expect(not problems, "registrations without a fitting application_type:\n  " + "\n  ".join(problems))
 
 
+def documents(record) -> list[dict]:
+    """The client ID metadata documents the authorization server fetched, as it found them."""
+    return [a["client_metadata"] for a in authorizations(record) if (a.get("client_metadata") or {}).get("fetched")]
+
+
 @requirement("2026-07-28/authorization-054")
 def test_auth_registration_asks_for_refresh_tokens(auth_run):
-    """Dynamic registration lists refresh_token among its grant_types."""
-    registered = [r for n in CODE_FLOWS for r in requests(auth_run(n), "authorization", "register")]
-    if not registered:
-        not_applicable("the client registered dynamically in no scenario")
-    lacking = [r for r in registered if "refresh_token" not in ((r.get("registration") or {}).get("grant_types") or [])]
-    should(not lacking, f"{len(lacking)} of {len(registered)} registrations do not list refresh_token in grant_types "
-                        f"(e.g. {(lacking or [{}])[0].get('registration')})")
+    """The client's metadata, registered or in its client ID metadata document, lists
+    refresh_token among its grant_types."""
+    metadata = [("registration", (r.get("registration") or {}).get("grant_types"))
+                for n in CODE_FLOWS for r in requests(auth_run(n), "authorization", "register")]
+    metadata += [("client ID metadata document", d.get("grant_types")) for n in CODE_FLOWS
+                 for d in documents(auth_run(n))]
+    if not metadata:
+        not_applicable("the client registered dynamically in no scenario, and served no client ID metadata document")
+    lacking = [(what, grants) for what, grants in metadata if "refresh_token" not in (grants or [])]
+    should(not lacking, f"{len(lacking)} of {len(metadata)} client metadata do not list refresh_token in "
+                        f"grant_types (e.g. the {lacking[0][0] if lacking else ''} with {lacking[0][1] if lacking else ''})")
+
+
+@requirement("2026-07-28/client-registration-009")
+def test_auth_client_metadata_document(auth_run):
+    """A client ID metadata document the client's URL serves is JSON naming that URL as
+    its client_id, a client_name and the redirect_uris its authorization requests use.
+    (The official suite's fixed URL is never fetched; a client using it is not judged.)"""
+    fetched = [(n, d) for n in CIMD for d in documents(auth_run(n))]
+    if not fetched:
+        not_applicable("no client ID metadata document was fetched: the client used none at a URL that answers")
+    problems = sorted({f"{n}: {p}" for n, d in fetched for p in d["problems"]})
+    expect(not problems, "the client ID metadata document is not one an authorization server can use:\n  "
+           + "\n  ".join(problems))
 
 
 @requirement("2026-07-28/authorization-055")
