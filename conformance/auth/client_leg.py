@@ -43,7 +43,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from ..peer import TOOL
 from ..peer_http import PATH, HttpPeer, PeerApp
 from .keys import SigningKeys
-from .tokens import Minter, same_resource
+from .setup import same_resource
+from .tokens import Minter
 
 HOST = "127.0.0.1"
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
@@ -309,8 +310,7 @@ class AuthHarness:
         s = self.scenario
         count = 2 if s.migrate else 1
         # a 2025-03-26 server is its own authorization server: one origin for both roles
-        self.authorization_servers = [_AuthorizationServer(self, n + 1, s.as_prefix, s.registration)
-                                      for n in range(count)]
+        self.authorization_servers = [_AuthorizationServer(self, n + 1) for n in range(count)]
         apps = [self.resource_app] + ([] if s.legacy else [a.app for a in self.authorization_servers])
         self.servers = _Loopback(apps)
         self.resource_url = self.servers.bases[0]
@@ -451,9 +451,8 @@ class _AuthorizationServer:
     /register, its clients, codes and refresh tokens (credentials of one server mean
     nothing to another)."""
 
-    def __init__(self, harness: AuthHarness, number: int, prefix: str, registration: bool):
-        self.harness, self.scenario = harness, harness.scenario
-        self.number, self.prefix, self.registration = number, prefix, registration
+    def __init__(self, harness: AuthHarness, number: int):
+        self.harness, self.scenario, self.number = harness, harness.scenario, number
         self.base = ""
         self.minter: Minter | None = None
         self.clients: dict[str, Client] = {}
@@ -466,7 +465,7 @@ class _AuthorizationServer:
 
     @property
     def issuer(self) -> str:
-        return self.base + self.prefix
+        return self.base + self.scenario.as_prefix
 
     @property
     def endpoints(self) -> str:
@@ -478,11 +477,11 @@ class _AuthorizationServer:
 
     def handler(self, request):
         """The handler of the request's route, None where this server has none."""
-        path, prefix = request.url.path, self.prefix + self.scenario.endpoint_path
+        path, prefix = request.url.path, self.scenario.as_prefix + self.scenario.endpoint_path
         routes = {prefix + "/authorize": ("GET", self.authorize), prefix + "/token": ("POST", self.token)}
         if self.scenario.as_metadata:
             routes[self.scenario.as_metadata] = ("GET", self.metadata_document)
-        if self.registration:
+        if self.scenario.registration:
             routes[prefix + "/register"] = ("POST", self.register)
         verb, handler = routes.get(path, (None, None))
         return handler if request.method == verb else None
@@ -506,7 +505,7 @@ class _AuthorizationServer:
                     "grant_types_supported": (["client_credentials"] if s.grant == "client_credentials"
                                               else ["authorization_code", "refresh_token"]),
                     "token_endpoint_auth_methods_supported": list(s.auth_methods)}
-        if self.registration:
+        if s.registration:
             document["registration_endpoint"] = base + "/register"
         if s.pkce_methods is not None:
             document["code_challenge_methods_supported"] = list(s.pkce_methods)

@@ -137,14 +137,3 @@ class Minter:
                               issuer=self.issuer, options={"verify_aud": False, "require": ["exp"]})
         except (jwt.PyJWTError, StopIteration):
             return None
-
-
-def same_resource(aud, resource: str, case_sensitive: bool = False) -> bool:
-    """Whether `aud` names `resource`: scheme and host compared without case (RFC 3986 §6.2.2.1)."""
-    if not isinstance(aud, str):
-        return False
-    if case_sensitive:
-        return aud == resource
-    a, r = urlsplit(aud), urlsplit(resource)
-    return ((a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment)
-            == (r.scheme.lower(), r.netloc.lower(), r.path, r.query, r.fragment))

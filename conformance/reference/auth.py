@@ -35,7 +35,7 @@ import time
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import jsonrpc
-from ..auth.tokens import same_resource
+from ..auth.setup import same_resource
 from .faults import Fault
 
 MODERN = "2026-07-28"
