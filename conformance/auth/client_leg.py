@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import json
 import secrets
 import socket
@@ -44,7 +43,7 @@ from ..peer import TOOL
 from ..peer_http import PATH, HttpPeer, PeerApp
 from .keys import SigningKeys
 from .setup import same_resource
-from .tokens import Minter
+from .tokens import Minter, s256
 
 HOST = "127.0.0.1"
 PRM_PATH = "/.well-known/oauth-protected-resource/mcp"
@@ -198,14 +197,6 @@ SCENARIOS = {s.name: s for s in [
     _s("registration-rejected", "the first registration is refused 400 invalid_redirect_uri",
        reject_registrations=1, expect="registration-rejected"),
 ]}
-
-
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def s256(verifier: str) -> str:
-    return _b64url(hashlib.sha256(verifier.encode("ascii", errors="replace")).digest())
 
 
 def _upper_origin(url: str) -> str:

@@ -8,6 +8,7 @@ authorization flow, because the suite is the AS the server under test trusts.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 import threading
@@ -29,6 +30,11 @@ LIFETIME = 300
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of `verifier` (RFC 7636 section 4.2)."""
+    return _b64url(hashlib.sha256(verifier.encode("ascii", errors="replace")).digest())
 
 
 def _uppercase_origin(url: str) -> str:

@@ -3,10 +3,10 @@
 On a 401 the client finds the Protected Resource Metadata (challenge, path-based, root),
 checks its `resource` names this server, discovers the authorization server (RFC 8414 /
 OpenID order; exact issuer; S256 PKCE required; a server without resource metadata is a
-2025-03-26 one: its origin's metadata, else the default endpoints), identifies itself (pre-registered
-credentials, a client ID metadata document: the official fixed URL in auth/basic-cimd,
-else its own, served on loopback TLS by client_metadata.py; or DCR), asks the authorization endpoint itself and
-takes the code from its redirect (state and RFC 9207 iss checked), and redeems it with PKCE
+2025-03-26 one: its origin's metadata, else the default endpoints), identifies itself
+(pre-registered credentials; a client ID metadata document: the official fixed URL in
+auth/basic-cimd, else its own, served on loopback TLS by client_metadata.py; or DCR), asks
+the authorization endpoint itself and takes the code from its redirect (state and RFC 9207 iss checked), and redeems it with PKCE
 and `resource`. The bearer then goes on every request and the refused message is sent
 again. A 403 insufficient_scope steps up to the union of scopes (3 authorizations per run);
 a 401 on a token that worked refreshes it (rotating) or re-authorizes (registering anew
@@ -18,7 +18,6 @@ auth/client-credentials-* scenarios get the client_credentials grant instead.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -31,6 +30,7 @@ import jwt
 from .. import jsonrpc
 from ..auth.challenge import bearer
 from ..auth.setup import json_object, metadata_urls
+from ..auth.tokens import s256
 from .client_metadata import DocumentServer
 
 TIMEOUT = 5.0  # of every request to the authorization server and for metadata
@@ -75,8 +75,7 @@ def names_server(resource: str, server_url: str) -> bool:
 def pkce_pair() -> tuple[str, str]:
     """A PKCE code verifier and its S256 challenge (RFC 7636)."""
     verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode("ascii")).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return verifier, s256(verifier)
 
 
 def union(first: list[str], second: list[str]) -> list[str]:

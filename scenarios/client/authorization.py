@@ -487,7 +487,7 @@ def test_auth_registration_asks_for_refresh_tokens(auth_run):
                         f"grant_types (e.g. the {lacking[0][0] if lacking else ''} with {lacking[0][1] if lacking else ''})")
 
 
-@requirement("2026-07-28/client-registration-009")
+@requirement("authorization-040", "2026-07-28/client-registration-009")
 def test_auth_client_metadata_document(auth_run):
     """A client ID metadata document the client's URL serves is JSON naming that URL as
     its client_id, a client_name and the redirect_uris its authorization requests use.
