@@ -106,9 +106,13 @@ class AuthScenario:
     # PRM names the second and tokens of the first are refused
     migrate: bool = False
     legacy: bool = False  # a 2025-03-26 server: no PRM, its own origin is the authorization server
-    icon: bool = True  # the tool offered has an icon on the resource server (icons: from 2025-11-25)
     expect: str = "complete"
     revision: str = "2025-11-25"
+
+    @property
+    def icon(self) -> bool:
+        """The tool offered has an icon on the resource server (Tool.icons: from 2025-11-25)."""
+        return self.revision >= "2025-11-25"
 
     @property
     def file_name(self) -> str:
@@ -179,11 +183,11 @@ SCENARIOS = {s.name: s for s in [
     _s("token-expiry", "the first two access tokens expire after two uses; refresh tokens rotate",
        expire_after=2),
     _s("2025-03-26-oauth-metadata-backcompat", "a 2025-03-26 server: no PRM; AS metadata at the MCP server's "
-       "root, its endpoints under /oauth", prm_path=None, legacy=True, endpoint_path="/oauth", icon=False,
+       "root, its endpoints under /oauth", prm_path=None, legacy=True, endpoint_path="/oauth",
        iss_supported=None, iss_mode="omit",
        expect="legacy", revision=LEGACY),
     _s("2025-03-26-oauth-endpoint-fallback", "a 2025-03-26 server: no metadata at all; /authorize, /token and "
-       "/register at the MCP server's root", prm_path=None, legacy=True, as_metadata=None, icon=False,
+       "/register at the MCP server's root", prm_path=None, legacy=True, as_metadata=None,
        iss_supported=None, iss_mode="omit",
        expect="legacy", revision=LEGACY),
     _s("authorization-server-migration", "after the first authorized request the PRM names a second AS, and "
