@@ -41,6 +41,14 @@ OUTCOMES = ("passed", "warned", "informational", "skipped", "blocked", "failed",
 GRADES = {"passed": ("warned", "informational"), "skipped": ("blocked",), "failed": ("internal",)}
 RUN_TIMEOUT = 180.0  # seconds for one whole suite run before it is killed
 
+# These tests start hundreds of Python processes (suite runs, reference servers, SDK peers).
+# Where the machine sets PYTHONDONTWRITEBYTECODE (CI images often do), each one compiles every
+# module it imports from source, and each suite run re-does pytest's assertion rewriting of
+# every plugin (hypothesis, xdist, anyio, ours): about 2 s a run, half of a short run's time.
+# The workers and every process they start inherit this.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
+
 # Loaded into the suite run (-p): records the grade the plugin gives every check, as its
 # terminal line shows it (PASS/WARN/INFO...), and the check's report sections ("SHOULD
 # missed", "notes", "wire transcript"), none of which the JUnit XML carries reliably.
