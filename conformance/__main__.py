@@ -45,6 +45,10 @@ def coverage(args: argparse.Namespace) -> int:
         print(f"  {_share('MUST', result.share(catalogue.MUST))}")
         print(f"  {_share('SHOULD', result.share(catalogue.SHOULD))}")
         print(f"  {_share('MUST, wire-testable, not HTTP-only or authorization', result.share(('MUST',), True))}")
+        for label, levels in (("MUST", catalogue.MUST), ("SHOULD", catalogue.SHOULD)):
+            print(f"  {_share(label, result.share(levels, side='client'), 'client')}")
+            wire = result.share(levels, side="client", wire_testable=True)
+            print(f"  {_share(f'{label}, wire-testable, not authorization', wire, 'client')}")
         checked, unchecked = result.authorization(_proven_checks())
         if checked or unchecked:
             label = "authorization MUST observable by the harness, with a check and a fault"

@@ -77,9 +77,14 @@ class Requirement:
         return self.id if self.revision == DEFAULT_REVISION else f"{self.revision}/{self.id}"
 
     @property
+    def wire_testable(self) -> bool:
+        """Fully wire-testable and no authorization rule (authorization has its own measure)."""
+        return self.testable == "yes" and self.area not in AUTHORIZATION_AREAS
+
+    @property
     def portable(self) -> bool:
-        """Fully wire-testable on any transport and no authorization rule (issue #4's measure)."""
-        return self.testable == "yes" and self.transport == "any" and self.area not in AUTHORIZATION_AREAS
+        """Wire-testable on any transport (issue #4's measure of the server side)."""
+        return self.wire_testable and self.transport == "any"
 
 
 @dataclass(frozen=True)
@@ -176,14 +181,23 @@ class Coverage:
     areas: tuple[AreaCoverage, ...]  # in spec order
     checks_by_requirement: dict[str, tuple[str, ...]]
     unknown: tuple[tuple[str, str], ...]  # (check, cited ID) naming no catalogue entry
+    client_checks: frozenset[str] = frozenset()  # the client leg's checks (the rest judge servers)
 
-    def share(self, levels: tuple[str, ...], portable: bool = False) -> tuple[int, int]:
-        """(checked, total) over wire-testable server-side requirements at these levels;
-        "server-side" includes the rules for both sides, which a server must keep too.
-        `portable` keeps only the fully testable, transport-independent, non-authorization ones."""
+    def share(self, levels: tuple[str, ...], portable: bool = False, side: str = "server",
+              wire_testable: bool = False) -> tuple[int, int]:
+        """(checked, total) over the requirements of `side` ("server" or "client") at these
+        levels; a side's requirements include the rules for both sides, and count as checked
+        when a check of that side's leg cites them. `wire_testable` keeps only the fully
+        testable, non-authorization ones; `portable` also only the transport-independent ones."""
         pool = [r for a in self.areas for r in (*a.covered, *a.missing)
-                if r.level in levels and r.side in ("server", "both") and (r.portable or not portable)]
-        return sum(r.id in self.checks_by_requirement for r in pool), len(pool)
+                if r.level in levels and r.side in (side, "both")
+                and (r.portable or not portable) and (r.wire_testable or not wire_testable)]
+        return sum(self.checked_by(r.id, side) for r in pool), len(pool)
+
+    def checked_by(self, requirement_id: str, side: str) -> bool:
+        """Whether a check of `side`'s leg cites the requirement."""
+        return any((check in self.client_checks) == (side == "client")
+                   for check in self.checks_by_requirement.get(requirement_id, ()))
 
     def authorization(self, proven: set[str] | None = None, side: str = "server") -> tuple[list[str], list[str]]:
         """(checked, unchecked) harness-observable authorization MUSTs of `side` (see
@@ -207,7 +221,8 @@ def coverage(revision: str = DEFAULT_REVISION) -> Coverage:
     """Which requirements of `revision`'s catalogue at least one check cites, per area."""
     name = _catalogue_of(revision)
     cited, unknown = defaultdict(list), []
-    for check in checks():
+    found = checks()
+    for check in found:
         for requirement_id in check.requirement_ids:
             requirement = get(requirement_id)
             if requirement is None:
@@ -219,4 +234,5 @@ def coverage(revision: str = DEFAULT_REVISION) -> Coverage:
         by_area[requirement.area].append(requirement)
     areas = tuple(AreaCoverage(area, tuple(r for r in rs if r.id in cited), tuple(r for r in rs if r.id not in cited))
                   for area, rs in by_area.items())
-    return Coverage(name, areas, {k: tuple(v) for k, v in cited.items()}, tuple(unknown))
+    client = frozenset(check.name for check in found if check.area.startswith("client."))
+    return Coverage(name, areas, {k: tuple(v) for k, v in cited.items()}, tuple(unknown), client)

@@ -107,6 +107,9 @@ def test_coverage_command():
     assert len(re.findall(r"server-side SHOULD: \d+/\d+", result.stdout)) == len(REVISIONS)
     portable = r"server-side MUST, wire-testable, not HTTP-only or authorization: \d+/\d+ \(\d+\.\d%\)"
     assert len(re.findall(portable, result.stdout)) == len(REVISIONS), result.stdout
+    for line in ("client-side MUST: ", "client-side SHOULD: ", "client-side MUST, wire-testable, not authorization: ",
+                 "client-side SHOULD, wire-testable, not authorization: "):
+        assert len(re.findall(re.escape(line) + r"\d+/\d+ \(\d+\.\d%\)", result.stdout)) == len(REVISIONS), line
 
 
 def test_portable_share_leaves_out_partial_http_and_authorization_rows():
@@ -116,6 +119,22 @@ def test_portable_share_leaves_out_partial_http_and_authorization_rows():
             and r.testable == "yes" and r.transport == "any" and not r.area.startswith(("auth", "client-reg", "secur"))]
     assert (done, total) == (sum(r.id in result.checks_by_requirement for r in pool), len(pool))
     assert total < result.share(("MUST",))[1]
+
+
+def test_each_side_counts_the_checks_of_its_own_leg():
+    """A rule for both sides counts for the server side when a server check cites it, and
+    for the client side when a client-leg check does: progress-002 (unique progress tokens)
+    is judged on clients only."""
+    result = catalogue.coverage("2025-11-25")
+    assert result.checks_by_requirement["progress-002"] == ("test_progress_tokens",)
+    assert "test_progress_tokens" in result.client_checks
+    assert result.checked_by("progress-002", "client") and not result.checked_by("progress-002", "server")
+    assert result.checked_by("lifecycle-010", "server") and "test_http_accept_headers" in result.client_checks
+    done, total = result.share(catalogue.MUST, side="client", wire_testable=True)
+    pool = [r for r in catalogue.load("2025-11-25").values() if r.level in catalogue.MUST
+            and r.side in ("client", "both") and r.testable == "yes" and r.area not in catalogue.AUTHORIZATION_AREAS]
+    assert (done, total) == (sum(result.checked_by(r.id, "client") for r in pool), len(pool))
+    assert result.checked_by("transports-016", "client")
 
 
 def test_coverage_missing_lists_uncited_ids():
