@@ -52,7 +52,8 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 # MCP_CONFORMANCE_SCENARIO gets the official suite's nearest scenario, so that the SDKs'
 # conformance clients (which act on it) do what the script expects; ours is in
 # MCP_CONFORMANCE_SUITE_SCENARIO.
-OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "version-mismatch": "initialize",
+OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize",
+                     "version-mismatch": "initialize",
                      "version-fallback": "initialize", "progress": "tools_call", "modern": "request-metadata",
                      "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand

@@ -15,6 +15,11 @@ Scenarios (legacy era):
                     until these are answered (at most HOLD seconds)
   version-mismatch  answer initialize with a version no client can support
   version-fallback  answer initialize with the revision before the one asked for
+  undeclared-requests  after notifications/initialized, send what the client did not declare:
+                    elicitation/create in a mode it left out (2025-11-25 on, when it declared
+                    elicitation in one mode only) and sampling/createMessage offering tools
+                    (when it declared sampling without sampling.tools); hold its next request
+                    as server-requests does
   modern            also serve the modern era (server/discover, `_meta` on every request)
   modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
                     naming only legacy revisions (initialize still works)
@@ -42,8 +47,8 @@ from . import jsonrpc
 from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "version-mismatch", "version-fallback", "progress", "modern",
-             "modern-retry", "modern-mrtr")
+SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "version-mismatch", "version-fallback",
+             "progress", "modern", "modern-retry", "modern-mrtr")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}
@@ -52,6 +57,7 @@ HOLD = 5.0
 SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
 REQUEST_STATE = "st:v1/9f+Q==;opaque"  # echoed byte for byte on the retry (mrtr-028)
 STRAY_CANCEL_ID = "never-sent-by-the-server"
+MODES_SINCE = "2025-11-25"  # elicitation modes and tools in sampling
 TOOL = {"name": "echo", "description": "Echoes its text.",
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
 
@@ -109,6 +115,8 @@ class Peer:
         elif message.kind is jsonrpc.Kind.NOTIFICATION:
             if message.method == "notifications/initialized" and self.scenario == "server-requests":
                 self.start_server_requests()
+            elif message.method == "notifications/initialized" and self.scenario == "undeclared-requests":
+                self.start_undeclared_requests()
         elif message.kind is jsonrpc.Kind.REQUEST:
             if self.outstanding and message.method not in ("initialize", "ping"):
                 self.held.append(message.obj)
@@ -222,6 +230,34 @@ class Peer:
             self.request("elicitation/create", {
                 "message": "Your name?",
                 "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+
+    def start_undeclared_requests(self) -> None:
+        """Requests a client must refuse, since it did not declare what they need: the
+        revision's modes and tool-enabled sampling came in 2025-11-25."""
+        if (self.revision or "") < MODES_SINCE:
+            return
+        modes = declared_modes(self.capabilities.get("elicitation"))
+        if modes == {"form"}:
+            self.request("elicitation/create", {
+                "mode": "url", "message": "Open this page to go on.", "elicitationId": "undeclared-url-mode",
+                "url": "https://example.com/mcp-conformance/undeclared-url-mode"})
+        elif modes == {"url"}:
+            self.request("elicitation/create", {
+                "mode": "form", "message": "Your name?",
+                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+        sampling = self.capabilities.get("sampling")
+        if isinstance(sampling, dict) and "tools" not in sampling:
+            self.request("sampling/createMessage", {
+                "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
+                "maxTokens": 16, "toolChoice": {"mode": "auto"},
+                "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]})
+
+
+def declared_modes(elicitation) -> set[str]:
+    """The elicitation modes a capability declares: an empty object means form only."""
+    if not isinstance(elicitation, dict):
+        return set()
+    return {mode for mode in ("form", "url") if mode in elicitation} or {"form"}
 
 
 def input_requests(declared: dict) -> dict:

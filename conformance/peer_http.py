@@ -5,6 +5,10 @@ http://127.0.0.1:PORT/mcp (loopback only, a free port) from a thread of the test
 until `stop()`. The record is the same JSON-lines file as over stdio; each client message
 also records the HTTP method and the MCP headers it came with.
 
+The answer to initialize assigns a session (an MCP-Session-Id header, recorded as a
+"session" event), so that checks can see the client echo it and end it with DELETE; requests
+without it are still served (the checks judge, the peer does not refuse).
+
 Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
 opened at once, carries what belongs to it (progress, say) and ends with its answer.
 Messages that belong to no request (the server-requests scenario's ping, roots/list...)
@@ -18,12 +22,14 @@ import asyncio
 import socket
 import threading
 import time
+import uuid
 
 from . import jsonrpc
 from .peer import Peer
 from .reference.http import SseResponse, id_key, sse_frame
 
 PATH = "/mcp"
+SESSION_HEADER = "mcp-session-id"
 RECORDED_HEADERS = ("mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name", "accept", "content-type",
                     "origin")
 STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
@@ -38,6 +44,7 @@ class HttpPeer(Peer):
         self.request_streams: dict[str, asyncio.Queue] = {}  # open POST streams by request id
         self.get_streams: list[asyncio.Queue] = []
         self.waiting: list[bytes] = []  # messages of no request, with no stream to carry them
+        self.session_id: str | None = None  # assigned with the first initialize answer
 
     def deliver(self, data: bytes, obj: dict, related) -> None:
         if "method" not in obj:  # a response: onto the stream of the request it answers
@@ -62,6 +69,16 @@ class HttpPeer(Peer):
         waiting, self.waiting = self.waiting, []
         for data in waiting:
             stream.put_nowait((data, False))
+
+    def session_headers(self, message: jsonrpc.Message) -> dict[str, str]:
+        """The MCP-Session-Id header for the answer to an initialize request (the same id if
+        the client initializes again), else none."""
+        if message.method != "initialize":
+            return {}
+        if self.session_id is None:
+            self.session_id = uuid.uuid4().hex
+            self.record({"event": "session", "id": self.session_id})
+        return {SESSION_HEADER: self.session_id}
 
     def announce(self) -> None:
         if not self.connected:
@@ -107,15 +124,16 @@ class PeerApp:
         key = id_key(message.id)
         self.peer.request_streams[key] = stream
         self.peer.on_line(body, http="POST", headers=headers)
+        session = self.peer.session_headers(message)
         if not self.peer.get_streams:
             self.peer.flush_waiting(stream)
         if stream.qsize() == 1:  # answered at once, nothing else first: one JSON body
             data, final = stream.get_nowait()
             if final:
                 self.peer.request_streams.pop(key, None)
-                return Response(data, status_code=200, media_type="application/json")
+                return Response(data, status_code=200, media_type="application/json", headers=session)
             stream.put_nowait((data, final))
-        return SseResponse(self._frames(stream, key))
+        return SseResponse(self._frames(stream, key), headers=session)
 
     async def _next(self, stream: asyncio.Queue):
         try:

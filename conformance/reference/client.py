@@ -60,9 +60,16 @@ FAULTS = {
     "mrtr-no-input-responses": "retries without the inputResponses asked for",
     "no-version-header": "over HTTP, sends no MCP-Protocol-Version header after initialize",
     "no-modern-headers": "over HTTP, sends modern-era requests without MCP-Protocol-Version and Mcp-Method",
+    "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
+    "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
+    "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
     "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
     "unknown-elicitation-mode": "declares an elicitation mode `voice`, which no revision defines",
+    "accepts-undeclared-elicitation-mode": "answers elicitation/create in the url mode, which it did not declare",
+    "samples-with-undeclared-tools": "samples a message for a request offering tools, without declaring sampling.tools",
+    "initialized-with-id": "sends notifications/initialized with an id",
+    "mrtr-answers-input-requests": "answers an InputRequiredResult's inputRequests as JSON-RPC responses, then retries",
     "stalls-on-older-version": "answered an older version than it asked for, neither goes on nor exits",
     # over HTTP, against a protected server (oauth.py)
     "oauth-openid-first": "looks for the OpenID configuration before the RFC 8414 metadata",
@@ -186,6 +193,10 @@ class Client:
         if self.fault == "ignores-server-requests" or (
                 self.fault == "ignores-sampling" and message.method == "sampling/createMessage"):
             return
+        refusal = self.refusal_of(message)
+        if refusal is not None:
+            self.send(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, refusal))
+            return
         result = self.result_for(message.method)
         if result is None:
             self.send(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{message.method} is not offered"))
@@ -193,6 +204,19 @@ class Client:
             self.send(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "no ping here"))
         else:
             self.send(jsonrpc.result(message.id, result))
+
+    def refusal_of(self, message: jsonrpc.Message) -> str | None:
+        """Why a server request asks for what this client did not declare (elicitation-040,
+        schema-027/028), or None."""
+        params = message.params if isinstance(message.params, dict) else {}
+        if message.method == "elicitation/create" and self.fault != "accepts-undeclared-elicitation-mode":
+            mode = params.get("mode", "form")
+            if mode not in self.capabilities.get("elicitation", {}):
+                return f"elicitation mode {mode!r} is not supported by this client"
+        if message.method == "sampling/createMessage" and self.fault != "samples-with-undeclared-tools":
+            if ("tools" in params or "toolChoice" in params) and "tools" not in self.capabilities["sampling"]:
+                return "this client does not support tools in sampling (no sampling.tools)"
+        return None
 
     def result_for(self, method: str) -> dict | None:
         """The result for a server's request (sent as one, or as an MRTR input request)."""
@@ -249,9 +273,13 @@ class Client:
             return 1
         if self.fault == "no-version-header":
             self.transport.protocol_version = None  # HttpTransport then leaves the header out
+        if self.fault == "http-drops-session-id":
+            self.transport.session_id = None  # nor this one (nor the DELETE at the end)
         if self.fault == "cancels-initialize":
             self.send(jsonrpc.notification("notifications/cancelled", {"requestId": self.last_id}))
-        if self.fault != "no-initialized":
+        if self.fault == "initialized-with-id":
+            self.send({**jsonrpc.notification("notifications/initialized"), "id": "initialized"})
+        elif self.fault != "no-initialized":
             self.send(jsonrpc.notification("notifications/initialized"))
         return self.work(modern=False)
 
@@ -286,6 +314,10 @@ class Client:
         """Answer an InputRequiredResult: fulfil its inputRequests, echo its requestState,
         under a new id (mrtr-026, -028, -031)."""
         asked = answer.result.get("inputRequests") or {}
+        if self.fault == "mrtr-answers-input-requests":  # as if they were requests of the server
+            for key, request in asked.items():
+                result = self.result_for(request.get("method")) or {}
+                self.send(jsonrpc.result(key, {**result, "resultType": "complete"}))
         retry = dict(call)
         if self.fault != "mrtr-no-input-responses" and asked:
             retry["inputResponses"] = {key: self.result_for(r.get("method")) or {} for key, r in asked.items()}
@@ -321,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     transport = (HttpTransport(url) if url else StdioTransport(shlex.join(args.server))).start()
     if args.fault == "no-modern-headers" and url:
         transport.modern_headers = lambda message: {}
+    if args.fault == "http-accept-json-only" and url:
+        transport.accept = "application/json"
     oauth = OAuth(transport, args.fault) if url else None
     try:
         code = Client(transport, args.fault, oauth).session()
@@ -337,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.fault == "sigterm-first" and not url:
             transport._signal_group(signal.SIGTERM)
             time.sleep(0.5)
+        if args.fault == "http-no-delete" and url:
+            transport.session_id = None  # HttpTransport.close() DELETEs only a session it knows
         transport.close()
         if oauth is not None:
             oauth.close()

@@ -482,6 +482,7 @@ class HttpTransport(HttpBased):
         self.timeout = timeout
         self.server = server  # a launch.LaunchedServer started for this run, or None
         self.listen = listen  # open a GET stream after initialization
+        self.accept = ACCEPT_BOTH  # the Accept of every POSTed message (a reference-client fault narrows it)
         self.session_id: str | None = None
         self.protocol_version: str | None = None  # as negotiated in initialize
         self.started_at = time.monotonic()
@@ -585,7 +586,7 @@ class HttpTransport(HttpBased):
             self._initialize_ids.append(message.id)
         if message.kind is Kind.REQUEST and message.method == "tools/list":
             self._tool_lists.add(str(message.id))
-        headers = {"Accept": ACCEPT_BOTH, "Content-Type": "application/json", **self.credentials(),
+        headers = {"Accept": self.accept, "Content-Type": "application/json", **self.credentials(),
                    **self.session_headers(), **self.modern_headers(message)}
         answered = threading.Event()
         outcome: dict = {}

@@ -118,11 +118,26 @@ def test_request_ids_not_reused(client_run):
         expect(not reused, f"scenario {scenario}: request ids used more than once: {reused}")
 
 
-@requirement("transports-007", "basic-003")
+@requirement("basic-014", "2026-07-28/basic-027")
+def test_notifications_have_no_id(mcp_client):
+    """A notification the client sends (a method the schema defines as a notification:
+    notifications/initialized, notifications/cancelled...) carries no `id`: with one it
+    would be a request, which the server answers. Judged in every scenario."""
+    from conformance.peer import SCENARIOS
+    with_id = []
+    for name in SCENARIOS:
+        record = mcp_client.run(name)
+        notifications = mcp_client.schema_for(record.revision).notification_defs
+        with_id += [f"scenario {name}: {m.method} with id {m.id!r}" for m in record.client_requests()
+                    if m.method in notifications]
+    expect(not with_id, "notifications sent with an id:\n  " + "\n  ".join(with_id))
+
+
+@requirement("transports-007", "basic-003", "2026-07-28/stdio-005")
 def test_writes_only_mcp_messages(client_run):
     """Every line the client writes to the server's stdin (every body it POSTs, over HTTP)
     is a JSON-RPC message."""
-    for scenario in ("initialize", "server-requests"):
+    for scenario in ("initialize", "server-requests", "modern"):
         record = client_run(scenario)
         bad = [m.text()[:200] for m in record.from_client() if m.kind in (Kind.NOT_JSON, Kind.INVALID)]
         expect(not bad, f"scenario {scenario}: lines that are no JSON-RPC message: {bad}")
@@ -144,10 +159,13 @@ def test_closes_stdin_first(client_run):
 
 
 @sweep
-@requirement("basic-003", "2026-07-28/basic-003")
+@requirement("basic-003", "basic-004", "basic-005", "basic-008", "basic-011", "basic-012",
+             *(f"2026-07-28/basic-{n}" for n in ("003", "004", "005", "008", "016", "017")))
 def test_client_messages_valid(mcp_client):
     """Every message the client sent in every scenario is valid against the schema of its
-    revision. The one owner of the client's schema validity: each distinct problem
+    revision: among the rules that holds, request ids are strings or integers (never
+    null), a result response has `result`, an error response an `error` with an integer
+    `code` and a `message`. The one owner of the client's schema validity: each distinct problem
     (definition, JSON path, method) is reported here once, with where it was first seen;
     the checks that read those messages judge only their own rule."""
     from conformance.peer import SCENARIOS

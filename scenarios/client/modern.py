@@ -22,10 +22,12 @@ def _modern(record):
     return requests
 
 
-@requirement("2026-07-28/basic-053", "2026-07-28/basic-056")
+@requirement("2026-07-28/basic-053", "2026-07-28/basic-056", "2026-07-28/mrtr-002", "2026-07-28/tools-001",
+             "2026-07-28/pagination-001")
 def test_modern_requests_carry_meta(client_run):
-    """In the modern era every request carries `_meta` with the protocol version and the
-    client's capabilities, and should carry clientInfo."""
+    """In the modern era every request (server/discover, the paginated tools/list,
+    tools/call...) carries `_meta` with the protocol version and the client's capabilities,
+    and should carry clientInfo."""
     record = client_run("modern")
     _modern(record)
     initialize = next((n for n, m in enumerate(record.client_requests()) if m.method == "initialize"), None)
@@ -141,3 +143,23 @@ def test_retry_after_input_required(client_run):
     responses = retry.params.get("inputResponses")
     missing = sorted(set(asked.get("inputRequests") or {}) - set(responses if isinstance(responses, dict) else {}))
     expect(not missing, f"the retry's inputResponses lack answers to the input requests {missing}")
+
+
+@requirement("2026-07-28/stdio-007", "2026-07-28/streamable-http-012")
+def test_modern_client_sends_no_responses(client_run):
+    """In the modern era the server sends the client no requests (it asks inside an
+    InputRequiredResult instead), so the client sends no JSON-RPC response, on stdio or
+    over HTTP: judged in the modern scenarios up to any fall back to initialize."""
+    answers, seen = [], 0
+    for scenario in ("modern", MRTR):
+        record = client_run(scenario)
+        if not record.modern_requests():
+            continue
+        seen += 1
+        fallback = record.index(lambda i: i.from_client and i.message.method == "initialize")
+        answers += [f"scenario {scenario}: {i.message.text()[:200]}" for i in record.items[:fallback]
+                    if i.from_client and i.message.is_response]
+    if not seen:
+        not_applicable("the client sent no modern-era request (legacy era only)")
+    expect(not answers, "JSON-RPC responses sent in the modern era, where the server sends no requests:\n  "
+           + "\n  ".join(answers))

@@ -6,16 +6,29 @@ elicitation; basic/utilities/ping)
 """
 
 from conformance.checks import expect, info, not_applicable, requirement, should
-from conformance.jsonrpc import Kind, METHOD_NOT_FOUND
+from conformance.jsonrpc import INVALID_PARAMS, Kind, METHOD_NOT_FOUND
+from conformance.peer import MODES_SINCE, declared_modes
 
 SCENARIO = "server-requests"
+UNDECLARED = "undeclared-requests"
 
 
-def _sent(record, method):
+def _sent(record, method, why: str = "the client sent no notifications/initialized"):
     request = next((m for m in record.peer_requests() if m.method == method), None)
     if request is None:
-        not_applicable(f"the suite's server sent no {method} (the client sent no notifications/initialized)")
+        not_applicable(f"the suite's server sent no {method} ({why})")
     return request, record.answer_to(request)
+
+
+def _undeclared(client_run):
+    """The undeclared-requests scenario's record, skipped before the revision that has
+    elicitation modes and tools in sampling."""
+    record = client_run(UNDECLARED)
+    record.require_session()
+    if record.revision < MODES_SINCE:
+        not_applicable(f"elicitation modes and tools in sampling came in {MODES_SINCE}; the session is in "
+                       f"{record.revision}")
+    return record
 
 
 def _declared(record, capability):
@@ -106,3 +119,36 @@ def test_elicitation_answered(client_run):
     if answer.kind is Kind.RESULT:
         expect(answer.result.get("action") in ("accept", "decline", "cancel"),
                f"elicitation result action must be accept, decline or cancel: {answer.result!r}")
+
+
+@requirement("elicitation-040")
+def test_undeclared_elicitation_mode_refused(client_run):
+    """An elicitation/create in a mode the client did not declare (url to a client that
+    declared form only, form to one that declared url only) gets error -32602."""
+    record = _undeclared(client_run)
+    declared = _declared(record, "elicitation")
+    modes = declared_modes(declared)
+    if not modes or modes == {"form", "url"}:
+        not_applicable(f"the client declares elicitation {declared!r}: no mode is left undeclared")
+    request, answer = _sent(record, "elicitation/create", "the client sent no notifications/initialized")
+    mode = (request.params or {}).get("mode")
+    expect(answer is not None, f"the client never answered elicitation/create in the undeclared mode {mode!r}")
+    expect(answer.kind is Kind.ERROR, f"the client accepted elicitation mode {mode!r}, which it did not declare "
+                                      f"(it declared {sorted(modes)}): {answer.text()[:200]}")
+    expect(answer.error_code == INVALID_PARAMS, f"an undeclared elicitation mode must get error -32602 (Invalid "
+                                                f"params), got {answer.error_code!r}")
+
+
+@requirement("sampling-005", "schema-027", "schema-028")
+def test_tool_sampling_refused_without_capability(client_run):
+    """A sampling/createMessage offering `tools` and `toolChoice` to a client that declared
+    sampling without sampling.tools gets an error, not a sampled message."""
+    record = _undeclared(client_run)
+    sampling = _declared(record, "sampling")
+    if not isinstance(sampling, dict) or "tools" in sampling:
+        not_applicable(f"the client declares sampling {sampling!r}: tool-enabled sampling is "
+                       + ("allowed" if isinstance(sampling, dict) else "never sent"))
+    _, answer = _sent(record, "sampling/createMessage", "the client sent no notifications/initialized")
+    expect(answer is not None, "the client never answered sampling/createMessage offering tools")
+    expect(answer.kind is Kind.ERROR, "the client sampled a message with tools offered, though it did not declare "
+                                      f"sampling.tools: {answer.text()[:200]}")

@@ -4,12 +4,58 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#
 and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/streamable-http
 """
 
-from conformance.checks import expect, not_applicable, requirement, should
+from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.transport.http import modern_headers
 
 HEADER = "mcp-protocol-version"
 HEADER_SINCE = "2025-06-18"  # the first revision with the header
+ANSWER_TYPES = ("application/json", "text/event-stream")
+SESSION_HEADER = "mcp-session-id"  # as recorded by the suite's server (conformance.peer_http)
+
+
+def http_record(client_run, scenario: str):
+    record = client_run(scenario)
+    if record.transport != "http":
+        not_applicable(f"a Streamable HTTP rule; the client speaks {record.transport}")
+    return record
+
+
+def endpoint_requests(record) -> list[tuple[float, str, str, dict]]:
+    """(time, HTTP method, what it carried, headers) of each request the client made to the
+    MCP endpoint, in order: a POST per message, and its GETs and DELETEs."""
+    posts = [(i.entry.t, "POST", i.message.method or i.message.kind.value, i.headers)
+             for i in record.items if i.from_client]
+    others = [(e["t"], e["method"], "", e.get("headers") or {})
+              for e in record.events if e.get("event") == "http" and e.get("method") in ("GET", "DELETE")]
+    return sorted(posts + others, key=lambda request: request[0])
+
+
+def accepted_types(header: str) -> set[str]:
+    """The media types an Accept header lists (parameters such as q dropped, lower case)."""
+    return {part.split(";")[0].strip().lower() for part in header.split(",") if part.strip()}
+
+
+def assigned_session(record) -> str:
+    """The session id the suite's server gave with its initialize answer (skips without one)."""
+    record.require_session()
+    assigned = next((e["id"] for e in record.events if e.get("event") == "session"), None)
+    if assigned is None:
+        not_applicable("the suite's server assigned no session: initialize was not answered "
+                       "(see test_client_connects_and_initializes)")
+    return assigned
+
+
+def after_initialization(record) -> list[tuple[float, str, str, dict]]:
+    """The client's endpoint requests from notifications/initialized on (it has read the
+    initialize answer, and the session id in it, by then), or from its first request after
+    that answer that is not a ping, when it sends no notifications/initialized."""
+    answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
+                            and "protocolVersion" in (i.message.result or {}))
+    later = [i for i in record.items[answered:] if i.from_client] if answered is not None else []
+    first = next((i for i in later if i.message.method == "notifications/initialized"),
+                 next((i for i in later if i.message.method != "ping"), None))
+    return [] if first is None else [r for r in endpoint_requests(record) if r[0] >= first.entry.t]
 
 
 @requirement("lifecycle-014", "transports-065", "transports-066")
@@ -50,3 +96,49 @@ def test_http_modern_request_headers(client_run):
                 wrong.append(f"{item.message.method} (id {item.message.id}): {name} is {sent!r}, expected {value!r}")
     expect(not wrong, "modern-era requests whose standard headers are missing or do not match the body:\n  "
            + "\n  ".join(wrong))
+
+
+@requirement("transports-016", "transports-038", "2026-07-28/streamable-http-009")
+def test_http_accept_headers(client_run):
+    """Every POST to the MCP endpoint lists both application/json and text/event-stream in
+    its Accept header, and every GET lists text/event-stream. Judged on the scenarios
+    initialize (legacy era) and modern."""
+    wrong, seen = [], 0
+    for scenario in ("initialize", "modern"):
+        record = http_record(client_run, scenario)
+        for _, method, what, headers in endpoint_requests(record):
+            wanted = ANSWER_TYPES if method == "POST" else ("text/event-stream",) if method == "GET" else ()
+            seen += bool(wanted)
+            missing = [t for t in wanted if t not in accepted_types(headers.get("accept", ""))]
+            if missing:
+                wrong.append(f"{scenario}: {method} {what} with Accept {headers.get('accept')!r} does not list "
+                             + " and ".join(missing))
+    if not seen:
+        not_applicable("the client sent no POST or GET to the MCP endpoint")
+    expect(not wrong, "requests whose Accept header lacks a type the client must accept:\n  " + "\n  ".join(wrong))
+
+
+@requirement("transports-059")
+def test_http_session_id_echoed(client_run):
+    """The suite's server gives an MCP-Session-Id with its initialize answer; every later
+    request of the client (POST, GET, DELETE: from notifications/initialized on) carries it."""
+    record = http_record(client_run, "initialize")
+    assigned = assigned_session(record)
+    wrong = [f"{method} {what}".rstrip() + f" with MCP-Session-Id {headers.get(SESSION_HEADER)!r}"
+             for _, method, what, headers in after_initialization(record) if headers.get(SESSION_HEADER) != assigned]
+    expect(not wrong, f"requests after initialization without the session id {assigned!r} they were given:\n  "
+           + "\n  ".join(wrong))
+
+
+@requirement("transports-063")
+def test_http_session_deleted_at_end(client_run):
+    """A client done with its session should end it: a DELETE to the MCP endpoint naming the
+    session id, before it exits. Blocked for a client that never echoed the id (owned by
+    test_http_session_id_echoed)."""
+    record = http_record(client_run, "initialize")
+    assigned = assigned_session(record)
+    requests = after_initialization(record)
+    if not any(headers.get(SESSION_HEADER) == assigned for *_, headers in requests):
+        blocked(f"the client never sent the session id {assigned!r} back", "test_http_session_id_echoed")
+    deleted = any(method == "DELETE" and headers.get(SESSION_HEADER) == assigned for _, method, _, headers in requests)
+    should(deleted, f"the client ended its run without a DELETE for its session {assigned!r}")

@@ -67,12 +67,15 @@ def test_takes_progress_and_stray_cancellation(client_run):
            + record.outcome.describe())
 
 
-@requirement("cancellation-001", "cancellation-002", "cancellation-003", "schema-009")
+@requirement("cancellation-001", "cancellation-002", "cancellation-003", "schema-009", "2026-07-28/cancellation-011",
+             "2026-07-28/cancellation-012", "2026-07-28/schema-022")
 def test_cancellations_name_own_running_requests(client_run):
     """A notifications/cancelled from the client names one of its own requests, never
-    initialize; one sent after the answer arrived is a race the spec allows (noted)."""
+    initialize; one sent after the answer arrived is a race the spec allows (noted).
+    Judged in the legacy scenarios and the modern ones (over stdio the modern era cancels
+    with the same notification)."""
     seen = 0
-    for scenario in ("initialize", "server-requests", SCENARIO):
+    for scenario in ("initialize", "server-requests", SCENARIO, "modern", "modern-mrtr"):
         record = client_run(scenario)
         requests = record.client_requests()
         for n, item in enumerate(record.items):
