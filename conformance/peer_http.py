@@ -10,7 +10,8 @@ The answer to initialize assigns a session (an MCP-Session-Id header, recorded a
 without it are still served (the checks judge, the peer does not refuse).
 
 Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
-opened at once, carries what belongs to it (progress, say) and ends with its answer.
+opened at once, carries what belongs to it (progress, say) and ends with its answer (each
+answer is recorded as an "answer" event saying which of the two carried it).
 Messages that belong to no request (the server-requests scenario's ping, roots/list...)
 go to a GET stream when the client holds one open; otherwise onto the stream of an open
 request, or they wait for the next one.
@@ -131,9 +132,10 @@ class PeerApp:
             data, final = stream.get_nowait()
             if final:
                 self.peer.request_streams.pop(key, None)
+                self.peer.record({"event": "answer", "id": message.id, "as": "json"})
                 return Response(data, status_code=200, media_type="application/json", headers=session)
             stream.put_nowait((data, final))
-        return SseResponse(self._frames(stream, key), headers=session)
+        return SseResponse(self._frames(stream, key, message.id), headers=session)
 
     async def _next(self, stream: asyncio.Queue):
         try:
@@ -141,7 +143,7 @@ class PeerApp:
         except asyncio.TimeoutError:
             return None
 
-    async def _frames(self, stream: asyncio.Queue, key: str):
+    async def _frames(self, stream: asyncio.Queue, key: str, request_id):
         """The SSE answer to one POSTed request: its stream open at once (the status line
         comes before the answer is known), ending with the response."""
         try:
@@ -149,6 +151,7 @@ class PeerApp:
             while item is not None:
                 yield sse_frame(None, item[0])
                 if item[1]:
+                    self.peer.record({"event": "answer", "id": request_id, "as": "sse"})
                     return
                 item = await self._next(stream)
         finally:

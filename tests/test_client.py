@@ -28,7 +28,8 @@ REFERENCE = f"{sys.executable} -m conformance.reference.client"
 PEERS = Path(__file__).resolve().parent / "peers"
 SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
-HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end"}
+HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
+             "test_http_json_and_sse_answers_handled"}
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -115,10 +116,11 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-accept-json-only": ("test_http_accept_headers", "failed", "does not list text/event-stream"),
     "http-drops-session-id": ("test_http_session_id_echoed", "failed", "without the session id"),
     "http-no-delete": ("test_http_session_deleted_at_end", "warned", "without a DELETE for its session"),
+    "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
-             "http-drops-session-id", "http-no-delete"}  # the rest over stdio
+             "http-drops-session-id", "http-no-delete", "http-ignores-sse"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():

@@ -62,6 +62,7 @@ FAULTS = {
     "no-modern-headers": "over HTTP, sends modern-era requests without MCP-Protocol-Version and Mcp-Method",
     "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
     "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
+    "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
     "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
@@ -355,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
         transport.modern_headers = lambda message: {}
     if args.fault == "http-accept-json-only" and url:
         transport.accept = "application/json"
+    if args.fault == "http-ignores-sse" and url:
+        deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
+        transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
+                                                and jsonrpc.decode(raw).is_response else deliver(raw, note))
     oauth = OAuth(transport, args.fault) if url else None
     try:
         code = Client(transport, args.fault, oauth).session()

@@ -133,10 +133,11 @@ def test_notifications_have_no_id(mcp_client):
     expect(not with_id, "notifications sent with an id:\n  " + "\n  ".join(with_id))
 
 
-@requirement("transports-007", "basic-003", "2026-07-28/stdio-005")
+@requirement("transports-007", "transports-003", "basic-003", "2026-07-28/stdio-005", "2026-07-28/stdio-001")
 def test_writes_only_mcp_messages(client_run):
     """Every line the client writes to the server's stdin (every body it POSTs, over HTTP)
-    is a JSON-RPC message."""
+    is a JSON-RPC message: a message spread over several lines (a newline inside it) is
+    lines that are none."""
     for scenario in ("initialize", "server-requests", "modern"):
         record = client_run(scenario)
         bad = [m.text()[:200] for m in record.from_client() if m.kind in (Kind.NOT_JSON, Kind.INVALID)]

@@ -142,3 +142,39 @@ def test_http_session_deleted_at_end(client_run):
         blocked(f"the client never sent the session id {assigned!r} back", "test_http_session_id_echoed")
     deleted = any(method == "DELETE" and headers.get(SESSION_HEADER) == assigned for _, method, _, headers in requests)
     should(deleted, f"the client ended its run without a DELETE for its session {assigned!r}")
+
+
+@requirement("transports-022", "2026-07-28/streamable-http-017")
+def test_http_json_and_sse_answers_handled(client_run):
+    """The client takes a request's answer both as one JSON body and on an SSE stream: the
+    suite's server answers what it can at once in JSON, and a request it answers later
+    (after progress, or after its own requests) on a stream. After an SSE answer the
+    client goes on (a next message) or ends cleanly (exit 0), as it did after the JSON
+    answers of scenario initialize. Judged on the scenarios server-requests and progress."""
+    plain = http_record(client_run, "initialize")
+    plain.require_session()
+    if plain.outcome.exit_code != 0:
+        not_applicable(f"the client exits with code {plain.outcome.exit_code} after a session answered in JSON "
+                       "only, so how it ends after an SSE answer says nothing")
+    stuck, streamed = [], 0
+    for scenario in ("server-requests", "progress"):
+        record = http_record(client_run, scenario)
+        streamed += len(sse_answers(record))
+        stuck += [f"{scenario}: {why}" for why in stuck_after_sse(record)]
+    if not streamed:
+        not_applicable("no request of the client was answered on an SSE stream")
+    expect(not stuck, "\n".join(stuck))
+
+
+def sse_answers(record) -> list[dict]:
+    return [e for e in record.events if e.get("event") == "answer" and e.get("as") == "sse"]
+
+
+def stuck_after_sse(record) -> list[str]:
+    """Over HTTP, the answers on an SSE stream after which the client sent nothing more and
+    did not end cleanly (exit 0): what it did then, for each."""
+    if record.transport != "http" or record.outcome.exit_code == 0:
+        return []
+    return [f"after the SSE answer to request {answer['id']!r} the client sent nothing more and ended: "
+            + record.outcome.describe().splitlines()[0]
+            for answer in sse_answers(record) if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)]
