@@ -53,8 +53,8 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 # conformance clients (which act on it) do what the script expects; ours is in
 # MCP_CONFORMANCE_SUITE_SCENARIO.
 OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize",
-                     "version-mismatch": "initialize",
-                     "version-fallback": "initialize", "progress": "tools_call", "modern": "request-metadata",
+                     "version-mismatch": "initialize", "version-fallback": "initialize", "progress": "tools_call",
+                     "session-expired": "initialize", "modern": "request-metadata",
                      "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 

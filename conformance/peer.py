@@ -20,6 +20,8 @@ Scenarios (legacy era):
                     elicitation in one mode only) and sampling/createMessage offering tools
                     (when it declared sampling without sampling.tools); hold its next request
                     as server-requests does
+  session-expired   as initialize; over Streamable HTTP the first request past the handshake
+                    gets HTTP 404: the session ended (conformance.peer_http)
   modern            also serve the modern era (server/discover, `_meta` on every request)
   modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
                     naming only legacy revisions (initialize still works)
@@ -48,7 +50,7 @@ from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "version-mismatch", "version-fallback",
-             "progress", "modern", "modern-retry", "modern-mrtr")
+             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}

@@ -7,7 +7,9 @@ also records the HTTP method and the MCP headers it came with.
 
 The answer to initialize assigns a session (an MCP-Session-Id header, recorded as a
 "session" event), so that checks can see the client echo it and end it with DELETE; requests
-without it are still served (the checks judge, the peer does not refuse).
+without it are still served (the checks judge, the peer does not refuse). In scenario
+session-expired the first request past the handshake ends the session: it and every later
+request naming that session get HTTP 404 (a client must then initialize anew).
 
 Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
 opened at once, carries what belongs to it (progress, say) and ends with its answer (each
@@ -46,6 +48,7 @@ class HttpPeer(Peer):
         self.get_streams: list[asyncio.Queue] = []
         self.waiting: list[bytes] = []  # messages of no request, with no stream to carry them
         self.session_id: str | None = None  # assigned with the first initialize answer
+        self.expired: str | None = None  # session-expired: the session ended, answered 404 from then on
 
     def deliver(self, data: bytes, obj: dict, related) -> None:
         if "method" not in obj:  # a response: onto the stream of the request it answers
@@ -81,6 +84,12 @@ class HttpPeer(Peer):
             self.record({"event": "session", "id": self.session_id})
         return {SESSION_HEADER: self.session_id}
 
+    def ends_session_at(self, message: jsonrpc.Message) -> bool:
+        """In scenario session-expired, the first request of the first session past its
+        handshake (initialize, ping and notifications aside) ends that session."""
+        return (self.scenario == "session-expired" and self.expired is None and self.session_id is not None
+                and message.kind is jsonrpc.Kind.REQUEST and message.method not in ("initialize", "ping"))
+
     def announce(self) -> None:
         if not self.connected:
             self.connected = True
@@ -108,14 +117,32 @@ class PeerApp:
         if handler is None:
             self.peer.record({"event": "http", "method": request.method, "headers": headers})
             response = Response(status_code=405, headers={"allow": "GET, POST, DELETE"})
+        elif self.peer.expired is not None and headers.get(SESSION_HEADER) == self.peer.expired:
+            response = self.gone(request.method, await request.body(), headers)
         else:
             response = await handler(request, headers)
         await response(scope, receive, send)
+
+    def gone(self, method: str, body: bytes, headers: dict):
+        """HTTP 404 for a request naming the ended session (the client must initialize anew)."""
+        from starlette.responses import Response
+        if method == "POST":
+            self.peer.record({"dir": "c2s", "data": body.decode("utf-8", errors="replace"), "http": "POST",
+                              "headers": headers})
+        else:
+            self.peer.record({"event": "http", "method": method, "headers": headers})
+        self.peer.record({"event": "http-404", "session": self.peer.expired})
+        return Response(status_code=404)
 
     async def post(self, request, headers: dict):
         from starlette.responses import Response
         body = await request.body()
         message = jsonrpc.decode(body)
+        if self.peer.ends_session_at(message):
+            self.peer.expired, self.peer.session_id = self.peer.session_id, None
+            response = self.gone("POST", body, headers)
+            self.peer.record({"event": "session-ended", "id": self.peer.expired})  # what follows is judged
+            return response
         if message.kind is not jsonrpc.Kind.REQUEST:
             self.peer.on_line(body, http="POST", headers=headers)
             self.peer.tick()

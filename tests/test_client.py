@@ -29,7 +29,7 @@ PEERS = Path(__file__).resolve().parent / "peers"
 SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
-             "test_http_json_and_sse_answers_handled"}
+             "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404"}
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -116,11 +116,12 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-accept-json-only": ("test_http_accept_headers", "failed", "does not list text/event-stream"),
     "http-drops-session-id": ("test_http_session_id_echoed", "failed", "without the session id"),
     "http-no-delete": ("test_http_session_deleted_at_end", "warned", "without a DELETE for its session"),
+    "http-no-reinitialize": ("test_http_new_session_after_404", "failed", "did not initialize anew"),
     "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
-             "http-drops-session-id", "http-no-delete", "http-ignores-sse"}  # the rest over stdio
+             "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():
@@ -159,6 +160,11 @@ def test_each_fault_is_caught_by_its_check(fault, run_client_suite):
 # and toolChoice fields, https://modelcontextprotocol.io/specification/2025-11-25/schema
 # (a client must answer with an error without sampling.tools).
 SDK_FINDINGS = {"test_tool_sampling_refused_without_capability": "failed"}
+# Over HTTP, on both SDK clients: a request answered HTTP 404 for the session ends in an
+# error for the host (Python: "Session terminated"; TypeScript: a thrown StreamableHTTPError);
+# neither starts a new session with a fresh initialize, which a client must
+# (https://modelcontextprotocol.io/specification/2025-11-25/basic/transports#session-management).
+SDK_HTTP_FINDINGS = {"test_http_new_session_after_404": "failed"}
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -166,7 +172,7 @@ def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
     result = run_client_suite(command(SDK_CLIENT, transport))
     assert set(result.outcomes) == CHECKS, result.explain()
     bad = result.with_outcome("failed", "error", "warned")
-    assert bad == SDK_FINDINGS, result.explain(bad)
+    assert bad == SDK_FINDINGS | (SDK_HTTP_FINDINGS if transport == "http" else {}), result.explain(bad)
     assert "did not declare sampling.tools" in result.case("test_tool_sampling_refused_without_capability").text
     # It probes server/discover, goes modern when offered, retries after an
     # InputRequiredResult, and falls back to initialize for a server naming only legacy
@@ -191,7 +197,7 @@ TS_FINDINGS = {
     # (a client that no longer needs its session should DELETE it): Client.close() closes the
     # StreamableHTTPClientTransport without terminateSession(), so no DELETE is sent.
     "test_http_session_deleted_at_end": "warned",
-    **SDK_FINDINGS,
+    **SDK_FINDINGS, **SDK_HTTP_FINDINGS,
 }
 
 

@@ -62,6 +62,7 @@ FAULTS = {
     "no-modern-headers": "over HTTP, sends modern-era requests without MCP-Protocol-Version and Mcp-Method",
     "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
     "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
+    "http-no-reinitialize": "over HTTP, gives up when its session ends (HTTP 404) instead of initializing anew",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
@@ -337,6 +338,20 @@ class Client:
             self.handle(message)
 
 
+def connect(url: str | None, args: argparse.Namespace):
+    """The transport to the server: the command over stdio, or the URL; with the fault asked."""
+    transport = (HttpTransport(url) if url else StdioTransport(shlex.join(args.server))).start()
+    if args.fault == "no-modern-headers" and url:
+        transport.modern_headers = lambda message: {}
+    if args.fault == "http-accept-json-only" and url:
+        transport.accept = "application/json"
+    if args.fault == "http-ignores-sse" and url:
+        deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
+        transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
+                                                and jsonrpc.decode(raw).is_response else deliver(raw, note))
+    return transport
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance.reference.client",
                                      description=__doc__.split("\n\n")[0])
@@ -351,18 +366,21 @@ def main(argv: list[str] | None = None) -> int:
         print("reference client: failing on purpose before connecting", file=sys.stderr)
         return 3
     url = args.server[0] if len(args.server) == 1 and args.server[0].startswith(("http://", "https://")) else None
-    transport = (HttpTransport(url) if url else StdioTransport(shlex.join(args.server))).start()
-    if args.fault == "no-modern-headers" and url:
-        transport.modern_headers = lambda message: {}
-    if args.fault == "http-accept-json-only" and url:
-        transport.accept = "application/json"
-    if args.fault == "http-ignores-sse" and url:
-        deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
-        transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
-                                                and jsonrpc.decode(raw).is_response else deliver(raw, note))
+    transport = connect(url, args)
     oauth = OAuth(transport, args.fault) if url else None
     try:
-        code = Client(transport, args.fault, oauth).session()
+        try:
+            code = Client(transport, args.fault, oauth).session()
+        except (TransportError, Refused):  # which of the two a 404 gives depends on timing
+            if not (url and transport.session_ended) or args.fault == "http-no-reinitialize":
+                raise
+            # transports-062: the server ended the session (HTTP 404): start a new one.
+            print(f"reference client: session {transport.session_ended} ended; initializing anew", file=sys.stderr)
+            transport.close()
+            oauth.close()
+            transport = connect(url, args)
+            oauth = OAuth(transport, args.fault)
+            code = Client(transport, args.fault, oauth).session()
     except OAuthError as exc:
         print(f"reference client: authorization failed: {exc}", file=sys.stderr)
         code = 1

@@ -484,6 +484,7 @@ class HttpTransport(HttpBased):
         self.listen = listen  # open a GET stream after initialization
         self.accept = ACCEPT_BOTH  # the Accept of every POSTed message (a reference-client fault narrows it)
         self.session_id: str | None = None
+        self.session_ended: str | None = None  # the session id a POST got HTTP 404 for (it ended)
         self.protocol_version: str | None = None  # as negotiated in initialize
         self.started_at = time.monotonic()
         self.stdout_eof = False  # the session is gone (404, or the endpoint refuses connections)
@@ -642,6 +643,7 @@ class HttpTransport(HttpBased):
             self.http_log.append(line)
             if response.status_code == 404 and headers.get(SESSION_HEADER):
                 reason = f"the server answered HTTP 404 for session {headers[SESSION_HEADER]}: the session ended"
+                self.session_ended = headers[SESSION_HEADER]
                 self.stdout_eof = True
                 self._inbox.end(reason)
             answered.set()

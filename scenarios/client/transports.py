@@ -178,3 +178,22 @@ def stuck_after_sse(record) -> list[str]:
     return [f"after the SSE answer to request {answer['id']!r} the client sent nothing more and ended: "
             + record.outcome.describe().splitlines()[0]
             for answer in sse_answers(record) if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)]
+
+
+@requirement("transports-062")
+def test_http_new_session_after_404(client_run):
+    """A request naming the client's session gets HTTP 404 once the server has ended that
+    session (scenario session-expired: the first request past the handshake); the client
+    then starts a new session with an initialize that carries no MCP-Session-Id."""
+    record = http_record(client_run, "session-expired")
+    record.require_session()
+    ended = next((e for e in record.events if e.get("event") == "session-ended"), None)
+    if ended is None:
+        not_applicable("the client sent no request past its handshake, so the suite's server did not end the session")
+    later = [(method, what, headers) for t, method, what, headers in endpoint_requests(record) if t > ended["t"]]
+    initialize = next((headers for method, what, headers in later if method == "POST" and what == "initialize"), None)
+    sent = ", ".join(f"{method} {what}".rstrip() for method, what, _ in later) or "nothing"
+    expect(initialize is not None, f"after HTTP 404 for its session {ended['id']!r} the client did not initialize "
+                                   f"anew: it sent {sent}, then {record.outcome.describe().splitlines()[0]}")
+    expect(SESSION_HEADER not in initialize, "the new initialize carries MCP-Session-Id "
+                                             f"{initialize.get(SESSION_HEADER)!r}; a new session starts without one")
