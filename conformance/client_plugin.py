@@ -55,6 +55,7 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize",
                      "version-mismatch": "initialize", "version-fallback": "initialize", "progress": "tools_call",
                      "session-expired": "initialize", "modern": "request-metadata",
+                     "modern-custom-headers": "http-custom-headers",
                      "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
@@ -375,8 +376,10 @@ def run_client(command: str, leg, timeout: float, schema_for) -> "ClientRecord":
 
 
 def official_env(scenario: str) -> dict[str, str]:
+    from .peer import CONTEXTS
     return {"MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[scenario], "MCP_CONFORMANCE_SUITE_SCENARIO": scenario,
-            "MCP_CONFORMANCE_CONTEXT": "{}", "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(scenario)}
+            "MCP_CONFORMANCE_CONTEXT": json.dumps(CONTEXTS.get(scenario, {})),
+            "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(scenario)}
 
 
 def protocol_version_for(scenario: str) -> str:

@@ -30,6 +30,9 @@ Scenarios (legacy era):
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
                     answered with an InputRequiredResult (inputRequests for the declared
                     capabilities and a requestState to echo), its retry with the result
+  modern-custom-headers  the modern era with tools whose parameters carry x-mcp-header
+                    annotations (the official http-custom-headers scenario's tools); the
+                    environment's MCP_CONFORMANCE_CONTEXT names the calls to make (CONTEXTS)
 
 Over Streamable HTTP (conformance.peer_http) the same script runs behind an HTTP endpoint.
 """
@@ -50,7 +53,7 @@ from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "version-mismatch", "version-fallback",
-             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr")
+             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}
@@ -62,6 +65,34 @@ STRAY_CANCEL_ID = "never-sent-by-the-server"
 MODES_SINCE = "2025-11-25"  # elicitation modes and tools in sampling
 TOOL = {"name": "echo", "description": "Echoes its text.",
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+
+# modern-custom-headers: the official http-custom-headers scenario's tools and calls (a subset
+# of its parameters), so that a conformance client written for it runs unchanged.
+_HEADER_PARAMS = {"region": ("string", "Region"), "priority": ("integer", "Priority"),
+                  "verbose": ("boolean", "Verbose"), "debug": ("boolean", "Debug"), "empty_val": ("string", "EmptyVal"),
+                  "method_val": ("string", "Method"), "non_ascii_val": ("string", "NonAscii"),
+                  "whitespace_val": ("string", "Whitespace"), "internal_space_val": ("string", "InternalSpace"),
+                  "control_char_val": ("string", "ControlChar"), "tab_val": ("string", "Tab")}
+_UNANNOTATED = {"float_val": {"type": "number"}, "query": {"type": "string"}}
+
+
+def _header_tool(name: str, params: list[str]) -> dict:
+    properties = {p: {"type": _HEADER_PARAMS[p][0], "x-mcp-header": _HEADER_PARAMS[p][1]} for p in params}
+    return {"name": name, "description": "Mirrors x-mcp-header parameters into Mcp-Param headers.",
+            "inputSchema": {"type": "object", "properties": {**properties, **_UNANNOTATED},
+                            "required": ["region", "priority", "query"]}}
+
+
+HEADER_TOOLS = [_header_tool("test_custom_headers", list(_HEADER_PARAMS)),
+                _header_tool("test_custom_headers_null", ["region", "priority", "verbose"])]
+CONTEXTS = {"modern-custom-headers": {"toolCalls": [
+    {"name": "test_custom_headers", "arguments": {
+        "region": "us-west1", "priority": 42, "verbose": False, "debug": True, "empty_val": "",
+        "method_val": "test-method", "float_val": 3.14159, "non_ascii_val": "Hello, 世界",
+        "whitespace_val": " padded ", "internal_space_val": "us west 1", "control_char_val": "line1\nline2",
+        "tab_val": "\tindented", "query": "SELECT * FROM users"}},
+    {"name": "test_custom_headers_null", "arguments": {
+        "region": "us-east1", "priority": 1, "verbose": None, "query": "SELECT 1"}}]}}
 
 
 class Peer:
@@ -167,7 +198,7 @@ class Peer:
         if method == "server/discover":
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
         elif method == "tools/list":
-            value = {"tools": [self.tool]}
+            value = {"tools": HEADER_TOOLS if self.scenario == "modern-custom-headers" else [self.tool]}
         elif method == "tools/call":
             value = self.tool_call_or_input_required(obj.get("params") or {})
             if value is None:

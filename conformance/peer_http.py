@@ -33,6 +33,7 @@ from .reference.http import SseResponse, id_key, sse_frame
 
 PATH = "/mcp"
 SESSION_HEADER = "mcp-session-id"
+PARAM_PREFIX = "mcp-param-"  # x-mcp-header mirrors, recorded too
 RECORDED_HEADERS = ("mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name", "accept", "content-type",
                     "origin")
 STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
@@ -112,7 +113,7 @@ class PeerApp:
             await Response(status_code=404)(scope, receive, send)
             return
         self.peer.announce()
-        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS}
+        headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS or k.startswith(PARAM_PREFIX)}
         handler = {"POST": self.post, "GET": self.get, "DELETE": self.delete}.get(request.method)
         if handler is None:
             self.peer.record({"event": "http", "method": request.method, "headers": headers})

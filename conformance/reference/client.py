@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import shlex
 import signal
 import sys
@@ -32,7 +33,7 @@ from ..revisions import legacy_revisions, revisions
 from ..transport.base import TransportError, TransportTimeout
 from ..transport.http import HttpTransport
 from ..transport.stdio import StdioTransport
-from .oauth import OAuth, OAuthError
+from .oauth import OAuth, OAuthError, scenario_context
 
 FAULTS = {
     "no-initialized": "never sends notifications/initialized",
@@ -63,6 +64,7 @@ FAULTS = {
     "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
     "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
     "http-no-reinitialize": "over HTTP, gives up when its session ends (HTTP 404) instead of initializing anew",
+    "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
@@ -300,13 +302,25 @@ class Client:
         listed = (tools.result or {}).get("tools") or [] if tools.kind is Kind.RESULT else []
         if self.oauth is not None:
             self.oauth.fetch_icons(listed)
-        if listed:
-            call = {"name": listed[0]["name"], "arguments": {"text": "hi"}, **extra()}
+        calls = self.asked_calls(listed)
+        if listed and not calls:
+            calls = [(listed[0]["name"], {"text": "hi"})]
+        for name, arguments in calls:
+            call = {"name": name, "arguments": arguments, **extra()}
             answer = self.request("tools/call", call)
             if answer.kind is Kind.RESULT and answer.result.get("resultType") == "input_required":
                 self.retry(call, answer)
         self.drain(0.3)  # late requests from the server get answered too
         return 0
+
+    @staticmethod
+    def asked_calls(listed: list) -> list[tuple[str, dict]]:
+        """The tool calls MCP_CONFORMANCE_CONTEXT names (toolCalls), of tools the server lists."""
+        names = {tool.get("name") for tool in listed if isinstance(tool, dict)}
+        asked = scenario_context(os.environ.get("MCP_CONFORMANCE_CONTEXT")).get("toolCalls")
+        if not isinstance(asked, list):
+            return []
+        return [(c["name"], c.get("arguments") or {}) for c in asked if isinstance(c, dict) and c.get("name") in names]
 
     def progress_meta(self) -> dict:
         token = 1.5 if self.fault == "bad-progress-token" else f"progress-{next(self.tokens)}"
@@ -345,6 +359,10 @@ def connect(url: str | None, args: argparse.Namespace):
         transport.modern_headers = lambda message: {}
     if args.fault == "http-accept-json-only" and url:
         transport.accept = "application/json"
+    if args.fault == "no-param-headers" and url:
+        derive = transport.modern_headers
+        transport.modern_headers = lambda message: {k: v for k, v in derive(message).items()
+                                                    if not k.lower().startswith("mcp-param-")}
     if args.fault == "http-ignores-sse" and url:
         deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
         transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note

@@ -6,7 +6,8 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.transport.http import modern_headers
+from conformance.peer import HEADER_TOOLS
+from conformance.transport.http import SENTINEL, argument_at, decoded_header, header_params, header_text, modern_headers
 
 HEADER = "mcp-protocol-version"
 HEADER_SINCE = "2025-06-18"  # the first revision with the header
@@ -197,3 +198,51 @@ def test_http_new_session_after_404(client_run):
                                    f"anew: it sent {sent}, then {record.outcome.describe().splitlines()[0]}")
     expect(SESSION_HEADER not in initialize, "the new initialize carries MCP-Session-Id "
                                              f"{initialize.get(SESSION_HEADER)!r}; a new session starts without one")
+
+
+@requirement(*(f"2026-07-28/streamable-http-{n}" for n in ("035", "036", "033", "051", "065", "066", "067")))
+def test_http_custom_headers(client_run):
+    """A modern tools/call mirrors each argument of a parameter annotated with x-mcp-header
+    into Mcp-Param-{Name}: booleans lower-case, integers in decimal, strings as they are
+    unless not plain printable ASCII or padded (then Base64 in the lowercase sentinel
+    =?base64?...?=); a null or absent argument, or one not annotated, gets no header.
+    Judged on scenario modern-custom-headers (the official http-custom-headers), whose
+    MCP_CONFORMANCE_CONTEXT names the calls to make."""
+    record = http_record(client_run, "modern-custom-headers")
+    if not record.modern_requests():
+        not_applicable("the client sent no modern-era request (legacy era only)")
+    annotated = {tool["name"]: header_params(tool["inputSchema"])[0] for tool in HEADER_TOOLS}
+    calls = [i for i in record.items if i.from_client and i.message.method == "tools/call"
+             and isinstance(i.message.params, dict) and i.message.params.get("name") in annotated]
+    if not calls:
+        not_applicable(f"the client called none of {sorted(annotated)}, the tools with x-mcp-header parameters "
+                       "that MCP_CONFORMANCE_CONTEXT's toolCalls name")
+    wrong = []
+    for call in calls:
+        name, arguments = call.message.params["name"], call.message.params.get("arguments") or {}
+        wrong += [f"{name} (id {call.message.id}): {problem}"
+                  for problem in param_header_problems(annotated[name], arguments, call.headers)]
+    expect(not wrong, "tool calls whose Mcp-Param headers do not mirror their arguments:\n  " + "\n  ".join(wrong))
+
+
+def param_header_problems(annotations, arguments, headers: dict) -> list[str]:
+    """What is wrong with the Mcp-Param headers (lower-case names) of one call."""
+    expected = {header.lower(): (header, value) for path, header in annotations
+                if (value := argument_at(arguments, path)) is not None}
+    sent = {name.removeprefix("mcp-param-"): value for name, value in headers.items() if name.startswith("mcp-param-")}
+    problems = []
+    for key, (header, value) in expected.items():
+        raw, wanted = sent.get(key), header_text(value)
+        if raw is None:
+            problems.append(f"no Mcp-Param-{header} for the argument {value!r}")
+        elif wanted.startswith(SENTINEL[0]) and not raw.startswith(SENTINEL[0]):
+            problems.append(f"Mcp-Param-{header} is {raw!r}; {value!r} must go as Base64 in the sentinel form "
+                            f"{wanted!r}")
+        elif decoded_header(raw) != decoded_header(wanted):
+            problems.append(f"Mcp-Param-{header} is {raw!r}, which does not read as the argument {value!r} "
+                            f"(expected {wanted!r})")
+    extra = sorted(set(sent) - set(expected))
+    if extra:
+        problems.append("Mcp-Param headers for no annotated, non-null argument: "
+                        + ", ".join(f"Mcp-Param-{h}: {sent[h]!r}" for h in extra))
+    return problems

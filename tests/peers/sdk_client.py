@@ -5,12 +5,15 @@
 
 Connects over stdio (or Streamable HTTP, given a URL) with the SDK's own connect logic (mode "auto": it may probe
 server/discover before initialize), declares roots, sampling and elicitation through its
-callbacks, lists the tools, calls the first one (asking for progress) and closes. Exits 1 when the SDK refuses
+callbacks, lists the tools, calls the ones MCP_CONFORMANCE_CONTEXT's toolCalls name (else the first
+one, asking for progress) and closes. Exits 1 when the SDK refuses
 the session (an unsupported version, say).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 import anyio
@@ -42,9 +45,22 @@ async def main(argv: list[str]) -> int:
     async with Client(server, list_roots_callback=list_roots, sampling_callback=sampling,
                       elicitation_callback=elicitation, read_timeout_seconds=10) as client:
         tools = await client.list_tools()
-        if tools.tools:
-            await client.call_tool(tools.tools[0].name, {"text": "hi"}, progress_callback=progress)
+        calls = asked_calls({tool.name for tool in tools.tools})
+        if tools.tools and not calls:
+            calls = [(tools.tools[0].name, {"text": "hi"})]
+        for name, arguments in calls:
+            await client.call_tool(name, arguments, progress_callback=progress)
     return 0
+
+
+def asked_calls(names: set[str]) -> list[tuple[str, dict]]:
+    """The tool calls the scenario's MCP_CONFORMANCE_CONTEXT names (toolCalls), as the SDKs'
+    conformance clients make them."""
+    try:
+        asked = json.loads(os.environ.get("MCP_CONFORMANCE_CONTEXT") or "{}").get("toolCalls") or []
+    except (ValueError, AttributeError):
+        return []
+    return [(c["name"], c.get("arguments") or {}) for c in asked if isinstance(c, dict) and c.get("name") in names]
 
 
 if __name__ == "__main__":
