@@ -64,6 +64,7 @@ FAULTS = {
     "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
     "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
     "http-no-reinitialize": "over HTTP, gives up when its session ends (HTTP 404) instead of initializing anew",
+    "lists-prompts": "asks for prompts/list although the server declares no prompts",
     "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -300,6 +301,8 @@ class Client:
                 and "resultType" not in tools.result:
             raise GaveUp("tools/list came back without resultType")
         listed = (tools.result or {}).get("tools") or [] if tools.kind is Kind.RESULT else []
+        if self.fault == "lists-prompts":
+            self.request("prompts/list", extra())
         if self.oauth is not None:
             self.oauth.fetch_icons(listed)
         calls = self.asked_calls(listed)

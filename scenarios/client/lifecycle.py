@@ -104,9 +104,11 @@ def test_initialized_before_other_requests(client_run):
         info("the client sent notifications/initialized never, and no request either")
 
 
-@requirement("basic-006")
+@requirement("basic-006", "2026-07-28/basic-006")
 def test_request_ids_not_reused(client_run):
-    """The client never uses a request id twice within one session."""
+    """The client never uses a request id twice within one session; in the modern era,
+    which has no session, never for two requests outstanding at once (scenario modern, up
+    to any fall back to initialize)."""
     for scenario in ("initialize", "server-requests"):
         record = client_run(scenario)
         seen, reused = set(), []
@@ -116,6 +118,44 @@ def test_request_ids_not_reused(client_run):
                 reused.append(message.id)
             seen.add(key)
         expect(not reused, f"scenario {scenario}: request ids used more than once: {reused}")
+    record = client_run("modern")
+    fallback = record.index(lambda i: i.from_client and i.message.method == "initialize")
+    open_ids, clashes = set(), []
+    for item in record.items[:fallback]:
+        key = (type(item.message.id).__name__, item.message.id)
+        if item.from_client and item.message.kind is Kind.REQUEST:
+            if key in open_ids:
+                clashes.append(item.message.id)
+            open_ids.add(key)
+        elif not item.from_client and item.message.is_response:
+            open_ids.discard(key)
+    expect(not clashes, f"scenario modern: request ids used again while a request with the same id was "
+                        f"unanswered: {clashes}")
+
+
+SERVER_FEATURES = {"tools/": "tools", "prompts/": "prompts", "resources/": "resources", "logging/": "logging",
+                   "completion/": "completions", "tasks/": "tasks"}  # request method prefix -> server capability
+
+
+@requirement("lifecycle-016")
+def test_requests_only_declared_server_features(client_run):
+    """The client asks only for server features the server declared in its initialize
+    answer (the suite's server declares tools and logging): no prompts/, resources/,
+    completion/ or tasks/ request. Judged in the scenarios initialize and server-requests."""
+    asked = []
+    for scenario in ("initialize", "server-requests"):
+        record = client_run(scenario)
+        record.require_session()
+        answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
+                                and "protocolVersion" in (i.message.result or {}))
+        if answered is None:
+            continue
+        declared = record.items[answered].message.result.get("capabilities") or {}
+        asked += [f"scenario {scenario}: {i.message.method} (id {i.message.id}), without the {feature} capability"
+                  for i in record.items[answered:] if i.from_client and i.message.kind is Kind.REQUEST
+                  for prefix, feature in SERVER_FEATURES.items()
+                  if (i.message.method or "").startswith(prefix) and feature not in declared]
+    expect(not asked, "requests for server features the server did not declare:\n  " + "\n  ".join(asked))
 
 
 @requirement("basic-014", "2026-07-28/basic-027")

@@ -78,7 +78,8 @@ def test_http_protocol_version_header(client_run):
     should(not other, f"MCP-Protocol-Version names {other}, not the negotiated {record.answered}")
 
 
-@requirement("2026-07-28/streamable-http-025", "2026-07-28/streamable-http-026", "2026-07-28/streamable-http-032")
+@requirement("2026-07-28/streamable-http-025", "2026-07-28/streamable-http-026", "2026-07-28/streamable-http-032",
+             "2026-07-28/streamable-http-010", "2026-07-28/schema-006")
 def test_http_modern_request_headers(client_run):
     """In the modern era every POSTed request carries MCP-Protocol-Version (the version in
     its `_meta`), Mcp-Method and, for a tool call, Mcp-Name, each matching the body."""

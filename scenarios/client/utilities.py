@@ -72,8 +72,9 @@ def test_takes_progress_and_stray_cancellation(client_run):
            + record.outcome.describe())
 
 
-@requirement("cancellation-001", "cancellation-002", "cancellation-003", "schema-009", "2026-07-28/cancellation-011",
-             "2026-07-28/cancellation-012", "2026-07-28/schema-022")
+@requirement("cancellation-001", "cancellation-002", "cancellation-003", "schema-003", "schema-004", "schema-009",
+             *(f"2026-07-28/{i}" for i in ("cancellation-005", "cancellation-011", "cancellation-012", "schema-022",
+                                           "stdio-010")))
 def test_cancellations_name_own_running_requests(client_run):
     """A notifications/cancelled from the client names one of its own requests, never
     initialize; one sent after the answer arrived is a race the spec allows (noted).
