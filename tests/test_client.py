@@ -41,7 +41,7 @@ CHECKS = {
     "test_http_protocol_version_header", "test_http_modern_request_headers", *HTTP_ONLY,
     "test_undeclared_elicitation_mode_refused", "test_tool_sampling_refused_without_capability",
     "test_notifications_have_no_id", "test_modern_client_sends_no_responses",
-    "test_requests_only_declared_server_features",
+    "test_requests_only_declared_server_features", "test_notifications_not_answered",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -118,6 +118,7 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-drops-session-id": ("test_http_session_id_echoed", "failed", "without the session id"),
     "http-no-delete": ("test_http_session_deleted_at_end", "warned", "without a DELETE for its session"),
     "http-no-reinitialize": ("test_http_new_session_after_404", "failed", "did not initialize anew"),
+    "answers-notifications": ("test_notifications_not_answered", "failed", "responses to no request of the server"),
     "lists-prompts": ("test_requests_only_declared_server_features", "failed", "prompts/list (id"),
     "no-param-headers": ("test_http_custom_headers", "failed", "no Mcp-Param-Region for the argument 'us-west1'"),
     "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),

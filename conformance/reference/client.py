@@ -64,6 +64,7 @@ FAULTS = {
     "http-accept-json-only": "over HTTP, POSTs with Accept: application/json only (no text/event-stream)",
     "http-drops-session-id": "over HTTP, leaves out the MCP-Session-Id it was given after initialize",
     "http-no-reinitialize": "over HTTP, gives up when its session ends (HTTP 404) instead of initializing anew",
+    "answers-notifications": "answers each notification of the server with an empty result",
     "lists-prompts": "asks for prompts/list although the server declares no prompts",
     "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
@@ -191,6 +192,8 @@ class Client:
     def handle(self, message: jsonrpc.Message) -> None:
         if message.kind is Kind.REQUEST:
             self.answer(message)
+        elif message.kind is Kind.NOTIFICATION and self.fault == "answers-notifications":
+            self.send(jsonrpc.result(f"ack-{message.method}", {}))
         elif message.method == "notifications/cancelled" and self.fault == "chokes-on-cancel":
             raise GaveUp(f"the server cancelled request {(message.params or {}).get('requestId')!r}, unknown here")
 
@@ -215,8 +218,8 @@ class Client:
         schema-027/028), or None."""
         params = message.params if isinstance(message.params, dict) else {}
         if message.method == "elicitation/create" and self.fault != "accepts-undeclared-elicitation-mode":
-            mode = params.get("mode", "form")
-            if mode not in self.capabilities.get("elicitation", {}):
+            mode, declared = params.get("mode", "form"), self.capabilities.get("elicitation", {})
+            if mode not in ({m for m in ("form", "url") if m in declared} or {"form"}):  # {} is form only
                 return f"elicitation mode {mode!r} is not supported by this client"
         if message.method == "sampling/createMessage" and self.fault != "samples-with-undeclared-tools":
             if ("tools" in params or "toolChoice" in params) and "tools" not in self.capabilities["sampling"]:

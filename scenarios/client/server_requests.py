@@ -5,6 +5,7 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/client/roots (and
 elicitation; basic/utilities/ping)
 """
 
+from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import INVALID_PARAMS, Kind, METHOD_NOT_FOUND
 from conformance.peer import MODES_SINCE, declared_modes
@@ -51,6 +52,21 @@ def test_answers_server_requests_in_any_order(client_run):
     expired = [e for e in record.events if e.get("event") == "hold-expired"]
     expect(not expired, "the client's own request was held until the server's requests were answered, "
                         "and they were not answered within the hold time")
+
+
+@requirement("basic-013", "2026-07-28/basic-026")
+def test_notifications_not_answered(client_run):
+    """The client answers requests only: every response it sends names a request the
+    suite's server sent (the server's notifications, a log message, progress, a stray
+    cancellation, get none). Judged in the scenarios server-requests and progress."""
+    stray = []
+    for scenario in (SCENARIO, "progress"):
+        record = client_run(scenario)
+        record.require_session()
+        sent = record.peer_requests()
+        stray += [f"scenario {scenario}: {m.text()[:200]}" for m in record.from_client()
+                  if m.is_response and not any(r.has_id and m.has_id and jsonrpc.same_id(r.id, m.id) for r in sent)]
+    expect(not stray, "responses to no request of the server (notifications get none):\n  " + "\n  ".join(stray))
 
 
 @requirement("ping-001")
