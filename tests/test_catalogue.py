@@ -137,6 +137,14 @@ def test_each_side_counts_the_checks_of_its_own_leg():
     assert result.checked_by("transports-016", "client")
 
 
+def test_no_check_name_in_both_legs():
+    """Coverage tells a server check from a client-leg one by its name."""
+    legs: dict[str, set[str]] = {}
+    for check in catalogue.checks():
+        legs.setdefault(check.name, set()).add("client" if check.area.startswith("client.") else "server")
+    assert not [name for name, found in legs.items() if len(found) > 1]
+
+
 def test_coverage_missing_lists_uncited_ids():
     result = run("coverage", "--revision", "2025-11-25", "--missing")
     assert result.returncode == 0, result.stderr

@@ -40,8 +40,8 @@ CHECKS = {
     "test_takes_progress_and_stray_cancellation", "test_cancellations_name_own_running_requests",
     "test_http_protocol_version_header", "test_http_modern_request_headers", *HTTP_ONLY,
     "test_undeclared_elicitation_mode_refused", "test_tool_sampling_refused_without_capability",
-    "test_notifications_have_no_id", "test_modern_client_sends_no_responses",
-    "test_requests_only_declared_server_features", "test_notifications_not_answered",
+    "test_client_notifications_have_no_id", "test_modern_client_sends_no_responses",
+    "test_requests_only_declared_server_features", "test_client_answers_no_notifications",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -111,14 +111,14 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "accepts-undeclared-elicitation-mode": ("test_undeclared_elicitation_mode_refused", "failed",
                                             "accepted elicitation mode 'url'"),
     "samples-with-undeclared-tools": ("test_tool_sampling_refused_without_capability", "failed", "with tools offered"),
-    "initialized-with-id": ("test_notifications_have_no_id", "failed", "notifications/initialized with id"),
+    "initialized-with-id": ("test_client_notifications_have_no_id", "failed", "notifications/initialized with id"),
     "mrtr-answers-input-requests": ("test_modern_client_sends_no_responses", "failed",
                                     "responses sent in the modern era"),
     "http-accept-json-only": ("test_http_accept_headers", "failed", "does not list text/event-stream"),
     "http-drops-session-id": ("test_http_session_id_echoed", "failed", "without the session id"),
     "http-no-delete": ("test_http_session_deleted_at_end", "warned", "without a DELETE for its session"),
     "http-no-reinitialize": ("test_http_new_session_after_404", "failed", "did not initialize anew"),
-    "answers-notifications": ("test_notifications_not_answered", "failed", "responses to no request of the server"),
+    "answers-notifications": ("test_client_answers_no_notifications", "failed", "responses to no request of the server"),
     "lists-prompts": ("test_requests_only_declared_server_features", "failed", "prompts/list (id"),
     "no-param-headers": ("test_http_custom_headers", "failed", "no Mcp-Param-Region for the argument 'us-west1'"),
     "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),

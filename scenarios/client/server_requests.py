@@ -14,10 +14,10 @@ SCENARIO = "server-requests"
 UNDECLARED = "undeclared-requests"
 
 
-def _sent(record, method, why: str = "the client sent no notifications/initialized"):
+def _sent(record, method):
     request = next((m for m in record.peer_requests() if m.method == method), None)
     if request is None:
-        not_applicable(f"the suite's server sent no {method} ({why})")
+        not_applicable(f"the suite's server sent no {method} (the client sent no notifications/initialized)")
     return request, record.answer_to(request)
 
 
@@ -55,7 +55,7 @@ def test_answers_server_requests_in_any_order(client_run):
 
 
 @requirement("basic-013", "2026-07-28/basic-026")
-def test_notifications_not_answered(client_run):
+def test_client_answers_no_notifications(client_run):
     """The client answers requests only: every response it sends names a request the
     suite's server sent (the server's notifications, a log message, progress, a stray
     cancellation, get none). Judged in the scenarios server-requests and progress."""
@@ -146,7 +146,7 @@ def test_undeclared_elicitation_mode_refused(client_run):
     modes = declared_modes(declared)
     if not modes or modes == {"form", "url"}:
         not_applicable(f"the client declares elicitation {declared!r}: no mode is left undeclared")
-    request, answer = _sent(record, "elicitation/create", "the client sent no notifications/initialized")
+    request, answer = _sent(record, "elicitation/create")
     mode = (request.params or {}).get("mode")
     expect(answer is not None, f"the client never answered elicitation/create in the undeclared mode {mode!r}")
     expect(answer.kind is Kind.ERROR, f"the client accepted elicitation mode {mode!r}, which it did not declare "
@@ -164,7 +164,7 @@ def test_tool_sampling_refused_without_capability(client_run):
     if not isinstance(sampling, dict) or "tools" in sampling:
         not_applicable(f"the client declares sampling {sampling!r}: tool-enabled sampling is "
                        + ("allowed" if isinstance(sampling, dict) else "never sent"))
-    _, answer = _sent(record, "sampling/createMessage", "the client sent no notifications/initialized")
+    _, answer = _sent(record, "sampling/createMessage")
     expect(answer is not None, "the client never answered sampling/createMessage offering tools")
     expect(answer.kind is Kind.ERROR, "the client sampled a message with tools offered, though it did not declare "
                                       f"sampling.tools: {answer.text()[:200]}")
