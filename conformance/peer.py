@@ -33,6 +33,9 @@ Scenarios (legacy era):
   modern-custom-headers  the modern era with tools whose parameters carry x-mcp-header
                     annotations (the official http-custom-headers scenario's tools); the
                     environment's MCP_CONFORMANCE_CONTEXT names the calls to make (CONTEXTS)
+  modern-invalid-tool-headers  the modern era with one valid x-mcp-header tool and tools whose
+                    annotations break the rules (the official http-invalid-tool-headers');
+                    the context asks for a call of each: a client drops the invalid ones
 
 Over Streamable HTTP (conformance.peer_http) the same script runs behind an HTTP endpoint.
 """
@@ -53,7 +56,8 @@ from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "version-mismatch", "version-fallback",
-             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers")
+             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers",
+             "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}
@@ -85,7 +89,25 @@ def _header_tool(name: str, params: list[str]) -> dict:
 
 HEADER_TOOLS = [_header_tool("test_custom_headers", list(_HEADER_PARAMS)),
                 _header_tool("test_custom_headers_null", ["region", "priority", "verbose"])]
-CONTEXTS = {"modern-custom-headers": {"toolCalls": [
+# modern-invalid-tool-headers: tool name -> the annotated property (the official scenario's)
+_INVALID = {"valid_tool": ("region", {"type": "string", "x-mcp-header": "Region"}),
+            "invalid_empty_header": ("value", {"type": "string", "x-mcp-header": ""}),
+            "invalid_object_header": ("data", {"type": "object", "x-mcp-header": "Data"}),
+            "invalid_space_in_name": ("value", {"type": "string", "x-mcp-header": "My Region"}),
+            "invalid_non_ascii_name": ("value", {"type": "string", "x-mcp-header": "Région"})}
+INVALID_HEADER_TOOLS = [
+    {"name": name, "description": "A tool with an x-mcp-header annotation.",
+     "inputSchema": {"type": "object", "properties": {prop: schema}, "required": [prop]}}
+    for name, (prop, schema) in _INVALID.items()] + [
+    {"name": "invalid_duplicate_diff_case", "description": "Two properties mirrored into one header.",
+     "inputSchema": {"type": "object", "properties": {"field1": {"type": "string", "x-mcp-header": "MyField"},
+                                                      "field2": {"type": "string", "x-mcp-header": "myfield"}},
+                     "required": ["field1", "field2"]}}]
+CONTEXTS = {"modern-invalid-tool-headers": {"toolCalls": [
+    {"name": tool["name"], "arguments": {p: {"a": 1} if s["type"] == "object" else "x"
+                                         for p, s in tool["inputSchema"]["properties"].items()}}
+    for tool in INVALID_HEADER_TOOLS]},
+    "modern-custom-headers": {"toolCalls": [
     {"name": "test_custom_headers", "arguments": {
         "region": "us-west1", "priority": 42, "verbose": False, "debug": True, "empty_val": "",
         "method_val": "test-method", "float_val": 3.14159, "non_ascii_val": "Hello, 世界",
@@ -198,7 +220,8 @@ class Peer:
         if method == "server/discover":
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
         elif method == "tools/list":
-            value = {"tools": HEADER_TOOLS if self.scenario == "modern-custom-headers" else [self.tool]}
+            value = {"tools": {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS}
+                     .get(self.scenario, [self.tool])}
         elif method == "tools/call":
             value = self.tool_call_or_input_required(obj.get("params") or {})
             if value is None:

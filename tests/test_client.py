@@ -29,7 +29,8 @@ PEERS = Path(__file__).resolve().parent / "peers"
 SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
-             "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers"}
+             "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
+             "test_http_invalid_header_tools_dropped"}
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -120,13 +121,14 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-no-reinitialize": ("test_http_new_session_after_404", "failed", "did not initialize anew"),
     "answers-notifications": ("test_client_answers_no_notifications", "failed", "responses to no request of the server"),
     "lists-prompts": ("test_requests_only_declared_server_features", "failed", "prompts/list (id"),
+    "keeps-invalid-header-tools": ("test_http_invalid_header_tools_dropped", "failed", "invalid_empty_header"),
     "no-param-headers": ("test_http_custom_headers", "failed", "no Mcp-Param-Region for the argument 'us-west1'"),
     "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
              "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize",
-             "no-param-headers"}  # the rest over stdio
+             "no-param-headers", "keeps-invalid-header-tools"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():
@@ -194,7 +196,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_modern_requests_carry_meta", "test_modern_client_sends_no_responses", "test_discover_probe_first",
     "test_retries_after_unsupported_version",
     "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
-    "test_http_custom_headers",
+    "test_http_custom_headers", "test_http_invalid_header_tools_dropped",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

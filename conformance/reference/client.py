@@ -31,7 +31,7 @@ from .. import jsonrpc
 from ..jsonrpc import Kind
 from ..revisions import legacy_revisions, revisions
 from ..transport.base import TransportError, TransportTimeout
-from ..transport.http import HttpTransport
+from ..transport.http import HttpTransport, header_params
 from ..transport.stdio import StdioTransport
 from .oauth import OAuth, OAuthError, scenario_context
 
@@ -66,6 +66,7 @@ FAULTS = {
     "http-no-reinitialize": "over HTTP, gives up when its session ends (HTTP 404) instead of initializing anew",
     "answers-notifications": "answers each notification of the server with an empty result",
     "lists-prompts": "asks for prompts/list although the server declares no prompts",
+    "keeps-invalid-header-tools": "over HTTP, calls tools whose x-mcp-header annotations break the rules",
     "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -308,6 +309,8 @@ class Client:
             self.request("prompts/list", extra())
         if self.oauth is not None:
             self.oauth.fetch_icons(listed)
+        if isinstance(self.transport, HttpTransport) and self.fault != "keeps-invalid-header-tools":
+            listed = [tool for tool in listed if not header_problems(tool)]  # tools-031/032: dropped over HTTP
         calls = self.asked_calls(listed)
         if listed and not calls:
             calls = [(listed[0]["name"], {"text": "hi"})]
@@ -356,6 +359,12 @@ class Client:
             except TransportError:
                 return
             self.handle(message)
+
+
+def header_problems(tool) -> list[str]:
+    """What breaks the x-mcp-header rules in a listed tool's inputSchema (none: it may be used)."""
+    schema = tool.get("inputSchema") if isinstance(tool, dict) else None
+    return header_params(schema)[1] if isinstance(schema, dict) else []
 
 
 def connect(url: str | None, args: argparse.Namespace):

@@ -6,7 +6,7 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.peer import HEADER_TOOLS
+from conformance.peer import HEADER_TOOLS, INVALID_HEADER_TOOLS
 from conformance.transport.http import SENTINEL, argument_at, decoded_header, header_params, header_text, modern_headers
 
 HEADER = "mcp-protocol-version"
@@ -247,3 +247,25 @@ def param_header_problems(annotations, arguments, headers: dict) -> list[str]:
         problems.append("Mcp-Param headers for no annotated, non-null argument: "
                         + ", ".join(f"Mcp-Param-{h}: {sent[h]!r}" for h in extra))
     return problems
+
+
+@requirement("2026-07-28/streamable-http-045", "2026-07-28/tools-031", "2026-07-28/tools-032")
+def test_http_invalid_header_tools_dropped(client_run):
+    """Over HTTP a client rejects a tool whose x-mcp-header annotations break the rules
+    (empty, not a field-name token, on a non-primitive property, one header for two
+    properties) and drops it from the tools it uses, while it keeps a valid one. Judged on
+    scenario modern-invalid-tool-headers (the official http-invalid-tool-headers), whose
+    MCP_CONFORMANCE_CONTEXT asks for a call of every tool."""
+    record = http_record(client_run, "modern-invalid-tool-headers")
+    if not record.modern_requests():
+        not_applicable("the client sent no modern-era request (legacy era only)")
+    invalid = {tool["name"]: header_params(tool["inputSchema"])[1][0] for tool in INVALID_HEADER_TOOLS
+               if header_params(tool["inputSchema"])[1]}
+    called = {i.message.params.get("name") for i in record.items if i.from_client and i.message.method == "tools/call"
+              and isinstance(i.message.params, dict)}
+    if not called - set(invalid):
+        not_applicable("the client called no valid tool either (MCP_CONFORMANCE_CONTEXT asks for a call of each), "
+                       "so whether it drops the invalid ones cannot be told")
+    kept = sorted(called & set(invalid))
+    expect(not kept, "tools with invalid x-mcp-header annotations were called:\n  "
+           + "\n  ".join(f"{name}: {invalid[name]}" for name in kept))
