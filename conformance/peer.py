@@ -115,6 +115,7 @@ CONTEXTS = {"modern-invalid-tool-headers": {"toolCalls": [
         "tab_val": "\tindented", "query": "SELECT * FROM users"}},
     {"name": "test_custom_headers_null", "arguments": {
         "region": "us-east1", "priority": 1, "verbose": None, "query": "SELECT 1"}}]}}
+SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS}
 
 
 class Peer:
@@ -220,8 +221,7 @@ class Peer:
         if method == "server/discover":
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
         elif method == "tools/list":
-            value = {"tools": {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS}
-                     .get(self.scenario, [self.tool])}
+            value = {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}
         elif method == "tools/call":
             value = self.tool_call_or_input_required(obj.get("params") or {})
             if value is None:
