@@ -577,6 +577,15 @@ class ClientRecord:
     def index(self, predicate) -> int | None:
         return next((n for n, i in enumerate(self.items) if predicate(i)), None)
 
+    def initialize_answered_at(self) -> int | None:
+        """Where in `items` the suite's server answered initialize (a result naming a protocolVersion)."""
+        return self.index(lambda i: not i.from_client and "protocolVersion" in (i.message.result or {}))
+
+    def before_fallback(self) -> list[Item]:
+        """The items before the client's first initialize: all of a modern-era session, the
+        modern part of one that fell back to the legacy era."""
+        return self.items[:self.index(lambda i: i.from_client and i.message.method == "initialize")]
+
     @property
     def connected(self) -> bool:
         return any(e.get("event") == "start" for e in self.events)

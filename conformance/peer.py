@@ -52,6 +52,7 @@ import threading
 import time
 
 from . import jsonrpc
+from .revisions import URL_MODE_SINCE, elicitation_modes
 from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
@@ -66,7 +67,6 @@ HOLD = 5.0
 SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
 REQUEST_STATE = "st:v1/9f+Q==;opaque"  # echoed byte for byte on the retry (mrtr-028)
 STRAY_CANCEL_ID = "never-sent-by-the-server"
-MODES_SINCE = "2025-11-25"  # elicitation modes and tools in sampling
 TOOL = {"name": "echo", "description": "Echoes its text.",
         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
 
@@ -216,7 +216,7 @@ class Peer:
         legacy = sorted(legacy_revisions(), reverse=True)
         if self.scenario == "modern-retry" or version not in modern:
             supported = legacy if self.scenario == "modern-retry" else [*modern, *legacy]
-            return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version",
+            return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here",
                                  {"supported": supported, "requested": str(version)})
         if method == "server/discover":
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
@@ -290,9 +290,9 @@ class Peer:
     def start_undeclared_requests(self) -> None:
         """Requests a client must refuse, since it did not declare what they need: the
         revision's modes and tool-enabled sampling came in 2025-11-25."""
-        if (self.revision or "") < MODES_SINCE:
+        if (self.revision or "") < URL_MODE_SINCE:
             return
-        modes = declared_modes(self.capabilities.get("elicitation"))
+        modes = elicitation_modes(self.capabilities, self.revision)
         if modes == {"form"}:
             self.request("elicitation/create", {
                 "mode": "url", "message": "Open this page to go on.", "elicitationId": "undeclared-url-mode",
@@ -307,13 +307,6 @@ class Peer:
                 "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
                 "maxTokens": 16, "toolChoice": {"mode": "auto"},
                 "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]})
-
-
-def declared_modes(elicitation) -> set[str]:
-    """The elicitation modes a capability declares: an empty object means form only."""
-    if not isinstance(elicitation, dict):
-        return set()
-    return {mode for mode in ("form", "url") if mode in elicitation} or {"form"}
 
 
 def input_requests(declared: dict) -> dict:

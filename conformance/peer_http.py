@@ -30,11 +30,12 @@ import uuid
 from . import jsonrpc
 from .peer import Peer
 from .reference.http import SseResponse, id_key, sse_frame
+from .transport import http as transport_http
 
 PATH = "/mcp"
-SESSION_HEADER = "mcp-session-id"
-PARAM_PREFIX = "mcp-param-"  # x-mcp-header mirrors, recorded too
-RECORDED_HEADERS = ("mcp-protocol-version", "mcp-session-id", "mcp-method", "mcp-name", "accept", "content-type",
+SESSION_HEADER = transport_http.SESSION_HEADER.lower()
+PARAM_PREFIX = transport_http.PARAM_HEADER.lower()  # x-mcp-header mirrors, recorded too
+RECORDED_HEADERS = ("mcp-protocol-version", SESSION_HEADER, "mcp-method", "mcp-name", "accept", "content-type",
                     "origin")
 STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
 

@@ -22,3 +22,17 @@ def revisions() -> list[str]:
 
 def legacy_revisions() -> list[str]:
     return [r for r, pin in manifest()["revisions"].items() if pin["era"] == "legacy"]
+
+
+URL_MODE_SINCE = "2025-11-25"  # elicitation modes (URL mode), and tools in sampling
+
+
+def elicitation_modes(capabilities: dict, revision: str | None = None) -> set[str]:
+    """The elicitation modes a client's capabilities declare: none without `elicitation`;
+    form only for an empty object, and in any revision before URL mode."""
+    elicitation = capabilities.get("elicitation") if isinstance(capabilities, dict) else None
+    if not isinstance(elicitation, dict):
+        return set()
+    if revision is not None and revision < URL_MODE_SINCE:
+        return {"form"}
+    return {mode for mode in ("form", "url") if isinstance(elicitation.get(mode), dict)} or {"form"}

@@ -32,11 +32,12 @@ from conformance.checks import CheckFailed, current, expect, not_applicable, req
 from conformance.discovery import (ToolCall, await_calls, declares, input_schema, list_all, may_call, occasion_quiet,
                                    send_calls)
 from conformance.jsonrpc import Kind, Message
+from conformance.revisions import URL_MODE_SINCE, elicitation_modes
 from conformance.session import BARRIER_WINDOW
 from conformance.transport import TransportError
 
 ELICITATION_SINCE = "2025-06-18"
-URL_MODE_SINCE = "2025-11-25"  # URL-mode elicitation, sampling tools, -32042
+# URL_MODE_SINCE (conformance.revisions): URL-mode elicitation, sampling tools, -32042
 URL_ELICITATION_REQUIRED = -32042
 EXAMPLES_PER_TOOL = 2
 MAX_TOOLS_CALLED = 20
@@ -63,17 +64,6 @@ def capabilities(profile: str, revision: str) -> dict:
         caps["sampling"] = {"tools": {}}
         caps["elicitation"] = {"form": {}, "url": {}}
     return caps
-
-
-def elicitation_modes(caps: dict, revision: str) -> set[str]:
-    """The elicitation modes `caps` declares: an empty object (and every revision before
-    URL mode) means form only."""
-    elicitation = caps.get("elicitation")
-    if not isinstance(elicitation, dict):
-        return set()
-    if revision < URL_MODE_SINCE:
-        return {"form"}
-    return {mode for mode in ("form", "url") if isinstance(elicitation.get(mode), dict)} or {"form"}
 
 
 # -- the exchange ----------------------------------------------------------------------------

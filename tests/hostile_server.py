@@ -123,7 +123,7 @@ class Server:
     def modern(self, method: str, params: dict, meta: dict):
         """A 2026-07-28 request: checked, served like a legacy one, its result decorated."""
         if meta[META + "protocolVersion"] != MODERN:
-            return None, {"code": -32022, "message": "Unsupported protocol version",
+            return None, {"code": -32022, "message": "protocol version not served here",
                           "data": {"supported": [MODERN, *KNOWN[::-1]], "requested": meta[META + "protocolVersion"]}}
         if META + "clientCapabilities" not in meta or meta.get(META + "logLevel", "info") not in LEVELS:
             return None, {"code": -32602, "message": "Invalid _meta"}

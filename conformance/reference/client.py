@@ -29,9 +29,9 @@ import time
 
 from .. import jsonrpc
 from ..jsonrpc import Kind
-from ..revisions import legacy_revisions, revisions
+from ..revisions import elicitation_modes, legacy_revisions, revisions
 from ..transport.base import TransportError, TransportTimeout
-from ..transport.http import HttpTransport, header_params
+from ..transport.http import PARAM_HEADER, HttpTransport, header_params
 from ..transport.stdio import StdioTransport
 from .oauth import OAuth, OAuthError, scenario_context
 
@@ -219,8 +219,8 @@ class Client:
         schema-027/028), or None."""
         params = message.params if isinstance(message.params, dict) else {}
         if message.method == "elicitation/create" and self.fault != "accepts-undeclared-elicitation-mode":
-            mode, declared = params.get("mode", "form"), self.capabilities.get("elicitation", {})
-            if mode not in ({m for m in ("form", "url") if m in declared} or {"form"}):  # {} is form only
+            mode = params.get("mode", "form")
+            if mode not in elicitation_modes(self.capabilities):
                 return f"elicitation mode {mode!r} is not supported by this client"
         if message.method == "sampling/createMessage" and self.fault != "samples-with-undeclared-tools":
             if ("tools" in params or "toolChoice" in params) and "tools" not in self.capabilities["sampling"]:
@@ -377,7 +377,7 @@ def connect(url: str | None, args: argparse.Namespace):
     if args.fault == "no-param-headers" and url:
         derive = transport.modern_headers
         transport.modern_headers = lambda message: {k: v for k, v in derive(message).items()
-                                                    if not k.lower().startswith("mcp-param-")}
+                                                    if not k.startswith(PARAM_HEADER)}
     if args.fault == "http-ignores-sse" and url:
         deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
         transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note

@@ -73,7 +73,7 @@ class ModernEra:
                 return [server.error(message.id, jsonrpc.INVALID_PARAMS, "unsupported protocol version")]
             data = {"requested": version} if self.has("unsupported-version-no-data") else \
                 {"supported": self.supported_versions(), "requested": version}
-            return [server.error(message.id, UNSUPPORTED_PROTOCOL_VERSION, "Unsupported protocol version", data)]
+            return [server.error(message.id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here", data)]
         if META + "clientCapabilities" not in meta and not self.has("accept-missing-capabilities"):
             return [server.error(message.id, jsonrpc.INVALID_PARAMS,
                                  f"_meta lacks the required {META}clientCapabilities")]

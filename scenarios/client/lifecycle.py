@@ -78,8 +78,7 @@ def test_initialize_comes_first(client_run):
     requests = record.client_requests()
     first = next(m for m in requests if m.method != PROBE)
     expect(first.method == "initialize", f"the first request was {first.method!r}, not initialize")
-    answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
-                            and "protocolVersion" in (i.message.result or {}))
+    answered = record.initialize_answered_at()
     early = [i.message.method for i in record.items[:answered]
              if i.from_client and i.message.kind is Kind.REQUEST
              and i.message.method not in ("initialize", "ping", PROBE)]
@@ -92,7 +91,7 @@ def test_initialized_before_other_requests(client_run):
     any request other than ping."""
     record = client_run("initialize")
     record.require_session()
-    answered = record.index(lambda i: not i.from_client and "protocolVersion" in (i.message.result or {}))
+    answered = record.initialize_answered_at()
     expect(answered is not None, "the suite's server never answered initialize (see the transcript)")
     later = [i.message for i in record.items[answered:] if i.from_client]
     done = next((n for n, m in enumerate(later) if m.method == "notifications/initialized"), None)
@@ -118,10 +117,8 @@ def test_request_ids_not_reused(client_run):
                 reused.append(message.id)
             seen.add(key)
         expect(not reused, f"scenario {scenario}: request ids used more than once: {reused}")
-    record = client_run("modern")
-    fallback = record.index(lambda i: i.from_client and i.message.method == "initialize")
     open_ids, clashes = set(), []
-    for item in record.items[:fallback]:
+    for item in client_run("modern").before_fallback():
         key = (type(item.message.id).__name__, item.message.id)
         if item.from_client and item.message.kind is Kind.REQUEST:
             if key in open_ids:
@@ -147,8 +144,7 @@ def test_requests_only_declared_server_features(client_run):
     for scenario in ("initialize", "server-requests"):
         record = client_run(scenario)
         record.require_session()
-        answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
-                                and "protocolVersion" in (i.message.result or {}))
+        answered = record.initialize_answered_at()
         if answered is None:
             continue
         declared = record.items[answered].message.result.get("capabilities") or {}

@@ -8,7 +8,7 @@ elicitation; basic/utilities/ping)
 from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import INVALID_PARAMS, Kind, METHOD_NOT_FOUND
-from conformance.peer import MODES_SINCE, declared_modes
+from conformance.revisions import URL_MODE_SINCE, elicitation_modes
 
 SCENARIO = "server-requests"
 UNDECLARED = "undeclared-requests"
@@ -26,8 +26,8 @@ def _undeclared(client_run):
     elicitation modes and tools in sampling."""
     record = client_run(UNDECLARED)
     record.require_session()
-    if record.revision < MODES_SINCE:
-        not_applicable(f"elicitation modes and tools in sampling came in {MODES_SINCE}; the session is in "
+    if record.revision < URL_MODE_SINCE:
+        not_applicable(f"elicitation modes and tools in sampling came in {URL_MODE_SINCE}; the session is in "
                        f"{record.revision}")
     return record
 
@@ -143,7 +143,7 @@ def test_undeclared_elicitation_mode_refused(client_run):
     declared form only, form to one that declared url only) gets error -32602."""
     record = _undeclared(client_run)
     declared = _declared(record, "elicitation")
-    modes = declared_modes(declared)
+    modes = elicitation_modes({"elicitation": declared}, record.revision)
     if not modes or modes == {"form", "url"}:
         not_applicable(f"the client declares elicitation {declared!r}: no mode is left undeclared")
     request, answer = _sent(record, "elicitation/create")

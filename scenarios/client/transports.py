@@ -7,12 +7,14 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.peer import HEADER_TOOLS, INVALID_HEADER_TOOLS
-from conformance.transport.http import SENTINEL, argument_at, decoded_header, header_params, header_text, modern_headers
+from conformance.transport.http import (PARAM_HEADER, SENTINEL, SESSION_HEADER, argument_at, decoded_header,
+                                        header_params, header_text, modern_headers)
 
 HEADER = "mcp-protocol-version"
 HEADER_SINCE = "2025-06-18"  # the first revision with the header
 ANSWER_TYPES = ("application/json", "text/event-stream")
-SESSION_HEADER = "mcp-session-id"  # as recorded by the suite's server (conformance.peer_http)
+SESSION = SESSION_HEADER.lower()  # headers as the suite's server records them: lower case
+PARAM = PARAM_HEADER.lower()
 
 
 def http_record(client_run, scenario: str):
@@ -51,8 +53,7 @@ def after_initialization(record) -> list[tuple[float, str, str, dict]]:
     """The client's endpoint requests from notifications/initialized on (it has read the
     initialize answer, and the session id in it, by then), or from its first request after
     that answer that is not a ping, when it sends no notifications/initialized."""
-    answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
-                            and "protocolVersion" in (i.message.result or {}))
+    answered = record.initialize_answered_at()
     later = [i for i in record.items[answered:] if i.from_client] if answered is not None else []
     first = next((i for i in later if i.message.method == "notifications/initialized"),
                  next((i for i in later if i.message.method != "ping"), None))
@@ -69,8 +70,7 @@ def test_http_protocol_version_header(client_run):
     record.require_session()
     if (record.answered or "") < HEADER_SINCE:
         not_applicable(f"the header exists from {HEADER_SINCE}; the session is in {record.answered}")
-    answered = record.index(lambda i: not i.from_client and i.message.kind is Kind.RESULT
-                            and "protocolVersion" in (i.message.result or {}))
+    answered = record.initialize_answered_at()
     later = [i for i in record.items[answered:] if i.from_client]
     missing = [f"{i.message.method or 'response'} (id {i.message.id})" for i in later if HEADER not in i.headers]
     expect(not missing, "POSTs after initialization without the MCP-Protocol-Version header: " + ", ".join(missing))
@@ -126,8 +126,8 @@ def test_http_session_id_echoed(client_run):
     request of the client (POST, GET, DELETE: from notifications/initialized on) carries it."""
     record = http_record(client_run, "initialize")
     assigned = assigned_session(record)
-    wrong = [f"{method} {what}".rstrip() + f" with MCP-Session-Id {headers.get(SESSION_HEADER)!r}"
-             for _, method, what, headers in after_initialization(record) if headers.get(SESSION_HEADER) != assigned]
+    wrong = [f"{method} {what}".rstrip() + f" with MCP-Session-Id {headers.get(SESSION)!r}"
+             for _, method, what, headers in after_initialization(record) if headers.get(SESSION) != assigned]
     expect(not wrong, f"requests after initialization without the session id {assigned!r} they were given:\n  "
            + "\n  ".join(wrong))
 
@@ -140,9 +140,9 @@ def test_http_session_deleted_at_end(client_run):
     record = http_record(client_run, "initialize")
     assigned = assigned_session(record)
     requests = after_initialization(record)
-    if not any(headers.get(SESSION_HEADER) == assigned for *_, headers in requests):
+    if not any(headers.get(SESSION) == assigned for *_, headers in requests):
         blocked(f"the client never sent the session id {assigned!r} back", "test_http_session_id_echoed")
-    deleted = any(method == "DELETE" and headers.get(SESSION_HEADER) == assigned for _, method, _, headers in requests)
+    deleted = any(method == "DELETE" and headers.get(SESSION) == assigned for _, method, _, headers in requests)
     should(deleted, f"the client ended its run without a DELETE for its session {assigned!r}")
 
 
@@ -197,8 +197,8 @@ def test_http_new_session_after_404(client_run):
     sent = ", ".join(f"{method} {what}".rstrip() for method, what, _ in later) or "nothing"
     expect(initialize is not None, f"after HTTP 404 for its session {ended['id']!r} the client did not initialize "
                                    f"anew: it sent {sent}, then {record.outcome.describe().splitlines()[0]}")
-    expect(SESSION_HEADER not in initialize, "the new initialize carries MCP-Session-Id "
-                                             f"{initialize.get(SESSION_HEADER)!r}; a new session starts without one")
+    expect(SESSION not in initialize, "the new initialize carries MCP-Session-Id "
+                                             f"{initialize.get(SESSION)!r}; a new session starts without one")
 
 
 @requirement(*(f"2026-07-28/streamable-http-{n}" for n in ("035", "036", "033", "051", "065", "066", "067")))
@@ -230,7 +230,7 @@ def param_header_problems(annotations, arguments, headers: dict) -> list[str]:
     """What is wrong with the Mcp-Param headers (lower-case names) of one call."""
     expected = {header.lower(): (header, value) for path, header in annotations
                 if (value := argument_at(arguments, path)) is not None}
-    sent = {name.removeprefix("mcp-param-"): value for name, value in headers.items() if name.startswith("mcp-param-")}
+    sent = {name.removeprefix(PARAM): value for name, value in headers.items() if name.startswith(PARAM)}
     problems = []
     for key, (header, value) in expected.items():
         raw, wanted = sent.get(key), header_text(value)

@@ -9,7 +9,7 @@ from conformance.peer import IMPOSSIBLE_VERSION
 
 
 def _after_answer(record):
-    answered = record.index(lambda i: not i.from_client and "protocolVersion" in (i.message.result or {}))
+    answered = record.initialize_answered_at()
     expect(answered is not None, "the suite's server never answered initialize (see the transcript)")
     return [i.message for i in record.items[answered:] if i.from_client]
 

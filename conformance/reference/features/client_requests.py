@@ -33,6 +33,7 @@ from typing import Any
 
 from ... import jsonrpc
 from ...jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
+from ...revisions import elicitation_modes
 from ..faults import Fault
 from ..faults import modern as _modern
 from ..modern import META
@@ -163,11 +164,7 @@ class Feature(ReferenceFeature):
         return value if isinstance(value, dict) else None
 
     def elicitation_modes(self) -> set[str]:
-        elicitation = self.declared("elicitation")
-        if elicitation is None:
-            return set()
-        modes = {mode for mode in ("form", "url") if isinstance(elicitation.get(mode), dict)}
-        return modes or {"form"}  # an empty object stands for form mode
+        return elicitation_modes(self.client_capabilities)
 
     # -- calls ---------------------------------------------------------------------------
     def call_tool(self, message) -> list[dict]:
