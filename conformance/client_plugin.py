@@ -251,7 +251,7 @@ class ClientTarget:
         from .auth.client_leg import SCENARIOS
 
         def then(first: Future) -> None:
-            if first.exception() is None and first.result().started_oauth():
+            if not first.cancelled() and first.exception() is None and first.result().started_oauth():
                 try:
                     self.prefetch(SCENARIOS)
                 except RuntimeError:  # the run ended first (the pool is shut down)
@@ -480,6 +480,8 @@ class Item:
     entry: Entry
     message: Message
     headers: dict = field(default_factory=dict)  # over HTTP: the MCP headers of the client's POST
+    utf8: bool = True  # False: the bytes were no UTF-8 (the message is read with replacement characters)
+    batch: int = 0  # the size of the JSON-RPC batch this message came in (its entry is the batch's)
 
     @property
     def from_client(self) -> bool:
@@ -497,7 +499,8 @@ class ClientRecord:
         self.items = items
         # with an authorization scenario's HTTP requests, in time order (the report shows them)
         http = [Entry(e["t"], "<-", format_http(e).encode("utf-8")) for e in events if e.get("event") == "oauth-http"]
-        self.transcript = sorted([i.entry for i in items] + http, key=lambda entry: entry.t)
+        entries = list({id(i.entry): i.entry for i in items}.values())  # a batch's members share one
+        self.transcript = sorted(entries + http, key=lambda entry: entry.t)
         self.revision = revision
         self.events = events
         self.requested = requested  # the protocolVersion the client asked for
@@ -544,7 +547,13 @@ class ClientRecord:
             else:
                 answers = sent_by_peer.get(json.dumps(message.id)) if message.is_response else None
                 entry.violations = wire.validate(schema, message, answers)
-            items.append(Item(entry, message, line.get("headers") or {}))
+            extra = (line.get("headers") or {}, line.get("utf8", True))
+            if direction == "c2s" and message.kind is Kind.BATCH and message.obj:
+                # each member is read as a message of its own; the batch rule is judged from `batch`
+                items += [Item(entry, jsonrpc.decode(json.dumps(member).encode("utf-8")), *extra, len(message.obj))
+                          for member in message.obj]
+            else:
+                items.append(Item(entry, message, *extra))
         return cls(scenario, outcome, items, revision, events, requested, answered, transport)
 
     # -- what Verdict needs ------------------------------------------------------------------

@@ -161,10 +161,16 @@ class Peer:
 
     # -- the script --------------------------------------------------------------------
     def on_line(self, raw: bytes, **extra) -> None:
-        self.record({"dir": "c2s", "data": raw.decode("utf-8", errors="replace"), **extra})
-        message = jsonrpc.decode(raw)
-        if message.kind is jsonrpc.Kind.BATCH:
-            return  # judged from the record; no MCP revision the peer speaks has batches
+        text, utf8 = readable(raw)
+        self.record({"dir": "c2s", "data": text, **extra, **({} if utf8 else {"utf8": False})})
+        message = jsonrpc.decode(text.encode("utf-8"))
+        if message.kind is jsonrpc.Kind.BATCH:  # judged from the record; its members are still acted on
+            for member in message.obj:
+                self.act(jsonrpc.decode(json.dumps(member).encode("utf-8")))
+        else:
+            self.act(message)
+
+    def act(self, message: jsonrpc.Message) -> None:
         if message.is_response:
             self.outstanding.pop(message.id, None)
             self.release()
@@ -307,6 +313,16 @@ class Peer:
                 "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
                 "maxTokens": 16, "toolChoice": {"mode": "auto"},
                 "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]})
+
+
+def readable(raw: bytes) -> tuple[str, bool]:
+    """The client's bytes as text, and whether they were UTF-8: bytes that are not are read
+    with replacement characters, so that one bad byte (judged from the record,
+    transports-001) does not also stop the script."""
+    try:
+        return raw.decode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", errors="replace"), False
 
 
 def input_requests(declared: dict) -> dict:

@@ -28,7 +28,7 @@ import time
 import uuid
 
 from . import jsonrpc
-from .peer import Peer
+from .peer import Peer, readable
 from .reference.http import SseResponse, id_key, sse_frame
 from .transport import http as transport_http
 
@@ -111,6 +111,9 @@ class PeerApp:
         from starlette.responses import Response
         request = Request(scope, receive)
         if request.url.path != PATH:
+            if request.method == "POST":  # a message sent elsewhere than the MCP endpoint
+                self.peer.record({"event": "http-elsewhere", "method": "POST", "path": request.url.path,
+                                  "data": (await request.body()).decode("utf-8", errors="replace")})
             await Response(status_code=404)(scope, receive, send)
             return
         self.peer.announce()
@@ -139,7 +142,7 @@ class PeerApp:
     async def post(self, request, headers: dict):
         from starlette.responses import Response
         body = await request.body()
-        message = jsonrpc.decode(body)
+        message = jsonrpc.decode(readable(body)[0].encode("utf-8"))
         if self.peer.ends_session_at(message):
             self.peer.expired, self.peer.session_id = self.peer.session_id, None
             response = self.gone("POST", body, headers)

@@ -1,11 +1,17 @@
-"""Schema validation of one decoded message, for either side of a connection (sans-IO)."""
+"""Schema validation of one decoded message, for either side of a connection (sans-IO),
+and the `_meta` key-name rules the schema does not hold."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .jsonrpc import Kind, Message
 from .schema import RevisionSchema, Violation, memo_digest
+
+LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+PREFIX = re.compile(rf"(?:{LABEL}\.)*{LABEL}/")
+NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)?")
 
 
 def _envelope_definition(schema: RevisionSchema, kind: Kind) -> str:
@@ -73,3 +79,32 @@ def _validate_batch(schema: RevisionSchema, message: Message) -> list[Violation]
 
 def _unique(violations: list[Violation]) -> list[Violation]:
     return list(dict.fromkeys(violations))
+
+
+def meta_key_problem(key: str) -> str | None:
+    """Why `key` breaks the `_meta` key-name rules, or None."""
+    prefix, slash, name = key.rpartition("/")
+    if slash and not PREFIX.fullmatch(prefix + "/"):
+        return ("its prefix must be dot-separated labels, each starting with a letter and ending with a letter "
+                "or digit (hyphens inside), followed by one slash")
+    if not NAME.fullmatch(name):
+        return "its name must start and end with a letter or digit (-, _ and . only inside)"
+    return None
+
+
+def metas(value, path: str = ""):
+    """Every `_meta` object inside `value`, with where it is."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            where = f"{path}/{key}"
+            if key == "_meta" and isinstance(inner, dict):
+                yield where, inner
+            yield from metas(inner, where)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from metas(inner, f"{path}/{index}")
+
+
+def extension_id_problem(key: str) -> str | None:
+    """Why `key` is no extension id: the `_meta` key-name rules, with the prefix required."""
+    return meta_key_problem(key) if "/" in key else "it has no prefix (dot-separated labels ending in a slash)"

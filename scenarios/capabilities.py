@@ -14,7 +14,7 @@ from conformance.checks import CheckFailed, expect, info, modern_only, not_appli
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import METHOD_NOT_FOUND, Kind
 from conformance.scenarios.pagination import LISTS, declared_lists, listing_if_offered
-from conformance.scenarios.wire import meta_key_problem
+from conformance.wire import extension_id_problem
 
 NOTICE_WINDOW = 0.1  # seconds to let notifications caused by the probes arrive (unordered transports)
 LIST_CHANGED = {f"notifications/{name}/list_changed": name for name in ("tools", "prompts", "resources")}
@@ -185,11 +185,6 @@ def test_offered_features_declared(mcp_connect, revision):
     if revision >= "2025-03-26" and declares(session, "completions") is None and completion_offered(session):
         offered.append("completions")
     expect(not offered, "offered but not declared among the capabilities: " + ", ".join(offered))
-
-
-def extension_id_problem(key: str) -> str | None:
-    """Why `key` is no extension id: the `_meta` key-name rules, with the prefix required."""
-    return meta_key_problem(key) if "/" in key else "it has no prefix (dot-separated labels ending in a slash)"
 
 
 @requirement("2026-07-28/versioning-005", "2026-07-28/schema-031")

@@ -13,8 +13,6 @@ and .../basic/utilities/progress
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from conformance import ledger
@@ -23,10 +21,7 @@ from conformance.discovery import capabilities as declared_capabilities
 from conformance.jsonrpc import Kind, Message
 from conformance.scenarios.client_features import PROFILES, exchange
 from conformance.scenarios.tools import exercised
-
-LABEL = r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-PREFIX = re.compile(rf"(?:{LABEL}\.)*{LABEL}/")
-NAME = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)?")
+from conformance.wire import meta_key_problem, metas
 
 
 def received(mcp_target, revision: str) -> list[Message]:
@@ -50,30 +45,6 @@ def with_tool_calls(mcp_target, revision: str) -> list[Message]:
         return messages  # no tool may be called: the exchange alone is judged
     current().watch(run.session, since=run.started_at)
     return messages + run.session.received(run.started_at)
-
-
-def meta_key_problem(key: str) -> str | None:
-    """Why `key` breaks the `_meta` key-name rules, or None."""
-    prefix, slash, name = key.rpartition("/")
-    if slash and not PREFIX.fullmatch(prefix + "/"):
-        return ("its prefix must be dot-separated labels, each starting with a letter and ending with a letter "
-                "or digit (hyphens inside), followed by one slash")
-    if not NAME.fullmatch(name):
-        return "its name must start and end with a letter or digit (-, _ and . only inside)"
-    return None
-
-
-def metas(value, path: str = ""):
-    """Every `_meta` object inside `value`, with where it is."""
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            where = f"{path}/{key}"
-            if key == "_meta" and isinstance(inner, dict):
-                yield where, inner
-            yield from metas(inner, where)
-    elif isinstance(value, list):
-        for index, inner in enumerate(value):
-            yield from metas(inner, f"{path}/{index}")
 
 
 def describe(message: Message) -> str:

@@ -30,7 +30,7 @@ SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
              "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
-             "test_http_invalid_header_tools_dropped"}
+             "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each"}
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -43,6 +43,7 @@ CHECKS = {
     "test_undeclared_elicitation_mode_refused", "test_tool_sampling_refused_without_capability",
     "test_client_notifications_have_no_id", "test_modern_client_sends_no_responses",
     "test_requests_only_declared_server_features", "test_client_answers_no_notifications",
+    "test_client_writes_utf8", "test_client_meta_keys_well_formed", "test_client_extension_ids_well_formed",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -50,11 +51,13 @@ AUTH_CHECKS = {f"{check}[{scenario}]" if scenario else check for check, scenario
 CHECKS |= AUTH_CHECKS
 COMMANDS = {"stdio": "{client} {{server}}", "http": "{client}"}  # over HTTP the URL is appended
 # Checks that do not apply to the reference client: a rule of the other transport, or no
-# cancellation sent (it never has a request to give up on).
+# cancellation sent (it never has a request to give up on), no extension declared.
 NOT_APPLICABLE = {
     "stdio": {"test_http_protocol_version_header", "test_http_modern_request_headers",
-              "test_cancellations_name_own_running_requests", *HTTP_ONLY, *AUTH_CHECKS},
-    "http": {"test_closes_stdin_first", "test_discover_probe_first", "test_cancellations_name_own_running_requests"},
+              "test_cancellations_name_own_running_requests", "test_client_extension_ids_well_formed",
+              *HTTP_ONLY, *AUTH_CHECKS},
+    "http": {"test_closes_stdin_first", "test_discover_probe_first", "test_cancellations_name_own_running_requests",
+             "test_client_extension_ids_well_formed"},
 }
 
 
@@ -124,11 +127,17 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "keeps-invalid-header-tools": ("test_http_invalid_header_tools_dropped", "failed", "invalid_empty_header"),
     "no-param-headers": ("test_http_custom_headers", "failed", "no Mcp-Param-Region for the argument 'us-west1'"),
     "http-ignores-sse": ("test_http_json_and_sse_answers_handled", "failed", "after the SSE answer to request"),
+    "http-batches-notification": ("test_http_posts_one_message_each", "failed", "a batch of 1 in one POST"),
+    "http-posts-elsewhere": ("test_http_posts_one_message_each", "failed", "POST to /mcp/elsewhere"),
+    "not-utf8": ("test_client_writes_utf8", "failed", "notifications/initialized"),
+    "bad-meta-key": ("test_client_meta_keys_well_formed", "failed", "'-demo/trace'"),
+    "bad-extension-id": ("test_client_extension_ids_well_formed", "failed", "'conformance-demo': it has no prefix"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
              "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize",
-             "no-param-headers", "keeps-invalid-header-tools"}  # the rest over stdio
+             "no-param-headers", "keeps-invalid-header-tools", "http-batches-notification",
+             "http-posts-elsewhere"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import shlex
 import signal
@@ -78,6 +79,11 @@ FAULTS = {
     "initialized-with-id": "sends notifications/initialized with an id",
     "mrtr-answers-input-requests": "answers an InputRequiredResult's inputRequests as JSON-RPC responses, then retries",
     "stalls-on-older-version": "answered an older version than it asked for, neither goes on nor exits",
+    "http-batches-notification": "over HTTP, POSTs notifications/initialized inside a JSON-RPC batch (an array)",
+    "http-posts-elsewhere": "over HTTP, also POSTs notifications/initialized to a path beside the MCP endpoint",
+    "not-utf8": "writes notifications/initialized with a Latin-1 byte in it (no UTF-8)",
+    "bad-meta-key": "asks for tools/list with a `_meta` key whose prefix starts with a hyphen",
+    "bad-extension-id": "declares (modern era) an extension whose id has no prefix",
     # over HTTP, against a protected server (oauth.py)
     "oauth-openid-first": "looks for the OpenID configuration before the RFC 8414 metadata",
     "oauth-ignore-scopes-supported": "with no scope in the challenge, asks for none, whatever scopes_supported lists",
@@ -289,18 +295,38 @@ class Client:
         if self.fault == "initialized-with-id":
             self.send({**jsonrpc.notification("notifications/initialized"), "id": "initialized"})
         elif self.fault != "no-initialized":
-            self.send(jsonrpc.notification("notifications/initialized"))
+            self.send_initialized()
         return self.work(modern=False)
+
+    def send_initialized(self) -> None:
+        initialized = jsonrpc.notification("notifications/initialized")
+        http = isinstance(self.transport, HttpTransport)
+        if self.fault == "http-batches-notification" and http:
+            self.transport.send_message(json.dumps([initialized]).encode())
+            return
+        if self.fault == "not-utf8":
+            noted = {**initialized, "params": {"_meta": {"note": "caf\u00e9"}}}
+            self.transport.send_message(json.dumps(noted, ensure_ascii=False).encode("latin-1"))
+            return
+        self.send(initialized)
+        if self.fault == "http-posts-elsewhere" and http:
+            self.transport._client.post(self.transport.url.rstrip("/") + "/elsewhere", content=jsonrpc.encode(initialized),
+                                        headers={"Content-Type": "application/json"})
 
     def meta(self, full: bool = True) -> dict:
         meta = {META + "protocolVersion": MODERN, META + "clientInfo": CLIENT_INFO}
         if full:
             meta[META + "clientCapabilities"] = self.capabilities
+            if self.fault == "bad-extension-id":
+                meta[META + "clientCapabilities"] = {**self.capabilities, "extensions": {"conformance-demo": {}}}
         return meta
 
     def work(self, modern: bool) -> int:
         extra = (lambda: {"_meta": self.meta(full=self.fault != "no-meta")}) if modern else self.progress_meta
-        tools = self.request("tools/list", extra())
+        listing = extra()
+        if self.fault == "bad-meta-key":
+            listing = {**listing, "_meta": {**listing.get("_meta", {}), "-demo/trace": "x"}}
+        tools = self.request("tools/list", listing)
         if self.fault == "rejects-missing-result-type" and tools.kind is Kind.RESULT \
                 and "resultType" not in tools.result:
             raise GaveUp("tools/list came back without resultType")

@@ -9,6 +9,7 @@ from conformance.jsonrpc import Kind
 from conformance.peer import HEADER_TOOLS, INVALID_HEADER_TOOLS
 from conformance.transport.http import (PARAM_HEADER, SENTINEL, SESSION_HEADER, argument_at, decoded_header,
                                         header_params, header_text, modern_headers)
+from conformance.wire import supports_batches
 
 HEADER = "mcp-protocol-version"
 HEADER_SINCE = "2025-06-18"  # the first revision with the header
@@ -98,6 +99,30 @@ def test_http_modern_request_headers(client_run):
                 wrong.append(f"{item.message.method} (id {item.message.id}): {name} is {sent!r}, expected {value!r}")
     expect(not wrong, "modern-era requests whose standard headers are missing or do not match the body:\n  "
            + "\n  ".join(wrong))
+
+
+def posted_batch(record, item, schema_for) -> bool:
+    """A message POSTed in a JSON-RPC batch, in a revision without batches (2025-03-26 had them)."""
+    return item.from_client and (item.batch or item.message.kind is Kind.BATCH) and record.transport == "http" \
+        and not supports_batches(schema_for(record.revision))
+
+
+@requirement("transports-014", "transports-015", "transports-017", "2026-07-28/streamable-http-007",
+             "2026-07-28/streamable-http-008", "2026-07-28/streamable-http-011")
+def test_http_posts_one_message_each(client_run, mcp_client):
+    """Each message the client sends is a POST of its own, to the MCP endpoint: no batch of
+    several in one body (batches were allowed only in 2025-03-26), none POSTed to another
+    path. Judged on the scenarios initialize, server-requests and modern. (A body that is
+    no JSON-RPC message is test_writes_only_mcp_messages's.)"""
+    wrong = []
+    for scenario in ("initialize", "server-requests", "modern"):
+        record = http_record(client_run, scenario)
+        batches = {id(i.entry): i for i in record.items if posted_batch(record, i, mcp_client.schema_for)}
+        wrong += [f"{scenario}: a batch of {i.batch} in one POST: {i.entry.format(200).strip()}"
+                  for i in batches.values()]
+        wrong += [f"{scenario}: POST to {e['path']}, not the MCP endpoint: {e['data'][:200]}"
+                  for e in record.events if e.get("event") == "http-elsewhere"]
+    expect(not wrong, "messages not POSTed one by one to the MCP endpoint:\n  " + "\n  ".join(wrong))
 
 
 @requirement("transports-016", "transports-038", "2026-07-28/streamable-http-009")
