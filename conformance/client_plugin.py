@@ -52,7 +52,7 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 # MCP_CONFORMANCE_SCENARIO gets the official suite's nearest scenario, so that the SDKs'
 # conformance clients (which act on it) do what the script expects; ours is in
 # MCP_CONFORMANCE_SUITE_SCENARIO.
-OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize",
+OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize", "tasks": "initialize",
                      "version-mismatch": "initialize", "version-fallback": "initialize", "progress": "tools_call",
                      "session-expired": "initialize", "modern": "request-metadata",
                      "modern-custom-headers": "http-custom-headers",
@@ -538,15 +538,21 @@ class ClientRecord:
             revision = next((r for r in (answered, requested) if r in known), known[-1])
         schema = schema_for(revision)
         sent_by_peer: dict[str, str] = {}
+        task_augmented: set[str] = set()  # ids of the peer's requests with a `task` field
         items = []
         for line, (t, direction, data, message) in zip(messages, decoded):
             entry = Entry(t, "<-" if direction == "c2s" else "->", data, message)
+            key = json.dumps(message.id)
             if direction == "s2c":
                 if message.kind is Kind.REQUEST:
-                    sent_by_peer[json.dumps(message.id)] = message.method
+                    sent_by_peer[key] = message.method
+                    if isinstance(message.params, dict) and "task" in message.params:
+                        task_augmented.add(key)
             else:
-                answers = sent_by_peer.get(json.dumps(message.id)) if message.is_response else None
-                entry.violations = wire.validate(schema, message, answers)
+                answers = sent_by_peer.get(key) if message.is_response else None
+                # A task-augmented request gets a CreateTaskResult only if the client ran it as a task.
+                as_task = key in task_augmented and isinstance(message.result, dict) and "task" in message.result
+                entry.violations = wire.validate(schema, message, answers, as_task)
             extra = (line.get("headers") or {}, line.get("utf8", True))
             if direction == "c2s" and message.kind is Kind.BATCH and message.obj:
                 # each member is read as a message of its own; the batch rule is judged from `batch`
@@ -625,6 +631,12 @@ class ClientRecord:
         """The client's requests in the modern era (with a protocol version in `_meta`)."""
         return [m for m in self.client_requests() if isinstance(m.params, dict)
                 and isinstance(m.params.get("_meta"), dict) and MODERN_KEY in m.params["_meta"]]
+
+    def client_capabilities(self) -> dict:
+        """The capabilities of the client's first initialize ({} without one)."""
+        init = next((m for m in self.client_requests() if m.method == "initialize"), None)
+        capabilities = init.params.get("capabilities") if init is not None and isinstance(init.params, dict) else None
+        return capabilities if isinstance(capabilities, dict) else {}
 
     def require_session(self) -> None:
         """Skip a legacy-era check when there is nothing to judge (the startup check says why)."""

@@ -10,8 +10,10 @@ runs DEEP_CASES cases or DEEP_SECONDS; `--mcp-fuzz-examples N` runs exactly N ca
 long they take. Time ends generation from inside the test function (BudgetSpent), never by
 `deadline`.
 Once a case fails, time no longer ends generation: the failing case is shrunk (a failure of
-the first pass is first found again by generated cases), until SHRINK_SECONDS have passed since it failed (an
-attempt may cost a timeout); then the smallest failing case found so far is reported. A
+the first pass is first found again by generated cases), until the budget's shrinking time
+has passed since it failed (an attempt may cost a timeout: by default --mcp-timeout, with
+`--mcp-fuzz=deep` or `--mcp-fuzz-examples` SHRINK_SECONDS); then the smallest failing case
+found so far is reported. A
 schema violation is not shrunk: it names the request it answers, and the case is reported
 as it failed.
 
@@ -59,7 +61,9 @@ POOL_ROUNDS = 8  # otherwise (a case picks by a byte: the first 255 of the pool 
 DEEP_CASES = 500  # --mcp-fuzz=deep: cases per check ...
 DEEP_SECONDS = 30.0  # ... or seconds per check, whichever comes first
 # Seconds Hypothesis may spend shrinking a failure (a failing case can cost a timeout per
-# attempt); then the smallest failing case found so far is reported.
+# attempt); then the smallest failing case found so far is reported. The quick default
+# shrinks for --mcp-timeout instead: a server that crashes on every case would otherwise
+# keep each fuzz check shrinking for a minute, restarting it at every attempt.
 SHRINK_SECONDS = 60.0
 
 
@@ -75,11 +79,17 @@ def fuzz_seed(config) -> int:
 class Budget:
     """What a check generates after its first pass: at most `cases` cases, and none once
     `seconds` (None: no limit) have passed since the first pass began. `rounds`: how many
-    messages of each kind the valid-request check draws for the pool its cases pick from."""
+    messages of each kind the valid-request check draws for the pool its cases pick from.
+    `shrink_seconds`: how long a failure is shrunk (None: SHRINK_SECONDS)."""
 
     cases: int
     seconds: float | None = None
     rounds: int = POOL_ROUNDS
+    shrink_seconds: float | None = None
+
+    @property
+    def shrinking(self) -> float:
+        return SHRINK_SECONDS if self.shrink_seconds is None else self.shrink_seconds
 
 
 def budget_from(config) -> Budget:
@@ -89,7 +99,8 @@ def budget_from(config) -> Budget:
         return Budget(examples)
     if config.getoption("--mcp-fuzz") == "deep":
         return Budget(DEEP_CASES, DEEP_SECONDS)
-    return Budget(QUICK_CASES, config.getoption("--mcp-timeout") * QUICK_SHARE, QUICK_ROUNDS)
+    timeout = config.getoption("--mcp-timeout")
+    return Budget(QUICK_CASES, timeout * QUICK_SHARE, QUICK_ROUNDS, shrink_seconds=timeout)
 
 
 def draws(strategy, fuzz_seed: int, count: int) -> list:
@@ -198,7 +209,7 @@ class BudgetSpent(BaseException):
 
 class ShrinkingStopped(BaseException):
     """No more cases are run for a failure: Hypothesis is left and the latest failing case
-    is reported, as the smallest found once shrinking took SHRINK_SECONDS, or under the
+    is reported, as the smallest found once shrinking took the budget's time, or under the
     subclass' `heading`. `why` says why it stopped, if not for time."""
 
     heading = ""
@@ -378,13 +389,13 @@ class Fuzzer:
 
     def stop_if_spent(self) -> None:
         """End generation from inside the test function (not by `deadline`) once the budget
-        is spent or shrinking a failure has taken SHRINK_SECONDS. Called where the case has
+        is spent or shrinking a failure has taken its time. Called where the case has
         drawn all it draws (Hypothesis takes a case that stops drawing earlier than before
         for a flaky strategy)."""
         if self.failure is None and self.budget.seconds is not None \
                 and time.monotonic() - self.began > self.budget.seconds:
             raise BudgetSpent()
-        if self.failure is not None and time.monotonic() - self.failure.first_at > SHRINK_SECONDS:
+        if self.failure is not None and time.monotonic() - self.failure.first_at > self.budget.shrinking:
             raise ShrinkingStopped()
 
     def body(self, body, *args) -> None:
@@ -478,7 +489,7 @@ class Fuzzer:
             elif error.why:
                 heading = f"Smallest failing message sequence found before shrinking stopped ({error.why})"
             else:
-                heading = f"Smallest failing message sequence found in {SHRINK_SECONDS:g}s of shrinking"
+                heading = f"Smallest failing message sequence found in {self.budget.shrinking:g}s of shrinking"
             error, self.steps = self.failure.error, self.failure.steps
         if isinstance(error, Flaky):
             error = (getattr(error, "exceptions", None) or [error])[0]

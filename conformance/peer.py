@@ -25,6 +25,13 @@ Scenarios (legacy era):
   modern            also serve the modern era (server/discover, `_meta` on every request)
   modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
                     naming only legacy revisions (initialize still works)
+  tasks             (2025-11-25) after notifications/initialized, a task-augmented request
+                    of a kind the client declares (sampling/createMessage, else
+                    elicitation/create); when it declares task support for that kind, then
+                    tasks/result, tasks/get, tasks/list, tasks/get of an unknown task,
+                    tasks/list with a cursor it never gave and tasks/cancel of the ended task,
+                    each once the one before is answered (TaskScript); its requests are held
+                    until the script ends, as in server-requests
   progress          a tools/call with a progressToken gets two progress notifications and a
                     cancellation naming a request the client never received, then its result
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
@@ -52,11 +59,11 @@ import threading
 import time
 
 from . import jsonrpc
-from .revisions import URL_MODE_SINCE, elicitation_modes
+from .revisions import TASKS_REVISION, URL_MODE_SINCE, declares_task_support, elicitation_modes
 from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "version-mismatch", "version-fallback",
+SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "version-mismatch", "version-fallback",
              "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers",
              "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
@@ -64,6 +71,15 @@ UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list"}
 IMPOSSIBLE_VERSION = "2099-12-31"
 HOLD = 5.0
+TASK_TTL = 60_000  # ms, asked for each task
+UNKNOWN_TASK = "mcp-conformance-no-such-task"
+UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
+TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
+    "sampling/createMessage": ("sampling", {
+        "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16}),
+    "elicitation/create": ("elicitation", {
+        "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}),
+}
 SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
 REQUEST_STATE = "st:v1/9f+Q==;opaque"  # echoed byte for byte on the retry (mrtr-028)
 STRAY_CANCEL_ID = "never-sent-by-the-server"
@@ -131,6 +147,7 @@ class Peer:
         self.held: list[dict] = []  # client requests whose answers wait for `outstanding`
         self.hold_until: float | None = None
         self.tool = TOOL  # what tools/list offers (the authorization harness adds an icon)
+        self.task_script: TaskScript | None = None  # the tasks scenario's requests still to send
         if announce:  # over HTTP the first request announces the client instead
             self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
 
@@ -172,15 +189,19 @@ class Peer:
 
     def act(self, message: jsonrpc.Message) -> None:
         if message.is_response:
-            self.outstanding.pop(message.id, None)
+            answered = self.outstanding.pop(message.id, None)
+            if self.task_script is not None and answered is not None:
+                self.next_task_step(message)
             self.release()
         elif message.kind is jsonrpc.Kind.NOTIFICATION:
             if message.method == "notifications/initialized" and self.scenario == "server-requests":
                 self.start_server_requests()
             elif message.method == "notifications/initialized" and self.scenario == "undeclared-requests":
                 self.start_undeclared_requests()
+            elif message.method == "notifications/initialized" and self.scenario == "tasks":
+                self.start_task_script()
         elif message.kind is jsonrpc.Kind.REQUEST:
-            if self.outstanding and message.method not in ("initialize", "ping"):
+            if (self.outstanding or self.task_script) and message.method not in ("initialize", "ping"):
                 self.held.append(message.obj)
                 self.hold_until = self.hold_until or time.monotonic() + HOLD
             else:
@@ -293,6 +314,21 @@ class Peer:
                 "message": "Your name?",
                 "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
 
+    def start_task_script(self) -> None:
+        if self.revision != TASKS_REVISION:
+            return
+        script = TaskScript(self.capabilities)
+        if script.request is not None:
+            self.task_script = script
+            self.request(*script.request)
+
+    def next_task_step(self, answer: jsonrpc.Message) -> None:
+        step = self.task_script.next(answer)
+        if step is None:
+            self.task_script = None
+        else:
+            self.request(*step)
+
     def start_undeclared_requests(self) -> None:
         """Requests a client must refuse, since it did not declare what they need: the
         revision's modes and tool-enabled sampling came in 2025-11-25."""
@@ -313,6 +349,37 @@ class Peer:
                 "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
                 "maxTokens": 16, "toolChoice": {"mode": "auto"},
                 "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]})
+
+
+class TaskScript:
+    """The tasks scenario's requests, one at a time: a task-augmented request, then (when
+    the client declares task support for it and answers with a task) the task requests."""
+
+    def __init__(self, capabilities: dict):
+        declared = [(method, params) for method, (capability, params) in TASK_REQUESTS.items()
+                    if capability in capabilities]
+        supported = [(method, params) for method, params in declared if declares_task_support(capabilities, method)]
+        method, params = (supported or declared or [(None, None)])[0]
+        self.request = (method, {**params, "task": {"ttl": TASK_TTL}}) if method else None
+        self.tasks = capabilities.get("tasks") if supported else None
+        self.steps: list[tuple[str, dict]] | None = None  # once the task is created
+
+    def next(self, answer: jsonrpc.Message) -> tuple[str, dict] | None:
+        if self.steps is None:
+            task = answer.result.get("task") if answer.kind is jsonrpc.Kind.RESULT else None
+            if self.tasks is None or not isinstance(task, dict) or not isinstance(task.get("taskId"), str):
+                return None
+            self.steps = self.task_requests(task["taskId"])
+        return self.steps.pop(0) if self.steps else None
+
+    def task_requests(self, task_id: str) -> list[tuple[str, dict]]:
+        steps = [("tasks/result", {"taskId": task_id}), ("tasks/get", {"taskId": task_id})]
+        if isinstance(self.tasks, dict) and "list" in self.tasks:
+            steps += [("tasks/list", {}), ("tasks/list", {"cursor": UNKNOWN_CURSOR})]
+        steps.append(("tasks/get", {"taskId": UNKNOWN_TASK}))
+        if isinstance(self.tasks, dict) and "cancel" in self.tasks:
+            steps.append(("tasks/cancel", {"taskId": task_id}))
+        return steps
 
 
 def readable(raw: bytes) -> tuple[str, bool]:

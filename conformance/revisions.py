@@ -36,3 +36,15 @@ def elicitation_modes(capabilities: dict, revision: str | None = None) -> set[st
     if revision is not None and revision < URL_MODE_SINCE:
         return {"form"}
     return {mode for mode in ("form", "url") if isinstance(elicitation.get(mode), dict)} or {"form"}
+
+
+TASKS_REVISION = "2025-11-25"  # the one legacy revision with tasks (2026-07-28 moved them to an extension)
+
+
+def declares_task_support(capabilities: dict, method: str) -> bool:
+    """Whether the capabilities declare task augmentation for requests of `method`
+    (sampling/createMessage: tasks.requests.sampling.createMessage)."""
+    node = capabilities.get("tasks") if isinstance(capabilities, dict) else None
+    for key in ("requests", *method.split("/")):
+        node = node.get(key) if isinstance(node, dict) else None
+    return isinstance(node, dict)

@@ -22,7 +22,9 @@ from conformance.session import CLIENT_INFO
 from conformance.target import Target
 
 REFERENCE = f"{sys.executable} -m conformance.reference.server"
-FAULT_RUN = ("-k", "test_fuzz_valid_requests", "--mcp-version", "2025-11-25")
+# Exactly 100 cases: shrinking then has SHRINK_SECONDS, whatever the machine's load (the quick
+# default gives it --mcp-timeout only, which a loaded machine may spend before the minimum).
+FAULT_RUN = ("-k", "test_fuzz_valid_requests", "--mcp-version", "2025-11-25", "--mcp-fuzz-examples", "100")
 
 
 def meta(revision: str) -> dict | None:
@@ -143,7 +145,7 @@ class Options(dict):
 
 @pytest.mark.parametrize("options, budget", [
     ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
-     fuzzing.Budget(fuzzing.QUICK_CASES, 0.1, fuzzing.QUICK_ROUNDS)),
+     fuzzing.Budget(fuzzing.QUICK_CASES, 0.1, fuzzing.QUICK_ROUNDS, shrink_seconds=5.0)),
     ({"--mcp-fuzz": "deep", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
      fuzzing.Budget(fuzzing.DEEP_CASES, fuzzing.DEEP_SECONDS)),
     ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": 7, "--mcp-timeout": 5.0}, fuzzing.Budget(7)),
@@ -254,7 +256,8 @@ def test_seed_repeats_the_run(run_suite, tmp_path):
     for attempt in ("a", "b"):
         (tmp_path / attempt).mkdir()
         run = suite_in(run_suite, tmp_path / attempt, faulty, "-k", "test_fuzz_invalid_params",
-                       "--mcp-version", "2025-11-25", "--hypothesis-seed=11")
+                       "--mcp-version", "2025-11-25", "--hypothesis-seed=11",
+                       "--mcp-fuzz-examples", "100")  # shrinking to the end, however loaded the machine
         assert run.outcomes["test_fuzz_invalid_params[2025-11-25]"] == "failed", run.explain()
         texts.append(next((tmp_path / attempt / replay.DIRECTORY).glob("*-11.jsonl")).read_text())
     assert texts[0] == texts[1]

@@ -30,10 +30,11 @@ import time
 
 from .. import jsonrpc
 from ..jsonrpc import Kind
-from ..revisions import elicitation_modes, legacy_revisions, revisions
+from ..revisions import declares_task_support, elicitation_modes, legacy_revisions, revisions
 from ..transport.base import TransportError, TransportTimeout
 from ..transport.http import PARAM_HEADER, HttpTransport, header_params
 from ..transport.stdio import StdioTransport
+from . import client_tasks
 from .oauth import OAuth, OAuthError, scenario_context
 
 FAULTS = {
@@ -118,6 +119,7 @@ FAULTS = {
     "oauth-auth-header-on-icons": "fetches the tools' icons with its Authorization header",
     "oauth-incomplete-client-metadata": "serves a client ID metadata document without redirect_uris",
 }
+FAULTS.update(client_tasks.FAULTS)  # as a task receiver (client_tasks.py)
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0
 META = "io.modelcontextprotocol/"
@@ -151,6 +153,9 @@ class Client:
             self.capabilities["elicitation"]["voice"] = {}
         if fault != "answers-undeclared-roots":
             self.capabilities["roots"] = {"listChanged": False}
+        if fault != "tasks-undeclared":
+            self.capabilities["tasks"] = client_tasks.CAPABILITY
+        self.tasks = client_tasks.TaskStore(fault)
 
     def send(self, obj: dict) -> None:
         """Send a message; over HTTP, a notification or answer refused with 401 or 403 goes
@@ -208,17 +213,32 @@ class Client:
         if self.fault == "ignores-server-requests" or (
                 self.fault == "ignores-sampling" and message.method == "sampling/createMessage"):
             return
+        if message.method in client_tasks.METHODS and "tasks" in self.capabilities:
+            self.send(self.tasks.answer(message))
+            return
+        response = self.response_to(message)
+        if self.runs_as_task(message):
+            outcome = {"error": response["error"]} if "error" in response else {"result": response["result"]}
+            response = jsonrpc.result(message.id, self.tasks.create(outcome))
+        self.send(response)
+
+    def response_to(self, message: jsonrpc.Message) -> dict:
         refusal = self.refusal_of(message)
         if refusal is not None:
-            self.send(jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, refusal))
-            return
+            return jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, refusal)
         result = self.result_for(message.method)
         if result is None:
-            self.send(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{message.method} is not offered"))
-        elif message.method == "ping" and self.fault == "answers-ping-wrong":
-            self.send(jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "no ping here"))
-        else:
-            self.send(jsonrpc.result(message.id, result))
+            return jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{message.method} is not offered")
+        if message.method == "ping" and self.fault == "answers-ping-wrong":
+            return jsonrpc.error(message.id, jsonrpc.INTERNAL_ERROR, "no ping here")
+        return jsonrpc.result(message.id, result)
+
+    def runs_as_task(self, message: jsonrpc.Message) -> bool:
+        """A task-augmented request of a kind it declares task support for (tasks-021: any
+        other is answered as if the `task` field were not there)."""
+        params = message.params if isinstance(message.params, dict) else {}
+        return isinstance(params.get("task"), dict) and (
+            self.fault == "tasks-undeclared" or declares_task_support(self.capabilities, message.method))
 
     def refusal_of(self, message: jsonrpc.Message) -> str | None:
         """Why a server request asks for what this client did not declare (elicitation-040,
@@ -315,10 +335,11 @@ class Client:
 
     def meta(self, full: bool = True) -> dict:
         meta = {META + "protocolVersion": MODERN, META + "clientInfo": CLIENT_INFO}
-        if full:
-            meta[META + "clientCapabilities"] = self.capabilities
+        if full:  # tasks are an extension in the modern era, not a capability
+            capabilities = {k: v for k, v in self.capabilities.items() if k != "tasks"}
             if self.fault == "bad-extension-id":
-                meta[META + "clientCapabilities"] = {**self.capabilities, "extensions": {"conformance-demo": {}}}
+                capabilities["extensions"] = {"conformance-demo": {}}
+            meta[META + "clientCapabilities"] = capabilities
         return meta
 
     def work(self, modern: bool) -> int:

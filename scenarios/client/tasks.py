@@ -1,0 +1,215 @@
+"""Tasks (2025-11-25) from the client's side, the client as the receiver: the suite's
+server asks a request of a kind the client declared (sampling/createMessage, else
+elicitation/create) as a task, then asks about the task: tasks/result, tasks/get,
+tasks/list, tasks/get of an unknown task, tasks/list with a cursor it never got and
+tasks/cancel of the ended task, each once the one before is answered (the peer's tasks
+scenario). A client that declares no task support for that request kind is judged on
+answering it as if the `task` field were not there. The validity of each answer against
+the schema (a CreateTaskResult for a request run as a task) is test_client_messages_valid's.
+
+Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks
+"""
+
+from __future__ import annotations
+
+from conformance.checks import blocked, expect, info, not_applicable, requirement
+from conformance.jsonrpc import INVALID_PARAMS, Kind, Message
+from conformance.peer import UNKNOWN_CURSOR, UNKNOWN_TASK
+from conformance.revisions import TASKS_REVISION, declares_task_support
+from conformance.scenarios.tasks import NEXT, RELATED, TERMINAL, iso_problem
+
+SCENARIO = "tasks"
+
+
+class TaskRun:
+    """The tasks scenario as the client answered it."""
+
+    def __init__(self, record):
+        self.record = record
+        self.sent = record.peer_requests()
+        self.asked = next((m for m in self.sent if isinstance(m.params, dict) and "task" in m.params), None)
+        self.answer = record.answer_to(self.asked) if self.asked else None
+
+    def answers(self, method: str, **params) -> list[tuple[Message, Message | None]]:
+        """(request, answer) of each request of `method` the server sent (with these params)."""
+        return [(m, self.record.answer_to(m)) for m in self.sent if m.method == method
+                and all((m.params or {}).get(k) == v for k, v in params.items())]
+
+    @property
+    def task(self) -> dict:
+        result = self.answer.result if self.answer is not None and self.answer.kind is Kind.RESULT else {}
+        return result.get("task") if isinstance(result.get("task"), dict) else {}
+
+
+def task_run(client_run, declared: bool = True) -> TaskRun:
+    """The tasks scenario's run, skipped unless the client speaks 2025-11-25 and, with
+    `declared`, declares task support for the request it was asked, and created the task."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    if record.revision != TASKS_REVISION:
+        not_applicable(f"tasks are a {TASKS_REVISION} feature; the session's revision is {record.revision}")
+    run = TaskRun(record)
+    if run.asked is None:
+        not_applicable("the client declares neither sampling nor elicitation: nothing could be asked as a task")
+    capabilities = record.client_capabilities()
+    if declares_task_support(capabilities, run.asked.method) != declared:
+        not_applicable(f"the client {'does not declare' if declared else 'declares'} task support for "
+                       f"{run.asked.method} (tasks.requests)")
+    if declared:
+        if run.answer is None:
+            not_applicable(f"the client never answered the task-augmented {run.asked.method}")
+        if run.answer.kind is Kind.ERROR:
+            not_applicable(f"the client refused the task-augmented {run.asked.method} "
+                           f"(error {run.answer.error_code}): no task to judge")
+    return run
+
+
+@requirement("tasks-044", "tasks-023", "tasks-026", "tasks-037", "tasks-038")
+def test_client_task_created(client_run):
+    """A task-augmented request the client accepts (it declares task support for its kind)
+    is answered with a CreateTaskResult: a task with a string taskId, in status `working`,
+    with ISO 8601 createdAt and lastUpdatedAt."""
+    run = task_run(client_run)
+    expect(run.task, f"the client accepted the task-augmented {run.asked.method} but answered without a task "
+                     f"(a CreateTaskResult): {run.answer.text()[:300]}")
+    problems = [] if isinstance(run.task.get("taskId"), str) else [f"taskId {run.task.get('taskId')!r} is no string"]
+    if run.task.get("status") != "working":
+        problems.append(f"the new task's status is {run.task.get('status')!r}, not 'working'")
+    problems += [f"{key} {why}" for key in ("createdAt", "lastUpdatedAt") if (why := iso_problem(run.task.get(key)))]
+    expect(not problems, "the CreateTaskResult breaks the task rules:\n  " + "\n  ".join(problems))
+
+
+def task_id(run: TaskRun) -> str:
+    if not isinstance(run.task.get("taskId"), str):
+        not_applicable("the client's answer named no task (see test_client_task_created)")
+    return run.task["taskId"]
+
+
+def answered(pairs, method: str) -> tuple[Message, Message]:
+    if not pairs or pairs[0][1] is None:
+        not_applicable(f"the suite's server sent no {method}, or the client never answered it (it ends its "
+                       "session when its own work is done)")
+    return pairs[0]
+
+
+@requirement("tasks-027", "tasks-028", "tasks-029", "tasks-047", "tasks-040")
+def test_client_task_status_transitions(client_run):
+    """The statuses the client reports for its task move only along the allowed paths, and
+    once the task has ended it stays ended: tasks/result is answered only once the task is
+    completed, failed or cancelled, so tasks/get after it names a terminal status. Every
+    tasks/get answer states the task's ttl (null for unlimited)."""
+    run = task_run(client_run)
+    tid = task_id(run)
+    _, result = answered(run.answers("tasks/result", taskId=tid), "tasks/result")
+    _, got = answered(run.answers("tasks/get", taskId=tid), "tasks/get")
+    expect(got.kind is Kind.RESULT, f"tasks/get of the task {tid!r} got error {got.error}")
+    statuses = [run.task.get("status"), got.result.get("status")]
+    problems = []
+    before, after = statuses
+    if before in TERMINAL and after != before:
+        problems.append(f"the task left the terminal status {before!r} for {after!r}")
+    elif before in NEXT and after not in NEXT[before]:
+        problems.append(f"{before!r} -> {after!r} is not an allowed transition")
+    if result.kind is Kind.RESULT and after not in TERMINAL:
+        problems.append(f"tasks/result was answered with a result, yet tasks/get after it says {after!r}")
+    if "ttl" not in got.result:
+        problems.append("the tasks/get answer has no ttl (null stands for unlimited)")
+    expect(not problems, f"task {tid!r}, statuses {statuses}:\n  " + "\n  ".join(problems))
+
+
+def underlying_result_problems(run: TaskRun, result: Message, mcp_client) -> tuple[str, list[str]]:
+    """The definition of the asked request's result, and how the tasks/result result breaks it."""
+    schema = mcp_client.schema_for(run.record.revision)
+    definition = schema.result_definition(run.asked.method)
+    return definition, [f"{v.path}: {v.message}" for v in schema.validate(result.result, definition)]
+
+
+@requirement("tasks-046", "tasks-048", "tasks-077", "tasks-076")
+def test_client_task_result_is_underlying_result(client_run, mcp_client):
+    """tasks/result of the ended task returns what the request itself would have: its
+    result (a CreateMessageResult, an ElicitResult), or its JSON-RPC error for a task that
+    failed."""
+    run = task_run(client_run)
+    tid = task_id(run)
+    _, result = answered(run.answers("tasks/result", taskId=tid), "tasks/result")
+    if result.kind is Kind.ERROR:
+        final = [a.result.get("status") for _, a in run.answers("tasks/get", taskId=tid) if a and a.kind is Kind.RESULT]
+        expect("completed" not in final, f"tasks/result got error {result.error}, though the task completed")
+        info(f"the task failed; tasks/result gave its error {result.error_code}")
+        return
+    definition, problems = underlying_result_problems(run, result, mcp_client)
+    expect(not problems, f"tasks/result is not the {run.asked.method} result ({definition}): "
+                         f"{result.text()[:300]}\n  " + "\n  ".join(problems))
+
+
+@requirement("tasks-068", "tasks-049", "tasks-066")
+def test_client_task_result_related_meta(client_run, mcp_client):
+    """The tasks/result response carries `_meta` io.modelcontextprotocol/related-task with
+    the task's id (the result itself does not name the task)."""
+    run = task_run(client_run)
+    tid = task_id(run)
+    _, result = answered(run.answers("tasks/result", taskId=tid), "tasks/result")
+    if result.kind is not Kind.RESULT:
+        not_applicable(f"tasks/result got error {result.error_code}: no result to carry the _meta")
+    if underlying_result_problems(run, result, mcp_client)[1]:
+        blocked(f"tasks/result is not the {run.asked.method} result", "test_client_task_result_is_underlying_result")
+    meta = result.result.get("_meta") if isinstance(result.result.get("_meta"), dict) else {}
+    related = meta.get(RELATED)
+    expect(isinstance(related, dict) and related.get("taskId") == tid,
+           f"the tasks/result response has no _meta {RELATED} naming task {tid!r} (got {related!r})")
+
+
+@requirement("tasks-060")
+def test_client_task_listed(client_run):
+    """A task the client reports through tasks/get is also in its tasks/list."""
+    run = task_run(client_run)
+    tid = task_id(run)
+    pairs = [(q, a) for q, a in run.answers("tasks/list") if "cursor" not in (q.params or {})]
+    if not pairs:
+        not_applicable("the client declares no tasks.list")
+    _, listing = answered(pairs, "tasks/list")
+    expect(listing.kind is Kind.RESULT, f"tasks/list got error {listing.error}")
+    listed = {t.get("taskId") for t in listing.result.get("tasks") or [] if isinstance(t, dict)}
+    if tid not in listed and listing.result.get("nextCursor"):
+        not_applicable(f"task {tid!r} is not on the first page of tasks/list (the suite asks for one page)")
+    expect(tid in listed, f"task {tid!r} is not in tasks/list, which lists {sorted(map(str, listed))}")
+
+
+@requirement("tasks-069", "tasks-070", "tasks-071")
+def test_client_task_errors(client_run):
+    """Protocol errors are -32602 (invalid params): tasks/get of a task that does not
+    exist, tasks/list with a cursor the client never gave, tasks/cancel of a task that has
+    ended."""
+    run = task_run(client_run)
+    tid = task_id(run)
+    asked = [("tasks/get of an unknown task", run.answers("tasks/get", taskId=UNKNOWN_TASK)),
+             ("tasks/list with an unknown cursor", run.answers("tasks/list", cursor=UNKNOWN_CURSOR))]
+    ended = [a.result.get("status") for _, a in run.answers("tasks/get", taskId=tid) if a and a.kind is Kind.RESULT]
+    if ended and ended[-1] in TERMINAL:
+        asked.append((f"tasks/cancel of the {ended[-1]} task", run.answers("tasks/cancel", taskId=tid)))
+    judged = [(what, pairs[0][1]) for what, pairs in asked if pairs and pairs[0][1] is not None]
+    if not judged:
+        not_applicable("the client answered none of the requests that must be refused")
+    wrong = [f"{what}: {answer.text()[:200]}" for what, answer in judged
+             if not (answer.kind is Kind.ERROR and answer.error_code == INVALID_PARAMS)]
+    expect(not wrong, "answered otherwise than with error -32602:\n  " + "\n  ".join(wrong))
+
+
+@requirement("tasks-021", "tasks-001", "schema-001")
+def test_client_ignores_task_without_capability(client_run):
+    """A client that declares no task support for a request kind (tasks.requests) answers
+    a request of that kind carrying a `task` field as a plain one: with its own result or
+    error, never with a CreateTaskResult, and not with an error where the plain request
+    (scenario server-requests) got a result. Creating tasks needs the declared capability."""
+    run = task_run(client_run, declared=False)
+    if run.answer is None:
+        not_applicable(f"the client never answered the {run.asked.method} with a `task` field")
+    expect(not run.task, f"the client ran {run.asked.method} as a task though it declares no task support for "
+                         f"it: {run.answer.text()[:300]}")
+    if run.answer.kind is Kind.ERROR:
+        plain = client_run("server-requests")
+        asked = next((m for m in plain.peer_requests() if m.method == run.asked.method), None)
+        answer = plain.answer_to(asked) if asked else None
+        expect(answer is None or answer.kind is Kind.ERROR,
+               f"{run.asked.method} with a `task` field got error {run.answer.error}, but without it a result: "
+               "the field was not ignored")
