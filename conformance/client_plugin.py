@@ -53,6 +53,7 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 # conformance clients (which act on it) do what the script expects; ours is in
 # MCP_CONFORMANCE_SUITE_SCENARIO.
 OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize", "tasks": "initialize",
+                     "tool-tasks": "tools_call", "tool-tasks-undeclared": "tools_call",
                      "version-mismatch": "initialize", "version-fallback": "initialize", "progress": "tools_call",
                      "session-expired": "initialize", "modern": "request-metadata",
                      "modern-custom-headers": "http-custom-headers",
@@ -631,6 +632,13 @@ class ClientRecord:
         """The client's requests in the modern era (with a protocol version in `_meta`)."""
         return [m for m in self.client_requests() if isinstance(m.params, dict)
                 and isinstance(m.params.get("_meta"), dict) and MODERN_KEY in m.params["_meta"]]
+
+    def server_capabilities(self) -> dict:
+        """The capabilities the suite's server answered initialize with ({} without one)."""
+        answered = self.initialize_answered_at()
+        result = self.items[answered].message.result if answered is not None else None
+        capabilities = result.get("capabilities") if isinstance(result, dict) else None
+        return capabilities if isinstance(capabilities, dict) else {}
 
     def client_capabilities(self) -> dict:
         """The capabilities of the client's first initialize ({} without one)."""

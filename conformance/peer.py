@@ -12,7 +12,8 @@ Scenarios (legacy era):
   server-requests   after notifications/initialized, send a log notification, ping, and
                     roots/list, sampling/createMessage, elicitation/create (roots/list also
                     when roots is not declared); hold the answer to the client's next request
-                    until these are answered (at most HOLD seconds)
+                    until these are answered (at most HOLD seconds); a client declaring
+                    roots.listChanged is asked roots/list once more after its first answer
   version-mismatch  answer initialize with a version no client can support
   version-fallback  answer initialize with the revision before the one asked for
   undeclared-requests  after notifications/initialized, send what the client did not declare:
@@ -29,9 +30,15 @@ Scenarios (legacy era):
                     of a kind the client declares (sampling/createMessage, else
                     elicitation/create); when it declares task support for that kind, then
                     tasks/result, tasks/get, tasks/list, tasks/get of an unknown task,
-                    tasks/list with a cursor it never gave and tasks/cancel of the ended task,
-                    each once the one before is answered (TaskScript); its requests are held
-                    until the script ends, as in server-requests
+                    tasks/list with a cursor it never gave and tasks/cancel of the ended task;
+                    then a second task, cancelled at once and then looked at; each request
+                    once the one before is answered (TaskScript); the client's requests are
+                    held until the script ends, as in server-requests
+  tool-tasks        (2025-11-25) a server declaring tasks.requests.tools.call, with a tool of
+                    each execution.taskSupport (none, forbidden, optional, required); the
+                    context asks for a call of each; a call made as a task gets a task, which
+                    tasks/get and tasks/result then serve
+  tool-tasks-undeclared  the same tools from a server that declares no tasks capability
   progress          a tools/call with a progressToken gets two progress notifications and a
                     cancellation naming a request the client never received, then its result
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
@@ -63,7 +70,7 @@ from .revisions import TASKS_REVISION, URL_MODE_SINCE, declares_task_support, el
 from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "version-mismatch", "version-fallback",
+SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared", "version-mismatch", "version-fallback",
              "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers",
              "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
@@ -74,6 +81,7 @@ HOLD = 5.0
 TASK_TTL = 60_000  # ms, asked for each task
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
+RELATED_TASK = "io.modelcontextprotocol/related-task"
 TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
     "sampling/createMessage": ("sampling", {
         "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16}),
@@ -131,7 +139,16 @@ CONTEXTS = {"modern-invalid-tool-headers": {"toolCalls": [
         "tab_val": "\tindented", "query": "SELECT * FROM users"}},
     {"name": "test_custom_headers_null", "arguments": {
         "region": "us-east1", "priority": 1, "verbose": None, "query": "SELECT 1"}}]}}
-SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS}
+# tool-tasks: a tool of each execution.taskSupport (None: no execution field)
+TASK_SUPPORT = {"echo_plain": None, "echo_forbidden": "forbidden", "echo_optional": "optional",
+                "echo_required": "required"}
+TASK_TOOLS = [{**TOOL, "name": name, **({"execution": {"taskSupport": support}} if support else {})}
+              for name, support in TASK_SUPPORT.items()]
+TOOL_TASK_SCENARIOS = ("tool-tasks", "tool-tasks-undeclared")
+CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}} for tool in TASK_SUPPORT]}
+                 for name in TOOL_TASK_SCENARIOS})
+SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
+                  **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
 
 class Peer:
@@ -148,6 +165,8 @@ class Peer:
         self.hold_until: float | None = None
         self.tool = TOOL  # what tools/list offers (the authorization harness adds an icon)
         self.task_script: TaskScript | None = None  # the tasks scenario's requests still to send
+        self.roots_asked = 0  # roots/list requests sent (server-requests)
+        self.tool_tasks: ToolTasks | None = None  # the tool-tasks scenarios' tasks (2025-11-25)
         if announce:  # over HTTP the first request announces the client instead
             self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
 
@@ -192,6 +211,8 @@ class Peer:
             answered = self.outstanding.pop(message.id, None)
             if self.task_script is not None and answered is not None:
                 self.next_task_step(message)
+            elif answered == "roots/list" and self.scenario == "server-requests" and self.roots_asked == 1:
+                self.ask_roots_again()
             self.release()
         elif message.kind is jsonrpc.Kind.NOTIFICATION:
             if message.method == "notifications/initialized" and self.scenario == "server-requests":
@@ -228,12 +249,16 @@ class Peer:
         elif method == "ping":
             self.send(jsonrpc.result(request_id, {}))
         elif method == "tools/list" and self.revision:
-            self.send(jsonrpc.result(request_id, {"tools": [self.tool]}))
+            self.send(jsonrpc.result(request_id, {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}))
         elif method == "tools/call" and self.revision:
             if self.scenario == "progress":
                 self.progress_and_stray_cancel(request_id, params)
             text = str((params.get("arguments") or {}).get("text", ""))
-            self.send(jsonrpc.result(request_id, {"content": [{"type": "text", "text": text}], "isError": False}))
+            result = {"content": [{"type": "text", "text": text}], "isError": False}
+            self.send(self.tool_tasks.call(request_id, params, result) if self.tool_tasks else
+                      jsonrpc.result(request_id, result))
+        elif method in ("tasks/get", "tasks/result") and self.tool_tasks:
+            self.send(self.tool_tasks.answer(request_id, method, params))
         else:
             self.send(jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}"))
 
@@ -297,13 +322,18 @@ class Peer:
         else:
             version = asked if asked in known else known[-1]
         self.revision = version
-        return {"protocolVersion": version, "capabilities": {"tools": {}, "logging": {}},
-                "serverInfo": SERVER_INFO}
+        capabilities = {"tools": {}, "logging": {}}
+        if self.scenario in TOOL_TASK_SCENARIOS and version == TASKS_REVISION:
+            self.tool_tasks = ToolTasks()
+            if self.scenario == "tool-tasks":
+                capabilities["tasks"] = {"requests": {"tools": {"call": {}}}}
+        return {"protocolVersion": version, "capabilities": capabilities, "serverInfo": SERVER_INFO}
 
     def start_server_requests(self) -> None:
         self.send(jsonrpc.notification("notifications/message",
                                        {"level": "info", "logger": "peer", "data": "scripted notice"}))
         self.request("ping")
+        self.roots_asked = 1
         self.request("roots/list")  # also when undeclared: a client without roots answers -32601
         if "sampling" in self.capabilities:
             self.request("sampling/createMessage", {
@@ -313,6 +343,13 @@ class Peer:
             self.request("elicitation/create", {
                 "message": "Your name?",
                 "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+
+    def ask_roots_again(self) -> None:
+        """roots-002: a second roots/list shows whether the roots changed since the first."""
+        roots = self.capabilities.get("roots")
+        if isinstance(roots, dict) and roots.get("listChanged") is True:
+            self.roots_asked += 1
+            self.request("roots/list")
 
     def start_task_script(self) -> None:
         if self.revision != TASKS_REVISION:
@@ -365,11 +402,14 @@ class TaskScript:
         self.steps: list[tuple[str, dict]] | None = None  # once the task is created
 
     def next(self, answer: jsonrpc.Message) -> tuple[str, dict] | None:
+        task = answer.result.get("task") if answer.kind is jsonrpc.Kind.RESULT else None
+        created = isinstance(task, dict) and isinstance(task.get("taskId"), str)
         if self.steps is None:
-            task = answer.result.get("task") if answer.kind is jsonrpc.Kind.RESULT else None
-            if self.tasks is None or not isinstance(task, dict) or not isinstance(task.get("taskId"), str):
+            if self.tasks is None or not created:
                 return None
             self.steps = self.task_requests(task["taskId"])
+        elif created and not self.steps:  # the second task: cancelled at once, then looked at
+            self.steps = [("tasks/cancel", {"taskId": task["taskId"]}), ("tasks/get", {"taskId": task["taskId"]})]
         return self.steps.pop(0) if self.steps else None
 
     def task_requests(self, task_id: str) -> list[tuple[str, dict]]:
@@ -379,7 +419,39 @@ class TaskScript:
         steps.append(("tasks/get", {"taskId": UNKNOWN_TASK}))
         if isinstance(self.tasks, dict) and "cancel" in self.tasks:
             steps.append(("tasks/cancel", {"taskId": task_id}))
+            steps.append(self.request)  # a second task, cancelled before anyone asks about it
         return steps
+
+
+class ToolTasks:
+    """The tool-tasks scenarios' server side of tasks: a tools/call made as a task gets a
+    working task, done by the time it is asked about (tasks/get, tasks/result). A required
+    tool called without a task is refused with -32600, as a server may (tasks-073)."""
+
+    def __init__(self):
+        self.results: dict[str, dict] = {}
+
+    def call(self, request_id, params: dict, result: dict) -> dict:
+        if not isinstance(params.get("task"), dict):
+            if TASK_SUPPORT.get(params.get("name")) == "required":
+                return jsonrpc.error(request_id, jsonrpc.INVALID_REQUEST, "this tool must be called as a task")
+            return jsonrpc.result(request_id, result)
+        task_id = f"tool-task-{len(self.results) + 1}"
+        self.results[task_id] = result
+        return jsonrpc.result(request_id, {"task": self.task(task_id, "working")})
+
+    @staticmethod
+    def task(task_id: str, status: str) -> dict:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        return {"taskId": task_id, "status": status, "createdAt": stamp, "lastUpdatedAt": stamp, "ttl": TASK_TTL}
+
+    def answer(self, request_id, method: str, params: dict) -> dict:
+        task_id = params.get("taskId")
+        if task_id not in self.results:
+            return jsonrpc.error(request_id, jsonrpc.INVALID_PARAMS, f"no task {task_id!r}")
+        if method == "tasks/get":
+            return jsonrpc.result(request_id, self.task(task_id, "completed"))
+        return jsonrpc.result(request_id, {**self.results[task_id], "_meta": {RELATED_TASK: {"taskId": task_id}}})
 
 
 def readable(raw: bytes) -> tuple[str, bool]:

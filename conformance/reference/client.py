@@ -85,6 +85,10 @@ FAULTS = {
     "not-utf8": "writes notifications/initialized with a Latin-1 byte in it (no UTF-8)",
     "bad-meta-key": "asks for tools/list with a `_meta` key whose prefix starts with a hyphen",
     "bad-extension-id": "declares (modern era) an extension whose id has no prefix",
+    "roots-change-silently": "declares roots.listChanged, and changes its roots without notifying",
+    "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
+    "tool-task-required-plain": "calls a tool whose taskSupport is required without a task",
+    "tool-task-undeclared": "calls a required tool as a task on a server that declares no tasks capability",
     # over HTTP, against a protected server (oauth.py)
     "oauth-openid-first": "looks for the OpenID configuration before the RFC 8414 metadata",
     "oauth-ignore-scopes-supported": "with no scope in the challenge, asks for none, whatever scopes_supported lists",
@@ -152,10 +156,12 @@ class Client:
         if fault == "unknown-elicitation-mode":
             self.capabilities["elicitation"]["voice"] = {}
         if fault != "answers-undeclared-roots":
-            self.capabilities["roots"] = {"listChanged": False}
+            self.capabilities["roots"] = {"listChanged": fault == "roots-change-silently"}
+        self.roots_listed = 0
         if fault != "tasks-undeclared":
             self.capabilities["tasks"] = client_tasks.CAPABILITY
         self.tasks = client_tasks.TaskStore(fault)
+        self.server_capabilities: dict = {}  # from the initialize answer
 
     def send(self, obj: dict) -> None:
         """Send a message; over HTTP, a notification or answer refused with 401 or 403 goes
@@ -258,6 +264,9 @@ class Client:
         if method == "ping":
             return {}
         if method == "roots/list" and ("roots" in self.capabilities or self.fault == "answers-undeclared-roots"):
+            self.roots_listed += 1
+            if self.fault == "roots-change-silently" and self.roots_listed > 1:
+                return {"roots": [{"uri": "file:///tmp/other-project", "name": "other project"}]}
             return {"roots": [{"uri": "file:///tmp/project", "name": "project"}]}
         if method == "sampling/createMessage":
             result = {"role": "assistant", "content": {"type": "text", "text": "Hello."}, "model": "scripted"}
@@ -300,6 +309,7 @@ class Client:
             print(f"initialize failed: {response.error}", file=sys.stderr)
             return 1
         answered = response.result.get("protocolVersion")
+        self.server_capabilities = response.result.get("capabilities") or {}
         if self.fault == "stalls-on-older-version" and answered != newest:
             time.sleep(3600)
         if answered not in legacy_revisions() and self.fault != "ignores-version":
@@ -361,13 +371,28 @@ class Client:
         calls = self.asked_calls(listed)
         if listed and not calls:
             calls = [(listed[0]["name"], {"text": "hi"})]
+        supports = {tool.get("name"): (tool.get("execution") or {}).get("taskSupport") for tool in listed}
         for name, arguments in calls:
             call = {"name": name, "arguments": arguments, **extra()}
+            if not modern and self.as_task(supports.get(name)):
+                call["task"] = {"ttl": client_tasks.TTL}
             answer = self.request("tools/call", call)
             if answer.kind is Kind.RESULT and answer.result.get("resultType") == "input_required":
                 self.retry(call, answer)
+            elif answer.kind is Kind.RESULT and isinstance(answer.result.get("task"), dict):
+                self.request("tasks/result", {"taskId": answer.result["task"].get("taskId")})
         self.drain(0.3)  # late requests from the server get answered too
         return 0
+
+    def as_task(self, support: str | None) -> bool:
+        """Whether to call a tool as a task (tasks-004/005/008): a required one always, when
+        the server declares tasks.requests.tools.call, and never otherwise."""
+        if self.fault == "tool-task-forbidden" and support == "forbidden":
+            return True
+        if self.fault == "tool-task-undeclared" and support == "required":
+            return True
+        declared = declares_task_support(self.server_capabilities, "tools/call")
+        return declared and support == "required" and self.fault != "tool-task-required-plain"
 
     @staticmethod
     def asked_calls(listed: list) -> list[tuple[str, dict]]:

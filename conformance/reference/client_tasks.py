@@ -28,6 +28,7 @@ FAULTS = {
     "task-not-listed": "leaves its tasks out of tasks/list",
     "task-unknown-id-internal-error": "answers tasks/get of an unknown task with -32603, not -32602",
     "tasks-undeclared": "declares no tasks capability, yet runs task-augmented requests as tasks",
+    "task-cancel-lost": "answers tasks/cancel of a working task as cancelled, then reports it completed",
 }
 
 
@@ -52,10 +53,11 @@ class TaskStore:
         self.outcomes[task_id] = outcome
         return {"task": dict(self.tasks[task_id])}
 
-    def task(self, task_id) -> dict | None:
-        """The task, ended now that it is looked at (its work was done when it was created)."""
+    def task(self, task_id, finish: bool = True) -> dict | None:
+        """The task; with `finish`, ended now that it is looked at (its work was done when it
+        was created)."""
         task = self.tasks.get(task_id) if isinstance(task_id, str) else None
-        if task is not None and task["status"] == "working":
+        if finish and task is not None and task["status"] == "working":
             task.update(status="failed" if "error" in self.outcomes[task_id] else "completed", lastUpdatedAt=now())
         return task
 
@@ -67,7 +69,7 @@ class TaskStore:
                 return jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, "no such cursor: tasks/list has one page")
             listed = [] if self.fault == "task-not-listed" else [self.task(i) for i in self.tasks]
             return jsonrpc.result(message.id, {"tasks": listed})
-        task = self.task(params.get("taskId"))
+        task = self.task(params.get("taskId"), finish=message.method != "tasks/cancel")
         if task is None:
             code = jsonrpc.INTERNAL_ERROR if self.fault == "task-unknown-id-internal-error" else jsonrpc.INVALID_PARAMS
             return jsonrpc.error(message.id, code, f"no task {params.get('taskId')!r}")
@@ -78,8 +80,17 @@ class TaskStore:
                 return jsonrpc.result(message.id, {**task, "status": "working"})
             return jsonrpc.result(message.id, dict(task))
         if message.method == "tasks/cancel":
-            return jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, f"task {task['taskId']} has ended ({task['status']})")
+            return self.cancel(message.id, task)
         return self.result(message.id, task)
+
+    def cancel(self, request_id, task: dict) -> dict:
+        """tasks/cancel: a working task becomes cancelled before the answer (tasks-062), for good."""
+        if task["status"] in TERMINAL:
+            return jsonrpc.error(request_id, jsonrpc.INVALID_PARAMS, f"task {task['taskId']} has ended ({task['status']})")
+        answer = {**task, "status": "cancelled", "lastUpdatedAt": now()}
+        if self.fault != "task-cancel-lost":
+            task.update(answer)
+        return jsonrpc.result(request_id, answer)
 
     def result(self, request_id, task: dict) -> dict:
         """tasks/result: what the request itself would have been answered with."""

@@ -100,6 +100,32 @@ def test_roots_list(client_run):
     expect(not bad, f"root URIs must be file:// URIs: {bad}")
 
 
+@requirement("roots-002")
+def test_roots_change_notified(client_run):
+    """A client that declares roots.listChanged sends notifications/roots/list_changed when
+    its roots change: the suite's server asks roots/list twice, and two different answers
+    need that notification after the first. Changing roots is a host's action that no
+    environment contract asks for: a client whose roots stay the same is not judged."""
+    record = client_run(SCENARIO)
+    record.require_session()
+    roots = _declared(record, "roots")
+    if not (isinstance(roots, dict) and roots.get("listChanged") is True):
+        not_applicable("the client does not declare roots.listChanged")
+    asked = [m for m in record.peer_requests() if m.method == "roots/list"]
+    answers = [a for a in map(record.answer_to, asked) if a is not None and a.kind is Kind.RESULT]
+    if len(answers) < 2:
+        not_applicable("the client did not answer roots/list twice with a result")
+    if answers[0].result.get("roots") == answers[1].result.get("roots"):
+        not_applicable("the client's roots did not change during the session (a host's action, which no "
+                       "environment contract asks for)")
+    first = record.index(lambda i: i.message is answers[0])
+    notified = any(i.from_client and i.message.method == "notifications/roots/list_changed"
+                   for i in record.items[first:])
+    expect(notified, "the client's roots changed between its two roots/list answers, and it sent no "
+                     f"notifications/roots/list_changed: {answers[0].result.get('roots')} then "
+                     f"{answers[1].result.get('roots')}")
+
+
 @requirement("sampling-007")
 def test_sampling_answered(client_run):
     """With sampling declared, sampling/createMessage gets a CreateMessageResult (or an

@@ -2,8 +2,8 @@
 server asks a request of a kind the client declared (sampling/createMessage, else
 elicitation/create) as a task, then asks about the task: tasks/result, tasks/get,
 tasks/list, tasks/get of an unknown task, tasks/list with a cursor it never got and
-tasks/cancel of the ended task, each once the one before is answered (the peer's tasks
-scenario). A client that declares no task support for that request kind is judged on
+tasks/cancel of the ended task, then a second task cancelled at once and looked at, each
+once the one before is answered (the peer's tasks scenario). A client that declares no task support for that request kind is judged on
 answering it as if the `task` field were not there. The validity of each answer against
 the schema (a CreateTaskResult for a request run as a task) is test_client_messages_valid's.
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from conformance.checks import blocked, expect, info, not_applicable, requirement
 from conformance.jsonrpc import INVALID_PARAMS, Kind, Message
-from conformance.peer import UNKNOWN_CURSOR, UNKNOWN_TASK
+from conformance.peer import TASK_SUPPORT, TOOL_TASK_SCENARIOS, UNKNOWN_CURSOR, UNKNOWN_TASK
 from conformance.revisions import TASKS_REVISION, declares_task_support
 from conformance.scenarios.tasks import NEXT, RELATED, TERMINAL, iso_problem
 
@@ -195,6 +195,28 @@ def test_client_task_errors(client_run):
     expect(not wrong, "answered otherwise than with error -32602:\n  " + "\n  ".join(wrong))
 
 
+@requirement("tasks-063", "tasks-062")
+def test_client_task_cancel_sticks(client_run):
+    """A working task that tasks/cancel names is cancelled before the answer, which says
+    so, and stays cancelled whatever its work does (the suite's server creates a second
+    task, cancels it at once and then asks tasks/get)."""
+    run = task_run(client_run)
+    first = task_id(run)
+    cancels = [(q, a) for q, a in run.answers("tasks/cancel") if (q.params or {}).get("taskId") != first]
+    if not cancels:
+        not_applicable("the client declares no tasks.cancel, or made no second task")
+    request, answer = answered(cancels, "tasks/cancel")
+    tid = request.params["taskId"]
+    if answer.kind is Kind.ERROR:
+        not_applicable(f"tasks/cancel of the second task got error {answer.error_code}: it had ended already")
+    _, got = answered(run.answers("tasks/get", taskId=tid), "tasks/get")
+    statuses = [answer.result.get("status"), got.result.get("status") if got.kind is Kind.RESULT else None]
+    expect(statuses[0] == "cancelled", f"tasks/cancel of the working task {tid!r} answered with status "
+                                       f"{statuses[0]!r}, not 'cancelled'")
+    expect(statuses[1] == "cancelled", f"the cancelled task {tid!r} is {statuses[1]!r} at the next tasks/get: a "
+                                       f"cancelled task stays cancelled ({got.text()[:200]})")
+
+
 @requirement("tasks-021", "tasks-001", "schema-001")
 def test_client_ignores_task_without_capability(client_run):
     """A client that declares no task support for a request kind (tasks.requests) answers
@@ -213,3 +235,43 @@ def test_client_ignores_task_without_capability(client_run):
         expect(answer is None or answer.kind is Kind.ERROR,
                f"{run.asked.method} with a `task` field got error {run.answer.error}, but without it a result: "
                "the field was not ignored")
+
+
+def tool_task_problems(record) -> list[str]:
+    """The client's tools/call requests in a tool-tasks scenario that break the tool-level
+    negotiation: a task where the server declares no task support for tools/call, or where
+    the tool's taskSupport is absent or forbidden; no task for a required tool where the
+    server supports them."""
+    declared = declares_task_support(record.server_capabilities(), "tools/call")
+    problems = []
+    for call in (m for m in record.client_requests() if m.method == "tools/call"):
+        params = call.params if isinstance(call.params, dict) else {}
+        name, as_task = params.get("name"), "task" in params
+        support = TASK_SUPPORT.get(name, "unknown")
+        if as_task and not declared:
+            problems.append(f"{record.scenario}: {name} called as a task, though the server declares no "
+                            "tasks.requests.tools.call (tasks-004)")
+        elif as_task and support in (None, "forbidden"):
+            problems.append(f"{record.scenario}: {name} (taskSupport {support or 'absent'}) called as a task (tasks-005)")
+        elif not as_task and declared and support == "required":
+            problems.append(f"{record.scenario}: {name} (taskSupport required) called without a task (tasks-008)")
+    return problems
+
+
+@requirement("tasks-004", "tasks-005", "tasks-008")
+def test_client_tool_tasks_as_declared(client_run):
+    """The client calls a tool as a task only when the server declares task support for
+    tools/call and the tool's execution.taskSupport is optional or required, and a required
+    one always as a task (scenario tool-tasks, its context asking for a call of each tool;
+    tool-tasks-undeclared, the same tools from a server without the tasks capability). A
+    client that does not call a tool is not judged on it."""
+    records = [client_run(name) for name in TOOL_TASK_SCENARIOS]
+    for record in records:
+        record.require_session()
+    judged = [r for r in records if r.revision == TASKS_REVISION]
+    if not judged:
+        not_applicable(f"tasks are a {TASKS_REVISION} feature; the session's revision is {records[0].revision}")
+    if not any(m.method == "tools/call" for r in judged for m in r.client_requests()):
+        not_applicable("the client called no tool in the tool-tasks scenarios")
+    problems = [p for record in judged for p in tool_task_problems(record)]
+    expect(not problems, "tool calls against the tool-level task negotiation:\n  " + "\n  ".join(problems))
