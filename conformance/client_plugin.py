@@ -58,7 +58,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "session-expired": "initialize", "modern": "request-metadata",
                      "modern-custom-headers": "http-custom-headers",
                      "modern-invalid-tool-headers": "http-invalid-tool-headers",
-                     "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state"}
+                     "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state",
+                     "modern-undeclared-inputs": "sep-2322-client-request-state"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

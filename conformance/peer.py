@@ -44,6 +44,8 @@ Scenarios (legacy era):
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
                     answered with an InputRequiredResult (inputRequests for the declared
                     capabilities and a requestState to echo), its retry with the result
+  modern-undeclared-inputs  as modern-mrtr, but the InputRequiredResult asks for elicitation,
+                    sampling and roots whatever the client declared
   modern-custom-headers  the modern era with tools whose parameters carry x-mcp-header
                     annotations (the official http-custom-headers scenario's tools); the
                     environment's MCP_CONFORMANCE_CONTEXT names the calls to make (CONTEXTS)
@@ -71,7 +73,8 @@ from .schema import legacy_revisions, revisions
 from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared", "version-mismatch", "version-fallback",
-             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-custom-headers",
+             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-undeclared-inputs",
+             "modern-custom-headers",
              "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
@@ -289,10 +292,10 @@ class Peer:
     def tool_call_or_input_required(self, params: dict) -> dict | None:
         """A tool result; in modern-mrtr first an InputRequiredResult, then (None) a refusal
         of a retry whose requestState differs from the one sent."""
-        if self.scenario == "modern-mrtr":
+        if self.scenario in ("modern-mrtr", "modern-undeclared-inputs"):
             if "requestState" not in params:
                 declared = (params.get("_meta") or {}).get(META + "clientCapabilities") or {}
-                asked = input_requests(declared)
+                asked = input_requests(declared) if self.scenario == "modern-mrtr" else every_input_request()
                 return {"resultType": "input_required", **({"inputRequests": asked} if asked else {}),
                         "requestState": REQUEST_STATE}
             if params["requestState"] != REQUEST_STATE:
@@ -462,6 +465,12 @@ def readable(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8"), True
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace"), False
+
+
+def every_input_request() -> dict:
+    """modern-undeclared-inputs: an input request of each kind, whatever the client declared."""
+    return {**input_requests({"elicitation": {}, "roots": {}}), "sample": {
+        "method": "sampling/createMessage", "params": TASK_REQUESTS["sampling/createMessage"][1]}}
 
 
 def input_requests(declared: dict) -> dict:

@@ -47,7 +47,7 @@ CHECKS = {
     "test_client_task_created", "test_client_task_status_transitions", "test_client_task_result_is_underlying_result",
     "test_client_task_result_related_meta", "test_client_task_listed", "test_client_task_errors",
     "test_client_ignores_task_without_capability", "test_client_task_cancel_sticks", "test_roots_change_notified",
-    "test_client_tool_tasks_as_declared",
+    "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -154,6 +154,9 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "tool-task-forbidden": ("test_client_tool_tasks_as_declared", "failed", "echo_forbidden (taskSupport forbidden)"),
     "tool-task-required-plain": ("test_client_tool_tasks_as_declared", "failed", "called without a task (tasks-008)"),
     "tool-task-undeclared": ("test_client_tool_tasks_as_declared", "failed", "declares no tasks.requests.tools.call"),
+    "modern-answers-undeclared": ("test_modern_capabilities_declared_per_request", "failed",
+                                  "sampling is not in the retry's clientCapabilities"),
+    "roots-not-file": ("test_roots_list", "failed", "modern-era input response gave ['https://example.com/project']"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
 }
 STALLS = {"stalls-on-older-version"}
@@ -240,7 +243,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_modern_requests_carry_meta", "test_modern_client_sends_no_responses", "test_discover_probe_first",
     "test_retries_after_unsupported_version",
     "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
-    "test_http_custom_headers", "test_http_invalid_header_tools_dropped",
+    "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

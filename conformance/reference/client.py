@@ -86,7 +86,10 @@ FAULTS = {
     "bad-meta-key": "asks for tools/list with a `_meta` key whose prefix starts with a hyphen",
     "bad-extension-id": "declares (modern era) an extension whose id has no prefix",
     "roots-change-silently": "declares roots.listChanged, and changes its roots without notifying",
+    "roots-not-file": "gives a root whose URI is https://, not file://",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
+    "modern-answers-undeclared": "leaves sampling and roots out of its modern-era clientCapabilities, yet fulfils "
+                                 "input requests for them",
     "tool-task-required-plain": "calls a tool whose taskSupport is required without a task",
     "tool-task-undeclared": "calls a required tool as a task on a server that declares no tasks capability",
     # over HTTP, against a protected server (oauth.py)
@@ -267,7 +270,8 @@ class Client:
             self.roots_listed += 1
             if self.fault == "roots-change-silently" and self.roots_listed > 1:
                 return {"roots": [{"uri": "file:///tmp/other-project", "name": "other project"}]}
-            return {"roots": [{"uri": "file:///tmp/project", "name": "project"}]}
+            uri = "https://example.com/project" if self.fault == "roots-not-file" else "file:///tmp/project"
+            return {"roots": [{"uri": uri, "name": "project"}]}
         if method == "sampling/createMessage":
             result = {"role": "assistant", "content": {"type": "text", "text": "Hello."}, "model": "scripted"}
             if self.fault == "bad-sampling-result":
@@ -346,7 +350,8 @@ class Client:
     def meta(self, full: bool = True) -> dict:
         meta = {META + "protocolVersion": MODERN, META + "clientInfo": CLIENT_INFO}
         if full:  # tasks are an extension in the modern era, not a capability
-            capabilities = {k: v for k, v in self.capabilities.items() if k != "tasks"}
+            left_out = ("tasks", "sampling", "roots") if self.fault == "modern-answers-undeclared" else ("tasks",)
+            capabilities = {k: v for k, v in self.capabilities.items() if k not in left_out}
             if self.fault == "bad-extension-id":
                 capabilities["extensions"] = {"conformance-demo": {}}
             meta[META + "clientCapabilities"] = capabilities

@@ -162,3 +162,34 @@ def test_modern_client_sends_no_responses(client_run):
         not_applicable("the client sent no modern-era request (legacy era only)")
     expect(not answers, "JSON-RPC responses sent in the modern era, where the server sends no requests:\n  "
            + "\n  ".join(answers))
+
+
+# What fulfilling an input request shows the client supports: method -> (capability, the sign)
+SUPPORT_SHOWN = {"sampling/createMessage": ("sampling", lambda answer: "content" in answer),
+                 "elicitation/create": ("elicitation", lambda answer: answer.get("action") == "accept"),
+                 "roots/list": ("roots", lambda answer: isinstance(answer.get("roots"), list))}
+
+
+@requirement("2026-07-28/elicitation-007", "2026-07-28/sampling-008", "2026-07-28/roots-002")
+def test_modern_capabilities_declared_per_request(client_run):
+    """A client that supports sampling, elicitation or roots declares it in the
+    clientCapabilities `_meta` of each request: asked for all three whatever it declared
+    (scenario modern-undeclared-inputs), a retry that fulfils one (a sampled message, an
+    accepted elicitation, a list of roots) shows the support, which that retry must declare.
+    A declined or missing answer shows nothing."""
+    record = client_run("modern-undeclared-inputs")
+    calls, asked = _input_required(record)
+    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    if retry is None:
+        not_applicable("the client did not retry the tool call after the InputRequiredResult")
+    meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
+    declared = meta.get(META + "clientCapabilities") if isinstance(meta.get(META + "clientCapabilities"), dict) else {}
+    responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
+    undeclared = []
+    for key, request in (asked.get("inputRequests") or {}).items():
+        capability, shown = SUPPORT_SHOWN[request["method"]]
+        answer = responses.get(key)
+        if isinstance(answer, dict) and shown(answer) and capability not in declared:
+            undeclared.append(f"{key} ({request['method']}) fulfilled, yet {capability} is not in the retry's "
+                              "clientCapabilities")
+    expect(not undeclared, "features used but not declared per request:\n  " + "\n  ".join(undeclared))

@@ -81,10 +81,23 @@ def test_answers_ping(client_run):
     expect(not extra, f"the ping result must be empty, it holds {sorted(extra)}")
 
 
-@requirement("roots-001", "roots-003", "roots-004")
+def modern_roots(client_run) -> list:
+    """The roots the client gave in the modern era: its answers to the roots input request
+    of scenario modern-mrtr (none when it speaks only the legacy era or was not asked)."""
+    record = client_run("modern-mrtr")
+    return [r for m in record.modern_requests() if isinstance(m.params, dict)
+            and isinstance((m.params.get("inputResponses") or {}).get("roots"), dict)
+            for r in m.params["inputResponses"]["roots"].get("roots") or []]
+
+
+@requirement("roots-001", "roots-003", "roots-004", "2026-07-28/roots-003")
 def test_roots_list(client_run):
     """With the roots capability declared, roots/list gets a list of file:// roots; without
-    it, the answer is error -32601."""
+    it, the answer is error -32601. In the modern era the roots a client gives in answer to
+    an input request (scenario modern-mrtr) are file:// URIs as well."""
+    modern = [r.get("uri") if isinstance(r, dict) else r for r in modern_roots(client_run)]
+    bad_modern = [uri for uri in modern if not str(uri or "").startswith("file://")]
+    expect(not bad_modern, f"root URIs must be file:// URIs; the modern-era input response gave {bad_modern}")
     record = client_run(SCENARIO)
     record.require_session()
     _, answer = _sent(record, "roots/list")
