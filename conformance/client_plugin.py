@@ -59,7 +59,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "modern-custom-headers": "http-custom-headers",
                      "modern-invalid-tool-headers": "http-invalid-tool-headers",
                      "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state",
-                     "modern-undeclared-inputs": "sep-2322-client-request-state"}
+                     "modern-undeclared-inputs": "sep-2322-client-request-state",
+                     "modern-unknown-result-type": "request-metadata"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

@@ -23,7 +23,8 @@ Scenarios (legacy era):
                     as server-requests does
   session-expired   as initialize; over Streamable HTTP the first request past the handshake
                     gets HTTP 404: the session ended (conformance.peer_http)
-  modern            also serve the modern era (server/discover, `_meta` on every request)
+  modern            also serve the modern era (server/discover, `_meta` on every request),
+                    declaring prompts, resources and completions besides tools (MODERN_FEATURES)
   modern-retry      refuse every modern-era request with UnsupportedProtocolVersionError
                     naming only legacy revisions (initialize still works)
   tasks             (2025-11-25) after notifications/initialized, a task-augmented request
@@ -44,6 +45,8 @@ Scenarios (legacy era):
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
                     answered with an InputRequiredResult (inputRequests for the declared
                     capabilities and a requestState to echo), its retry with the result
+  modern-unknown-result-type  the modern era with a tools/list result whose resultType no
+                    revision defines (a client must take it as invalid)
   modern-undeclared-inputs  as modern-mrtr, but the InputRequiredResult asks for elicitation,
                     sampling and roots whatever the client declared
   modern-custom-headers  the modern era with tools whose parameters carry x-mcp-header
@@ -74,17 +77,25 @@ from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared", "version-mismatch", "version-fallback",
              "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-undeclared-inputs",
+             "modern-unknown-result-type",
              "modern-custom-headers",
              "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
-CACHEABLE = {"server/discover", "tools/list"}
+CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
+# modern: what the server offers besides tools, method -> its result
+MODERN_FEATURES = {
+    "prompts/list": {"prompts": [{"name": "greet", "arguments": [{"name": "who"}]}]},
+    "resources/list": {"resources": [{"uri": "file:///tmp/readme.txt", "name": "readme"}]},
+    "completion/complete": {"completion": {"values": ["world"]}},
+}
 IMPOSSIBLE_VERSION = "2099-12-31"
 HOLD = 5.0
 TASK_TTL = 60_000  # ms, asked for each task
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
+UNKNOWN_RESULT_TYPE = "mcp-conformance-unknown"
 TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
     "sampling/createMessage": ("sampling", {
         "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16}),
@@ -274,7 +285,10 @@ class Peer:
             return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here",
                                  {"supported": supported, "requested": str(version)})
         if method == "server/discover":
-            value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}}}
+            features = {"prompts": {}, "resources": {}, "completions": {}} if self.scenario == "modern" else {}
+            value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}, **features}}
+        elif method in MODERN_FEATURES and self.scenario == "modern":
+            value = MODERN_FEATURES[method]
         elif method == "tools/list":
             value = {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}
         elif method == "tools/call":
@@ -285,6 +299,8 @@ class Peer:
             return jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}")
         self.revision = version
         value = {"resultType": "complete", **value, "_meta": {META + "serverInfo": SERVER_INFO}}
+        if method == "tools/list" and self.scenario == "modern-unknown-result-type":
+            value["resultType"] = UNKNOWN_RESULT_TYPE
         if method in CACHEABLE:
             value.update(ttlMs=0, cacheScope="public")
         return jsonrpc.result(request_id, value)

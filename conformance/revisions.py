@@ -48,3 +48,6 @@ def declares_task_support(capabilities: dict, method: str) -> bool:
     for key in ("requests", *method.split("/")):
         node = node.get(key) if isinstance(node, dict) else None
     return isinstance(node, dict)
+
+
+RESULT_TYPES = ("complete", "input_required")  # the core resultType values (2026-07-28); others are invalid

@@ -48,6 +48,7 @@ CHECKS = {
     "test_client_task_result_related_meta", "test_client_task_listed", "test_client_task_errors",
     "test_client_ignores_task_without_capability", "test_client_task_cancel_sticks", "test_roots_change_notified",
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
+    "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -157,6 +158,9 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "modern-answers-undeclared": ("test_modern_capabilities_declared_per_request", "failed",
                                   "sampling is not in the retry's clientCapabilities"),
     "roots-not-file": ("test_roots_list", "failed", "modern-era input response gave ['https://example.com/project']"),
+    "modern-elicitation-no-mode": ("test_modern_elicitation_capability_names_a_mode", "failed",
+                                   "elicitation {'voice': {}}"),
+    "accepts-unknown-result-type": ("test_unknown_result_type_treated_as_invalid", "failed", "tools/call 'echo'"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
 }
 STALLS = {"stalls-on-older-version"}
@@ -212,7 +216,12 @@ SDK_HTTP_FINDINGS = {"test_http_new_session_after_404": "failed"}
 # (nothing in mcp/client reads taskSupport), where a client must call it as a task
 # (https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks#tool-level-negotiation).
 # The TypeScript SDK client refuses such a call itself.
-PYTHON_SDK_FINDINGS = {"test_client_tool_tasks_as_declared": "failed"}
+# And https://modelcontextprotocol.io/specification/2026-07-28/basic#resulttype (a resultType
+# the client does not recognise makes the result invalid): a tools/list result with resultType
+# "mcp-conformance-unknown" is taken as a list, and its tool called (ClientSession routes an
+# unknown resultType to the core arm for tools/call only; tools/list is not checked).
+PYTHON_SDK_FINDINGS = {"test_client_tool_tasks_as_declared": "failed",
+                       "test_unknown_result_type_treated_as_invalid": "failed"}
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -244,6 +253,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_retries_after_unsupported_version",
     "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
     "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
+    "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

@@ -30,7 +30,7 @@ import time
 
 from .. import jsonrpc
 from ..jsonrpc import Kind
-from ..revisions import declares_task_support, elicitation_modes, legacy_revisions, revisions
+from ..revisions import RESULT_TYPES, declares_task_support, elicitation_modes, legacy_revisions, revisions
 from ..transport.base import TransportError, TransportTimeout
 from ..transport.http import PARAM_HEADER, HttpTransport, header_params
 from ..transport.stdio import StdioTransport
@@ -87,6 +87,8 @@ FAULTS = {
     "bad-extension-id": "declares (modern era) an extension whose id has no prefix",
     "roots-change-silently": "declares roots.listChanged, and changes its roots without notifying",
     "roots-not-file": "gives a root whose URI is https://, not file://",
+    "modern-elicitation-no-mode": "declares (modern era) elicitation with the mode `voice` only, neither form nor url",
+    "accepts-unknown-result-type": "uses a tools/list result whose resultType it does not know",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
     "modern-answers-undeclared": "leaves sampling and roots out of its modern-era clientCapabilities, yet fulfils "
                                  "input requests for them",
@@ -293,6 +295,7 @@ class Client:
         except Refused:  # an HTTP 400 (or the like) without a modern error: a legacy server
             probe = None
         if probe is not None and probe.kind is Kind.RESULT and MODERN in (probe.result.get("supportedVersions") or []):
+            self.server_capabilities = probe.result.get("capabilities") or {}
             return self.work(modern=True)
         newest = legacy_revisions()[-1]
         if probe is not None and probe.kind is Kind.ERROR and probe.error_code == UNSUPPORTED_PROTOCOL_VERSION:
@@ -354,6 +357,8 @@ class Client:
             capabilities = {k: v for k, v in self.capabilities.items() if k not in left_out}
             if self.fault == "bad-extension-id":
                 capabilities["extensions"] = {"conformance-demo": {}}
+            if self.fault == "modern-elicitation-no-mode":
+                capabilities["elicitation"] = {"voice": {}}
             meta[META + "clientCapabilities"] = capabilities
         return meta
 
@@ -367,8 +372,14 @@ class Client:
                 and "resultType" not in tools.result:
             raise GaveUp("tools/list came back without resultType")
         listed = (tools.result or {}).get("tools") or [] if tools.kind is Kind.RESULT else []
+        kind = (tools.result or {}).get("resultType", "complete") if tools.kind is Kind.RESULT else None
+        if modern and kind not in (None, *RESULT_TYPES) and self.fault != "accepts-unknown-result-type":
+            print(f"reference client: tools/list came back with resultType {kind!r}: invalid", file=sys.stderr)
+            listed = []  # basic-013
         if self.fault == "lists-prompts":
             self.request("prompts/list", extra())
+        if modern:
+            self.use_modern_features(extra)
         if self.oauth is not None:
             self.oauth.fetch_icons(listed)
         if isinstance(self.transport, HttpTransport) and self.fault != "keeps-invalid-header-tools":
@@ -388,6 +399,19 @@ class Client:
                 self.request("tasks/result", {"taskId": answer.result["task"].get("taskId")})
         self.drain(0.3)  # late requests from the server get answered too
         return 0
+
+    def use_modern_features(self, extra) -> None:
+        """In the modern era, list the prompts and resources the server declares, and ask
+        for a completion of a prompt's first argument."""
+        declared = self.server_capabilities
+        prompts = self.request("prompts/list", extra()) if "prompts" in declared else None
+        if "resources" in declared:
+            self.request("resources/list", extra())
+        listed = (prompts.result or {}).get("prompts") or [] if prompts and prompts.kind is Kind.RESULT else []
+        arguments = (listed[0].get("arguments") or []) if listed and isinstance(listed[0], dict) else []
+        if "completions" in declared and arguments:
+            self.request("completion/complete", {"ref": {"type": "ref/prompt", "name": listed[0]["name"]},
+                                                 "argument": {"name": arguments[0]["name"], "value": "w"}, **extra()})
 
     def as_task(self, support: str | None) -> bool:
         """Whether to call a tool as a task (tasks-004/005/008): a required one always, when

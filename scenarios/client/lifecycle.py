@@ -186,12 +186,14 @@ def test_closes_stdin_first(client_run):
 
 @sweep
 @requirement("basic-003", "basic-004", "basic-005", "basic-008", "basic-011", "basic-012",
-             *(f"2026-07-28/basic-{n}" for n in ("003", "004", "005", "008", "016", "017")))
+             *(f"2026-07-28/basic-{n}" for n in ("003", "004", "005", "008", "016", "017")),
+             "2026-07-28/sampling-015")
 def test_client_messages_valid(mcp_client):
     """Every message the client sent in every scenario is valid against the schema of its
     revision; among the rules the schema holds: request ids are strings or integers (never
     null), a result response has `result`, an error response an `error` with an integer
-    `code` and a `message`. The one owner of the client's schema validity: each distinct problem
+    `code` and a `message`, a sampled message (a result, or a modern-era input response)
+    has a role, user or assistant, and content. The one owner of the client's schema validity: each distinct problem
     (definition, JSON path, method) is reported here once, with where it was first seen;
     the checks that read those messages judge only their own rule."""
     from conformance.peer import SCENARIOS

@@ -8,7 +8,8 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
 
 from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
-from conformance.jsonrpc import Kind
+from conformance.jsonrpc import Kind, Message
+from conformance.peer import UNKNOWN_RESULT_TYPE
 
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
@@ -23,11 +24,13 @@ def _modern(record):
 
 
 @requirement("2026-07-28/basic-053", "2026-07-28/basic-056", "2026-07-28/mrtr-002", "2026-07-28/tools-001",
-             "2026-07-28/pagination-001")
+             "2026-07-28/pagination-001", "2026-07-28/prompts-001", "2026-07-28/resources-001",
+             "2026-07-28/completion-001")
 def test_modern_requests_carry_meta(client_run):
     """In the modern era every request (server/discover, the paginated tools/list,
-    tools/call...) carries `_meta` with the protocol version and the client's capabilities,
-    and should carry clientInfo."""
+    tools/call, and the prompts/, resources/ and completion/ requests a client sends to the
+    suite's server, which declares those features) carries `_meta` with the protocol
+    version and the client's capabilities, and should carry clientInfo."""
     record = client_run("modern")
     _modern(record)
     initialize = next((n for n, m in enumerate(record.client_requests()) if m.method == "initialize"), None)
@@ -193,3 +196,50 @@ def test_modern_capabilities_declared_per_request(client_run):
             undeclared.append(f"{key} ({request['method']}) fulfilled, yet {capability} is not in the retry's "
                               "clientCapabilities")
     expect(not undeclared, "features used but not declared per request:\n  " + "\n  ".join(undeclared))
+
+
+def declared_per_request(record) -> list[tuple[Message, dict]]:
+    """(request, its clientCapabilities) of each modern-era request that declares them."""
+    found = []
+    for request in record.modern_requests():
+        meta = request.params.get("_meta") if isinstance(request.params, dict) else None
+        capabilities = meta.get(META + "clientCapabilities") if isinstance(meta, dict) else None
+        if isinstance(capabilities, dict):
+            found.append((request, capabilities))
+    return found
+
+
+@requirement("2026-07-28/elicitation-008")
+def test_modern_elicitation_capability_names_a_mode(client_run):
+    """An elicitation capability a modern-era request declares supports a mode: it names
+    form or url, or is empty (which means form). Judged in the scenarios modern and
+    modern-mrtr."""
+    declared = [(r, c["elicitation"]) for name in ("modern", MRTR)
+                for r, c in declared_per_request(client_run(name)) if "elicitation" in c]
+    if not declared:
+        not_applicable("no modern-era request declared elicitation")
+    wrong = [f"{r.method} (id {r.id}): elicitation {e!r}" for r, e in declared
+             if not (isinstance(e, dict) and (not e or "form" in e or "url" in e))]
+    expect(not wrong, "elicitation declared without a mode it supports (form, url, or {} for form):\n  "
+           + "\n  ".join(dict.fromkeys(wrong)))
+
+
+@requirement("2026-07-28/basic-012", "2026-07-28/basic-013")
+def test_unknown_result_type_treated_as_invalid(client_run):
+    """A result whose resultType the client does not know (neither a core value nor one of
+    an extension it supports) is invalid: given a tools/list result with resultType
+    "mcp-conformance-unknown" (scenario modern-unknown-result-type), the client calls none
+    of the tools it lists. Stopping, or asking again, is its choice."""
+    record = client_run("modern-unknown-result-type")
+    requests = _modern(record)
+    if any(m.method == "initialize" for m in record.client_requests()):
+        not_applicable("the client went on in the legacy era although the server offered the modern one")
+    listed = {t["name"] for i in record.items if not i.from_client and i.message.kind is Kind.RESULT
+              and i.message.result.get("resultType") == UNKNOWN_RESULT_TYPE
+              for t in i.message.result.get("tools") or [] if isinstance(t, dict) and "name" in t}
+    if not listed:
+        not_applicable("the client sent no tools/list, so it got no result of an unknown resultType")
+    called = [f"{m.method} {m.params.get('name')!r} (id {m.id})" for m in requests if m.method == "tools/call"
+              and isinstance(m.params, dict) and m.params.get("name") in listed]
+    expect(not called, f"the client used a tools/list result of resultType {UNKNOWN_RESULT_TYPE!r}, which it must "
+                       "take as invalid: " + ", ".join(called))
