@@ -60,7 +60,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "modern-invalid-tool-headers": "http-invalid-tool-headers",
                      "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state",
                      "modern-undeclared-inputs": "sep-2322-client-request-state",
-                     "modern-unknown-result-type": "request-metadata"}
+                     "modern-unknown-result-type": "request-metadata",
+                     "modern-network-ref": "json-schema-ref-no-deref"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

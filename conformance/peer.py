@@ -45,6 +45,9 @@ Scenarios (legacy era):
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
                     answered with an InputRequiredResult (inputRequests for the declared
                     capabilities and a requestState to echo), its retry with the result
+  modern-network-ref  the modern era with a tool whose inputSchema holds a same-document $ref
+                    and a $ref to a canary URL on the suite's server (Streamable HTTP only:
+                    over stdio the URL names no server), which a client must not fetch
   modern-unknown-result-type  the modern era with a tools/list result whose resultType no
                     revision defines (a client must take it as invalid)
   modern-undeclared-inputs  as modern-mrtr, but the InputRequiredResult asks for elicitation,
@@ -77,7 +80,7 @@ from .transport.base import pipe_chunks
 
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared", "version-mismatch", "version-fallback",
              "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-undeclared-inputs",
-             "modern-unknown-result-type",
+             "modern-unknown-result-type", "modern-network-ref",
              "modern-custom-headers",
              "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
@@ -96,6 +99,7 @@ UNKNOWN_TASK = "mcp-conformance-no-such-task"
 UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 UNKNOWN_RESULT_TYPE = "mcp-conformance-unknown"
+CANARY_PATH = "/canary/profile-schema.json"  # modern-network-ref: fetching it dereferences a network $ref
 TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
     "sampling/createMessage": ("sampling", {
         "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16}),
@@ -181,6 +185,7 @@ class Peer:
         self.task_script: TaskScript | None = None  # the tasks scenario's requests still to send
         self.roots_asked = 0  # roots/list requests sent (server-requests)
         self.tool_tasks: ToolTasks | None = None  # the tool-tasks scenarios' tasks (2025-11-25)
+        self.origin = "http://mcp-conformance.invalid"  # where the canary of modern-network-ref lives (peer_http)
         if announce:  # over HTTP the first request announces the client instead
             self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
 
@@ -289,6 +294,8 @@ class Peer:
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}, **features}}
         elif method in MODERN_FEATURES and self.scenario == "modern":
             value = MODERN_FEATURES[method]
+        elif method == "tools/list" and self.scenario == "modern-network-ref":
+            value = {"tools": [network_ref_tool(self.origin + CANARY_PATH)]}
         elif method == "tools/list":
             value = {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}
         elif method == "tools/call":
@@ -481,6 +488,15 @@ def readable(raw: bytes) -> tuple[str, bool]:
         return raw.decode("utf-8"), True
     except UnicodeDecodeError:
         return raw.decode("utf-8", errors="replace"), False
+
+
+def network_ref_tool(canary_url: str) -> dict:
+    """The official json-schema-ref-no-deref scenario's tool: a same-document $ref, which a
+    client may resolve, and a network one, which it must not fetch (2026 basic-043)."""
+    return {"name": "lookup_user", "description": "Look up a user profile by id", "inputSchema": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+        "$defs": {"userId": {"type": "string", "pattern": "^[a-z0-9-]+$"}},
+        "properties": {"id": {"$ref": "#/$defs/userId"}, "profile": {"$ref": canary_url}}, "required": ["id"]}}
 
 
 def every_input_request() -> dict:

@@ -110,10 +110,9 @@ class PeerApp:
         from starlette.requests import Request
         from starlette.responses import Response
         request = Request(scope, receive)
-        if request.url.path != PATH:
-            if request.method == "POST":  # a message sent elsewhere than the MCP endpoint
-                self.peer.record({"event": "http-elsewhere", "method": "POST", "path": request.url.path,
-                                  "data": (await request.body()).decode("utf-8", errors="replace")})
+        if request.url.path != PATH:  # a message POSTed beside the endpoint, or a $ref fetched
+            self.peer.record({"event": "http-elsewhere", "method": request.method, "path": request.url.path,
+                              "data": (await request.body()).decode("utf-8", errors="replace")})
             await Response(status_code=404)(scope, receive, send)
             return
         self.peer.announce()
@@ -220,6 +219,7 @@ class HttpPeerServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}{PATH}"
+        self.peer.origin = self.url[:-len(PATH)]
         self.server = None
         self.thread: threading.Thread | None = None
 

@@ -30,7 +30,7 @@ SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
              "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
-             "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each"}
+             "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each", "test_network_refs_not_fetched"}
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -161,13 +161,14 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "modern-elicitation-no-mode": ("test_modern_elicitation_capability_names_a_mode", "failed",
                                    "elicitation {'voice': {}}"),
     "accepts-unknown-result-type": ("test_unknown_result_type_treated_as_invalid", "failed", "tools/call 'echo'"),
+    "derefs-network-refs": ("test_network_refs_not_fetched", "failed", "GET /canary/profile-schema.json"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
              "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize",
              "no-param-headers", "keeps-invalid-header-tools", "http-batches-notification",
-             "http-posts-elsewhere"}  # the rest over stdio
+             "http-posts-elsewhere", "derefs-network-refs"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():
@@ -254,6 +255,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
     "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
+    "test_network_refs_not_fetched",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

@@ -89,6 +89,7 @@ FAULTS = {
     "roots-not-file": "gives a root whose URI is https://, not file://",
     "modern-elicitation-no-mode": "declares (modern era) elicitation with the mode `voice` only, neither form nor url",
     "accepts-unknown-result-type": "uses a tools/list result whose resultType it does not know",
+    "derefs-network-refs": "fetches the network URIs its tools' inputSchema $refs name",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
     "modern-answers-undeclared": "leaves sampling and roots out of its modern-era clientCapabilities, yet fulfils "
                                  "input requests for them",
@@ -382,6 +383,8 @@ class Client:
             self.use_modern_features(extra)
         if self.oauth is not None:
             self.oauth.fetch_icons(listed)
+        if self.fault == "derefs-network-refs":
+            fetch_network_refs(listed)
         if isinstance(self.transport, HttpTransport) and self.fault != "keeps-invalid-header-tools":
             listed = [tool for tool in listed if not header_problems(tool)]  # tools-031/032: dropped over HTTP
         calls = self.asked_calls(listed)
@@ -460,6 +463,28 @@ class Client:
             except TransportError:
                 return
             self.handle(message)
+
+
+def fetch_network_refs(listed: list) -> None:
+    """The derefs-network-refs fault: GET every http(s) $ref in the tools' input schemas."""
+    import httpx
+
+    def refs(value):
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and ref.startswith(("http://", "https://")):
+                yield ref
+            for inner in value.values():
+                yield from refs(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from refs(inner)
+
+    for url in {ref for tool in listed if isinstance(tool, dict) for ref in refs(tool.get("inputSchema"))}:
+        try:
+            httpx.get(url, timeout=2.0, trust_env=False)
+        except httpx.HTTPError:
+            pass
 
 
 def header_problems(tool) -> list[str]:

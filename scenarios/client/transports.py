@@ -6,7 +6,7 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.peer import HEADER_TOOLS, INVALID_HEADER_TOOLS
+from conformance.peer import CANARY_PATH, HEADER_TOOLS, INVALID_HEADER_TOOLS
 from conformance.transport.http import (PARAM_HEADER, SENTINEL, SESSION_HEADER, argument_at, decoded_header,
                                         header_params, header_text, modern_headers)
 from conformance.wire import supports_batches
@@ -121,7 +121,7 @@ def test_http_posts_one_message_each(client_run, mcp_client):
         wrong += [f"{scenario}: a batch of {i.batch} in one POST: {i.entry.format(200).strip()}"
                   for i in batches.values()]
         wrong += [f"{scenario}: POST to {e['path']}, not the MCP endpoint: {e['data'][:200]}"
-                  for e in record.events if e.get("event") == "http-elsewhere"]
+                  for e in record.events if e.get("event") == "http-elsewhere" and e.get("method") == "POST"]
     expect(not wrong, "messages not POSTed one by one to the MCP endpoint:\n  " + "\n  ".join(wrong))
 
 
@@ -294,3 +294,19 @@ def test_http_invalid_header_tools_dropped(client_run):
     kept = sorted(called & set(invalid))
     expect(not kept, "tools with invalid x-mcp-header annotations were called:\n  "
            + "\n  ".join(f"{name}: {invalid[name]}" for name in kept))
+
+
+@requirement("2026-07-28/basic-043")
+def test_network_refs_not_fetched(client_run):
+    """A `$ref` in a tool's inputSchema that names a network URI is not fetched: the suite's
+    server lists a tool whose schema refers to a canary URL on itself (scenario
+    modern-network-ref, the official json-schema-ref-no-deref) and no request may reach it.
+    The rule is the modern era's: a client that stays in the legacy era is not judged."""
+    record = http_record(client_run, "modern-network-ref")
+    if not record.modern_requests() or any(m.method == "initialize" for m in record.client_requests()):
+        not_applicable("the client did not stay in the modern era in scenario modern-network-ref")
+    if not any(m.method == "tools/list" for m in record.client_requests()):
+        not_applicable("the client listed no tools, so it never saw the schema")
+    fetched = [f"{e['method']} {e['path']}" for e in record.events
+               if e.get("event") == "http-elsewhere" and e.get("path") == CANARY_PATH]
+    expect(not fetched, "the client dereferenced the network $ref of a tool's inputSchema: " + ", ".join(fetched))
