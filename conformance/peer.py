@@ -51,7 +51,7 @@ Scenarios (legacy era):
   modern-unknown-result-type  the modern era with a tools/list result whose resultType no
                     revision defines (a client must take it as invalid)
   modern-undeclared-inputs  as modern-mrtr, but the InputRequiredResult asks for elicitation,
-                    sampling and roots whatever the client declared
+                    sampling (also with tools offered) and roots whatever the client declared
   modern-custom-headers  the modern era with tools whose parameters carry x-mcp-header
                     annotations (the official http-custom-headers scenario's tools); the
                     environment's MCP_CONFORMANCE_CONTEXT names the calls to make (CONTEXTS)
@@ -408,10 +408,7 @@ class Peer:
                 "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
         sampling = self.capabilities.get("sampling")
         if isinstance(sampling, dict) and "tools" not in sampling:
-            self.request("sampling/createMessage", {
-                "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
-                "maxTokens": 16, "toolChoice": {"mode": "auto"},
-                "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]})
+            self.request("sampling/createMessage", TOOL_SAMPLING)
 
 
 class TaskScript:
@@ -499,10 +496,18 @@ def network_ref_tool(canary_url: str) -> dict:
         "properties": {"id": {"$ref": "#/$defs/userId"}, "profile": {"$ref": canary_url}}, "required": ["id"]}}
 
 
+TOOL_SAMPLING = {  # sampling with tools offered: for a client declaring sampling.tools only
+    "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}], "maxTokens": 16,
+    "toolChoice": {"mode": "auto"},
+    "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]}
+
+
 def every_input_request() -> dict:
-    """modern-undeclared-inputs: an input request of each kind, whatever the client declared."""
-    return {**input_requests({"elicitation": {}, "roots": {}}), "sample": {
-        "method": "sampling/createMessage", "params": TASK_REQUESTS["sampling/createMessage"][1]}}
+    """modern-undeclared-inputs: an input request of each kind, whatever the client
+    declared, and a sampling request offering tools, whether or not it declared sampling.tools."""
+    return {**input_requests({"elicitation": {}, "roots": {}}),
+            "sample": {"method": "sampling/createMessage", "params": TASK_REQUESTS["sampling/createMessage"][1]},
+            "sample_with_tools": {"method": "sampling/createMessage", "params": TOOL_SAMPLING}}
 
 
 def input_requests(declared: dict) -> dict:

@@ -49,6 +49,7 @@ CHECKS = {
     "test_client_ignores_task_without_capability", "test_client_task_cancel_sticks", "test_roots_change_notified",
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
+    "test_modern_tool_sampling_needs_capability",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -162,6 +163,8 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
                                    "elicitation {'voice': {}}"),
     "accepts-unknown-result-type": ("test_unknown_result_type_treated_as_invalid", "failed", "tools/call 'echo'"),
     "derefs-network-refs": ("test_network_refs_not_fetched", "failed", "GET /canary/profile-schema.json"),
+    "modern-samples-with-undeclared-tools": ("test_modern_tool_sampling_needs_capability", "failed",
+                                             "sampled a message for ['sample_with_tools']"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
 }
 STALLS = {"stalls-on-older-version"}
@@ -221,8 +224,12 @@ SDK_HTTP_FINDINGS = {"test_http_new_session_after_404": "failed"}
 # the client does not recognise makes the result invalid): a tools/list result with resultType
 # "mcp-conformance-unknown" is taken as a list, and its tool called (ClientSession routes an
 # unknown resultType to the core arm for tools/call only; tools/list is not checked).
+# In the modern era it also fulfils a sampling input request offering tools without
+# sampling.tools, as in the legacy era (SDK_FINDINGS;
+# https://modelcontextprotocol.io/specification/2026-07-28/client/sampling#capabilities).
 PYTHON_SDK_FINDINGS = {"test_client_tool_tasks_as_declared": "failed",
-                       "test_unknown_result_type_treated_as_invalid": "failed"}
+                       "test_unknown_result_type_treated_as_invalid": "failed",
+                       "test_modern_tool_sampling_needs_capability": "failed"}
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -255,7 +262,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_missing_result_type_read_as_complete", "test_retry_after_input_required", "test_http_modern_request_headers",
     "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
-    "test_network_refs_not_fetched",
+    "test_network_refs_not_fetched", "test_modern_tool_sampling_needs_capability",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

@@ -90,6 +90,8 @@ FAULTS = {
     "modern-elicitation-no-mode": "declares (modern era) elicitation with the mode `voice` only, neither form nor url",
     "accepts-unknown-result-type": "uses a tools/list result whose resultType it does not know",
     "derefs-network-refs": "fetches the network URIs its tools' inputSchema $refs name",
+    "modern-samples-with-undeclared-tools": "fulfils a modern-era sampling input request offering tools, without "
+                                            "declaring sampling.tools",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
     "modern-answers-undeclared": "leaves sampling and roots out of its modern-era clientCapabilities, yet fulfils "
                                  "input requests for them",
@@ -449,11 +451,20 @@ class Client:
                 self.send(jsonrpc.result(key, {**result, "resultType": "complete"}))
         retry = dict(call)
         if self.fault != "mrtr-no-input-responses" and asked:
-            retry["inputResponses"] = {key: self.result_for(r.get("method")) or {} for key, r in asked.items()}
+            retry["inputResponses"] = {key: self.result_for(r.get("method")) or {} for key, r in asked.items()
+                                       if self.fulfils(r)}
         if "requestState" in answer.result:
             state = answer.result["requestState"]
             retry["requestState"] = state + "-mine" if self.fault == "mrtr-alters-state" else state
         return self.request("tools/call", retry, answer.id if self.fault == "mrtr-same-id" else None)
+
+    def fulfils(self, input_request: dict) -> bool:
+        """Whether it answers an input request: not sampling with tools, without sampling.tools
+        declared (2026 sampling-006, schema-055/056: it cannot answer it with an error)."""
+        params = input_request.get("params") if isinstance(input_request.get("params"), dict) else {}
+        with_tools = input_request.get("method") == "sampling/createMessage" and ("tools" in params or "toolChoice" in params)
+        return not with_tools or "tools" in self.capabilities["sampling"] \
+            or self.fault == "modern-samples-with-undeclared-tools"
 
     def drain(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

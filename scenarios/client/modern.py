@@ -243,3 +243,27 @@ def test_unknown_result_type_treated_as_invalid(client_run):
               and isinstance(m.params, dict) and m.params.get("name") in listed]
     expect(not called, f"the client used a tools/list result of resultType {UNKNOWN_RESULT_TYPE!r}, which it must "
                        "take as invalid: " + ", ".join(called))
+
+
+@requirement("2026-07-28/sampling-006", "2026-07-28/schema-055", "2026-07-28/schema-056")
+def test_modern_tool_sampling_needs_capability(client_run):
+    """Tool-enabled sampling is for a client that declares sampling.tools; one that does
+    not must not sample a message for a request offering tools and toolChoice (its answer
+    would be an error, which an input response cannot carry, so it leaves the request
+    unfulfilled). Judged on the retry in scenario modern-undeclared-inputs."""
+    record = client_run("modern-undeclared-inputs")
+    calls, asked = _input_required(record)
+    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    if retry is None:
+        not_applicable("the client did not retry the tool call after the InputRequiredResult")
+    meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
+    declared = meta.get(META + "clientCapabilities") if isinstance(meta.get(META + "clientCapabilities"), dict) else {}
+    sampling = declared.get("sampling")
+    if isinstance(sampling, dict) and "tools" in sampling:
+        not_applicable("the client declares sampling.tools: tool-enabled sampling is allowed")
+    responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
+    sampled = [key for key, request in (asked.get("inputRequests") or {}).items()
+               if request["method"] == "sampling/createMessage" and "tools" in (request.get("params") or {})
+               and isinstance(responses.get(key), dict) and "content" in responses[key]]
+    expect(not sampled, f"the client sampled a message for {sampled} (tools offered) without declaring "
+                        f"sampling.tools (it declares sampling {sampling!r})")
