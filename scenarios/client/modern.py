@@ -167,6 +167,19 @@ def test_modern_client_sends_no_responses(client_run):
            + "\n  ".join(answers))
 
 
+def undeclared_inputs_retry(client_run) -> tuple[dict, dict, dict]:
+    """Scenario modern-undeclared-inputs: the InputRequiredResult, and the clientCapabilities
+    and inputResponses of the client's retry (skipped without a retry)."""
+    calls, asked = _input_required(client_run("modern-undeclared-inputs"))
+    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    if retry is None:
+        not_applicable("the client did not retry the tool call after the InputRequiredResult")
+    meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
+    declared = meta.get(META + "clientCapabilities")
+    responses = retry.params.get("inputResponses")
+    return asked, declared if isinstance(declared, dict) else {}, responses if isinstance(responses, dict) else {}
+
+
 # What fulfilling an input request shows the client supports: method -> (capability, the sign)
 SUPPORT_SHOWN = {"sampling/createMessage": ("sampling", lambda answer: "content" in answer),
                  "elicitation/create": ("elicitation", lambda answer: answer.get("action") == "accept"),
@@ -180,14 +193,7 @@ def test_modern_capabilities_declared_per_request(client_run):
     (scenario modern-undeclared-inputs), a retry that fulfils one (a sampled message, an
     accepted elicitation, a list of roots) shows the support, which that retry must declare.
     A declined or missing answer shows nothing."""
-    record = client_run("modern-undeclared-inputs")
-    calls, asked = _input_required(record)
-    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
-    if retry is None:
-        not_applicable("the client did not retry the tool call after the InputRequiredResult")
-    meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
-    declared = meta.get(META + "clientCapabilities") if isinstance(meta.get(META + "clientCapabilities"), dict) else {}
-    responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
+    asked, declared, responses = undeclared_inputs_retry(client_run)
     undeclared = []
     for key, request in (asked.get("inputRequests") or {}).items():
         capability, shown = SUPPORT_SHOWN[request["method"]]
@@ -251,17 +257,10 @@ def test_modern_tool_sampling_needs_capability(client_run):
     not must not sample a message for a request offering tools and toolChoice (its answer
     would be an error, which an input response cannot carry, so it leaves the request
     unfulfilled). Judged on the retry in scenario modern-undeclared-inputs."""
-    record = client_run("modern-undeclared-inputs")
-    calls, asked = _input_required(record)
-    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
-    if retry is None:
-        not_applicable("the client did not retry the tool call after the InputRequiredResult")
-    meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
-    declared = meta.get(META + "clientCapabilities") if isinstance(meta.get(META + "clientCapabilities"), dict) else {}
+    asked, declared, responses = undeclared_inputs_retry(client_run)
     sampling = declared.get("sampling")
     if isinstance(sampling, dict) and "tools" in sampling:
         not_applicable("the client declares sampling.tools: tool-enabled sampling is allowed")
-    responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
     sampled = [key for key, request in (asked.get("inputRequests") or {}).items()
                if request["method"] == "sampling/createMessage" and "tools" in (request.get("params") or {})
                and isinstance(responses.get(key), dict) and "content" in responses[key]]
