@@ -44,7 +44,8 @@ Scenarios (legacy era):
                     cancellation naming a request the client never received, then its result
   modern-mrtr       the modern era with multi round-trip requests: the first tools/call is
                     answered with an InputRequiredResult (inputRequests for the declared
-                    capabilities and a requestState to echo), its retry with the result
+                    capabilities, one elicitation without a mode, and a requestState to
+                    echo), its retry with the result
   modern-network-ref  the modern era with a tool whose inputSchema holds a same-document $ref
                     and a $ref to a canary URL on the suite's server (Streamable HTTP only:
                     over stdio the URL names no server), which a client must not fetch
@@ -99,6 +100,7 @@ UNKNOWN_TASK = "mcp-conformance-no-such-task"
 UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 UNKNOWN_RESULT_TYPE = "mcp-conformance-unknown"
+FORM_BY_DEFAULT = "name_no_mode"  # modern-mrtr: the input request of an elicitation without a mode
 CANARY_PATH = "/canary/profile-schema.json"  # modern-network-ref: fetching it dereferences a network $ref
 TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
     "sampling/createMessage": ("sampling", {
@@ -518,6 +520,9 @@ def input_requests(declared: dict) -> dict:
         requests["confirm"] = {"method": "elicitation/create", "params": {
             "mode": "form", "message": "Go on?",
             "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
+    if "form" in elicitation_modes(declared):  # no mode: form, which a client must take it as (2026 elicitation-015)
+        requests[FORM_BY_DEFAULT] = {"method": "elicitation/create", "params": {
+            "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}}
     if isinstance(declared, dict) and "roots" in declared:
         requests["roots"] = {"method": "roots/list"}
     return requests

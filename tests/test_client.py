@@ -49,7 +49,7 @@ CHECKS = {
     "test_client_ignores_task_without_capability", "test_client_task_cancel_sticks", "test_roots_change_notified",
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
-    "test_modern_tool_sampling_needs_capability",
+    "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -163,6 +163,8 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
                                    "elicitation {'voice': {}}"),
     "accepts-unknown-result-type": ("test_unknown_result_type_treated_as_invalid", "failed", "tools/call 'echo'"),
     "derefs-network-refs": ("test_network_refs_not_fetched", "failed", "GET /canary/profile-schema.json"),
+    "modern-needs-elicitation-mode": ("test_modern_elicitation_without_mode_is_form", "failed",
+                                      "got no form answer in the retry: None"),
     "modern-samples-with-undeclared-tools": ("test_modern_tool_sampling_needs_capability", "failed",
                                              "sampled a message for ['sample_with_tools']"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
@@ -263,6 +265,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_network_refs_not_fetched", "test_modern_tool_sampling_needs_capability",
+    "test_modern_elicitation_without_mode_is_form",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

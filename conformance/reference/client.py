@@ -90,6 +90,7 @@ FAULTS = {
     "modern-elicitation-no-mode": "declares (modern era) elicitation with the mode `voice` only, neither form nor url",
     "accepts-unknown-result-type": "uses a tools/list result whose resultType it does not know",
     "derefs-network-refs": "fetches the network URIs its tools' inputSchema $refs name",
+    "modern-needs-elicitation-mode": "leaves a modern-era elicitation input request without a mode unanswered",
     "modern-samples-with-undeclared-tools": "fulfils a modern-era sampling input request offering tools, without "
                                             "declaring sampling.tools",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
@@ -395,6 +396,8 @@ class Client:
         supports = {tool.get("name"): (tool.get("execution") or {}).get("taskSupport") for tool in listed}
         for name, arguments in calls:
             call = {"name": name, "arguments": arguments, **extra()}
+            if modern:  # progress is asked for the calls in the modern era as well
+                call["_meta"] = {**call["_meta"], **self.progress_meta()["_meta"]}
             if not modern and self.as_task(supports.get(name)):
                 call["task"] = {"ttl": client_tasks.TTL}
             answer = self.request("tools/call", call)
@@ -462,6 +465,9 @@ class Client:
         """Whether it answers an input request: not sampling with tools, without sampling.tools
         declared (2026 sampling-006, schema-055/056: it cannot answer it with an error)."""
         params = input_request.get("params") if isinstance(input_request.get("params"), dict) else {}
+        if self.fault == "modern-needs-elicitation-mode" and input_request.get("method") == "elicitation/create" \
+                and "mode" not in params:
+            return False
         with_tools = input_request.get("method") == "sampling/createMessage" and ("tools" in params or "toolChoice" in params)
         return not with_tools or "tools" in self.capabilities["sampling"] \
             or self.fault == "modern-samples-with-undeclared-tools"

@@ -9,7 +9,7 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
 from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind, Message
-from conformance.peer import UNKNOWN_RESULT_TYPE
+from conformance.peer import FORM_BY_DEFAULT, UNKNOWN_RESULT_TYPE
 
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
@@ -97,6 +97,11 @@ def _input_required(record):
     return calls, answer.result
 
 
+def _retry(calls):
+    """The client's retry among its tool calls: the one carrying a requestState (None without)."""
+    return next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+
+
 @requirement("2026-07-28/basic-014", "2026-07-28/schema-016")
 def test_missing_result_type_read_as_complete(client_run):
     """Sent back to initialize by a server of the legacy era, whose results have no
@@ -124,15 +129,16 @@ def test_missing_result_type_read_as_complete(client_run):
 
 
 @requirement("2026-07-28/mrtr-026", "2026-07-28/mrtr-028", "2026-07-28/mrtr-031", "2026-07-28/mrtr-032",
-             "2026-07-28/tools-012")
+             "2026-07-28/tools-012", "2026-07-28/basic-032")
 def test_retry_after_input_required(client_run):
     """Answered with an InputRequiredResult, the client retries the call under a new id with
-    an inputResponses entry for every input request and the requestState unchanged; no
-    other request carries them."""
+    an inputResponses entry for every input request and the requestState unchanged (the
+    state spanning the two requests travels with the client's retry); no other request
+    carries them. (The elicitation without a mode is test_modern_elicitation_without_mode_is_form's.)"""
     record = client_run(MRTR)
     calls, asked = _input_required(record)
     first = calls[0]
-    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    retry = _retry(calls)
     carriers = [f"{m.method} (id {m.id})" for m in record.client_requests() if m is not retry
                 and isinstance(m.params, dict) and ("requestState" in m.params or "inputResponses" in m.params)]
     expect(not carriers, "requests other than the retry carry requestState or inputResponses: " + ", ".join(carriers))
@@ -144,7 +150,8 @@ def test_retry_after_input_required(client_run):
            f"the retry's requestState {retry.params['requestState']!r} is not the one the server sent "
            f"({asked.get('requestState')!r}): it must be echoed unchanged")
     responses = retry.params.get("inputResponses")
-    missing = sorted(set(asked.get("inputRequests") or {}) - set(responses if isinstance(responses, dict) else {}))
+    missing = sorted(set(asked.get("inputRequests") or {}) - set(responses if isinstance(responses, dict) else {})
+                     - {FORM_BY_DEFAULT})
     expect(not missing, f"the retry's inputResponses lack answers to the input requests {missing}")
 
 
@@ -171,7 +178,7 @@ def undeclared_inputs_retry(client_run) -> tuple[dict, dict, dict]:
     """Scenario modern-undeclared-inputs: the InputRequiredResult, and the clientCapabilities
     and inputResponses of the client's retry (skipped without a retry)."""
     calls, asked = _input_required(client_run("modern-undeclared-inputs"))
-    retry = next((m for m in calls[1:] if isinstance(m.params, dict) and "requestState" in m.params), None)
+    retry = _retry(calls)
     if retry is None:
         not_applicable("the client did not retry the tool call after the InputRequiredResult")
     meta = retry.params.get("_meta") if isinstance(retry.params.get("_meta"), dict) else {}
@@ -266,3 +273,21 @@ def test_modern_tool_sampling_needs_capability(client_run):
                and isinstance(responses.get(key), dict) and "content" in responses[key]]
     expect(not sampled, f"the client sampled a message for {sampled} (tools offered) without declaring "
                         f"sampling.tools (it declares sampling {sampling!r})")
+
+
+@requirement("2026-07-28/elicitation-015")
+def test_modern_elicitation_without_mode_is_form(client_run):
+    """An elicitation input request without a mode is a form request: a client that
+    declares form mode answers it as one (accept, decline or cancel) in its retry
+    (scenario modern-mrtr)."""
+    record = client_run(MRTR)
+    calls, asked = _input_required(record)
+    if FORM_BY_DEFAULT not in (asked.get("inputRequests") or {}):
+        not_applicable("the client declares no elicitation in form mode, so no elicitation without a mode was asked")
+    retry = _retry(calls)
+    if retry is None:
+        not_applicable("the client did not retry the tool call after the InputRequiredResult")
+    responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
+    answer = responses.get(FORM_BY_DEFAULT)
+    expect(isinstance(answer, dict) and answer.get("action") in ("accept", "decline", "cancel"),
+           f"the elicitation without a mode ({FORM_BY_DEFAULT}) got no form answer in the retry: {answer!r}")

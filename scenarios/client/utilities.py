@@ -27,10 +27,15 @@ def _answered_at(record, request) -> int:
     return len(record.items) if found is None else found
 
 
-@requirement("progress-001", "progress-002")
+@requirement("progress-001", "progress-002", "2026-07-28/progress-002")
 def test_progress_tokens(client_run):
     """A progressToken is a string or an integer, and no two requests open at the same time
-    share one."""
+    share one (scenario progress); in the modern era too, a progressToken is a string or an
+    integer (scenario modern)."""
+    modern = [m for m in client_run("modern").modern_requests() if _token(m) is not None]
+    bad = [f"{m.method} (id {m.id}): {_token(m)!r}" for m in modern
+           if isinstance(_token(m), bool) or not isinstance(_token(m), (str, int))]
+    expect(not bad, "progress tokens must be a string or an integer (modern era):\n  " + "\n  ".join(bad))
     record = client_run(SCENARIO)
     record.require_session()
     asked = [(n, i.message) for n, i in enumerate(record.items)
