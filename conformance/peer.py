@@ -75,15 +75,14 @@ import threading
 import time
 
 from . import jsonrpc
-from .revisions import TASKS_REVISION, URL_MODE_SINCE, declares_task_support, elicitation_modes
-from .schema import legacy_revisions, revisions
+from .revisions import (TASKS_REVISION, URL_MODE_SINCE, declares_task_support, elicitation_modes, legacy_revisions,
+                        revisions)  # not conformance.schema: jsonschema would cost every start about 130 ms
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared", "version-mismatch", "version-fallback",
-             "progress", "session-expired", "modern", "modern-retry", "modern-mrtr", "modern-undeclared-inputs",
-             "modern-unknown-result-type", "modern-network-ref",
-             "modern-custom-headers",
-             "modern-invalid-tool-headers")
+SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared",
+             "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
+             "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
+             "modern-custom-headers", "modern-invalid-tool-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -520,7 +519,7 @@ def input_requests(declared: dict) -> dict:
         requests["confirm"] = {"method": "elicitation/create", "params": {
             "mode": "form", "message": "Go on?",
             "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
-    if "form" in elicitation_modes(declared):  # no mode: form, which a client must take it as (2026 elicitation-015)
+    if "form" in elicitation_modes(declared):  # without a mode: form, as a client must read it (2026 elicitation-015)
         requests[FORM_BY_DEFAULT] = {"method": "elicitation/create", "params": {
             "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}}
     if isinstance(declared, dict) and "roots" in declared:

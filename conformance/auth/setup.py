@@ -17,6 +17,8 @@ URLs lead to, from which the audience and scopes of the suite's tokens are taken
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -267,3 +269,10 @@ def same_resource(aud, resource: str, case_sensitive: bool = False) -> bool:
     a, r = urlsplit(aud), urlsplit(resource)
     return ((a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment)
             == (r.scheme.lower(), r.netloc.lower(), r.path, r.query, r.fragment))
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of `verifier` (RFC 7636 section 4.2). Here, not in
+    tokens.py, so that the reference client does not import PyJWT to compute it."""
+    digest = hashlib.sha256(verifier.encode("ascii", errors="replace")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")

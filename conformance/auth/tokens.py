@@ -8,7 +8,6 @@ authorization flow, because the suite is the AS the server under test trusts.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import jwt
 
 from .keys import ALGORITHMS, SigningKeys
+from .setup import s256  # noqa: F401 (kept where the harness imports it from)
 
 DEFAULT_SUBJECT = "conformance-user-a"
 OTHER_SUBJECT = "conformance-user-b"
@@ -30,11 +30,6 @@ LIFETIME = 300
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def s256(verifier: str) -> str:
-    """The PKCE S256 code challenge of `verifier` (RFC 7636 section 4.2)."""
-    return _b64url(hashlib.sha256(verifier.encode("ascii", errors="replace")).digest())
 
 
 def _uppercase_origin(url: str) -> str:

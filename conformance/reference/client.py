@@ -351,7 +351,8 @@ class Client:
             return
         self.send(initialized)
         if self.fault == "http-posts-elsewhere" and http:
-            self.transport._client.post(self.transport.url.rstrip("/") + "/elsewhere", content=jsonrpc.encode(initialized),
+            elsewhere = self.transport.url.rstrip("/") + "/elsewhere"
+            self.transport._client.post(elsewhere, content=jsonrpc.encode(initialized),
                                         headers={"Content-Type": "application/json"})
 
     def meta(self, full: bool = True) -> dict:
@@ -468,7 +469,8 @@ class Client:
         if self.fault == "modern-needs-elicitation-mode" and input_request.get("method") == "elicitation/create" \
                 and "mode" not in params:
             return False
-        with_tools = input_request.get("method") == "sampling/createMessage" and ("tools" in params or "toolChoice" in params)
+        with_tools = input_request.get("method") == "sampling/createMessage" \
+            and ("tools" in params or "toolChoice" in params)
         return not with_tools or "tools" in self.capabilities["sampling"] \
             or self.fault == "modern-samples-with-undeclared-tools"
 

@@ -86,7 +86,8 @@ class TaskStore:
     def cancel(self, request_id, task: dict) -> dict:
         """tasks/cancel: a working task becomes cancelled before the answer (tasks-062), for good."""
         if task["status"] in TERMINAL:
-            return jsonrpc.error(request_id, jsonrpc.INVALID_PARAMS, f"task {task['taskId']} has ended ({task['status']})")
+            ended = f"task {task['taskId']} has ended ({task['status']})"
+            return jsonrpc.error(request_id, jsonrpc.INVALID_PARAMS, ended)
         answer = {**task, "status": "cancelled", "lastUpdatedAt": now()}
         if self.fault != "task-cancel-lost":
             task.update(answer)

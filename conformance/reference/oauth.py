@@ -25,12 +25,10 @@ import time
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
 import httpx
-import jwt
 
 from .. import jsonrpc
 from ..auth.challenge import bearer
-from ..auth.setup import json_object, metadata_urls
-from ..auth.tokens import s256
+from ..auth.setup import json_object, metadata_urls, s256
 from .client_metadata import DocumentServer
 
 TIMEOUT = 5.0  # of every request to the authorization server and for metadata
@@ -453,6 +451,7 @@ class OAuth:
     def assertion(self, client_id: str) -> str:
         """An RFC 7523 client assertion for this authorization server, signed with the
         context's key."""
+        import jwt  # here: PyJWT (with cryptography) costs every start of the reference client about 60 ms
         now = int(time.time())
         claims = {"iss": client_id, "sub": client_id, "aud": self.metadata.get("issuer"),
                   "jti": secrets.token_urlsafe(16), "iat": now, "exp": now + 300}

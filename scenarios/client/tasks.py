@@ -1,11 +1,13 @@
-"""Tasks (2025-11-25) from the client's side, the client as the receiver: the suite's
+"""Tasks (2025-11-25) from the client's side. The client as the receiver: the suite's
 server asks a request of a kind the client declared (sampling/createMessage, else
 elicitation/create) as a task, then asks about the task: tasks/result, tasks/get,
 tasks/list, tasks/get of an unknown task, tasks/list with a cursor it never got and
 tasks/cancel of the ended task, then a second task cancelled at once and looked at, each
-once the one before is answered (the peer's tasks scenario). A client that declares no task support for that request kind is judged on
-answering it as if the `task` field were not there. The validity of each answer against
-the schema (a CreateTaskResult for a request run as a task) is test_client_messages_valid's.
+once the one before is answered (the peer's tasks scenario). A client that declares no
+task support for that request kind is judged on answering it as if the `task` field were
+not there. The client as the requestor: which tools it calls as tasks (the tool-tasks
+scenarios). The validity of each answer against the schema (a CreateTaskResult for a
+request run as a task) is test_client_messages_valid's.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/tasks
 """
@@ -252,7 +254,8 @@ def tool_task_problems(record) -> list[str]:
             problems.append(f"{record.scenario}: {name} called as a task, though the server declares no "
                             "tasks.requests.tools.call (tasks-004)")
         elif as_task and support in (None, "forbidden"):
-            problems.append(f"{record.scenario}: {name} (taskSupport {support or 'absent'}) called as a task (tasks-005)")
+            problems.append(f"{record.scenario}: {name} (taskSupport {support or 'absent'}) called as a task "
+                            "(tasks-005)")
         elif not as_task and declared and support == "required":
             problems.append(f"{record.scenario}: {name} (taskSupport required) called without a task (tasks-008)")
     return problems
