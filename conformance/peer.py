@@ -59,6 +59,15 @@ Scenarios (legacy era):
   modern-invalid-tool-headers  the modern era with one valid x-mcp-header tool and tools whose
                     annotations break the rules (the official http-invalid-tool-headers');
                     the context asks for a call of each: a client drops the invalid ones
+  modern-subscriptions  the modern era with tools.listChanged declared: a subscriptions/listen
+                    is acknowledged and left open; after the first tools/list answer, a
+                    notifications/tools/list_changed of that subscription; after the next
+                    (the client's re-list), over stdio, two the client cannot correlate (no
+                    subscriptionId, an unknown one); the context asks for two tool calls at
+                    once, whose answers wait until both are open (at most CALL_HOLD seconds)
+  modern-subscriptions-restart  as modern-subscriptions without the notifications, except
+                    that over stdio the first server process exits after its first tools/list
+                    answer (the connection ends); a server the client starts again serves
 
 Over Streamable HTTP (conformance.peer_http) the same script runs behind an HTTP endpoint.
 """
@@ -82,7 +91,8 @@ from .transport.base import pipe_chunks
 SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared",
              "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
              "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
-             "modern-custom-headers", "modern-invalid-tool-headers")
+             "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
+             "modern-subscriptions-restart")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -94,6 +104,10 @@ MODERN_FEATURES = {
 }
 IMPOSSIBLE_VERSION = "2099-12-31"
 HOLD = 5.0
+CALL_HOLD = 0.5  # modern-subscriptions: seconds a tools/call answer waits for a second call
+SUBSCRIPTIONS, RESTART = "modern-subscriptions", "modern-subscriptions-restart"
+SUBSCRIPTION_ID = "io.modelcontextprotocol/subscriptionId"
+UNKNOWN_SUBSCRIPTION = "mcp-conformance-no-such-subscription"
 TASK_TTL = 60_000  # ms, asked for each task
 UNKNOWN_TASK = "mcp-conformance-no-such-task"
 UNKNOWN_CURSOR = "mcp-conformance-no-such-cursor"
@@ -166,11 +180,15 @@ TASK_TOOLS = [{**TOOL, "name": name, **({"execution": {"taskSupport": support}} 
 TOOL_TASK_SCENARIOS = ("tool-tasks", "tool-tasks-undeclared")
 CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}} for tool in TASK_SUPPORT]}
                  for name in TOOL_TASK_SCENARIOS})
+CONTEXTS[SUBSCRIPTIONS] = {"toolCalls": [{"name": "echo", "arguments": {"text": "one"}},
+                                         {"name": "echo", "arguments": {"text": "two"}}], "concurrent": True}
 SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
                   **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
 
 class Peer:
+    shared_channel = True  # stdio: every subscription's notifications travel on one channel
+
     def __init__(self, scenario: str, report_path: str, out=None, announce: bool = True):
         self.scenario = scenario
         self.report = open(report_path, "a", encoding="utf-8")
@@ -187,8 +205,16 @@ class Peer:
         self.roots_asked = 0  # roots/list requests sent (server-requests)
         self.tool_tasks: ToolTasks | None = None  # the tool-tasks scenarios' tasks (2025-11-25)
         self.origin = "http://mcp-conformance.invalid"  # where the canary of modern-network-ref lives (peer_http)
+        self.subscription = None  # the id of the open subscriptions/listen (the subscription scenarios)
+        self.modern_tool_lists = 0  # tools/list answered in the modern era
+        self.held_calls: list[tuple[dict, str]] = []  # modern-subscriptions: tools/call requests, their version
+        self.calls_due: float | None = None  # when the held calls get answered anyway
+        self.restarted = False  # a server process of this run started before this one (it serves in full)
         if announce:  # over HTTP the first request announces the client instead
-            self.record({"event": "start", "scenario": scenario, "pid": os.getpid()})
+            earlier = first_start(report_path)
+            if earlier is not None:  # one clock for the whole record, so that it reads in order
+                self.started, self.restarted = earlier, True
+            self.record({"event": "start", "scenario": scenario, "pid": os.getpid(), "clock": self.started})
 
     # -- the record ------------------------------------------------------------------
     def record(self, item: dict) -> None:
@@ -258,12 +284,14 @@ class Peer:
         if self.hold_until is not None and time.monotonic() >= self.hold_until:
             self.record({"event": "hold-expired", "unanswered": sorted(map(str, self.outstanding))})
             self.release(force=True)
+        if self.calls_due is not None and time.monotonic() >= self.calls_due:
+            self.answer_held_calls()
 
     def answer(self, obj: dict) -> None:
         method, request_id, params = obj.get("method"), obj.get("id"), obj.get("params") or {}
         meta = params.get("_meta") if isinstance(params, dict) else None
         if self.scenario.startswith("modern") and isinstance(meta, dict) and META + "protocolVersion" in meta:
-            self.send(self.modern_answer(obj, meta[META + "protocolVersion"]))
+            self.modern(obj, meta[META + "protocolVersion"])
         elif method == "initialize":
             self.send(jsonrpc.result(request_id, self.initialize_result(params)))
         elif method == "ping":
@@ -282,6 +310,54 @@ class Peer:
         else:
             self.send(jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}"))
 
+    def modern(self, obj: dict, version) -> None:
+        """A modern-era request: answered, or (the subscription scenarios) a subscription
+        opened or a tool call held; then what the script does after a tools/list."""
+        method = obj.get("method")
+        subscribing = self.scenario in (SUBSCRIPTIONS, RESTART)
+        if method == "subscriptions/listen" and subscribing:
+            self.open_subscription(obj)
+            return
+        if method == "tools/call" and self.scenario == SUBSCRIPTIONS:
+            self.held_calls.append((obj, version))
+            self.calls_due = self.calls_due or time.monotonic() + CALL_HOLD
+            if len(self.held_calls) >= 2:
+                self.answer_held_calls()
+            return
+        self.send(self.modern_answer(obj, version))
+        if method == "tools/list" and subscribing and self.subscription is not None:
+            self.modern_tool_lists += 1
+            self.after_tool_list()
+
+    def open_subscription(self, obj: dict) -> None:
+        """Acknowledge a subscriptions/listen (tools list changes only) and leave it open."""
+        params = obj.get("params") if isinstance(obj.get("params"), dict) else {}
+        asked = params.get("notifications") if isinstance(params.get("notifications"), dict) else {}
+        self.subscription = obj.get("id")
+        agreed = {"toolsListChanged": True} if asked.get("toolsListChanged") is True else {}
+        self.send(jsonrpc.notification("notifications/subscriptions/acknowledged", {
+            "_meta": {SUBSCRIPTION_ID: self.subscription}, "notifications": agreed}), related=self.subscription)
+
+    def after_tool_list(self) -> None:
+        changed = "notifications/tools/list_changed"
+        if self.scenario == RESTART and not self.restarted and self.shared_channel:
+            self.record({"event": "exit", "why": "the script ends the connection after the first tools/list"})
+            os._exit(0)  # stdout closes with the process: the client sees the connection end
+        if self.scenario != SUBSCRIPTIONS:
+            return
+        if self.modern_tool_lists == 1:
+            self.send(jsonrpc.notification(changed, {"_meta": {SUBSCRIPTION_ID: self.subscription}}),
+                      related=self.subscription)
+        elif self.modern_tool_lists == 2 and self.shared_channel:  # two a client cannot correlate
+            self.record({"event": "uncorrelated-notifications"})
+            self.send(jsonrpc.notification(changed))
+            self.send(jsonrpc.notification(changed, {"_meta": {SUBSCRIPTION_ID: UNKNOWN_SUBSCRIPTION}}))
+
+    def answer_held_calls(self) -> None:
+        held, self.held_calls, self.calls_due = self.held_calls, [], None
+        for obj, version in held:
+            self.send(self.modern_answer(obj, version))
+
     def modern_answer(self, obj: dict, version) -> dict:
         method, request_id = obj.get("method"), obj.get("id")
         modern = [r for r in revisions() if r >= "2026"]
@@ -292,7 +368,8 @@ class Peer:
                                  {"supported": supported, "requested": str(version)})
         if method == "server/discover":
             features = {"prompts": {}, "resources": {}, "completions": {}} if self.scenario == "modern" else {}
-            value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": {}, **features}}
+            tools = {"listChanged": True} if self.scenario in (SUBSCRIPTIONS, RESTART) else {}
+            value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": tools, **features}}
         elif method in MODERN_FEATURES and self.scenario == "modern":
             value = MODERN_FEATURES[method]
         elif method == "tools/list" and self.scenario == "modern-network-ref":
@@ -476,6 +553,20 @@ class ToolTasks:
         if method == "tasks/get":
             return jsonrpc.result(request_id, self.task(task_id, "completed"))
         return jsonrpc.result(request_id, {**self.results[task_id], "_meta": {RELATED_TASK: {"taskId": task_id}}})
+
+
+def first_start(report_path: str) -> float | None:
+    """The clock of the first server process that recorded into this report (a client that
+    starts the server again gets a second process), or None."""
+    try:
+        with open(report_path, encoding="utf-8") as report:
+            for line in report:
+                if '"start"' in line:
+                    clock = json.loads(line).get("clock")
+                    return clock if isinstance(clock, (int, float)) else None
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def readable(raw: bytes) -> tuple[str, bool]:

@@ -43,6 +43,8 @@ STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hol
 class HttpPeer(Peer):
     """The peer's script with messages routed to HTTP streams (all on the server's loop)."""
 
+    shared_channel = False  # each subscription has a stream of its own
+
     def __init__(self, scenario: str, report_path: str):
         super().__init__(scenario, report_path, announce=False)
         self.connected = False

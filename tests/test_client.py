@@ -31,6 +31,7 @@ STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
              "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
              "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each", "test_network_refs_not_fetched"}
+SUBSCRIPTION_CHECKS = {"test_subscription_notifications_correlated", "test_resubscribes_after_reconnect"}  # stdio
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
     "test_initialized_before_other_requests", "test_request_ids_not_reused", "test_writes_only_mcp_messages",
@@ -50,6 +51,7 @@ CHECKS = {
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
+    *SUBSCRIPTION_CHECKS,
 }
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -67,10 +69,10 @@ WITHOUT_TASKS = "test_client_ignores_task_without_capability"
 # support declared (the check of a client without it), roots that never change.
 NOT_APPLICABLE = {
     "stdio": {"test_http_protocol_version_header", "test_http_modern_request_headers",
-              "test_cancellations_name_own_running_requests", "test_client_extension_ids_well_formed",
+              "test_client_extension_ids_well_formed",
               WITHOUT_TASKS, ROOTS_CHANGE, *HTTP_ONLY, *AUTH_CHECKS},
     "http": {"test_closes_stdin_first", "test_discover_probe_first", "test_cancellations_name_own_running_requests",
-             "test_client_extension_ids_well_formed", WITHOUT_TASKS, ROOTS_CHANGE},
+             "test_client_extension_ids_well_formed", WITHOUT_TASKS, ROOTS_CHANGE, *SUBSCRIPTION_CHECKS},
 }
 
 
@@ -168,6 +170,11 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "modern-samples-with-undeclared-tools": ("test_modern_tool_sampling_needs_capability", "failed",
                                              "sampled a message for ['sample_with_tools']"),
     "tasks-undeclared": ("test_client_ignores_task_without_capability", "failed", "as a task though it declares"),
+    "uncorrelated-notifications": ("test_subscription_notifications_correlated", "failed",
+                                   "more time(s) after two list changes"),
+    "no-resubscribe": ("test_resubscribes_after_reconnect", "failed", "but no subscriptions/listen"),
+    "reuses-listen-id": ("test_request_ids_not_reused", "failed", "while subscriptions/listen with that id is open"),
+    "shares-progress-token": ("test_progress_tokens", "failed", "'progress-shared'"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
@@ -250,8 +257,11 @@ def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
     # It does no OAuth (sdk_auth_client.py does), and it declares both elicitation modes.
     # Nor does it declare task support: the task receiver checks skip, the one for a client
     # without it judges (it answers a task-augmented sampling request as a plain one).
+    # Nor does it open a subscription (no subscriptions/listen) or cancel anything, so
+    # over stdio the subscription and cancellation checks have nothing to judge.
     expected = (NOT_APPLICABLE[transport] - {WITHOUT_TASKS}) | AUTH_CHECKS | TASK_RECEIVER \
-        | {"test_undeclared_elicitation_mode_refused"}
+        | {"test_undeclared_elicitation_mode_refused", "test_cancellations_name_own_running_requests",
+           *SUBSCRIPTION_CHECKS}
     assert set(result.with_outcome("skipped")) == expected, result.explain()
     assert "no mode is left undeclared" in result.case("test_undeclared_elicitation_mode_refused").message
     assert "retried with initialize for 2025-11-25" in result.case("test_retries_after_unsupported_version").notes

@@ -98,6 +98,11 @@ FAULTS = {
                                  "input requests for them",
     "tool-task-required-plain": "calls a tool whose taskSupport is required without a task",
     "tool-task-undeclared": "calls a required tool as a task on a server that declares no tasks capability",
+    "uncorrelated-notifications": "(modern era, stdio) re-lists the tools on any tools list change notification, "
+                                  "whatever subscription it names",
+    "no-resubscribe": "(modern era, stdio) starts the server again after it exited, without subscribing again",
+    "reuses-listen-id": "(modern era) sends its next request with the id of its open subscriptions/listen",
+    "shares-progress-token": "(modern era) gives its tool calls made at once one progress token",
     # over HTTP, against a protected server (oauth.py)
     "oauth-openid-first": "looks for the OpenID configuration before the RFC 8414 metadata",
     "oauth-ignore-scopes-supported": "with no scope in the challenge, asks for none, whatever scopes_supported lists",
@@ -137,6 +142,7 @@ CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
 TIMEOUT = 5.0
 META = "io.modelcontextprotocol/"
 MODERN = max(revisions())
+SUBSCRIPTION_ID = META + "subscriptionId"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 MAX_SENDS = 12  # of one request refused for want of authorization (oauth.py limits its own attempts)
 POLL = 0.05  # seconds: over HTTP a refusal is looked for this often while waiting for an answer
@@ -171,6 +177,11 @@ class Client:
             self.capabilities["tasks"] = client_tasks.CAPABILITY
         self.tasks = client_tasks.TaskStore(fault)
         self.server_capabilities: dict = {}  # from the initialize answer
+        self.early: dict[str, jsonrpc.Message] = {}  # answers that came while another was awaited
+        self.subscription = None  # the id of its open subscriptions/listen (modern era)
+        self.subscribes = True  # False: the no-resubscribe fault's second connection
+        self.relist = False  # a tools list change of its subscription came: list them again
+        self.extra = dict  # the params every request carries (the modern era's _meta)
 
     def send(self, obj: dict) -> None:
         """Send a message; over HTTP, a notification or answer refused with 401 or 403 goes
@@ -183,6 +194,8 @@ class Client:
         raise GaveUp(f"{obj.get('method') or 'an answer'} was refused {MAX_SENDS} times")
 
     def request(self, method: str, params: dict | None = None, request_id=None) -> jsonrpc.Message:
+        if request_id is None and self.fault == "reuses-listen-id" and self.subscription is not None:
+            request_id, self.fault = self.subscription, None  # once
         if request_id is None:
             request_id = 1 if self.fault == "ids-reused" else self.next_id()
         message = jsonrpc.request(request_id, method, params)
@@ -202,6 +215,8 @@ class Client:
     def answer_to(self, request_id) -> jsonrpc.Message | None:
         """The response to the request; None when the HTTP server refused it (transport.refused)."""
         deadline = time.monotonic() + TIMEOUT
+        if json.dumps(request_id) in self.early:
+            return self.early.pop(json.dumps(request_id))
         while self.oauth is None or str(request_id) not in self.transport.refused:
             left = max(0.0, deadline - time.monotonic())
             try:
@@ -213,6 +228,8 @@ class Client:
             message = jsonrpc.decode(inbound.raw)
             if message.is_response and jsonrpc.same_id(request_id, message.id):
                 return message
+            if message.is_response and message.has_id:
+                self.early[json.dumps(message.id)] = message
             self.handle(message)
         return None
 
@@ -223,6 +240,12 @@ class Client:
             self.send(jsonrpc.result(f"ack-{message.method}", {}))
         elif message.method == "notifications/cancelled" and self.fault == "chokes-on-cancel":
             raise GaveUp(f"the server cancelled request {(message.params or {}).get('requestId')!r}, unknown here")
+        elif message.method == "notifications/tools/list_changed" and self.subscription is not None:
+            params = message.params if isinstance(message.params, dict) else {}
+            meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
+            # stdio-008: on one channel the subscriptionId tells which subscription it belongs to
+            ours = meta.get(SUBSCRIPTION_ID) is not None and jsonrpc.same_id(meta[SUBSCRIPTION_ID], self.subscription)
+            self.relist = self.relist or ours or self.fault == "uncorrelated-notifications"
 
     def answer(self, message: jsonrpc.Message) -> None:
         if self.fault == "ignores-server-requests" or (
@@ -369,6 +392,9 @@ class Client:
 
     def work(self, modern: bool) -> int:
         extra = (lambda: {"_meta": self.meta(full=self.fault != "no-meta")}) if modern else self.progress_meta
+        self.extra = extra
+        if modern and self.subscribes and (self.server_capabilities.get("tools") or {}).get("listChanged") is True:
+            self.listen()
         listing = extra()
         if self.fault == "bad-meta-key":
             listing = {**listing, "_meta": {**listing.get("_meta", {}), "-demo/trace": "x"}}
@@ -395,19 +421,47 @@ class Client:
         if listed and not calls:
             calls = [(listed[0]["name"], {"text": "hi"})]
         supports = {tool.get("name"): (tool.get("execution") or {}).get("taskSupport") for tool in listed}
+        prepared = []
         for name, arguments in calls:
             call = {"name": name, "arguments": arguments, **extra()}
             if modern:  # progress is asked for the calls in the modern era as well
                 call["_meta"] = {**call["_meta"], **self.progress_meta()["_meta"]}
             if not modern and self.as_task(supports.get(name)):
                 call["task"] = {"ttl": client_tasks.TTL}
-            answer = self.request("tools/call", call)
+            prepared.append(call)
+        at_once = modern and scenario_context(os.environ.get("MCP_CONFORMANCE_CONTEXT")).get("concurrent") is True
+        if at_once and self.fault == "shares-progress-token":
+            for call in prepared:
+                call["_meta"]["progressToken"] = "progress-shared"
+        answers = self.request_all("tools/call", prepared) if at_once else (
+            self.request("tools/call", call) for call in prepared)
+        for call, answer in zip(prepared, answers):
             if answer.kind is Kind.RESULT and answer.result.get("resultType") == "input_required":
                 self.retry(call, answer)
             elif answer.kind is Kind.RESULT and isinstance(answer.result.get("task"), dict):
                 self.request("tasks/result", {"taskId": answer.result["task"].get("taskId")})
         self.drain(0.3)  # late requests from the server get answered too
+        if self.subscription is not None:  # stdio: the notification ends it; HTTP: closing its stream
+            self.send(jsonrpc.notification("notifications/cancelled", {"requestId": self.subscription}))
         return 0
+
+    def listen(self) -> None:
+        """Open a subscription to tools list changes (2026 subscriptions/listen): its answer
+        comes only when it ends, so it is not awaited."""
+        self.subscription = self.next_id()
+        self.send(jsonrpc.request(self.subscription, "subscriptions/listen",
+                                  {**self.extra(), "notifications": {"toolsListChanged": True}}))
+
+    def request_all(self, method: str, many: list[dict]) -> list[jsonrpc.Message]:
+        """Send the requests at once, then wait for each answer (none of them authorized)."""
+        ids = []
+        for params in many:
+            ids.append(self.next_id())
+            self.send(jsonrpc.request(ids[-1], method, params))
+        answers = [self.answer_to(request_id) for request_id in ids]
+        if any(answer is None for answer in answers):
+            raise Refused(method, None)
+        return answers
 
     def use_modern_features(self, extra) -> None:
         """In the modern era, list the prompts and resources the server declares, and ask
@@ -475,8 +529,17 @@ class Client:
             or self.fault == "modern-samples-with-undeclared-tools"
 
     def drain(self, seconds: float) -> None:
+        """Take what the server sends for `seconds` more (from the last re-list of the tools,
+        which a list change of its subscription asks for)."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
+        while True:
+            if self.relist:
+                self.relist = False
+                self.request("tools/list", self.extra())
+                deadline = time.monotonic() + seconds
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
             try:
                 message = jsonrpc.decode(self.transport.receive(left).raw)
             except TransportError:
@@ -546,19 +609,31 @@ def main(argv: list[str] | None = None) -> int:
     url = args.server[0] if len(args.server) == 1 and args.server[0].startswith(("http://", "https://")) else None
     transport = connect(url, args)
     oauth = OAuth(transport, args.fault) if url else None
+    client = Client(transport, args.fault, oauth)
     try:
         try:
-            code = Client(transport, args.fault, oauth).session()
+            code = client.session()
         except (TransportError, Refused):  # which of the two a 404 gives depends on timing
-            if not (url and transport.session_ended) or args.fault == "http-no-reinitialize":
+            if not url and client.subscription is not None:
+                # 2026 subscriptions-010: the server went away with a subscription open; start
+                # it again, and subscribe again (the new process knows nothing of the old one).
+                print("reference client: the server exited; starting it again", file=sys.stderr)
+                transport.close()
+                transport = connect(url, args)
+                client = Client(transport, args.fault)
+                client.subscribes = args.fault != "no-resubscribe"
+            elif url and transport.session_ended and args.fault != "http-no-reinitialize":
+                # transports-062: the server ended the session (HTTP 404): start a new one.
+                print(f"reference client: session {transport.session_ended} ended; initializing anew",
+                      file=sys.stderr)
+                transport.close()
+                oauth.close()
+                transport = connect(url, args)
+                oauth = OAuth(transport, args.fault)
+                client = Client(transport, args.fault, oauth)
+            else:
                 raise
-            # transports-062: the server ended the session (HTTP 404): start a new one.
-            print(f"reference client: session {transport.session_ended} ended; initializing anew", file=sys.stderr)
-            transport.close()
-            oauth.close()
-            transport = connect(url, args)
-            oauth = OAuth(transport, args.fault)
-            code = Client(transport, args.fault, oauth).session()
+            code = client.session()
     except OAuthError as exc:
         print(f"reference client: authorization failed: {exc}", file=sys.stderr)
         code = 1

@@ -103,9 +103,11 @@ def test_initialized_before_other_requests(client_run):
         info("the client sent notifications/initialized never, and no request either")
 
 
-@requirement("basic-006")
+@requirement("basic-006", "2026-07-28/basic-006")
 def test_request_ids_not_reused(client_run):
-    """The client never uses a request id twice within one session."""
+    """The client never uses a request id twice within one session; in the modern era
+    (no session) never the id of one of its requests still open, such as the
+    subscriptions/listen that stays open in scenario modern-subscriptions."""
     for scenario in ("initialize", "server-requests"):
         record = client_run(scenario)
         seen, reused = set(), []
@@ -115,6 +117,19 @@ def test_request_ids_not_reused(client_run):
                 reused.append(message.id)
             seen.add(key)
         expect(not reused, f"scenario {scenario}: request ids used more than once: {reused}")
+    record = client_run("modern-subscriptions")
+    open_ids: dict = {}  # the client's unanswered requests: id key -> method
+    clashes = []
+    for item in record.before_fallback():
+        message, key = item.message, (type(item.message.id).__name__, item.message.id)
+        if item.from_client and message.kind is Kind.REQUEST:
+            if key in open_ids:
+                clashes.append(f"{message.method} (id {message.id!r}) while {open_ids[key]} with that id is open")
+            open_ids[key] = message.method
+        elif not item.from_client and message.is_response:
+            open_ids.pop(key, None)
+    expect(not clashes, "scenario modern-subscriptions: request ids of requests still open used again:\n  "
+                        + "\n  ".join(clashes))
 
 
 SERVER_FEATURES = {"tools/": "tools", "prompts/": "prompts", "resources/": "resources", "logging/": "logging",

@@ -27,15 +27,33 @@ def _answered_at(record, request) -> int:
     return len(record.items) if found is None else found
 
 
-@requirement("progress-001", "progress-002", "2026-07-28/progress-002")
+def _shared_tokens(record, asked) -> list[str]:
+    """Pairs of requests (index, message) open at the same time with one progress token."""
+    return [f"{a.method} (id {a.id}) and {b.method} (id {b.id}): {_token(a)!r}"
+            for x, (n, a) in enumerate(asked) for m, b in asked[x + 1:]
+            if _token(a) == _token(b) and m < _answered_at(record, a)]
+
+
+@requirement("progress-001", "progress-002", "2026-07-28/progress-002", "2026-07-28/progress-003")
 def test_progress_tokens(client_run):
     """A progressToken is a string or an integer, and no two requests open at the same time
     share one (scenario progress); in the modern era too, a progressToken is a string or an
-    integer (scenario modern)."""
+    integer (scenario modern), and the two tool calls scenario modern-subscriptions asks
+    for at once (the server answers them once both are open) have tokens of their own."""
     modern = [m for m in client_run("modern").modern_requests() if _token(m) is not None]
     bad = [f"{m.method} (id {m.id}): {_token(m)!r}" for m in modern
            if isinstance(_token(m), bool) or not isinstance(_token(m), (str, int))]
     expect(not bad, "progress tokens must be a string or an integer (modern era):\n  " + "\n  ".join(bad))
+    concurrent = client_run("modern-subscriptions")
+    tokened = [(n, i.message) for n, i in enumerate(concurrent.before_fallback())
+               if i.from_client and i.message.kind is Kind.REQUEST and _token(i.message) is not None]
+    shared = _shared_tokens(concurrent, tokened)
+    expect(not shared, "scenario modern-subscriptions: requests open at the same time share a progress token:\n  "
+                       + "\n  ".join(shared))
+    overlapping = any(m < _answered_at(concurrent, a) for x, (n, a) in enumerate(tokened) for m, _ in tokened[x + 1:])
+    if not overlapping:
+        info("in the modern era the client never had two requests with progress tokens open at once "
+             "(scenario modern-subscriptions): their uniqueness was not put to the test there")
     record = client_run(SCENARIO)
     record.require_session()
     asked = [(n, i.message) for n, i in enumerate(record.items)
@@ -45,9 +63,7 @@ def test_progress_tokens(client_run):
     bad = [f"{m.method} (id {m.id}): {_token(m)!r}" for _, m in asked
            if isinstance(_token(m), bool) or not isinstance(_token(m), (str, int))]
     expect(not bad, "progress tokens must be a string or an integer:\n  " + "\n  ".join(bad))
-    shared = [f"{a.method} (id {a.id}) and {b.method} (id {b.id}): {_token(a)!r}"
-              for x, (n, a) in enumerate(asked) for m, b in asked[x + 1:]
-              if _token(a) == _token(b) and m < _answered_at(record, a)]
+    shared = _shared_tokens(record, asked)
     expect(not shared, "requests open at the same time share a progress token:\n  " + "\n  ".join(shared))
 
 
@@ -84,9 +100,9 @@ def test_cancellations_name_own_running_requests(client_run):
     """A notifications/cancelled from the client names one of its own requests, never
     initialize; one sent after the answer arrived is a race the spec allows (noted).
     Judged in the legacy scenarios and the modern ones (over stdio the modern era cancels
-    with the same notification)."""
+    with the same notification, a subscription included; over HTTP by closing the stream)."""
     seen = 0
-    for scenario in ("initialize", "server-requests", SCENARIO, "modern", "modern-mrtr"):
+    for scenario in ("initialize", "server-requests", SCENARIO, "modern", "modern-mrtr", "modern-subscriptions"):
         record = client_run(scenario)
         requests = record.client_requests()
         for n, item in enumerate(record.items):
