@@ -68,6 +68,10 @@ Scenarios (legacy era):
   modern-subscriptions-restart  as modern-subscriptions without the notifications, except
                     that over stdio the first server process exits after its first tools/list
                     answer (the connection ends); a server the client starts again serves
+  modern-standard-headers  the modern era with the official http-standard-headers scenario's
+                    tools, resources and prompt (names and URIs that Mcp-Name must carry);
+                    over Streamable HTTP every response header name is written in upper case
+                    (CONTENT-TYPE...), which a client must read as it reads lower case
 
 Over Streamable HTTP (conformance.peer_http) the same script runs behind an HTTP endpoint.
 """
@@ -92,7 +96,7 @@ SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "t
              "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
              "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
              "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
-             "modern-subscriptions-restart")
+             "modern-subscriptions-restart", "modern-standard-headers")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -101,6 +105,21 @@ MODERN_FEATURES = {
     "prompts/list": {"prompts": [{"name": "greet", "arguments": [{"name": "who"}]}]},
     "resources/list": {"resources": [{"uri": "file:///tmp/readme.txt", "name": "readme"}]},
     "completion/complete": {"completion": {"values": ["world"]}},
+    "resources/read": {"contents": [{"uri": "file:///tmp/readme.txt", "mimeType": "text/plain", "text": "Read me."}]},
+    "prompts/get": {"messages": [{"role": "user", "content": {"type": "text", "text": "Hello, world."}}]},
+}
+STANDARD_HEADERS = "modern-standard-headers"
+_NO_ARGUMENTS = {"type": "object", "properties": {}}
+# modern-standard-headers: the official http-standard-headers scenario's fixtures (resources/read
+# answers with the URI asked for)
+STANDARD_HEADER_FEATURES = {
+    "tools/list": {"tools": [
+        {"name": "test_headers", "description": "Checks the standard headers.", "inputSchema": _NO_ARGUMENTS},
+        {"name": "my-hyphenated-tool", "description": "A name with a hyphen.", "inputSchema": _NO_ARGUMENTS}]},
+    "resources/list": {"resources": [{"uri": "file:///path/to/file%20name.txt", "name": "File with spaces"},
+                                     {"uri": "https://example.com/resource?id=123", "name": "Resource with query string"}]},
+    "prompts/list": {"prompts": [{"name": "test_prompt", "description": "A prompt without arguments."}]},
+    "prompts/get": MODERN_FEATURES["prompts/get"],
 }
 IMPOSSIBLE_VERSION = "2099-12-31"
 HOLD = 5.0
@@ -182,6 +201,8 @@ CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}
                  for name in TOOL_TASK_SCENARIOS})
 CONTEXTS[SUBSCRIPTIONS] = {"toolCalls": [{"name": "echo", "arguments": {"text": "one"}},
                                          {"name": "echo", "arguments": {"text": "two"}}], "concurrent": True}
+CONTEXTS[STANDARD_HEADERS] = {"toolCalls": [{"name": tool["name"], "arguments": {}}
+                                            for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]}
 SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
                   **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
@@ -367,11 +388,17 @@ class Peer:
             return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here",
                                  {"supported": supported, "requested": str(version)})
         if method == "server/discover":
-            features = {"prompts": {}, "resources": {}, "completions": {}} if self.scenario == "modern" else {}
+            features = {"prompts": {}, "resources": {}, "completions": {}} if self.scenario == "modern" \
+                else {"prompts": {}, "resources": {}} if self.scenario == STANDARD_HEADERS else {}
             tools = {"listChanged": True} if self.scenario in (SUBSCRIPTIONS, RESTART) else {}
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": tools, **features}}
         elif method in MODERN_FEATURES and self.scenario == "modern":
             value = MODERN_FEATURES[method]
+        elif method == "resources/read" and self.scenario == STANDARD_HEADERS:
+            uri = str((obj.get("params") or {}).get("uri", ""))
+            value = {"contents": [{"uri": uri, "mimeType": "text/plain", "text": "Read me."}]}
+        elif method in STANDARD_HEADER_FEATURES and self.scenario == STANDARD_HEADERS:
+            value = STANDARD_HEADER_FEATURES[method]
         elif method == "tools/list" and self.scenario == "modern-network-ref":
             value = {"tools": [network_ref_tool(self.origin + CANARY_PATH)]}
         elif method == "tools/list":

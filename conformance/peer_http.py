@@ -9,7 +9,8 @@ The answer to initialize assigns a session (an MCP-Session-Id header, recorded a
 "session" event), so that checks can see the client echo it and end it with DELETE; requests
 without it are still served (the checks judge, the peer does not refuse). In scenario
 session-expired the first request past the handshake ends the session: it and every later
-request naming that session get HTTP 404 (a client must then initialize anew).
+request naming that session get HTTP 404 (a client must then initialize anew). In scenario
+modern-standard-headers every response header name is upper case.
 
 Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
 opened at once, carries what belongs to it (progress, say) and ends with its answer (each
@@ -28,7 +29,7 @@ import time
 import uuid
 
 from . import jsonrpc
-from .peer import Peer, readable
+from .peer import STANDARD_HEADERS, Peer, readable
 from .reference.http import SseResponse, id_key, sse_frame
 from .transport import http as transport_http
 
@@ -118,6 +119,8 @@ class PeerApp:
             await Response(status_code=404)(scope, receive, send)
             return
         self.peer.announce()
+        if self.peer.scenario == STANDARD_HEADERS:
+            send = upper_case_header_names(send)
         headers = {k: v for k, v in request.headers.items() if k in RECORDED_HEADERS or k.startswith(PARAM_PREFIX)}
         handler = {"POST": self.post, "GET": self.get, "DELETE": self.delete}.get(request.method)
         if handler is None:
@@ -212,6 +215,16 @@ class PeerApp:
         return Response(status_code=200)
 
 
+def upper_case_header_names(send):
+    """The ASGI send of a response whose header names are all upper case (CONTENT-TYPE...):
+    names compare case-insensitively (2026-07-28 streamable-http-069)."""
+    async def shouting(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [(name.upper(), value) for name, value in message.get("headers") or []]}
+        await send(message)
+    return shouting
+
+
 class HttpPeerServer:
     """The peer served by uvicorn on a thread; a loopback socket bound before the start."""
 
@@ -227,7 +240,8 @@ class HttpPeerServer:
 
     def start(self, timeout: float = 5.0) -> "HttpPeerServer":
         import uvicorn
-        config = uvicorn.Config(PeerApp(self.peer), log_level="warning", lifespan="off",
+        # h11 writes header names as given (uvicorn's httptools protocol lowers them).
+        config = uvicorn.Config(PeerApp(self.peer), log_level="warning", lifespan="off", http="h11",
                                 timeout_graceful_shutdown=0.1)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._serve, daemon=True, name="mcp-client-leg-peer")

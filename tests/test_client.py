@@ -30,7 +30,8 @@ SDK_CLIENT = f"{sys.executable} {PEERS / 'sdk_client.py'}"
 STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
              "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
-             "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each", "test_network_refs_not_fetched"}
+             "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each", "test_network_refs_not_fetched",
+             "test_http_header_names_case_insensitive"}
 SUBSCRIPTION_CHECKS = {"test_subscription_notifications_correlated", "test_resubscribes_after_reconnect"}  # stdio
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
@@ -175,12 +176,14 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "no-resubscribe": ("test_resubscribes_after_reconnect", "failed", "but no subscriptions/listen"),
     "reuses-listen-id": ("test_request_ids_not_reused", "failed", "while subscriptions/listen with that id is open"),
     "shares-progress-token": ("test_progress_tokens", "failed", "'progress-shared'"),
+    "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
+                               "after the answer (header names in upper case) to request 1 the client sent nothing more"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
              "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize",
              "no-param-headers", "keeps-invalid-header-tools", "http-batches-notification",
-             "http-posts-elsewhere", "derefs-network-refs"}  # the rest over stdio
+             "http-posts-elsewhere", "derefs-network-refs", "case-sensitive-headers"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():
@@ -275,7 +278,7 @@ TS_LEGACY_ONLY = {  # the TypeScript SDK 1.x speaks the legacy era only: the mod
     "test_http_custom_headers", "test_http_invalid_header_tools_dropped", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_network_refs_not_fetched", "test_modern_tool_sampling_needs_capability",
-    "test_modern_elicitation_without_mode_is_form",
+    "test_modern_elicitation_without_mode_is_form", "test_http_header_names_case_insensitive",
 }
 
 # Real findings on the TypeScript SDK client, each with the spec section it misses.

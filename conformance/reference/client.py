@@ -71,6 +71,8 @@ FAULTS = {
     "keeps-invalid-header-tools": "over HTTP, calls tools whose x-mcp-header annotations break the rules",
     "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
+    "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
+                              "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
     "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
@@ -468,10 +470,14 @@ class Client:
         for a completion of a prompt's first argument."""
         declared = self.server_capabilities
         prompts = self.request("prompts/list", extra()) if "prompts" in declared else None
-        if "resources" in declared:
-            self.request("resources/list", extra())
-        listed = (prompts.result or {}).get("prompts") or [] if prompts and prompts.kind is Kind.RESULT else []
-        arguments = (listed[0].get("arguments") or []) if listed and isinstance(listed[0], dict) else []
+        resources = self.request("resources/list", extra()) if "resources" in declared else None
+        for resource in listed_items(resources, "resources")[:1]:
+            self.request("resources/read", {"uri": resource.get("uri"), **extra()})
+        listed = listed_items(prompts, "prompts")
+        arguments = (listed[0].get("arguments") or []) if listed else []
+        if listed:
+            self.request("prompts/get", {"name": listed[0].get("name"), **extra(),
+                                         "arguments": {a.get("name"): "world" for a in arguments if isinstance(a, dict)}})
         if "completions" in declared and arguments:
             self.request("completion/complete", {"ref": {"type": "ref/prompt", "name": listed[0]["name"]},
                                                  "argument": {"name": arguments[0]["name"], "value": "w"}, **extra()})
@@ -547,6 +553,14 @@ class Client:
             self.handle(message)
 
 
+def listed_items(answer: jsonrpc.Message | None, key: str) -> list[dict]:
+    """The objects a list request's result holds under `key` (none for an error or no answer)."""
+    if answer is None or answer.kind is not Kind.RESULT or not isinstance(answer.result, dict) \
+            or not isinstance(answer.result.get(key), list):
+        return []
+    return [item for item in answer.result[key] if isinstance(item, dict)]
+
+
 def fetch_network_refs(listed: list) -> None:
     """The derefs-network-refs fault: GET every http(s) $ref in the tools' input schemas."""
     import httpx
@@ -590,6 +604,16 @@ def connect(url: str | None, args: argparse.Namespace):
         deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
         transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
                                                 and jsonrpc.decode(raw).is_response else deliver(raw, note))
+    if args.fault == "case-sensitive-headers" and url:
+        consume = transport._consume
+
+        def lower_case_names_only(response, note):
+            names = [name for name, _ in response.headers.raw]
+            if b"content-type" not in names and any(name.lower() == b"content-type" for name in names):
+                transport._inbox.end("the answer has no content-type header (header names compared as written)")
+                return []
+            return consume(response, note)
+        transport._consume = lower_case_names_only
     return transport
 
 

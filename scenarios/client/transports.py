@@ -6,7 +6,7 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.peer import CANARY_PATH, HEADER_TOOLS, INVALID_HEADER_TOOLS
+from conformance.peer import CANARY_PATH, HEADER_TOOLS, INVALID_HEADER_TOOLS, STANDARD_HEADERS, SUBSCRIPTIONS
 from conformance.transport.http import (PARAM_HEADER, SENTINEL, SESSION_HEADER, argument_at, decoded_header,
                                         header_params, header_text, modern_headers)
 from conformance.wire import supports_batches
@@ -83,12 +83,15 @@ def test_http_protocol_version_header(client_run):
              "2026-07-28/streamable-http-010", "2026-07-28/schema-006")
 def test_http_modern_request_headers(client_run):
     """In the modern era every POSTed request carries MCP-Protocol-Version (the version in
-    its `_meta`), Mcp-Method and, for a tool call, Mcp-Name, each matching the body."""
-    record = client_run("modern")
-    if record.transport != "http":
-        not_applicable(f"a Streamable HTTP rule; the client speaks {record.transport}")
-    posted = [i for i in record.items if i.from_client and i.message.kind is Kind.REQUEST
-              and modern_headers(i.message)]
+    its `_meta`), Mcp-Method and, for a tools/call, resources/read or prompts/get, Mcp-Name,
+    each matching the body. Judged on the scenarios modern and modern-standard-headers (the
+    official http-standard-headers: a hyphenated tool name, resource URIs with a
+    percent-encoded space and a query)."""
+    posted = []
+    for scenario in ("modern", STANDARD_HEADERS):
+        record = http_record(client_run, scenario)
+        posted += [i for i in record.items if i.from_client and i.message.kind is Kind.REQUEST
+                   and modern_headers(i.message)]
     if not posted:
         not_applicable("the client sent no modern-era request (legacy era only)")
     wrong = []
@@ -171,23 +174,25 @@ def test_http_session_deleted_at_end(client_run):
     should(deleted, f"the client ended its run without a DELETE for its session {assigned!r}")
 
 
-@requirement("transports-022", "2026-07-28/streamable-http-017")
+@requirement("transports-022", "2026-07-28/streamable-http-017", "2026-07-28/transports-002")
 def test_http_json_and_sse_answers_handled(client_run):
     """The client takes a request's answer both as one JSON body and on an SSE stream: the
     suite's server answers what it can at once in JSON, and a request it answers later
-    (after progress, or after its own requests) on a stream. After an SSE answer the
-    client goes on (a next message) or ends cleanly (exit 0), as it did after the JSON
-    answers of scenario initialize. Judged on the scenarios server-requests and progress."""
+    (after progress, after its own requests, or a tool call held until a second one is
+    open) on a stream. After an SSE answer the client goes on (a next message) or ends
+    cleanly (exit 0), as it did after the JSON answers of scenario initialize. Judged on
+    the scenarios server-requests, progress and, for the modern era's binding,
+    modern-subscriptions."""
     plain = http_record(client_run, "initialize")
     plain.require_session()
     if plain.outcome.exit_code != 0:
         not_applicable(f"the client exits with code {plain.outcome.exit_code} after a session answered in JSON "
                        "only, so how it ends after an SSE answer says nothing")
     stuck, streamed = [], 0
-    for scenario in ("server-requests", "progress"):
+    for scenario in ("server-requests", "progress", SUBSCRIPTIONS):
         record = http_record(client_run, scenario)
         streamed += len(sse_answers(record))
-        stuck += [f"{scenario}: {why}" for why in stuck_after_sse(record)]
+        stuck += [f"{scenario}: {why}" for why in stuck_after(record, sse_answers(record), "the SSE answer")]
     if not streamed:
         not_applicable("no request of the client was answered on an SSE stream")
     expect(not stuck, "\n".join(stuck))
@@ -197,14 +202,36 @@ def sse_answers(record) -> list[dict]:
     return [e for e in record.events if e.get("event") == "answer" and e.get("as") == "sse"]
 
 
-def stuck_after_sse(record) -> list[str]:
-    """Over HTTP, the answers on an SSE stream after which the client sent nothing more and
-    did not end cleanly (exit 0): what it did then, for each."""
+def stuck_after(record, answers: list[dict], what: str) -> list[str]:
+    """Over HTTP, the answers (the peer's "answer" events) after which the client sent
+    nothing more and did not end cleanly (exit 0): what it did then, for each."""
     if record.transport != "http" or record.outcome.exit_code == 0:
         return []
-    return [f"after the SSE answer to request {answer['id']!r} the client sent nothing more and ended: "
+    return [f"after {what} to request {answer['id']!r} the client sent nothing more and ended: "
             + record.outcome.describe().splitlines()[0]
-            for answer in sse_answers(record) if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)]
+            for answer in answers if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)]
+
+
+@requirement("2026-07-28/streamable-http-069")
+def test_http_header_names_case_insensitive(client_run):
+    """Header names compare case-insensitively: in scenario modern-standard-headers the
+    suite's server writes every response header name in upper case (CONTENT-TYPE...). The
+    client reads those answers as it reads the lower-case ones of scenario modern: after
+    each it goes on (a next message) or ends cleanly (exit 0)."""
+    plain = http_record(client_run, "modern")
+    if not plain.modern_requests():
+        not_applicable("the client sent no modern-era request in scenario modern (legacy era only)")
+    if plain.outcome.exit_code != 0:
+        not_applicable(f"the client exits with code {plain.outcome.exit_code} in scenario modern, where header "
+                       "names are lower case, so how it ends here says nothing")
+    record = http_record(client_run, STANDARD_HEADERS)
+    if not record.modern_requests():
+        not_applicable(f"the client sent no modern-era request in scenario {STANDARD_HEADERS}")
+    answers = [e for e in record.events if e.get("event") == "answer"]
+    if not answers:
+        not_applicable(f"no request of the client was answered in scenario {STANDARD_HEADERS}")
+    stuck = stuck_after(record, answers, "the answer (header names in upper case)")
+    expect(not stuck, "\n".join(stuck))
 
 
 @requirement("transports-062")

@@ -10,7 +10,7 @@ from conformance import jsonrpc
 from conformance.checks import blocked, expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.peer import STRAY_CANCEL_ID
-from conformance.scenarios.client.transports import stuck_after_sse
+from conformance.scenarios.client.transports import sse_answers, stuck_after
 
 SCENARIO = "progress"
 
@@ -77,7 +77,7 @@ def test_takes_progress_and_stray_cancellation(client_run):
     stray = record.index(lambda i: not i.from_client and i.message.method == "notifications/cancelled")
     if stray is None:
         not_applicable("the client called no tool, so the suite's server sent no progress or cancellation")
-    stuck = stuck_after_sse(record)
+    stuck = stuck_after(record, sse_answers(record), "the SSE answer")
     if stuck:
         blocked(f"the tool call's answer came on an SSE stream, and {stuck[0]}",
                 "test_http_json_and_sse_answers_handled")
