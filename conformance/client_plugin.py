@@ -62,7 +62,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "modern-undeclared-inputs": "sep-2322-client-request-state",
                      "modern-unknown-result-type": "request-metadata",
                      "modern-network-ref": "json-schema-ref-no-deref", "modern-subscriptions": "tools_call",
-                     "modern-subscriptions-restart": "tools_call", "modern-standard-headers": "http-standard-headers"}
+                     "modern-subscriptions-restart": "tools_call", "modern-standard-headers": "http-standard-headers",
+                     "sse-retry": "sse-retry"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

@@ -68,6 +68,10 @@ Scenarios (legacy era):
   modern-subscriptions-restart  as modern-subscriptions without the notifications, except
                     that over stdio the first server process exits after its first tools/list
                     answer (the connection ends); a server the client starts again serves
+  sse-retry         (2025-11-25, the official sse-retry) over Streamable HTTP the stream of a
+                    tools/call gets an event id and a retry of SSE_RETRY_MS, then closes
+                    before the answer, which comes on the GET that names that event in
+                    Last-Event-ID (conformance.peer_http); over stdio as initialize
   modern-standard-headers  the modern era with the official http-standard-headers scenario's
                     tools, resources and prompt (names and URIs that Mcp-Name must carry);
                     over Streamable HTTP every response header name is written in upper case
@@ -96,7 +100,7 @@ SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "t
              "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
              "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
              "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
-             "modern-subscriptions-restart", "modern-standard-headers")
+             "modern-subscriptions-restart", "modern-standard-headers", "sse-retry")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -109,6 +113,7 @@ MODERN_FEATURES = {
     "prompts/get": {"messages": [{"role": "user", "content": {"type": "text", "text": "Hello, world."}}]},
 }
 STANDARD_HEADERS = "modern-standard-headers"
+SSE_RETRY, SSE_RETRY_MS = "sse-retry", 500  # the official scenario's retry field
 _NO_ARGUMENTS = {"type": "object", "properties": {}}
 # modern-standard-headers: the official http-standard-headers scenario's fixtures (resources/read
 # answers with the URI asked for)
@@ -201,9 +206,13 @@ CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}
                  for name in TOOL_TASK_SCENARIOS})
 CONTEXTS[SUBSCRIPTIONS] = {"toolCalls": [{"name": "echo", "arguments": {"text": "one"}},
                                          {"name": "echo", "arguments": {"text": "two"}}], "concurrent": True}
+RECONNECTION_TOOL = {"name": "test_reconnection", "description": "Its answer comes after the client reconnects.",
+                     "inputSchema": _NO_ARGUMENTS}  # sse-retry: the official scenario's tool
+CONTEXTS[SSE_RETRY] = {"toolCalls": [{"name": RECONNECTION_TOOL["name"], "arguments": {}}]}
 CONTEXTS[STANDARD_HEADERS] = {"toolCalls": [{"name": tool["name"], "arguments": {}}
                                             for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]}
 SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
+                  SSE_RETRY: [RECONNECTION_TOOL],
                   **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
 

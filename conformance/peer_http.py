@@ -10,7 +10,9 @@ The answer to initialize assigns a session (an MCP-Session-Id header, recorded a
 without it are still served (the checks judge, the peer does not refuse). In scenario
 session-expired the first request past the handshake ends the session: it and every later
 request naming that session get HTTP 404 (a client must then initialize anew). In scenario
-modern-standard-headers every response header name is upper case.
+modern-standard-headers every response header name is upper case. In scenario sse-retry
+the stream of a tools/call closes after a priming event (an id and a retry field), and the
+GET naming that event in Last-Event-ID resumes it with the answer.
 
 Routing: a POSTed request answered at once gets one JSON body; otherwise an SSE stream,
 opened at once, carries what belongs to it (progress, say) and ends with its answer (each
@@ -29,7 +31,7 @@ import time
 import uuid
 
 from . import jsonrpc
-from .peer import STANDARD_HEADERS, Peer, readable
+from .peer import SSE_RETRY, SSE_RETRY_MS, STANDARD_HEADERS, Peer, readable
 from .reference.http import SseResponse, id_key, sse_frame
 from .transport import http as transport_http
 
@@ -37,7 +39,7 @@ PATH = "/mcp"
 SESSION_HEADER = transport_http.SESSION_HEADER.lower()
 PARAM_PREFIX = transport_http.PARAM_HEADER.lower()  # x-mcp-header mirrors, recorded too
 RECORDED_HEADERS = ("mcp-protocol-version", SESSION_HEADER, "mcp-method", "mcp-name", "accept", "content-type",
-                    "origin")
+                    "origin", "last-event-id")
 STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
 
 
@@ -54,6 +56,7 @@ class HttpPeer(Peer):
         self.waiting: list[bytes] = []  # messages of no request, with no stream to carry them
         self.session_id: str | None = None  # assigned with the first initialize answer
         self.expired: str | None = None  # session-expired: the session ended, answered 404 from then on
+        self.dropped: dict[str, tuple[asyncio.Queue, object]] = {}  # sse-retry: last event id -> (stream, request id)
 
     def deliver(self, data: bytes, obj: dict, related) -> None:
         if "method" not in obj:  # a response: onto the stream of the request it answers
@@ -164,6 +167,11 @@ class PeerApp:
         session = self.peer.session_headers(message)
         if not self.peer.get_streams:
             self.peer.flush_waiting(stream)
+        if self.peer.scenario == SSE_RETRY and message.method == "tools/call":
+            self.peer.request_streams.pop(key, None)
+            event_id = f"{key}-primed"
+            self.peer.dropped[event_id] = (stream, message.id)
+            return SseResponse(self._closed_early(event_id, message.id), headers=session)
         if stream.qsize() == 1:  # answered at once, nothing else first: one JSON body
             data, final = stream.get_nowait()
             if final:
@@ -193,8 +201,30 @@ class PeerApp:
         finally:
             self.peer.request_streams.pop(key, None)
 
+    async def _closed_early(self, event_id: str, request_id):
+        """sse-retry: a stream primed with an event id and a retry field, then closed before
+        its answer (the client is to poll it with GET and Last-Event-ID)."""
+        yield f"id: {event_id}\nretry: {SSE_RETRY_MS}\ndata: \n\n".encode()
+        await asyncio.sleep(0.05)  # the priming event goes out before the connection closes
+        self.peer.record({"event": "stream-closed", "id": request_id, "last_event": event_id, "retry": SSE_RETRY_MS})
+
+    async def _resumed(self, event_id: str, stream: asyncio.Queue, request_id):
+        """The stream closed early, resumed on a GET: what it still had, ending with the answer."""
+        sent = 0
+        item = await self._next(stream)
+        while item is not None:
+            sent += 1
+            yield sse_frame(f"{event_id}-{sent}", item[0])
+            if item[1]:
+                self.peer.record({"event": "answer", "id": request_id, "as": "sse-resumed"})
+                return
+            item = await self._next(stream)
+
     async def get(self, request, headers: dict):
         self.peer.record({"event": "http", "method": "GET", "headers": headers})
+        resumed = self.peer.dropped.pop(headers.get("last-event-id", ""), None)
+        if resumed is not None:
+            return SseResponse(self._resumed(headers["last-event-id"], *resumed))
         stream: asyncio.Queue = asyncio.Queue()
         self.peer.get_streams.append(stream)
         self.peer.flush_waiting(stream)

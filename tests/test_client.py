@@ -31,7 +31,8 @@ STARTUP = "test_client_connects_and_initializes"
 HTTP_ONLY = {"test_http_accept_headers", "test_http_session_id_echoed", "test_http_session_deleted_at_end",
              "test_http_json_and_sse_answers_handled", "test_http_new_session_after_404", "test_http_custom_headers",
              "test_http_invalid_header_tools_dropped", "test_http_posts_one_message_each", "test_network_refs_not_fetched",
-             "test_http_header_names_case_insensitive"}
+             "test_http_header_names_case_insensitive", "test_http_polls_closed_stream",
+             "test_http_waits_retry_before_reconnecting"}
 SUBSCRIPTION_CHECKS = {"test_subscription_notifications_correlated", "test_resubscribes_after_reconnect"}  # stdio
 CHECKS = {
     STARTUP, "test_client_messages_valid", "test_initialize_request_shape", "test_requests_a_published_version", "test_initialize_comes_first",
@@ -176,6 +177,9 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "no-resubscribe": ("test_resubscribes_after_reconnect", "failed", "but no subscriptions/listen"),
     "reuses-listen-id": ("test_request_ids_not_reused", "failed", "while subscriptions/listen with that id is open"),
     "shares-progress-token": ("test_progress_tokens", "failed", "'progress-shared'"),
+    "http-no-poll": ("test_http_polls_closed_stream", "warned", "the client never reconnected with a GET"),
+    "http-polls-at-once": ("test_http_waits_retry_before_reconnecting", "failed", "whose retry field asked for 500 ms"),
+    "http-polls-without-last-event": ("test_http_polls_closed_stream", "warned", "no GET named the last event"),
     "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
                                "after the answer (header names in upper case) to request 1 the client sent nothing more"),
 }
@@ -183,7 +187,8 @@ STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",
              "http-drops-session-id", "http-no-delete", "http-ignores-sse", "http-no-reinitialize",
              "no-param-headers", "keeps-invalid-header-tools", "http-batches-notification",
-             "http-posts-elsewhere", "derefs-network-refs", "case-sensitive-headers"}  # the rest over stdio
+             "http-posts-elsewhere", "derefs-network-refs", "case-sensitive-headers",
+             "http-no-poll", "http-polls-at-once", "http-polls-without-last-event"}  # the rest over stdio
 
 
 def test_every_reference_client_fault_is_tested():

@@ -71,6 +71,9 @@ FAULTS = {
     "keeps-invalid-header-tools": "over HTTP, calls tools whose x-mcp-header annotations break the rules",
     "no-param-headers": "over HTTP, mirrors no x-mcp-header argument into an Mcp-Param header",
     "http-ignores-sse": "over HTTP, takes the answer to a POST only from a JSON body, never from its SSE stream",
+    "http-no-poll": "over HTTP, does not reconnect to a stream the server closed before its answer",
+    "http-polls-at-once": "over HTTP, reconnects to a stream the server closed at once, whatever its retry field",
+    "http-polls-without-last-event": "over HTTP, reconnects to a stream the server closed without Last-Event-ID",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
                               "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -604,15 +607,21 @@ def connect(url: str | None, args: argparse.Namespace):
         deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
         transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
                                                 and jsonrpc.decode(raw).is_response else deliver(raw, note))
+    if args.fault == "http-no-poll" and url:
+        transport.resumes = False
+    if args.fault == "http-polls-at-once" and url:
+        transport.resume_wait = lambda retry: 0.0
+    if args.fault == "http-polls-without-last-event" and url:
+        transport.names_last_event = False
     if args.fault == "case-sensitive-headers" and url:
         consume = transport._consume
 
-        def lower_case_names_only(response, note):
+        def lower_case_names_only(response, note, *rest):
             names = [name for name, _ in response.headers.raw]
             if b"content-type" not in names and any(name.lower() == b"content-type" for name in names):
                 transport._inbox.end("the answer has no content-type header (header names compared as written)")
                 return []
-            return consume(response, note)
+            return consume(response, note, *rest)
         transport._consume = lower_case_names_only
     return transport
 

@@ -47,6 +47,8 @@ META_VERSION = "io.modelcontextprotocol/protocolVersion"
 MAX_BODY = 16 * 1024 * 1024  # of one answer, read by exchange()
 MAX_EVENT = 16 * 1024 * 1024  # of one SSE event; past it the event is cut
 LOG_KEEP = 500
+MAX_RESUMES = 3  # GETs with Last-Event-ID for one POST's stream that ended before its answer
+RESUME_WAIT = 1.0  # seconds before such a GET when the server sent no retry field
 
 
 # -- Server-Sent Events ------------------------------------------------------------------
@@ -442,6 +444,18 @@ def _shutdown(response: httpx.Response, close: bool = True) -> None:
         pass
 
 
+@dataclass
+class StreamCursor:
+    """Where an SSE stream stood: its last event id and the last retry it named (ms)."""
+
+    last_id: str | None = None
+    retry: int | None = None
+
+    def see(self, event: SseEvent) -> None:
+        self.last_id = event.id if event.id is not None else self.last_id
+        self.retry = event.retry if event.retry is not None else self.retry
+
+
 class HttpBased:
     """What the HTTP transports share: a server this run may have launched, an inbox, and
     the credentials every request carries (an Authorization header value, or None)."""
@@ -502,6 +516,14 @@ class HttpTransport(HttpBased):
         self._listening = False
         self._readers = 0  # threads reading an answer (or about to): POSTs and the GET stream
         self._closed = False
+        self._stopping = threading.Event()  # set by close(): a wait before resuming a stream ends
+        # Resuming a POST's SSE stream that ended before its answer (2025-11-25): whether to,
+        # the seconds to wait given the retry field (ms or None), whether to name the last
+        # event id (reference-client faults change these).
+        self.resumes = True
+        self.resume_wait: Callable[[int | None], float] = lambda retry: RESUME_WAIT if retry is None else retry / 1000
+        self.names_last_event = True
+        self._cancelled: set[str] = set()  # ids of requests cancelled by notification: no stream resumed
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> "HttpTransport":
@@ -520,6 +542,7 @@ class HttpTransport(HttpBased):
         if self._closed:
             return self.exit_code
         self._closed = True
+        self._stopping.set()
         if self.session_id is not None and self._client is not None and not self.stdout_eof:
             self.exchange("DELETE", timeout=min(self.timeout, 2.0))
         with self._lock:
@@ -583,6 +606,9 @@ class HttpTransport(HttpBased):
         message = jsonrpc.decode(body)
         if self._cancel_by_closing(message):
             return
+        if message.kind is Kind.NOTIFICATION and message.method == "notifications/cancelled" \
+                and isinstance(message.params, dict):
+            self._cancelled.add(str(message.params.get("requestId")))  # its answer is not awaited
         if message.kind is Kind.REQUEST and message.method == "initialize":
             self._initialize_ids.append(message.id)
         if message.kind is Kind.REQUEST and message.method == "tools/list":
@@ -654,7 +680,10 @@ class HttpTransport(HttpBased):
                 except (httpx.HTTPError, OSError, RuntimeError):
                     pass
                 return
-            delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip())
+            cursor = StreamCursor()
+            delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip(), cursor)
+            if not modern_request and self._left_unanswered(message, cursor, delivered):
+                delivered += self._resume(cursor, message.id)
             if (message.kind is Kind.REQUEST and response.status_code >= 400
                     and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)):
                 self.refused[str(message.id)] = response.status_code
@@ -669,14 +698,45 @@ class HttpTransport(HttpBased):
                     self._modern_answers.pop(str(message.id), None)
             response.close()
 
-    def _consume(self, response: httpx.Response, note: str) -> list[Message]:
-        """Feed the messages of an answer (JSON body or SSE stream) to the inbox."""
+    def _left_unanswered(self, message: Message, cursor: "StreamCursor", delivered: list[Message]) -> bool:
+        """Whether the SSE stream of a request (not cancelled) ended after an event id but
+        without its answer: a stream to resume."""
+        return (message.kind is Kind.REQUEST and cursor.last_id is not None and str(message.id) not in self._cancelled
+                and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered))
+
+    def _resume(self, cursor: "StreamCursor", request_id) -> list[Message]:
+        """A POST's SSE stream ended after an event id but before the answer: the server may
+        close the connection and let the client poll (2025-11-25 transports, sending
+        messages): wait the retry it named, then GET with Last-Event-ID, a few times at most."""
         delivered: list[Message] = []
+        for _ in range(MAX_RESUMES if self.resumes else 0):
+            wait = self.resume_wait(cursor.retry)
+            if wait > self.timeout:  # not sooner than asked, and no wait past the timeout
+                self.http_log.append(f"not resuming after event {cursor.last_id}: retry {cursor.retry} ms")
+                break
+            if self._stopping.wait(wait) or self._client is None:
+                break
+            label = f"GET (resuming after event {cursor.last_id})"
+            got = self._get_stream({"Last-Event-ID": cursor.last_id} if self.names_last_event else {}, label,
+                                   "HTTP GET stream (resumed)", cursor)
+            if got is None:
+                break
+            delivered += got
+            if any(m.is_response and jsonrpc.same_id(request_id, m.id) for m in delivered):
+                break
+        return delivered
+
+    def _consume(self, response: httpx.Response, note: str, cursor: "StreamCursor | None" = None) -> list[Message]:
+        """Feed the messages of an answer (JSON body or SSE stream) to the inbox; an SSE
+        stream's last event id and retry go to `cursor`."""
+        delivered: list[Message] = []
+        cursor = cursor or StreamCursor()
         try:
             if response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/event-stream":
                 parser = SseParser()
                 for chunk in response.iter_bytes():
                     for event in parser.feed(chunk):
+                        cursor.see(event)
                         if event.data.strip():
                             delivered.append(self._deliver(event.data, note))
             else:
@@ -728,21 +788,27 @@ class HttpTransport(HttpBased):
             return self._readers == 0
 
     def _listen(self) -> None:
-        headers = {"Accept": "text/event-stream", **self.credentials(), **self.session_headers()}
+        self._get_stream({}, "GET", "HTTP GET stream")
+
+    def _get_stream(self, extra: dict, label: str, note: str, cursor: "StreamCursor | None" = None):
+        """GET an SSE stream of the endpoint and read it to its end into the inbox: the
+        messages it carried, or None when no stream came (logged as `label`)."""
+        headers = {"Accept": "text/event-stream", **self.credentials(), **self.session_headers(), **extra}
         try:
             request = self._client.build_request("GET", self.url, headers=headers,
                                                  timeout=httpx.Timeout(self.timeout, read=None))
             response = self._client.send(request, stream=True)
         except (httpx.HTTPError, RuntimeError) as error:
-            self.http_log.append(f"GET -> no answer ({error or type(error).__name__})")
-            return
+            self.http_log.append(f"{label} -> no answer ({error or type(error).__name__})")
+            return None
         with self._lock:
             self._open.add(response)
         try:
             content_type = response.headers.get("content-type", "").split(";")[0].strip()
-            self.http_log.append(f"GET -> {response.status_code} {content_type}".rstrip())
-            if response.status_code == 200 and content_type == "text/event-stream":
-                self._consume(response, "HTTP GET stream")
+            self.http_log.append(f"{label} -> {response.status_code} {content_type}".rstrip())
+            if response.status_code != 200 or content_type != "text/event-stream":
+                return None
+            return self._consume(response, note, cursor)
         finally:
             with self._lock:
                 self._open.discard(response)
