@@ -63,7 +63,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "modern-unknown-result-type": "request-metadata",
                      "modern-network-ref": "json-schema-ref-no-deref", "modern-subscriptions": "tools_call",
                      "modern-subscriptions-restart": "tools_call", "modern-standard-headers": "http-standard-headers",
-                     "sse-retry": "sse-retry"}
+                     "sse-retry": "sse-retry",
+                     "json-schema-2020-12-preservation": "json-schema-2020-12-preservation"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

@@ -72,6 +72,10 @@ Scenarios (legacy era):
                     tools/call gets an event id and a retry of SSE_RETRY_MS, then closes
                     before the answer, which comes on the GET that names that event in
                     Last-Event-ID (conformance.peer_http); over stdio as initialize
+  json-schema-2020-12-preservation  (the official scenario) tools/list offers a tool whose
+                    inputSchema uses JSON Schema 2020-12 keywords ($schema, $defs, $anchor,
+                    allOf/anyOf, if/then/else, additionalProperties) and json_schema_echo; the
+                    client is to call json_schema_echo with that inputSchema as it holds it
   modern-standard-headers  the modern era with the official http-standard-headers scenario's
                     tools, resources and prompt (names and URIs that Mcp-Name must carry);
                     over Streamable HTTP every response header name is written in upper case
@@ -100,7 +104,8 @@ SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "t
              "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
              "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
              "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
-             "modern-subscriptions-restart", "modern-standard-headers", "sse-retry")
+             "modern-subscriptions-restart", "modern-standard-headers", "sse-retry",
+             "json-schema-2020-12-preservation")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -121,8 +126,9 @@ STANDARD_HEADER_FEATURES = {
     "tools/list": {"tools": [
         {"name": "test_headers", "description": "Checks the standard headers.", "inputSchema": _NO_ARGUMENTS},
         {"name": "my-hyphenated-tool", "description": "A name with a hyphen.", "inputSchema": _NO_ARGUMENTS}]},
-    "resources/list": {"resources": [{"uri": "file:///path/to/file%20name.txt", "name": "File with spaces"},
-                                     {"uri": "https://example.com/resource?id=123", "name": "Resource with query string"}]},
+    "resources/list": {"resources": [
+        {"uri": "file:///path/to/file%20name.txt", "name": "File with spaces"},
+        {"uri": "https://example.com/resource?id=123", "name": "Resource with query string"}]},
     "prompts/list": {"prompts": [{"name": "test_prompt", "description": "A prompt without arguments."}]},
     "prompts/get": MODERN_FEATURES["prompts/get"],
 }
@@ -206,13 +212,31 @@ CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}
                  for name in TOOL_TASK_SCENARIOS})
 CONTEXTS[SUBSCRIPTIONS] = {"toolCalls": [{"name": "echo", "arguments": {"text": "one"}},
                                          {"name": "echo", "arguments": {"text": "two"}}], "concurrent": True}
+# json-schema-2020-12-preservation: the official scenario's tools and fixture
+SCHEMA_PRESERVATION, SCHEMA_ECHO_TOOL = "json-schema-2020-12-preservation", "json_schema_echo"
+RICH_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+    "$defs": {"address": {"$anchor": "addressDef", "type": "object",
+                          "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
+    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"},
+                   "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+                   "phone": {"type": "string"}, "email": {"type": "string"}},
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]}, "else": {"required": ["email"]},
+    "additionalProperties": False}
+SCHEMA_TOOLS = [
+    {"name": "json_schema_2020_12_tool", "description": "Tool with JSON Schema 2020-12 features",
+     "inputSchema": RICH_SCHEMA},
+    {"name": SCHEMA_ECHO_TOOL, "description": "Echoes the inputSchema the client holds for json_schema_2020_12_tool.",
+     "inputSchema": {"type": "object", "properties": {"schema": {"type": "object"}}, "required": ["schema"]}}]
 RECONNECTION_TOOL = {"name": "test_reconnection", "description": "Its answer comes after the client reconnects.",
                      "inputSchema": _NO_ARGUMENTS}  # sse-retry: the official scenario's tool
 CONTEXTS[SSE_RETRY] = {"toolCalls": [{"name": RECONNECTION_TOOL["name"], "arguments": {}}]}
 CONTEXTS[STANDARD_HEADERS] = {"toolCalls": [{"name": tool["name"], "arguments": {}}
                                             for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]}
 SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
-                  SSE_RETRY: [RECONNECTION_TOOL],
+                  SSE_RETRY: [RECONNECTION_TOOL], SCHEMA_PRESERVATION: SCHEMA_TOOLS,
                   **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
 

@@ -53,8 +53,9 @@ CHECKS = {
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
-    *SUBSCRIPTION_CHECKS,
+    *SUBSCRIPTION_CHECKS, "test_tool_schema_keywords_kept",
 }
+
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
 AUTH_CHECKS = {f"{check}[{scenario}]" if scenario else check for check, scenario in checks_with_parameters()}
@@ -180,8 +181,9 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-no-poll": ("test_http_polls_closed_stream", "warned", "the client never reconnected with a GET"),
     "http-polls-at-once": ("test_http_waits_retry_before_reconnecting", "failed", "whose retry field asked for 500 ms"),
     "http-polls-without-last-event": ("test_http_polls_closed_stream", "warned", "no GET named the last event"),
+    "strips-schema-keywords": ("test_tool_schema_keywords_kept", "failed", "lost or changed ['$schema', '$defs'"),
     "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
-                               "after the answer (header names in upper case) to request 1 the client sent nothing more"),
+                               "(header names in upper case) to request 1 the client sent nothing more"),
 }
 STALLS = {"stalls-on-older-version"}
 OVER_HTTP = {"no-version-header", "no-modern-headers", "mrtr-same-id", "bad-progress-token", "http-accept-json-only",

@@ -74,6 +74,8 @@ FAULTS = {
     "http-no-poll": "over HTTP, does not reconnect to a stream the server closed before its answer",
     "http-polls-at-once": "over HTTP, reconnects to a stream the server closed at once, whatever its retry field",
     "http-polls-without-last-event": "over HTTP, reconnects to a stream the server closed without Last-Event-ID",
+    "strips-schema-keywords": "holds a tool's inputSchema as type, properties and required only (scenario "
+                              "json-schema-2020-12-preservation echoes it)",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
                               "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -144,6 +146,8 @@ FAULTS = {
 }
 FAULTS.update(client_tasks.FAULTS)  # as a task receiver (client_tasks.py)
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
+# the official json-schema-2020-12-preservation scenario (MCP_CONFORMANCE_SCENARIO) and its echo tool
+SCHEMA_PRESERVATION, SCHEMA_ECHO_TOOL = "json-schema-2020-12-preservation", "json_schema_echo"
 TIMEOUT = 5.0
 META = "io.modelcontextprotocol/"
 MODERN = max(revisions())
@@ -425,6 +429,8 @@ class Client:
         calls = self.asked_calls(listed)
         if listed and not calls:
             calls = [(listed[0]["name"], {"text": "hi"})]
+        if os.environ.get("MCP_CONFORMANCE_SCENARIO") == SCHEMA_PRESERVATION:
+            calls = schema_echo(listed, self.fault)
         supports = {tool.get("name"): (tool.get("execution") or {}).get("taskSupport") for tool in listed}
         prepared = []
         for name, arguments in calls:
@@ -469,8 +475,8 @@ class Client:
         return answers
 
     def use_modern_features(self, extra) -> None:
-        """In the modern era, list the prompts and resources the server declares, and ask
-        for a completion of a prompt's first argument."""
+        """In the modern era, list the prompts and resources the server declares, read the
+        first resource, get the first prompt and ask for a completion of its first argument."""
         declared = self.server_capabilities
         prompts = self.request("prompts/list", extra()) if "prompts" in declared else None
         resources = self.request("resources/list", extra()) if "resources" in declared else None
@@ -479,8 +485,8 @@ class Client:
         listed = listed_items(prompts, "prompts")
         arguments = (listed[0].get("arguments") or []) if listed else []
         if listed:
-            self.request("prompts/get", {"name": listed[0].get("name"), **extra(),
-                                         "arguments": {a.get("name"): "world" for a in arguments if isinstance(a, dict)}})
+            filled = {a.get("name"): "world" for a in arguments if isinstance(a, dict)}
+            self.request("prompts/get", {"name": listed[0].get("name"), "arguments": filled, **extra()})
         if "completions" in declared and arguments:
             self.request("completion/complete", {"ref": {"type": "ref/prompt", "name": listed[0]["name"]},
                                                  "argument": {"name": arguments[0]["name"], "value": "w"}, **extra()})
@@ -554,6 +560,18 @@ class Client:
             except TransportError:
                 return
             self.handle(message)
+
+
+def schema_echo(listed: list, fault: str | None) -> list[tuple[str, dict]]:
+    """The official json-schema-2020-12-preservation scenario's contract: call json_schema_echo
+    with the inputSchema held for json_schema_2020_12_tool."""
+    focal = next((t for t in listed if isinstance(t, dict) and t.get("name") == "json_schema_2020_12_tool"), None)
+    if focal is None:
+        return []
+    schema = focal.get("inputSchema")
+    if fault == "strips-schema-keywords" and isinstance(schema, dict):
+        schema = {k: v for k, v in schema.items() if k in ("type", "properties", "required")}
+    return [(SCHEMA_ECHO_TOOL, {"schema": schema})]
 
 
 def listed_items(answer: jsonrpc.Message | None, key: str) -> list[dict]:

@@ -48,6 +48,10 @@ async def main(argv: list[str]) -> int:
         calls = asked_calls({tool.name for tool in tools.tools})
         if tools.tools and not calls:
             calls = [(tools.tools[0].name, {"text": "hi"})]
+        if os.environ.get("MCP_CONFORMANCE_SCENARIO") == "json-schema-2020-12-preservation":
+            # the official scenario's contract: echo the inputSchema the SDK holds for the tool
+            calls = [("json_schema_echo", {"schema": tool.input_schema}) for tool in tools.tools
+                     if tool.name == "json_schema_2020_12_tool"]
         for name, arguments in calls:
             await client.call_tool(name, arguments, progress_callback=progress)
     return 0

@@ -39,7 +39,11 @@ async function main(args) {
   await client.connect(transportFor(args), { timeout: 10000 });
   try {
     const { tools } = await client.listTools();
-    if (tools.length > 0) {
+    const focal = tools.find((tool) => tool.name === "json_schema_2020_12_tool");
+    if (process.env.MCP_CONFORMANCE_SCENARIO === "json-schema-2020-12-preservation" && focal) {
+      // the official scenario's contract: echo the inputSchema the SDK holds for the tool
+      await client.callTool({ name: "json_schema_echo", arguments: { schema: focal.inputSchema } });
+    } else if (tools.length > 0) {
       await client.callTool({ name: tools[0].name, arguments: { text: "hi" } }, undefined,
         { onprogress: () => {}, timeout: 10000 });
     }
