@@ -64,7 +64,8 @@ OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize"
                      "modern-network-ref": "json-schema-ref-no-deref", "modern-subscriptions": "tools_call",
                      "modern-subscriptions-restart": "tools_call", "modern-standard-headers": "http-standard-headers",
                      "sse-retry": "sse-retry",
-                     "json-schema-2020-12-preservation": "json-schema-2020-12-preservation"}
+                     "json-schema-2020-12-preservation": "json-schema-2020-12-preservation",
+                     "elicitation-defaults": "elicitation-sep1034-client-defaults"}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 

@@ -76,6 +76,10 @@ Scenarios (legacy era):
                     inputSchema uses JSON Schema 2020-12 keywords ($schema, $defs, $anchor,
                     allOf/anyOf, if/then/else, additionalProperties) and json_schema_echo; the
                     client is to call json_schema_echo with that inputSchema as it holds it
+  elicitation-defaults  (2025-06-18 on; the official elicitation-sep1034-client-defaults) a
+                    tools/call of a client declaring elicitation in form mode gets an
+                    elicitation/create whose fields all have defaults (DEFAULTS_SCHEMA), and
+                    its answer once that one is answered (at most HOLD seconds)
   modern-standard-headers  the modern era with the official http-standard-headers scenario's
                     tools, resources and prompt (names and URIs that Mcp-Name must carry);
                     over Streamable HTTP every response header name is written in upper case
@@ -105,7 +109,7 @@ SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "t
              "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
              "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
              "modern-subscriptions-restart", "modern-standard-headers", "sse-retry",
-             "json-schema-2020-12-preservation")
+             "json-schema-2020-12-preservation", "elicitation-defaults")
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -230,6 +234,19 @@ SCHEMA_TOOLS = [
      "inputSchema": RICH_SCHEMA},
     {"name": SCHEMA_ECHO_TOOL, "description": "Echoes the inputSchema the client holds for json_schema_2020_12_tool.",
      "inputSchema": {"type": "object", "properties": {"schema": {"type": "object"}}, "required": ["schema"]}}]
+# elicitation-defaults: the official elicitation-sep1034-client-defaults scenario's tool and form,
+# but for the score's default (95.5 there): schema.json of 2025-11-25 admits only integers among
+# the numbers of an ElicitResult's content, so a client filling in 95.5 would send an invalid answer
+ELICITATION_DEFAULTS = "elicitation-defaults"
+DEFAULTS_TOOL = {"name": "test_client_elicitation_defaults", "description": "Asks for a form whose fields have defaults.",
+                 "inputSchema": _NO_ARGUMENTS}
+DEFAULTS_SCHEMA = {"type": "object", "required": [], "properties": {
+    "name": {"type": "string", "description": "User name", "default": "John Doe"},
+    "age": {"type": "integer", "description": "User age", "default": 30},
+    "score": {"type": "number", "description": "User score", "default": 95},
+    "status": {"type": "string", "description": "User status", "enum": ["active", "inactive", "pending"],
+               "default": "active"},
+    "verified": {"type": "boolean", "description": "Verification status", "default": True}}}
 RECONNECTION_TOOL = {"name": "test_reconnection", "description": "Its answer comes after the client reconnects.",
                      "inputSchema": _NO_ARGUMENTS}  # sse-retry: the official scenario's tool
 CONTEXTS[SSE_RETRY] = {"toolCalls": [{"name": RECONNECTION_TOOL["name"], "arguments": {}}]}
@@ -237,6 +254,7 @@ CONTEXTS[STANDARD_HEADERS] = {"toolCalls": [{"name": tool["name"], "arguments": 
                                             for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]}
 SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
                   SSE_RETRY: [RECONNECTION_TOOL], SCHEMA_PRESERVATION: SCHEMA_TOOLS,
+                  ELICITATION_DEFAULTS: [DEFAULTS_TOOL],
                   **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
 
 
@@ -264,6 +282,7 @@ class Peer:
         self.held_calls: list[tuple[dict, str]] = []  # modern-subscriptions: tools/call requests, their version
         self.calls_due: float | None = None  # when the held calls get answered anyway
         self.restarted = False  # a server process of this run started before this one (it serves in full)
+        self.elicited = False  # elicitation-defaults: the form has been asked for
         if announce:  # over HTTP the first request announces the client instead
             earlier = first_start(report_path)
             if earlier is not None:  # one clock for the whole record, so that it reads in order
@@ -290,10 +309,10 @@ class Peer:
         except (BrokenPipeError, OSError, ValueError):
             self.record({"event": "write-failed"})
 
-    def request(self, method: str, params: dict | None = None) -> None:
+    def request(self, method: str, params: dict | None = None, related=None) -> None:
         request_id = self.next_id()
         self.outstanding[request_id] = method
-        self.send(jsonrpc.request(request_id, method, params))
+        self.send(jsonrpc.request(request_id, method, params), related=related)
 
     # -- the script --------------------------------------------------------------------
     def on_line(self, raw: bytes, **extra) -> None:
@@ -352,6 +371,8 @@ class Peer:
             self.send(jsonrpc.result(request_id, {}))
         elif method == "tools/list" and self.revision:
             self.send(jsonrpc.result(request_id, {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}))
+        elif method == "tools/call" and self.revision and self.asks_form_first(obj):
+            return
         elif method == "tools/call" and self.revision:
             if self.scenario == "progress":
                 self.progress_and_stray_cancel(request_id, params)
@@ -363,6 +384,19 @@ class Peer:
             self.send(self.tool_tasks.answer(request_id, method, params))
         else:
             self.send(jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}"))
+
+    def asks_form_first(self, obj: dict) -> bool:
+        """elicitation-defaults: before its first tool call is answered, a form whose fields all
+        have defaults (for a client declaring form elicitation); the call waits (held)."""
+        if self.scenario != ELICITATION_DEFAULTS or self.elicited or (self.revision or "") < "2025-06-18" \
+                or "form" not in elicitation_modes(self.capabilities, self.revision):
+            return False
+        self.elicited = True
+        self.request("elicitation/create", {"message": "Please accept with the defaults.",
+                                            "requestedSchema": DEFAULTS_SCHEMA}, related=obj.get("id"))
+        self.held.append(obj)
+        self.hold_until = time.monotonic() + HOLD
+        return True
 
     def modern(self, obj: dict, version) -> None:
         """A modern-era request: answered, or (the subscription scenarios) a subscription

@@ -53,7 +53,7 @@ CHECKS = {
     "test_client_tool_tasks_as_declared", "test_modern_capabilities_declared_per_request",
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
-    *SUBSCRIPTION_CHECKS, "test_tool_schema_keywords_kept",
+    *SUBSCRIPTION_CHECKS, "test_tool_schema_keywords_kept", "test_elicitation_defaults_prefilled",
 }
 
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
@@ -182,6 +182,7 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-polls-at-once": ("test_http_waits_retry_before_reconnecting", "failed", "whose retry field asked for 500 ms"),
     "http-polls-without-last-event": ("test_http_polls_closed_stream", "warned", "no GET named the last event"),
     "strips-schema-keywords": ("test_tool_schema_keywords_kept", "failed", "lost or changed ['$schema', '$defs'"),
+    "partial-defaults": ("test_elicitation_defaults_prefilled", "warned", "but left out ['age', 'score', 'verified']"),
     "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
                                "(header names in upper case) to request 1 the client sent nothing more"),
 }
@@ -268,10 +269,11 @@ def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
     # Nor does it declare task support: the task receiver checks skip, the one for a client
     # without it judges (it answers a task-augmented sampling request as a plain one).
     # Nor does it open a subscription (no subscriptions/listen) or cancel anything, so
-    # over stdio the subscription and cancellation checks have nothing to judge.
+    # over stdio the subscription and cancellation checks have nothing to judge; it declines
+    # every elicitation, so no form defaults are seen.
     expected = (NOT_APPLICABLE[transport] - {WITHOUT_TASKS}) | AUTH_CHECKS | TASK_RECEIVER \
         | {"test_undeclared_elicitation_mode_refused", "test_cancellations_name_own_running_requests",
-           *SUBSCRIPTION_CHECKS}
+           *SUBSCRIPTION_CHECKS, "test_elicitation_defaults_prefilled"}
     assert set(result.with_outcome("skipped")) == expected, result.explain()
     assert "no mode is left undeclared" in result.case("test_undeclared_elicitation_mode_refused").message
     assert "retried with initialize for 2025-11-25" in result.case("test_retries_after_unsupported_version").notes

@@ -76,6 +76,8 @@ FAULTS = {
     "http-polls-without-last-event": "over HTTP, reconnects to a stream the server closed without Last-Event-ID",
     "strips-schema-keywords": "holds a tool's inputSchema as type, properties and required only (scenario "
                               "json-schema-2020-12-preservation echoes it)",
+    "partial-defaults": "pre-fills an elicitation form with the defaults of its string fields only (scenario "
+                        "elicitation-defaults)",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
                               "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -146,6 +148,8 @@ FAULTS = {
 }
 FAULTS.update(client_tasks.FAULTS)  # as a task receiver (client_tasks.py)
 CLIENT_INFO = {"name": "mcp-conformance-reference-client", "version": "0.1.0"}
+# the official elicitation-sep1034-client-defaults scenario: forms accepted with their defaults
+DEFAULTS_SCENARIO = "elicitation-sep1034-client-defaults"
 # the official json-schema-2020-12-preservation scenario (MCP_CONFORMANCE_SCENARIO) and its echo tool
 SCHEMA_PRESERVATION, SCHEMA_ECHO_TOOL = "json-schema-2020-12-preservation", "json_schema_echo"
 TIMEOUT = 5.0
@@ -273,7 +277,7 @@ class Client:
         refusal = self.refusal_of(message)
         if refusal is not None:
             return jsonrpc.error(message.id, jsonrpc.INVALID_PARAMS, refusal)
-        result = self.result_for(message.method)
+        result = self.result_for(message.method, message.params)
         if result is None:
             return jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{message.method} is not offered")
         if message.method == "ping" and self.fault == "answers-ping-wrong":
@@ -300,7 +304,7 @@ class Client:
                 return "this client does not support tools in sampling (no sampling.tools)"
         return None
 
-    def result_for(self, method: str) -> dict | None:
+    def result_for(self, method: str, params=None) -> dict | None:
         """The result for a server's request (sent as one, or as an MRTR input request)."""
         if method == "ping":
             return {}
@@ -315,9 +319,20 @@ class Client:
             if self.fault == "bad-sampling-result":
                 del result["role"]
             return result
+        if method == "elicitation/create" and os.environ.get("MCP_CONFORMANCE_SCENARIO") == DEFAULTS_SCENARIO:
+            return {"action": "accept", "content": self.defaults_of(params)}
         if method == "elicitation/create":
             return {"action": "decline"}
         return None
+
+    def defaults_of(self, params) -> dict:
+        """A form accepted as pre-filled: each field with a default gets it (with the fault,
+        only the string fields)."""
+        schema = params.get("requestedSchema") if isinstance(params, dict) else None
+        fields = schema.get("properties") if isinstance(schema, dict) else None
+        return {name: field["default"] for name, field in (fields if isinstance(fields, dict) else {}).items()
+                if isinstance(field, dict) and "default" in field
+                and (self.fault != "partial-defaults" or field.get("type") == "string")}
 
     def session(self) -> int:
         if self.fault == "sends-request-before-initialize":

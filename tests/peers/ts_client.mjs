@@ -25,9 +25,13 @@ function transportFor(args) {
 }
 
 async function main(args) {
+  // The official elicitation-sep1034-client-defaults scenario's contract: the SDK fills the
+  // form's defaults into an accepted answer (its applyDefaults option).
+  const defaults = process.env.MCP_CONFORMANCE_SCENARIO === "elicitation-sep1034-client-defaults";
   const client = new Client(
     { name: "mcp-conformance-ts-sdk-client", version: "0.1.0" },
-    { capabilities: { roots: { listChanged: false }, sampling: {}, elicitation: { form: {} } } },
+    { capabilities: { roots: { listChanged: false }, sampling: {},
+                      elicitation: { form: defaults ? { applyDefaults: true } : {} } } },
   );
   client.setRequestHandler(ListRootsRequestSchema, async () => ({
     roots: [{ uri: "file:///tmp/project", name: "project" }],
@@ -35,7 +39,8 @@ async function main(args) {
   client.setRequestHandler(CreateMessageRequestSchema, async () => ({
     role: "assistant", content: { type: "text", text: "Hello." }, model: "scripted",
   }));
-  client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "decline" }));
+  client.setRequestHandler(ElicitRequestSchema, async () =>
+    (defaults ? { action: "accept", content: {} } : { action: "decline" }));
   await client.connect(transportFor(args), { timeout: 10000 });
   try {
     const { tools } = await client.listTools();
