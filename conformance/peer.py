@@ -238,8 +238,8 @@ SCHEMA_TOOLS = [
 # but for the score's default (95.5 there): schema.json of 2025-11-25 admits only integers among
 # the numbers of an ElicitResult's content, so a client filling in 95.5 would send an invalid answer
 ELICITATION_DEFAULTS = "elicitation-defaults"
-DEFAULTS_TOOL = {"name": "test_client_elicitation_defaults", "description": "Asks for a form whose fields have defaults.",
-                 "inputSchema": _NO_ARGUMENTS}
+DEFAULTS_TOOL = {"name": "test_client_elicitation_defaults", "inputSchema": _NO_ARGUMENTS,
+                 "description": "Asks for a form whose fields have defaults."}
 DEFAULTS_SCHEMA = {"type": "object", "required": [], "properties": {
     "name": {"type": "string", "description": "User name", "default": "John Doe"},
     "age": {"type": "integer", "description": "User age", "default": 30},

@@ -11,10 +11,15 @@ notifications/initialized. Either way it lists the tools (a result without resul
 counts as complete), calls the first one (with a progressToken; an InputRequiredResult is
 answered by a retry with inputResponses and the requestState), answers the server's
 requests (ping, roots/list, sampling/createMessage, elicitation/create) whenever they
-come, and closes (stdin first). A server answering a version it does not know ends the
-session. Over HTTP, a request refused with 401 or 403 is authorized (headless OAuth 2.1,
-oauth.py) and sent again. Each --fault breaks one rule, so the suite's checks can be shown
-to catch it.
+come, and closes (stdin first). In the modern era it also lists, reads and gets what the
+server declares, and subscribes to tools list changes when offered (subscriptions/listen,
+re-listing on a change of its own subscription). In the official scenarios
+json-schema-2020-12-preservation and elicitation-sep1034-client-defaults
+(MCP_CONFORMANCE_SCENARIO) it echoes the rich tool schema and accepts forms with their
+defaults. A server answering a version it does not know ends the session. Over HTTP, a
+request refused with 401 or 403 is authorized (headless OAuth 2.1, oauth.py) and sent
+again; a request's stream closed before its answer is polled after the retry named. Each
+--fault breaks one rule, so the suite's checks can be shown to catch it.
 """
 
 from __future__ import annotations

@@ -90,16 +90,17 @@ def test_http_modern_request_headers(client_run):
     posted = []
     for scenario in ("modern", STANDARD_HEADERS):
         record = http_record(client_run, scenario)
-        posted += [i for i in record.items if i.from_client and i.message.kind is Kind.REQUEST
+        posted += [(scenario, i) for i in record.items if i.from_client and i.message.kind is Kind.REQUEST
                    and modern_headers(i.message)]
     if not posted:
         not_applicable("the client sent no modern-era request (legacy era only)")
     wrong = []
-    for item in posted:
+    for scenario, item in posted:
         for name, value in modern_headers(item.message).items():
             sent = item.headers.get(name.lower())
             if sent != value:
-                wrong.append(f"{item.message.method} (id {item.message.id}): {name} is {sent!r}, expected {value!r}")
+                wrong.append(f"{scenario}: {item.message.method} (id {item.message.id}): {name} is {sent!r}, "
+                             f"expected {value!r}")
     expect(not wrong, "modern-era requests whose standard headers are missing or do not match the body:\n  "
            + "\n  ".join(wrong))
 
