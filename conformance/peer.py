@@ -10,7 +10,8 @@ Nothing is judged here: the test process reads the record and grades it.
 Scenarios (legacy era):
   initialize        answer initialize with the version asked for; tools/list, tools/call
   server-requests   after notifications/initialized, send a log notification, ping, and
-                    roots/list, sampling/createMessage, elicitation/create (roots/list also
+                    roots/list, sampling/createMessage (asking for progress),
+                    elicitation/create (roots/list also
                     when roots is not declared); hold the answer to the client's next request
                     until these are answered (at most HOLD seconds); a client declaring
                     roots.listChanged is asked roots/list once more after its first answer
@@ -137,6 +138,7 @@ STANDARD_HEADER_FEATURES = {
     "prompts/get": MODERN_FEATURES["prompts/get"],
 }
 IMPOSSIBLE_VERSION = "2099-12-31"
+SAMPLING_PROGRESS = "peer-sampling"  # server-requests: the progressToken of its sampling request
 HOLD = 5.0
 CALL_HOLD = 0.5  # modern-subscriptions: seconds a tools/call answer waits for a second call
 SUBSCRIPTIONS, RESTART = "modern-subscriptions", "modern-subscriptions-restart"
@@ -536,7 +538,7 @@ class Peer:
         if "sampling" in self.capabilities:
             self.request("sampling/createMessage", {
                 "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}],
-                "maxTokens": 16})
+                "maxTokens": 16, "_meta": {"progressToken": SAMPLING_PROGRESS}})
         if "elicitation" in self.capabilities and (self.revision or "") >= "2025-06-18":
             self.request("elicitation/create", {
                 "message": "Your name?",

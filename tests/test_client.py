@@ -54,7 +54,10 @@ CHECKS = {
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
     *SUBSCRIPTION_CHECKS, "test_tool_schema_keywords_kept", "test_elicitation_defaults_prefilled",
+    "test_client_progress_increases",
 }
+# The SDK test clients report no progress on the server's requests: nothing to judge.
+REPORTS_NO_PROGRESS = "test_client_progress_increases"
 
 # The authorization checks (test_client_auth.py): judged over HTTP only; a client without
 # OAuth (the SDK clients of this file) skips them all.
@@ -183,6 +186,7 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-polls-without-last-event": ("test_http_polls_closed_stream", "warned", "no GET named the last event"),
     "strips-schema-keywords": ("test_tool_schema_keywords_kept", "failed", "lost or changed ['$schema', '$defs'"),
     "partial-defaults": ("test_elicitation_defaults_prefilled", "warned", "but left out ['age', 'score', 'verified']"),
+    "progress-goes-back": ("test_client_progress_increases", "failed", "did not grow: [2, 1]"),
     "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
                                "(header names in upper case) to request 1 the client sent nothing more"),
 }
@@ -273,7 +277,7 @@ def test_sdk_client_gets_no_false_failures(transport, run_client_suite):
     # every elicitation, so no form defaults are seen.
     expected = (NOT_APPLICABLE[transport] - {WITHOUT_TASKS}) | AUTH_CHECKS | TASK_RECEIVER \
         | {"test_undeclared_elicitation_mode_refused", "test_cancellations_name_own_running_requests",
-           *SUBSCRIPTION_CHECKS, "test_elicitation_defaults_prefilled"}
+           *SUBSCRIPTION_CHECKS, "test_elicitation_defaults_prefilled", REPORTS_NO_PROGRESS}
     assert set(result.with_outcome("skipped")) == expected, result.explain()
     assert "no mode is left undeclared" in result.case("test_undeclared_elicitation_mode_refused").message
     assert "retried with initialize for 2025-11-25" in result.case("test_retries_after_unsupported_version").notes
@@ -316,7 +320,8 @@ def test_typescript_sdk_client_gets_no_false_failures(run_client_suite):
     assert set(result.outcomes) == CHECKS, result.explain()
     bad = result.with_outcome("failed", "error", "warned")
     assert bad == TS_FINDINGS, result.explain(bad)
-    skipped = (NOT_APPLICABLE["http"] - {WITHOUT_TASKS}) | TS_LEGACY_ONLY | AUTH_CHECKS | TASK_RECEIVER
+    skipped = (NOT_APPLICABLE["http"] - {WITHOUT_TASKS}) | TS_LEGACY_ONLY | AUTH_CHECKS | TASK_RECEIVER \
+        | {REPORTS_NO_PROGRESS}
     assert set(result.with_outcome("skipped")) == skipped, result.explain()
 
 

@@ -83,6 +83,7 @@ FAULTS = {
                               "json-schema-2020-12-preservation echoes it)",
     "partial-defaults": "pre-fills an elicitation form with the defaults of its string fields only (scenario "
                         "elicitation-defaults)",
+    "progress-goes-back": "reports progress on a server request backwards (2 of 2, then 1 of 2)",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
                               "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -273,10 +274,23 @@ class Client:
             self.send(self.tasks.answer(message))
             return
         response = self.response_to(message)
+        if "result" in response and not self.runs_as_task(message):
+            self.report_progress(message)
         if self.runs_as_task(message):
             outcome = {"error": response["error"]} if "error" in response else {"result": response["result"]}
             response = jsonrpc.result(message.id, self.tasks.create(outcome))
         self.send(response)
+
+    def report_progress(self, message: jsonrpc.Message) -> None:
+        """Two progress notifications for a server request that asks for progress (its
+        progressToken), each further along than the one before."""
+        meta = message.params.get("_meta") if isinstance(message.params, dict) else None
+        token = meta.get("progressToken") if isinstance(meta, dict) else None
+        if not isinstance(token, (str, int)) or isinstance(token, bool):
+            return
+        for done in ((2, 1) if self.fault == "progress-goes-back" else (1, 2)):
+            self.send(jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": done,
+                                                                       "total": 2}))
 
     def response_to(self, message: jsonrpc.Message) -> dict:
         refusal = self.refusal_of(message)

@@ -1,6 +1,6 @@
 """Progress and cancellation from the client's side: the progress tokens it hands out, the
-notifications/cancelled it sends, and how it takes progress and a stray cancellation from
-the server in the middle of a tool call.
+progress it reports on the server's requests, the notifications/cancelled it sends, and how
+it takes progress and a stray cancellation from the server in the middle of a tool call.
 
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/progress
 and .../basic/utilities/cancellation
@@ -9,7 +9,7 @@ and .../basic/utilities/cancellation
 from conformance import jsonrpc
 from conformance.checks import blocked, expect, info, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.peer import STRAY_CANCEL_ID
+from conformance.peer import SAMPLING_PROGRESS, STRAY_CANCEL_ID
 from conformance.scenarios.client.transports import sse_answers, stuck_after
 
 SCENARIO = "progress"
@@ -65,6 +65,26 @@ def test_progress_tokens(client_run):
     expect(not bad, "progress tokens must be a string or an integer:\n  " + "\n  ".join(bad))
     shared = _shared_tokens(record, asked)
     expect(not shared, "requests open at the same time share a progress token:\n  " + "\n  ".join(shared))
+
+
+@requirement("progress-007")
+def test_client_progress_increases(client_run):
+    """The progress a client reports on a server request grows with every notification:
+    scenario server-requests asks for progress on its sampling/createMessage (progressToken
+    SAMPLING_PROGRESS); reporting none is allowed (not applicable)."""
+    record = client_run("server-requests")
+    record.require_session()
+    reported = [i.message.params for i in record.items if i.from_client
+                and i.message.method == "notifications/progress" and isinstance(i.message.params, dict)
+                and i.message.params.get("progressToken") == SAMPLING_PROGRESS]
+    if not reported:
+        not_applicable(f"the client reported no progress on the sampling request (token {SAMPLING_PROGRESS!r}): "
+                       "a receiver may send none")
+    values = [params.get("progress") for params in reported]
+    back = [f"{a!r} then {b!r}" for a, b in zip(values, values[1:])
+            if not (isinstance(a, (int, float)) and isinstance(b, (int, float)) and b > a)]
+    expect(not back, f"the progress the client reported on token {SAMPLING_PROGRESS!r} did not grow: {values} "
+                     f"({'; '.join(back)})")
 
 
 @requirement("cancellation-015")
