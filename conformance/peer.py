@@ -30,7 +30,7 @@ Scenarios (legacy era):
                     naming only legacy revisions (initialize still works)
   tasks             (2025-11-25) after notifications/initialized, a task-augmented request
                     of a kind the client declares (sampling/createMessage, else
-                    elicitation/create); when it declares task support for that kind, then
+                    elicitation/create; asking for progress); when it declares task support for that kind, then
                     tasks/result, tasks/get, tasks/list, tasks/get of an unknown task,
                     tasks/list with a cursor it never gave and tasks/cancel of the ended task;
                     then a second task, cancelled at once and then looked at; each request
@@ -139,6 +139,7 @@ STANDARD_HEADER_FEATURES = {
 }
 IMPOSSIBLE_VERSION = "2099-12-31"
 SAMPLING_PROGRESS = "peer-sampling"  # server-requests: the progressToken of its sampling request
+TASK_PROGRESS = "peer-task"  # tasks: the progressToken of its task-augmented request
 HOLD = 5.0
 CALL_HOLD = 0.5  # modern-subscriptions: seconds a tools/call answer waits for a second call
 SUBSCRIPTIONS, RESTART = "modern-subscriptions", "modern-subscriptions-restart"
@@ -594,7 +595,8 @@ class TaskScript:
                     if capability in capabilities]
         supported = [(method, params) for method, params in declared if declares_task_support(capabilities, method)]
         method, params = (supported or declared or [(None, None)])[0]
-        self.request = (method, {**params, "task": {"ttl": TASK_TTL}}) if method else None
+        self.request = (method, {**params, "task": {"ttl": TASK_TTL},
+                                 "_meta": {"progressToken": TASK_PROGRESS}}) if method else None
         self.tasks = capabilities.get("tasks") if supported else None
         self.steps: list[tuple[str, dict]] | None = None  # once the task is created
 

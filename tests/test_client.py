@@ -54,7 +54,7 @@ CHECKS = {
     "test_modern_elicitation_capability_names_a_mode", "test_unknown_result_type_treated_as_invalid",
     "test_modern_tool_sampling_needs_capability", "test_modern_elicitation_without_mode_is_form",
     *SUBSCRIPTION_CHECKS, "test_tool_schema_keywords_kept", "test_elicitation_defaults_prefilled",
-    "test_client_progress_increases",
+    "test_client_progress_increases", "test_client_task_progress_keeps_token",
 }
 # The SDK test clients report no progress on the server's requests: nothing to judge.
 REPORTS_NO_PROGRESS = "test_client_progress_increases"
@@ -68,7 +68,8 @@ COMMANDS = {"stdio": "{client} {{server}}", "http": "{client}"}  # over HTTP the
 # The checks of a task receiver: they do not apply to a client without task support (the SDK clients).
 TASK_RECEIVER = {"test_client_task_created", "test_client_task_status_transitions",
                  "test_client_task_result_is_underlying_result", "test_client_task_result_related_meta",
-                 "test_client_task_listed", "test_client_task_errors", "test_client_task_cancel_sticks"}
+                 "test_client_task_listed", "test_client_task_errors", "test_client_task_cancel_sticks",
+                 "test_client_task_progress_keeps_token"}
 ROOTS_CHANGE = "test_roots_change_notified"  # judged only on a client whose roots change
 WITHOUT_TASKS = "test_client_ignores_task_without_capability"
 # cancellation sent (it never has a request to give up on), no extension declared, task
@@ -186,6 +187,7 @@ FAULTS = {  # fault -> (the check that catches it, its outcome, words in the exp
     "http-polls-without-last-event": ("test_http_polls_closed_stream", "warned", "no GET named the last event"),
     "strips-schema-keywords": ("test_tool_schema_keywords_kept", "failed", "lost or changed ['$schema', '$defs'"),
     "partial-defaults": ("test_elicitation_defaults_prefilled", "warned", "but left out ['age', 'score', 'verified']"),
+    "task-progress-new-token": ("test_client_task_progress_keeps_token", "failed", "not the request's progressToken"),
     "progress-goes-back": ("test_client_progress_increases", "failed", "did not grow: [2, 1]"),
     "case-sensitive-headers": ("test_http_header_names_case_insensitive", "failed",
                                "(header names in upper case) to request 1 the client sent nothing more"),

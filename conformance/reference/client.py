@@ -84,6 +84,8 @@ FAULTS = {
     "partial-defaults": "pre-fills an elicitation form with the defaults of its string fields only (scenario "
                         "elicitation-defaults)",
     "progress-goes-back": "reports progress on a server request backwards (2 of 2, then 1 of 2)",
+    "task-progress-new-token": "reports progress on a task it runs under the task's id, not the request's "
+                               "progressToken",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
                               "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
@@ -279,15 +281,21 @@ class Client:
         if self.runs_as_task(message):
             outcome = {"error": response["error"]} if "error" in response else {"result": response["result"]}
             response = jsonrpc.result(message.id, self.tasks.create(outcome))
+            self.send(response)
+            self.report_progress(message, task=response["result"]["task"]["taskId"])  # the task goes on
+            return
         self.send(response)
 
-    def report_progress(self, message: jsonrpc.Message) -> None:
+    def report_progress(self, message: jsonrpc.Message, task: str | None = None) -> None:
         """Two progress notifications for a server request that asks for progress (its
-        progressToken), each further along than the one before."""
+        progressToken), each further along than the one before; for a request run as a
+        task, after its CreateTaskResult, still with that token."""
         meta = message.params.get("_meta") if isinstance(message.params, dict) else None
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         if not isinstance(token, (str, int)) or isinstance(token, bool):
             return
+        if task is not None and self.fault == "task-progress-new-token":
+            token = task
         for done in ((2, 1) if self.fault == "progress-goes-back" else (1, 2)):
             self.send(jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": done,
                                                                        "total": 2}))

@@ -15,8 +15,8 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/t
 from __future__ import annotations
 
 from conformance.checks import blocked, expect, info, not_applicable, requirement
-from conformance.jsonrpc import INVALID_PARAMS, Kind, Message
-from conformance.peer import TASK_SUPPORT, TOOL_TASK_SCENARIOS, UNKNOWN_CURSOR, UNKNOWN_TASK
+from conformance.jsonrpc import INVALID_PARAMS, Kind, Message, same_id
+from conformance.peer import TASK_PROGRESS, TASK_SUPPORT, TOOL_TASK_SCENARIOS, UNKNOWN_CURSOR, UNKNOWN_TASK
 from conformance.revisions import TASKS_REVISION, declares_task_support
 from conformance.scenarios.tasks import NEXT, RELATED, TERMINAL, iso_problem
 
@@ -92,6 +92,23 @@ def answered(pairs, method: str) -> tuple[Message, Message]:
         not_applicable(f"the suite's server sent no {method}, or the client never answered it (it ends its "
                        "session when its own work is done)")
     return pairs[0]
+
+
+@requirement("progress-015")
+def test_client_task_progress_keeps_token(client_run):
+    """The task-augmented request asks for progress (progressToken TASK_PROGRESS): the
+    progress the client reports on that task, also after its CreateTaskResult, names that
+    token. Reporting none is allowed (not applicable)."""
+    run = task_run(client_run)
+    created = run.record.index(lambda i: i.from_client and i.message.is_response
+                               and same_id(i.message.id, run.asked.id))
+    later = [i.message.params for i in run.record.items[created or 0:] if i.from_client
+             and i.message.method == "notifications/progress" and isinstance(i.message.params, dict)]
+    if not later:
+        not_applicable("the client reported no progress on the task after creating it: a receiver may send none")
+    other = sorted({str(p.get("progressToken")) for p in later if p.get("progressToken") != TASK_PROGRESS})
+    expect(not other, f"after its CreateTaskResult the client reported progress under {other}, not the "
+                      f"request's progressToken {TASK_PROGRESS!r}")
 
 
 @requirement("tasks-027", "tasks-028", "tasks-029", "tasks-047", "tasks-040")
