@@ -101,3 +101,39 @@ def test_batches_exist_only_in_2025_03_26():
 def test_known_notifications_are_checked_by_their_definition():
     bad_log = jsonrpc.notification("notifications/message", {"level": "loud", "data": "x"})
     assert _violations("2025-11-25", bad_log)[0].definition == "LoggingMessageNotification"
+
+
+@pytest.fixture
+def loopback_pin(tmp_path, monkeypatch):
+    """A revision's pin pointed at a loopback HTTP server; returns the directory it serves."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    served = tmp_path / "served"
+    served.mkdir()
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(schema, "candidate_dirs", lambda explicit=None: [])
+    pin = schema.manifest()["revisions"]["2025-06-18"]
+    monkeypatch.setitem(pin, "url", f"http://127.0.0.1:{server.server_address[1]}/schema.json")
+    yield served
+    server.shutdown()
+    server.server_close()
+
+
+def test_pinned_download_is_verified_and_cached(loopback_pin, tmp_path):
+    pinned = (SHARED_SPEC / "2025-06-18" / "schema.json").read_bytes()
+    (loopback_pin / "schema.json").write_bytes(pinned)
+    assert schema.load_bytes("2025-06-18") == pinned
+    assert (tmp_path / "cache" / "mcp-conformance" / "schema" / "2025-06-18" / "schema.json").read_bytes() == pinned
+
+
+def test_download_of_a_wrong_file_is_refused_and_not_cached(loopback_pin, tmp_path):
+    (loopback_pin / "schema.json").write_bytes(b'{"$schema": "not the pinned file"}')
+    with pytest.raises(schema.SchemaUnavailable, match="does not match the pinned sha256; not used"):
+        schema.load_bytes("2025-06-18")
+    assert not (tmp_path / "cache" / "mcp-conformance" / "schema" / "2025-06-18").exists()
