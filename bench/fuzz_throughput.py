@@ -34,17 +34,21 @@ import statistics
 import sys
 import time
 
+from conformance.scenarios.fuzz import _exchange, _tools, message_pool, valid_cases, valid_messages
+
 from conformance import jsonrpc
 from conformance.fuzzing import Fuzzer
-from conformance.scenarios.fuzz import _exchange, _tools, message_pool, valid_cases, valid_messages
 from conformance.target import Target
 from conformance.transport.stdio import StdioTransport
 
 ECHO = "import sys\nfor line in sys.stdin.buffer:\n    sys.stdout.buffer.write(line)\n    sys.stdout.buffer.flush()"
 REFERENCE = [sys.executable, "-m", "conformance.reference.server"]
 # Runs a command on the given cores: PIN_TO <cores> <command...>
-PIN_TO = [sys.executable, "-c", "import os, sys; os.sched_setaffinity(0, map(int, sys.argv[1].split(','))); "
-          "os.execvp(sys.argv[2], sys.argv[2:])"]
+PIN_TO = [
+    sys.executable,
+    "-c",
+    "import os, sys; os.sched_setaffinity(0, map(int, sys.argv[1].split(','))); os.execvp(sys.argv[2], sys.argv[2:])",
+]
 
 
 def place(one_core: bool) -> tuple[str, list[str]]:
@@ -115,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         raws.append(raw_rate(args.seconds, pin))
     raw, fuzz = statistics.median(raws), statistics.median(fuzzes)
     print(f"raw round trips (echo peer):  median {raw:9.0f} messages/s  ({_rates(raws)})")
-    print(f"fuzz (reference, {args.revision}): median {fuzz:9.0f} messages/s  ({_rates(fuzzes)}; "
-          f"{messages} messages in {args.examples} cases per round)")
+    print(
+        f"fuzz (reference, {args.revision}): median {fuzz:9.0f} messages/s  ({_rates(fuzzes)}; "
+        f"{messages} messages in {args.examples} cases per round)"
+    )
     print(f"ratio of the medians fuzz / raw: {fuzz / raw:.2f} (target >= 0.50)")
     return 0
 

@@ -64,8 +64,15 @@ class Failure(Exception):
 def group(cmd: list[str], log: Path, cwd: Path | None = None, env: dict | None = None) -> subprocess.Popen:
     """Start cmd in a process group (and session) of its own, its output going to log."""
     with open(log, "wb") as out:
-        return subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def end(process: subprocess.Popen) -> None:
@@ -124,21 +131,28 @@ def official(url: str, workdir: Path, entry: Path) -> tuple[float, dict]:
     total = re.search(r"^Total: (\d+) passed, (\d+) failed", text, re.M)
     if total is None:
         raise Failure(f"the official suite printed no 'Total:' line (exit status {status}):\n{text[-2000:]}")
-    statuses = collections.Counter(check["status"] for path in sorted((out / "results").glob("*/checks.json"))
-                                   for check in json.loads(path.read_text()))
+    statuses = collections.Counter(
+        check["status"]
+        for path in sorted((out / "results").glob("*/checks.json"))
+        for check in json.loads(path.read_text())
+    )
     threw = len(re.findall(r"^Failed to run scenario ", text, re.M))  # one FAILURE each, no checks.json
     statuses["FAILURE"] += threw
-    return wall, {"total": f"{total[1]} passed, {total[2]} failed ({threw} of them scenarios that threw)",
-                  "graded": statuses.total() - statuses["SKIPPED"], "failed": statuses["FAILURE"],
-                  "statuses": dict(sorted(statuses.items()))}
+    return wall, {
+        "total": f"{total[1]} passed, {total[2]} failed ({threw} of them scenarios that threw)",
+        "graded": statuses.total() - statuses["SKIPPED"],
+        "failed": statuses["FAILURE"],
+        "statuses": dict(sorted(statuses.items())),
+    }
 
 
 def ours(args: list[str], workdir: Path) -> tuple[float, dict]:
     """One run of our suite (pytest) from an empty directory; its wall time and what it judged."""
     out = Path(tempfile.mkdtemp(dir=workdir))
     junit, log = out / "junit.xml", workdir / "ours.log"
-    wall, status = timed([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args,
-                          "--junitxml", str(junit)], out, log)
+    wall, status = timed(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args, "--junitxml", str(junit)], out, log
+    )
     if not junit.exists():
         raise Failure(f"our run wrote no JUnit XML (exit status {status}):\n{log.read_text(errors='replace')[-2000:]}")
     outcomes = collections.Counter()
@@ -153,9 +167,12 @@ def ours(args: list[str], workdir: Path) -> tuple[float, dict]:
             outcomes[props.get("mcp_outcome", "passed")] += 1
     lines = log.read_text(errors="replace").strip().splitlines()
     summary = re.sub(r" in [\d.]+s\b.*", "", lines[-1]) if lines else f"exit status {status}"  # the time is ours
-    return wall, {"total": summary,
-                  "graded": outcomes.total() - outcomes["skipped"] - outcomes["blocked"],
-                  "failed": outcomes["failed"] + outcomes["internal"], "statuses": dict(sorted(outcomes.items()))}
+    return wall, {
+        "total": summary,
+        "graded": outcomes.total() - outcomes["skipped"] - outcomes["blocked"],
+        "failed": outcomes["failed"] + outcomes["internal"],
+        "statuses": dict(sorted(outcomes.items())),
+    }
 
 
 def version(cmd: list[str]) -> str:
@@ -191,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         entry = official_entry()
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
         print(f"machine: os.cpu_count() = {os.cpu_count()}, sched_getaffinity = {cores}")
-        print(f"python {sys.version.split()[0]} ({sys.executable}); node {version(['node', '--version'])} "
-              f"(server-everything); node {version([str(NODE22), '--version'])} (official suite, {entry})")
+        print(
+            f"python {sys.version.split()[0]} ({sys.executable}); node {version(['node', '--version'])} "
+            f"(server-everything); node {version([str(NODE22), '--version'])} (official suite, {entry})"
+        )
         with tempfile.TemporaryDirectory(prefix="side-by-side-") as tmp:
             workdir = Path(tmp)
             with everything_server(workdir) as url:

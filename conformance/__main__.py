@@ -22,9 +22,11 @@ def _proven_checks() -> set[str]:
     from .reference.faults import registry
     from .reference.http import FAULTS as HTTP_FAULTS
     from .reference.oauth_faults import FAULTS as OAUTH_FAULTS
+
     faults = [*registry().values(), *HTTP_FAULTS.values()]
-    return ({fault.check for fault in faults if fault.outcome in ("failed", "warned")}
-            | {check for check, _, outcome, _ in OAUTH_FAULTS.values() if outcome in ("failed", "warned")})
+    return {fault.check for fault in faults if fault.outcome in ("failed", "warned")} | {
+        check for check, _, outcome, _ in OAUTH_FAULTS.values() if outcome in ("failed", "warned")
+    }
 
 
 def coverage(args: argparse.Namespace) -> int:
@@ -76,8 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance", description="MCP conformance suite tools.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cover = commands.add_parser("coverage", help="how many catalogue requirements the shipped checks cite")
-    cover.add_argument("--revision", action="append", metavar="REV",
-                       help="catalogue to report (repeatable); default: every catalogue")
+    cover.add_argument(
+        "--revision", action="append", metavar="REV", help="catalogue to report (repeatable); default: every catalogue"
+    )
     cover.add_argument("--missing", action="store_true", help="list the requirements no check cites")
     cover.set_defaults(run=coverage)
     args = parser.parse_args(argv)

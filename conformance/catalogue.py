@@ -16,7 +16,7 @@ import inspect
 import pkgutil
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 DEFAULT_REVISION = "2025-11-25"
@@ -29,34 +29,87 @@ SHOULD = ("SHOULD", "SHOULD NOT")
 COLUMNS = ("id", "level", "side", "testable", "transport", "area", "url", "summary")
 MARK = "mcp_requirement"
 # Authorization is tested over HTTP with an authorization server, not on the plain wire.
-AUTHORIZATION_AREAS = ("authorization-server-discovery", "client-registration", "authorization",
-                       "security-considerations")
+AUTHORIZATION_AREAS = (
+    "authorization-server-discovery",
+    "client-registration",
+    "authorization",
+    "security-considerations",
+)
 
 # The server-side authorization MUSTs a harness can observe when it plays the OAuth client
 # and the authorization server the server trusts (with no token, or with tokens it mints):
 # the measure of the authorization checks (rows 1.2 A0 and AT of the design background).
 AUTHORIZATION_OBSERVABLE = {
-    "2025-11-25": tuple(f"authorization-{n}" for n in (
-        "008", "013", "014", "015", "016", "017", "074",  # no token needed
-        "063", "067", "068", "069", "070", "072", "073", "075", "088", "119", "120", "121")),  # trusted tokens
-    "2026-07-28": (*(f"authorization-server-discovery-{n}" for n in ("001", "002", "004", "005", "006")),
-                   "authorization-008", "authorization-058",
-                   *(f"authorization-{n}" for n in ("042", "046", "047", "048", "049", "051", "052", "059", "072")),
-                   *(f"security-considerations-{n}" for n in ("004", "031", "032", "033"))),
+    "2025-11-25": tuple(
+        f"authorization-{n}"
+        for n in (
+            "008",
+            "013",
+            "014",
+            "015",
+            "016",
+            "017",
+            "074",  # no token needed
+            "063",
+            "067",
+            "068",
+            "069",
+            "070",
+            "072",
+            "073",
+            "075",
+            "088",
+            "119",
+            "120",
+            "121",
+        )
+    ),  # trusted tokens
+    "2026-07-28": (
+        *(f"authorization-server-discovery-{n}" for n in ("001", "002", "004", "005", "006")),
+        "authorization-008",
+        "authorization-058",
+        *(f"authorization-{n}" for n in ("042", "046", "047", "048", "049", "051", "052", "059", "072")),
+        *(f"security-considerations-{n}" for n in ("004", "031", "032", "033")),
+    ),
 }
 
 # The client-side authorization rows a harness can observe when it plays the protected MCP
 # server and its authorization server (rows 1.2 (b) of the design background); the
 # coverage command counts their MUSTs.
 CLIENT_AUTHORIZATION_OBSERVABLE = {
-    "2025-11-25": tuple(f"authorization-{n:03}" for n in (
-        7, 12, 22, *range(24, 32), 33, 34, 39, 40, 49, 53, *range(55, 67), 71, 82, 84, 85, 87,
-        *range(94, 101), 104, 123)),
-    "2026-07-28": (*(f"authorization-server-discovery-{n:03}" for n in (3, *range(8, 15), 17)),
-                   *(f"client-registration-{n:03}" for n in (2, 3, 8, 9, 18, 21, 22, 23, 24, 26, 27, 28, 29)),
-                   *(f"authorization-{n:03}" for n in (7, 12, 14, 18, 19, 22, 27, 28, 29, 30, 32, 33,
-                                                       *range(34, 46), 50, 54, 55, 67, 69, 71)),
-                   *(f"security-considerations-{n:03}" for n in (3, *range(10, 17), 20, 35))),
+    "2025-11-25": tuple(
+        f"authorization-{n:03}"
+        for n in (
+            7,
+            12,
+            22,
+            *range(24, 32),
+            33,
+            34,
+            39,
+            40,
+            49,
+            53,
+            *range(55, 67),
+            71,
+            82,
+            84,
+            85,
+            87,
+            *range(94, 101),
+            104,
+            123,
+        )
+    ),
+    "2026-07-28": (
+        *(f"authorization-server-discovery-{n:03}" for n in (3, *range(8, 15), 17)),
+        *(f"client-registration-{n:03}" for n in (2, 3, 8, 9, 18, 21, 22, 23, 24, 26, 27, 28, 29)),
+        *(
+            f"authorization-{n:03}"
+            for n in (7, 12, 14, 18, 19, 22, 27, 28, 29, 30, 32, 33, *range(34, 46), 50, 54, 55, 67, 69, 71)
+        ),
+        *(f"security-considerations-{n:03}" for n in (3, *range(10, 17), 20, 35)),
+    ),
 }
 
 
@@ -108,7 +161,7 @@ def _catalogue_of(revision: str) -> str:
     return name
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(name: str) -> dict[str, Requirement]:
     text = resources.files("conformance.requirements").joinpath(f"{name}.tsv").read_text(encoding="utf-8")
     rows = csv.reader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -131,8 +184,9 @@ def lookup(requirement_id: str, revision: str | None = None) -> Requirement:
     try:
         return _load(name)[bare]
     except KeyError:
-        raise KeyError(f"unknown requirement {requirement_id!r}: not in the {name} catalogue "
-                       f"(conformance/requirements/{name}.tsv)") from None
+        raise KeyError(
+            f"unknown requirement {requirement_id!r}: not in the {name} catalogue (conformance/requirements/{name}.tsv)"
+        ) from None
 
 
 def get(requirement_id: str, revision: str | None = None) -> Requirement | None:
@@ -183,21 +237,30 @@ class Coverage:
     unknown: tuple[tuple[str, str], ...]  # (check, cited ID) naming no catalogue entry
     client_checks: frozenset[str] = frozenset()  # the client leg's checks (the rest judge servers)
 
-    def share(self, levels: tuple[str, ...], portable: bool = False, side: str = "server",
-              wire_testable: bool = False) -> tuple[int, int]:
+    def share(
+        self, levels: tuple[str, ...], portable: bool = False, side: str = "server", wire_testable: bool = False
+    ) -> tuple[int, int]:
         """(checked, total) over the requirements of `side` ("server" or "client") at these
         levels; a side's requirements include the rules for both sides, and count as checked
         when a check of that side's leg cites them. `wire_testable` keeps only the fully
         testable, non-authorization ones; `portable` also only the transport-independent ones."""
-        pool = [r for a in self.areas for r in (*a.covered, *a.missing)
-                if r.level in levels and r.side in (side, "both")
-                and (r.portable or not portable) and (r.wire_testable or not wire_testable)]
+        pool = [
+            r
+            for a in self.areas
+            for r in (*a.covered, *a.missing)
+            if r.level in levels
+            and r.side in (side, "both")
+            and (r.portable or not portable)
+            and (r.wire_testable or not wire_testable)
+        ]
         return sum(self.checked_by(r.id, side) for r in pool), len(pool)
 
     def checked_by(self, requirement_id: str, side: str) -> bool:
         """Whether a check of `side`'s leg cites the requirement."""
-        return any((check in self.client_checks) == (side == "client")
-                   for check in self.checks_by_requirement.get(requirement_id, ()))
+        return any(
+            (check in self.client_checks) == (side == "client")
+            for check in self.checks_by_requirement.get(requirement_id, ())
+        )
 
     def authorization(self, proven: set[str] | None = None, side: str = "server") -> tuple[list[str], list[str]]:
         """(checked, unchecked) harness-observable authorization MUSTs of `side` (see
@@ -205,11 +268,14 @@ class Coverage:
         requirement counts only when one of its checks is in that set (the checks a
         reference fault makes fail or warn)."""
         checked, unchecked = [], []
-        rows = (AUTHORIZATION_OBSERVABLE if side == "server" else CLIENT_AUTHORIZATION_OBSERVABLE).get(self.revision, ())
+        rows = (AUTHORIZATION_OBSERVABLE if side == "server" else CLIENT_AUTHORIZATION_OBSERVABLE).get(
+            self.revision, ()
+        )
         catalogue = _load(self.revision)
         for requirement_id in rows:
-            if side != "server" and (requirement_id not in catalogue
-                                     or catalogue[requirement_id].level not in ("MUST", "MUST NOT")):
+            if side != "server" and (
+                requirement_id not in catalogue or catalogue[requirement_id].level not in ("MUST", "MUST NOT")
+            ):
                 continue
             citing = self.checks_by_requirement.get(requirement_id, ())
             ok = any(proven is None or check in proven for check in citing)
@@ -232,7 +298,9 @@ def coverage(revision: str = DEFAULT_REVISION) -> Coverage:
     by_area: dict[str, list[Requirement]] = defaultdict(list)
     for requirement in _load(name).values():
         by_area[requirement.area].append(requirement)
-    areas = tuple(AreaCoverage(area, tuple(r for r in rs if r.id in cited), tuple(r for r in rs if r.id not in cited))
-                  for area, rs in by_area.items())
+    areas = tuple(
+        AreaCoverage(area, tuple(r for r in rs if r.id in cited), tuple(r for r in rs if r.id not in cited))
+        for area, rs in by_area.items()
+    )
     client = frozenset(check.name for check in found if check.area.startswith("client."))
     return Coverage(name, areas, {k: tuple(v) for k, v in cited.items()}, tuple(unknown), client)

@@ -16,11 +16,11 @@ checks reads as one problem (`problems`).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NoReturn
+from typing import Any, NoReturn
 
 import pytest
-
 
 
 @dataclass(frozen=True)
@@ -93,8 +93,11 @@ class Verdict:
 
     def messages(self, limit: int = 200) -> list[dict]:
         """The messages this check exchanged, as plain data (reports; crosses xdist)."""
-        return [entry.as_dict() | {"connection": session.label}
-                for session, mark in self.sessions for entry in session.transcript[mark:]][-limit:]
+        return [
+            entry.as_dict() | {"connection": session.label}
+            for session, mark in self.sessions
+            for entry in session.transcript[mark:]
+        ][-limit:]
 
     def transcripts(self) -> str:
         return "\n\n".join(s.format_transcript(mark) for s, mark in self.sessions if s.transcript[mark:])

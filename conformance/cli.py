@@ -21,10 +21,18 @@ import sys
 USAGE = __doc__.split("\n\n")[1]
 # short name -> the plugin's option, per kind of run
 SHORT = {
-    "server": {"--report": "--mcp-report", "--timeout": "--mcp-timeout", "--strict": "--mcp-strict",
-               "--transport": "--mcp-transport"},
-    "client": {"--report": "--mcp-report", "--timeout": "--mcp-client-timeout", "--strict": "--mcp-strict",
-               "--transport": "--mcp-client-transport"},
+    "server": {
+        "--report": "--mcp-report",
+        "--timeout": "--mcp-timeout",
+        "--strict": "--mcp-strict",
+        "--transport": "--mcp-transport",
+    },
+    "client": {
+        "--report": "--mcp-report",
+        "--timeout": "--mcp-client-timeout",
+        "--strict": "--mcp-strict",
+        "--transport": "--mcp-client-transport",
+    },
 }
 SHORT["url"] = {**SHORT["server"]}
 TARGET = {"server": "--mcp-server", "url": "--mcp-url", "client": "--mcp-client"}
@@ -34,18 +42,25 @@ def plugin_args(kind: str, args: list[str]) -> list[str]:
     """The pytest arguments of a run: the target, the options with short names spelled out,
     and what follows `--` as it is."""
     target, rest = args[0], args[1:]
-    ours, theirs = (rest[:rest.index("--")], rest[rest.index("--") + 1:]) if "--" in rest else (rest, [])
+    ours, theirs = (rest[: rest.index("--")], rest[rest.index("--") + 1 :]) if "--" in rest else (rest, [])
     names = SHORT[kind]
-    spelled = [names.get(a, a) if not a.startswith("--") or "=" not in a
-               else f"{names.get(a.split('=', 1)[0], a.split('=', 1)[0])}={a.split('=', 1)[1]}" for a in ours]
+    spelled = [
+        names.get(a, a)
+        if not a.startswith("--") or "=" not in a
+        else f"{names.get(a.split('=', 1)[0], a.split('=', 1)[0])}={a.split('=', 1)[1]}"
+        for a in ours
+    ]
     return [TARGET[kind], target, *spelled, "-p", "no:cacheprovider", *theirs]
 
 
 def version() -> str:
     from . import __version__
     from .revisions import manifest, revisions
-    return (f"mcp-conformance {__version__} (MCP specification at commit {manifest()['spec_commit']}; "
-            f"revisions {', '.join(revisions())})")
+
+    return (
+        f"mcp-conformance {__version__} (MCP specification at commit {manifest()['spec_commit']}; "
+        f"revisions {', '.join(revisions())})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,16 +77,22 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if command in TARGET:
         if len(args) < 2 or args[1].startswith("-"):
-            print(f"mcp-conformance {command}: give the {'URL' if command == 'url' else 'command'} to test "
-                  f"first\n{USAGE}", file=sys.stderr)
+            print(
+                f"mcp-conformance {command}: give the {'URL' if command == 'url' else 'command'} to test "
+                f"first\n{USAGE}",
+                file=sys.stderr,
+            )
             return 2
         import pytest
+
         return int(pytest.main(plugin_args(command, args[1:])))
     if command == "coverage":
         from .__main__ import main as tools
+
         return tools(args)
     if command == "matrix":
         from .report.matrix import main as matrix
+
         return matrix(args[1:])
     print(f"mcp-conformance: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2

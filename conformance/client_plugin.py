@@ -37,8 +37,8 @@ from pathlib import Path
 import pytest
 
 from . import checks, jsonrpc, wire
-from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from . import schema as schemas
+from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .jsonrpc import Kind, Message
 from .session import Entry
 from .transport import reaper
@@ -52,20 +52,32 @@ CLIENT_INFO_KEY = "io.modelcontextprotocol/clientInfo"
 # MCP_CONFORMANCE_SCENARIO gets the official suite's nearest scenario, so that the SDKs'
 # conformance clients (which act on it) do what the script expects; ours is in
 # MCP_CONFORMANCE_SUITE_SCENARIO.
-OFFICIAL_SCENARIO = {"initialize": "initialize", "server-requests": "initialize", "undeclared-requests": "initialize", "tasks": "initialize",
-                     "tool-tasks": "tools_call", "tool-tasks-undeclared": "tools_call",
-                     "version-mismatch": "initialize", "version-fallback": "initialize", "progress": "tools_call",
-                     "session-expired": "initialize", "modern": "request-metadata",
-                     "modern-custom-headers": "http-custom-headers",
-                     "modern-invalid-tool-headers": "http-invalid-tool-headers",
-                     "modern-retry": "request-metadata", "modern-mrtr": "sep-2322-client-request-state",
-                     "modern-undeclared-inputs": "sep-2322-client-request-state",
-                     "modern-unknown-result-type": "request-metadata",
-                     "modern-network-ref": "json-schema-ref-no-deref", "modern-subscriptions": "tools_call",
-                     "modern-subscriptions-restart": "tools_call", "modern-standard-headers": "http-standard-headers",
-                     "sse-retry": "sse-retry",
-                     "json-schema-2020-12-preservation": "json-schema-2020-12-preservation",
-                     "elicitation-defaults": "elicitation-sep1034-client-defaults"}
+OFFICIAL_SCENARIO = {
+    "initialize": "initialize",
+    "server-requests": "initialize",
+    "undeclared-requests": "initialize",
+    "tasks": "initialize",
+    "tool-tasks": "tools_call",
+    "tool-tasks-undeclared": "tools_call",
+    "version-mismatch": "initialize",
+    "version-fallback": "initialize",
+    "progress": "tools_call",
+    "session-expired": "initialize",
+    "modern": "request-metadata",
+    "modern-custom-headers": "http-custom-headers",
+    "modern-invalid-tool-headers": "http-invalid-tool-headers",
+    "modern-retry": "request-metadata",
+    "modern-mrtr": "sep-2322-client-request-state",
+    "modern-undeclared-inputs": "sep-2322-client-request-state",
+    "modern-unknown-result-type": "request-metadata",
+    "modern-network-ref": "json-schema-ref-no-deref",
+    "modern-subscriptions": "tools_call",
+    "modern-subscriptions-restart": "tools_call",
+    "modern-standard-headers": "http-standard-headers",
+    "sse-retry": "sse-retry",
+    "json-schema-2020-12-preservation": "json-schema-2020-12-preservation",
+    "elicitation-defaults": "elicitation-sep1034-client-defaults",
+}
 PARALLEL_RUNS = 4  # client runs at once when every scenario is run beforehand
 
 
@@ -76,15 +88,27 @@ def scenarios_dir() -> Path:
 # -- options and collection --------------------------------------------------------------------
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
-    group.addoption("--mcp-client", metavar="CMD",
-                    help="command that starts the MCP client under test; {server} in it expands to the "
-                         "command line of the suite's scripted server (stdio); without {server} the suite "
-                         "serves it over Streamable HTTP and the URL fills {url} or is appended")
-    group.addoption("--mcp-client-transport", choices=("auto", "stdio", "http"), default="auto",
-                    help="how the client reaches the scripted server (default auto: stdio with {server} in "
-                         "the command, Streamable HTTP otherwise)")
-    group.addoption("--mcp-client-timeout", type=float, default=20.0, metavar="SECONDS",
-                    help="how long one client run may take before it is stopped (default 20)")
+    group.addoption(
+        "--mcp-client",
+        metavar="CMD",
+        help="command that starts the MCP client under test; {server} in it expands to the "
+        "command line of the suite's scripted server (stdio); without {server} the suite "
+        "serves it over Streamable HTTP and the URL fills {url} or is appended",
+    )
+    group.addoption(
+        "--mcp-client-transport",
+        choices=("auto", "stdio", "http"),
+        default="auto",
+        help="how the client reaches the scripted server (default auto: stdio with {server} in "
+        "the command, Streamable HTTP otherwise)",
+    )
+    group.addoption(
+        "--mcp-client-timeout",
+        type=float,
+        default=20.0,
+        metavar="SECONDS",
+        help="how long one client run may take before it is stopped (default 20)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -95,8 +119,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--mcp-client tests a client; give it without --mcp-server / --mcp-url")
     transport = choose_transport(command, config.getoption("--mcp-client-transport"))
     require_schemas(schemas.revisions(), config.getoption("--mcp-schema-dir", None))
-    config.stash[CLIENT_KEY] = ClientTarget(command, config.getoption("--mcp-client-timeout"),
-                                            config.getoption("--mcp-schema-dir", None), transport)
+    config.stash[CLIENT_KEY] = ClientTarget(
+        command, config.getoption("--mcp-client-timeout"), config.getoption("--mcp-schema-dir", None), transport
+    )
     collect_only(config, scenarios_dir())
 
 
@@ -125,9 +150,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     if not config.option.keyword and not config.option.markexpr:
         from .peer import SCENARIOS
+
         target.prefetch(SCENARIOS)
-    authorization = any(getattr(item, "module", None) is not None
-                        and item.module.__name__.endswith("client.authorization") for item in session.items)
+    authorization = any(
+        getattr(item, "module", None) is not None and item.module.__name__.endswith("client.authorization")
+        for item in session.items
+    )
     if authorization and target.transport == "http":  # authorization is for HTTP transports only
         target.prefetch_authorization()
 
@@ -178,7 +206,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
-def mcp_client(request: pytest.FixtureRequest) -> "ClientTarget":
+def mcp_client(request: pytest.FixtureRequest) -> ClientTarget:
     target = request.config.stash.get(CLIENT_KEY, None)
     if target is None:
         pytest.skip("no client under test (give --mcp-client)")
@@ -186,7 +214,7 @@ def mcp_client(request: pytest.FixtureRequest) -> "ClientTarget":
 
 
 @pytest.fixture
-def client_run(mcp_client: "ClientTarget"):
+def client_run(mcp_client: ClientTarget):
     """client_run(scenario) -> the ClientRecord of that scenario (one client run per scenario,
     shared by its checks), watched by the current check."""
 
@@ -224,11 +252,14 @@ def choose_transport(command: str, asked: str) -> str:
     has_server = PLACEHOLDER in command
     transport = asked if asked != "auto" else ("stdio" if has_server else "http")
     if transport == "stdio" and not has_server:
-        raise pytest.UsageError(f"--mcp-client over stdio needs {PLACEHOLDER} where the server command goes, "
-                                f"e.g. --mcp-client \"my-client {PLACEHOLDER}\"")
+        raise pytest.UsageError(
+            f"--mcp-client over stdio needs {PLACEHOLDER} where the server command goes, "
+            f'e.g. --mcp-client "my-client {PLACEHOLDER}"'
+        )
     if transport == "http" and has_server:
-        raise pytest.UsageError(f"--mcp-client over HTTP gets a URL ({URL_PLACEHOLDER}, or appended), "
-                                f"not {PLACEHOLDER}")
+        raise pytest.UsageError(
+            f"--mcp-client over HTTP gets a URL ({URL_PLACEHOLDER}, or appended), not {PLACEHOLDER}"
+        )
     return transport
 
 
@@ -264,9 +295,10 @@ class ClientTarget:
                     self.prefetch(SCENARIOS)
                 except RuntimeError:  # the run ended first (the pool is shut down)
                     pass
+
         self._future(next(iter(SCENARIOS))).add_done_callback(then)
 
-    def run(self, scenario: str) -> "ClientRecord":
+    def run(self, scenario: str) -> ClientRecord:
         return self._future(scenario).result()
 
     def _future(self, scenario: str) -> Future:
@@ -275,7 +307,7 @@ class ClientTarget:
                 self.futures[scenario] = self.pool.submit(self._run, scenario)
             return self.futures[scenario]
 
-    def _run(self, scenario: str) -> "ClientRecord":
+    def _run(self, scenario: str) -> ClientRecord:
         if scenario.startswith("auth/"):
             leg = AuthLeg(scenario, self.workdir)
         else:
@@ -283,7 +315,7 @@ class ClientTarget:
         return run_client(self.command, leg, self.timeout, self.schema_for)
 
     @property
-    def runs(self) -> dict[str, "ClientRecord"]:
+    def runs(self) -> dict[str, ClientRecord]:
         """The runs finished so far, by scenario."""
         return {name: f.result() for name, f in self.futures.items() if f.done() and not f.exception()}
 
@@ -293,6 +325,7 @@ class ClientTarget:
 
     def cleanup(self) -> None:
         import shutil
+
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -335,6 +368,7 @@ class HttpLeg:
 
     def __init__(self, scenario: str, workdir: Path):
         from .peer_http import HttpPeerServer
+
         self.scenario = scenario
         self.report = workdir / f"{scenario}.jsonl"
         self.report.unlink(missing_ok=True)
@@ -359,15 +393,19 @@ class AuthLeg(HttpLeg):
 
     def __init__(self, scenario: str, workdir: Path):
         from .auth.client_leg import SCENARIOS, AuthHarness  # PyJWT and uvicorn: only when needed
+
         self.scenario = scenario
         self.report = workdir / f"{SCENARIOS[scenario].file_name}.jsonl"
         self.report.unlink(missing_ok=True)
         self.harness = AuthHarness(SCENARIOS[scenario], str(self.report)).start()
 
     def env(self) -> dict[str, str]:
-        return {"MCP_CONFORMANCE_SCENARIO": self.scenario, "MCP_CONFORMANCE_SUITE_SCENARIO": self.scenario,
-                "MCP_CONFORMANCE_CONTEXT": json.dumps(self.harness.context()),
-                "MCP_CONFORMANCE_PROTOCOL_VERSION": self.harness.scenario.revision}
+        return {
+            "MCP_CONFORMANCE_SCENARIO": self.scenario,
+            "MCP_CONFORMANCE_SUITE_SCENARIO": self.scenario,
+            "MCP_CONFORMANCE_CONTEXT": json.dumps(self.harness.context()),
+            "MCP_CONFORMANCE_PROTOCOL_VERSION": self.harness.scenario.revision,
+        }
 
     def argv(self, command: str) -> list[str]:
         return expand(command, URL_PLACEHOLDER, self.harness.mcp_url)
@@ -376,7 +414,7 @@ class AuthLeg(HttpLeg):
         self.harness.stop()
 
 
-def run_client(command: str, leg, timeout: float, schema_for) -> "ClientRecord":
+def run_client(command: str, leg, timeout: float, schema_for) -> ClientRecord:
     try:
         outcome = run_process(leg.argv(command), {**os.environ, **leg.env()}, timeout, leg.after_exit)
     finally:
@@ -386,24 +424,34 @@ def run_client(command: str, leg, timeout: float, schema_for) -> "ClientRecord":
 
 def official_env(scenario: str) -> dict[str, str]:
     from .peer import CONTEXTS
-    return {"MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[scenario], "MCP_CONFORMANCE_SUITE_SCENARIO": scenario,
-            "MCP_CONFORMANCE_CONTEXT": json.dumps(CONTEXTS.get(scenario, {})),
-            "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(scenario)}
+
+    return {
+        "MCP_CONFORMANCE_SCENARIO": OFFICIAL_SCENARIO[scenario],
+        "MCP_CONFORMANCE_SUITE_SCENARIO": scenario,
+        "MCP_CONFORMANCE_CONTEXT": json.dumps(CONTEXTS.get(scenario, {})),
+        "MCP_CONFORMANCE_PROTOCOL_VERSION": protocol_version_for(scenario),
+    }
 
 
 def protocol_version_for(scenario: str) -> str:
     return max(schemas.revisions()) if scenario.startswith("modern") else schemas.legacy_revisions()[-1]
 
 
-def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> "RunOutcome":
+def run_process(argv: list[str], env: dict, timeout: float, after_exit) -> RunOutcome:
     """Run the client in its own process group until it exits or the timeout ends it; then
     let `after_exit` finish the peer's record and stop the whole group."""
     tail = OutputTail()
     started = time.monotonic()
     outcome = RunOutcome(command=shlex.join(argv))
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     except OSError as exc:
         outcome.start_error = f"could not start the client {argv[0]!r}: {exc}"
         return outcome
@@ -437,8 +485,11 @@ def format_http(event: dict) -> str:
     status = "passed to the MCP server" if event.get("status") == 0 else event.get("status")
     line = f"HTTP {event['method']} {event['server']} {event['path']}" + (f"?{query}" if query else "")
     line += f" -> {status}"
-    details = {k: v for k, v in event.items() if k not in ("event", "t", "server", "method", "path", "query",
-                                                           "status", "what") and v not in (None, False)}
+    details = {
+        k: v
+        for k, v in event.items()
+        if k not in ("event", "t", "server", "method", "path", "query", "status", "what") and v not in (None, False)
+    }
     return line + (f" {json.dumps(details, sort_keys=True)}" if details else "")
 
 
@@ -499,8 +550,17 @@ class Item:
 class ClientRecord:
     """One client run as the suite's server saw it. Looks like a Session to checks.Verdict."""
 
-    def __init__(self, scenario: str, outcome: RunOutcome, items: list[Item], revision: str,
-                 events: list[dict], requested: str | None, answered: str | None, transport: str = "stdio"):
+    def __init__(
+        self,
+        scenario: str,
+        outcome: RunOutcome,
+        items: list[Item],
+        revision: str,
+        events: list[dict],
+        requested: str | None,
+        answered: str | None,
+        transport: str = "stdio",
+    ):
         self.scenario = scenario
         self.transport = transport
         self.outcome = outcome
@@ -516,8 +576,9 @@ class ClientRecord:
         self.label = f"client run over {transport}, scenario {scenario}"
 
     @classmethod
-    def read(cls, report: Path, outcome: RunOutcome, schema_for, transport: str = "stdio",
-             scenario: str | None = None) -> "ClientRecord":
+    def read(
+        cls, report: Path, outcome: RunOutcome, schema_for, transport: str = "stdio", scenario: str | None = None
+    ) -> ClientRecord:
         scenario = scenario or report.stem
         lines = []
         try:
@@ -528,17 +589,28 @@ class ClientRecord:
             pass
         events = [line for line in lines if "event" in line]
         messages = [line for line in lines if "dir" in line]
-        decoded = [(line["t"], line["dir"], line["data"].encode("utf-8"), jsonrpc.decode(line["data"].encode("utf-8")))
-                   for line in messages]
+        decoded = [
+            (line["t"], line["dir"], line["data"].encode("utf-8"), jsonrpc.decode(line["data"].encode("utf-8")))
+            for line in messages
+        ]
         requested = answered = None
         for _, direction, _, message in decoded:
             if direction == "c2s" and message.method == "initialize" and isinstance(message.params, dict):
                 requested = requested or message.params.get("protocolVersion")
             if direction == "s2c" and message.kind is Kind.RESULT and "protocolVersion" in (message.result or {}):
                 answered = message.result["protocolVersion"]
-        modern = next((m.params["_meta"].get(MODERN_KEY) for d, m in ((d, m) for _, d, _, m in decoded)
-                       if d == "c2s" and m.kind is Kind.REQUEST and isinstance(m.params, dict)
-                       and isinstance(m.params.get("_meta"), dict) and MODERN_KEY in m.params["_meta"]), None)
+        modern = next(
+            (
+                m.params["_meta"].get(MODERN_KEY)
+                for d, m in ((d, m) for _, d, _, m in decoded)
+                if d == "c2s"
+                and m.kind is Kind.REQUEST
+                and isinstance(m.params, dict)
+                and isinstance(m.params.get("_meta"), dict)
+                and MODERN_KEY in m.params["_meta"]
+            ),
+            None,
+        )
         known = schemas.legacy_revisions()
         if requested is None and modern in schemas.revisions():
             revision = modern  # a client that stayed in the modern era
@@ -564,8 +636,10 @@ class ClientRecord:
             extra = (line.get("headers") or {}, line.get("utf8", True))
             if direction == "c2s" and message.kind is Kind.BATCH and message.obj:
                 # each member is read as a message of its own; the batch rule is judged from `batch`
-                items += [Item(entry, jsonrpc.decode(json.dumps(member).encode("utf-8")), *extra, len(message.obj))
-                          for member in message.obj]
+                items += [
+                    Item(entry, jsonrpc.decode(json.dumps(member).encode("utf-8")), *extra, len(message.obj))
+                    for member in message.obj
+                ]
             else:
                 items.append(Item(entry, message, *extra))
         return cls(scenario, outcome, items, revision, events, requested, answered, transport)
@@ -594,8 +668,9 @@ class ClientRecord:
 
     def answer_to(self, request: Message) -> Message | None:
         """The client's response to a request the suite's server sent (matched by id and type)."""
-        return next((m for m in self.from_client() if m.is_response and m.has_id
-                     and jsonrpc.same_id(request.id, m.id)), None)
+        return next(
+            (m for m in self.from_client() if m.is_response and m.has_id and jsonrpc.same_id(request.id, m.id)), None
+        )
 
     def index(self, predicate) -> int | None:
         return next((n for n, i in enumerate(self.items) if predicate(i)), None)
@@ -607,7 +682,7 @@ class ClientRecord:
     def before_fallback(self) -> list[Item]:
         """The items before the client's first initialize: all of a modern-era session, the
         modern part of one that fell back to the legacy era."""
-        return self.items[:self.index(lambda i: i.from_client and i.message.method == "initialize")]
+        return self.items[: self.index(lambda i: i.from_client and i.message.method == "initialize")]
 
     @property
     def connected(self) -> bool:
@@ -631,14 +706,25 @@ class ClientRecord:
         for request in self.client_requests():
             params = request.params if isinstance(request.params, dict) else {}
             meta = params.get("_meta") if isinstance(params.get("_meta"), dict) else {}
-            found += [v for v in (params.get("clientInfo") if request.method == "initialize" else None,
-                                  meta.get(CLIENT_INFO_KEY)) if v is not None]
+            found += [
+                v
+                for v in (
+                    params.get("clientInfo") if request.method == "initialize" else None,
+                    meta.get(CLIENT_INFO_KEY),
+                )
+                if v is not None
+            ]
         return found
 
     def modern_requests(self) -> list[Message]:
         """The client's requests in the modern era (with a protocol version in `_meta`)."""
-        return [m for m in self.client_requests() if isinstance(m.params, dict)
-                and isinstance(m.params.get("_meta"), dict) and MODERN_KEY in m.params["_meta"]]
+        return [
+            m
+            for m in self.client_requests()
+            if isinstance(m.params, dict)
+            and isinstance(m.params.get("_meta"), dict)
+            and MODERN_KEY in m.params["_meta"]
+        ]
 
     def server_capabilities(self) -> dict:
         """The capabilities the suite's server answered initialize with ({} without one)."""
@@ -656,12 +742,14 @@ class ClientRecord:
     def require_session(self) -> None:
         """Skip a legacy-era check when there is nothing to judge (the startup check says why)."""
         if not any(m.method == "initialize" for m in self.client_requests()):
-            why = ("it stayed in the modern era" if self.modern_requests() else
-                   "see test_client_connects_and_initializes")
+            why = (
+                "it stayed in the modern era" if self.modern_requests() else "see test_client_connects_and_initializes"
+            )
             pytest.skip(f"the client sent no initialize in scenario {self.scenario} ({why})")
 
     def summary(self) -> str:
-        state = ("timed out" if self.outcome.timed_out else self.outcome.start_error or
-                 f"exit {self.outcome.exit_code}")
-        return (f"{len(self.from_client())} messages from the client, {len(self.items) - len(self.from_client())} "
-                f"to it, {self.outcome.seconds:.2f}s, {state}, revision {self.revision}")
+        state = "timed out" if self.outcome.timed_out else self.outcome.start_error or f"exit {self.outcome.exit_code}"
+        return (
+            f"{len(self.from_client())} messages from the client, {len(self.items) - len(self.from_client())} "
+            f"to it, {self.outcome.seconds:.2f}s, {state}, revision {self.revision}"
+        )

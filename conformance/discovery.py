@@ -86,7 +86,7 @@ def capabilities(session) -> dict:
 
 def declares(session, capability: str) -> dict | None:
     """The capability object the server declared, or None. A capability declared as
-    something else than an object says nothing readable: BLOCKED, like capabilities(). """
+    something else than an object says nothing readable: BLOCKED, like capabilities()."""
     value = capabilities(session).get(capability)
     if value is not None and not isinstance(value, dict):
         era = "modern" if getattr(session, "modern", False) else "legacy"
@@ -99,8 +99,11 @@ def listed_tools(session) -> list[dict]:
     """Every tool on every page; not applicable when the tools capability is not declared."""
     if declares(session, "tools") is None:
         not_applicable("the server does not declare the tools capability")
-    return [tool for tool in list_all(session, "tools/list", "tools").items
-            if isinstance(tool, dict) and isinstance(tool.get("name"), str)]
+    return [
+        tool
+        for tool in list_all(session, "tools/list", "tools").items
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str)
+    ]
 
 
 def may_call(tool: dict, policy: str) -> bool:
@@ -108,8 +111,11 @@ def may_call(tool: dict, policy: str) -> bool:
     if policy == "all":
         return True
     annotations = tool.get("annotations") if isinstance(tool.get("annotations"), dict) else {}
-    return policy == "readonly" and annotations.get("readOnlyHint") is True \
+    return (
+        policy == "readonly"
+        and annotations.get("readOnlyHint") is True
         and annotations.get("destructiveHint") is not True
+    )
 
 
 def callable_tools(session, policy: str) -> list[dict]:
@@ -126,9 +132,11 @@ def allowed_tools(tools: list[dict], policy: str, which: str = "tool") -> list[d
         not_applicable("--mcp-call-tools=none: the suite calls no tool")
     allowed = [tool for tool in tools if may_call(tool, policy)]
     if not allowed:
-        not_applicable(f"no {which} may be called under --mcp-call-tools={policy}: {names(tools)} "
-                       "are not annotated readOnlyHint: true (or are destructive); "
-                       "--mcp-call-tools=all calls them")
+        not_applicable(
+            f"no {which} may be called under --mcp-call-tools={policy}: {names(tools)} "
+            "are not annotated readOnlyHint: true (or are destructive); "
+            "--mcp-call-tools=all calls them"
+        )
     return allowed
 
 
@@ -155,8 +163,12 @@ class ToolCall:
 
     @property
     def succeeded(self) -> bool:
-        return self.response is not None and self.response.kind is Kind.RESULT \
-            and isinstance(self.response.result, dict) and self.response.result.get("isError") is not True
+        return (
+            self.response is not None
+            and self.response.kind is Kind.RESULT
+            and isinstance(self.response.result, dict)
+            and self.response.result.get("isError") is not True
+        )
 
 
 def new_token() -> str:
@@ -195,8 +207,10 @@ def call_tool(session, tool: dict, arguments, with_progress: bool = True, awaite
         else:
             call.response = awaited(session, call)
             if call.response is None:
-                call.failure, call.timed_out = (f"still running after {time.monotonic() - started:.1f} s, "
-                                                "reporting progress: stopped"), True
+                call.failure, call.timed_out = (
+                    (f"still running after {time.monotonic() - started:.1f} s, reporting progress: stopped"),
+                    True,
+                )
                 cancel(session, call.request_id, "mcp-conformance: long-running call stopped")
     except NoResponse as error:
         call.failure, call.timed_out = error.reason, True

@@ -108,8 +108,13 @@ def draws(strategy, fuzz_seed: int, count: int) -> list:
     drawn: list = []
 
     @seed(fuzz_seed)
-    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategy)
     def draw(value):
         drawn.append(value)
@@ -123,12 +128,18 @@ def draw_one(strategy, fuzz_seed: int):
     return draws(strategy, fuzz_seed, 2)[-1]
 
 
-def from_request(request, mcp_connect, revision: str) -> "Fuzzer":
+def from_request(request, mcp_connect, revision: str) -> Fuzzer:
     """The fuzzer of a check, configured by the command line (budget, seed, replay)."""
     config = request.config
-    fuzzer = Fuzzer(mcp_connect, request.node.originalname, revision, budget_from(config),
-                    fuzz_seed(config), config.getoption("--mcp-replay"),
-                    tool_seconds=config.getoption("--mcp-timeout") * TOOL_SHARE)
+    fuzzer = Fuzzer(
+        mcp_connect,
+        request.node.originalname,
+        revision,
+        budget_from(config),
+        fuzz_seed(config),
+        config.getoption("--mcp-replay"),
+        tool_seconds=config.getoption("--mcp-timeout") * TOOL_SHARE,
+    )
     request.node.user_properties.append(("mcp_fuzz_seed", str(fuzzer.seed)))  # in the JUnit XML
     return fuzzer
 
@@ -136,8 +147,9 @@ def from_request(request, mcp_connect, revision: str) -> "Fuzzer":
 def judged_id(value) -> bool:
     """Ids whose echo is judged exactly: strings and integers every JSON parser keeps exactly
     (fractional ones and those beyond SAFE_INTEGER are not)."""
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool)
-                                      and abs(value) <= SAFE_INTEGER)
+    return isinstance(value, str) or (
+        isinstance(value, int) and not isinstance(value, bool) and abs(value) <= SAFE_INTEGER
+    )
 
 
 def id_key(value) -> str:
@@ -154,7 +166,7 @@ PROBE_OWNERS = {"ping": "test_ping", "server/discover": "test_discover_result"} 
 
 def ordinary_id(value) -> bool:
     """An id like those test_response_id_echoed sends (a string, or an integer below 2^31)."""
-    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2 ** 31)
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**31)
 
 
 def transport_signature(error: TransportError) -> Signature:
@@ -184,8 +196,11 @@ def _asked(request: Message) -> str:
     """A request as a failure names it: its method, and the tool or prompt or resource."""
     params = request.params if isinstance(request.params, dict) else {}
     target = params.get("name", params.get("uri"))
-    return f"{request.method} {target!r} (id {request.id!r})" if isinstance(target, str) else \
-        f"{request.method} (id {request.id!r})"
+    return (
+        f"{request.method} {target!r} (id {request.id!r})"
+        if isinstance(target, str)
+        else f"{request.method} (id {request.id!r})"
+    )
 
 
 class ProbeFailed(CheckFailed):
@@ -236,8 +251,16 @@ class Fuzzer:
     """One fuzz check's run: cases on a connection from `connect` (fresh after a failure),
     each step recorded, a failure shrunk, saved and reported."""
 
-    def __init__(self, connect, check: str, revision: str, budget: Budget | int, fuzz_seed: int,
-                 replay_path: str | None = None, tool_seconds: float = 0.5):
+    def __init__(
+        self,
+        connect,
+        check: str,
+        revision: str,
+        budget: Budget | int,
+        fuzz_seed: int,
+        replay_path: str | None = None,
+        tool_seconds: float = 0.5,
+    ):
         self.connect = connect  # () -> a fresh, opened Session
         self.check = check
         self.revision = revision
@@ -263,8 +286,12 @@ class Fuzzer:
         server was left in: a shrunk case must replay alike) or when it died. A fresh one
         must pass its baseline first (else Blocking)."""
         session = self.session
-        if session is None or self.dirty or session.transport.exit_code is not None \
-                or getattr(session.transport, "stdout_eof", False):
+        if (
+            session is None
+            or self.dirty
+            or session.transport.exit_code is not None
+            or getattr(session.transport, "stdout_eof", False)
+        ):
             if session is not None:
                 session.close()
             self.session = None
@@ -296,7 +323,7 @@ class Fuzzer:
 
     def _catch_up(self, session: Session) -> None:
         """Count the requests sent and the responses received since the last audit, judging none."""
-        entries = session.transcript[self.ledger.audited:]
+        entries = session.transcript[self.ledger.audited :]
         self.ledger.audited += len(entries)
         for entry in entries:
             self._count(entry)
@@ -331,43 +358,78 @@ class Fuzzer:
         probe_owner = PROBE_OWNERS.get(session.probe_method, ledger.ANSWERING)
         try:
             session.send_request(session.probe_method, id=request_id)
-            session.wait_for(lambda m: answered() or len(unmatched) > seen, session.timeout,
-                             stop=lambda: bool(refused) and str(request_id) in refused)
+            session.wait_for(
+                lambda m: answered() or len(unmatched) > seen,
+                session.timeout,
+                stop=lambda: bool(refused) and str(request_id) in refused,
+            )
         except TransportError as error:
             raise Blocking(error) from None
         if not answered() and refused and str(request_id) in refused:
-            raise Blocking(Blocked(f"the baseline {session.probe_method} sent before any generated input was "
-                                   f"refused with HTTP {refused[str(request_id)]}", probe_owner))
+            raise Blocking(
+                Blocked(
+                    f"the baseline {session.probe_method} sent before any generated input was "
+                    f"refused with HTTP {refused[str(request_id)]}",
+                    probe_owner,
+                )
+            )
         for entry in session.transcript[mark:]:
             broken = session_rule_broken(entry) if entry.direction == "<-" else None
             if broken is not None:
-                raise Blocking(Blocked(f"before any generated input, what the server sent with its answer to the "
-                                       f"baseline {session.probe_method} breaks a rule: {broken[1]}", broken[0]))
+                raise Blocking(
+                    Blocked(
+                        f"before any generated input, what the server sent with its answer to the "
+                        f"baseline {session.probe_method} breaks a rule: {broken[1]}",
+                        broken[0],
+                    )
+                )
         said = f"no response to the baseline {session.probe_method} (id {request_id!r}) sent before any generated input"
         tail = (session.transport.exit_code, session.transport.stderr_tail())
         if not answered() and len(unmatched) > seen:
             ids = ", ".join(repr(e.message.id) for e in unmatched[seen:][-3:])
-            self._unusable(session, ConnectionUnusable(f"{said}; the server sent responses whose ids match no "
-                                                       f"request the suite sent ({ids})", ledger.IDS, *tail))
+            self._unusable(
+                session,
+                ConnectionUnusable(
+                    f"{said}; the server sent responses whose ids match no request the suite sent ({ids})",
+                    ledger.IDS,
+                    *tail,
+                ),
+            )
         if not answered():
-            self._unusable(session, ConnectionUnusable(f"{said} within {session.timeout:g}s: the server does not "
-                                                       "answer", ledger.ANSWERING, *tail))
+            self._unusable(
+                session,
+                ConnectionUnusable(
+                    f"{said} within {session.timeout:g}s: the server does not answer", ledger.ANSWERING, *tail
+                ),
+            )
         response = session.responses[request_id]
         if response.kind is not Kind.RESULT:
-            raise Blocking(Blocked(f"the baseline {session.probe_method} got {response.text()[:200]}, not a "
-                                   "result: the fuzz checks cannot tell whether the server still answers",
-                                   probe_owner))
+            raise Blocking(
+                Blocked(
+                    f"the baseline {session.probe_method} got {response.text()[:200]}, not a "
+                    "result: the fuzz checks cannot tell whether the server still answers",
+                    probe_owner,
+                )
+            )
         self._catch_up(session)
 
     # -- running a property ----------------------------------------------------------------------
     def settings(self, **extra) -> settings:
-        return settings(max_examples=self.budget.cases, deadline=None, database=None, print_blob=False,
-                        phases=(Phase.generate, Phase.shrink), report_multiple_bugs=False,
-                        suppress_health_check=list(HealthCheck), **extra)
+        return settings(
+            max_examples=self.budget.cases,
+            deadline=None,
+            database=None,
+            print_blob=False,
+            phases=(Phase.generate, Phase.shrink),
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            **extra,
+        )
 
     def run(self, strategy, body, first=None) -> None:
         """body(session, first) as the first pass (if given), then body(session, value) for
         each value drawn while the budget lasts; a failure is shrunk, saved and raised."""
+
         @seed(self.seed)
         @self.settings()
         @given(strategy)
@@ -392,8 +454,11 @@ class Fuzzer:
         is spent or shrinking a failure has taken its time. Called where the case has
         drawn all it draws (Hypothesis takes a case that stops drawing earlier than before
         for a flaky strategy)."""
-        if self.failure is None and self.budget.seconds is not None \
-                and time.monotonic() - self.began > self.budget.seconds:
+        if (
+            self.failure is None
+            and self.budget.seconds is not None
+            and time.monotonic() - self.began > self.budget.seconds
+        ):
             raise BudgetSpent()
         if self.failure is not None and time.monotonic() - self.failure.first_at > self.budget.shrinking:
             raise ShrinkingStopped()
@@ -429,8 +494,12 @@ class Fuzzer:
         for step in self.steps:
             if step.get("send", {}).get("id") == request["id"]:
                 step["answer"] = False  # a replay does not wait for it either
-        self.send(session, jsonrpc.notification("notifications/cancelled",
-                                                {"requestId": request["id"], "reason": "fuzz: still running"}))
+        self.send(
+            session,
+            jsonrpc.notification(
+                "notifications/cancelled", {"requestId": request["id"], "reason": "fuzz: still running"}
+            ),
+        )
 
     @staticmethod
     def _unusable(session: Session, error: ConnectionUnusable):
@@ -484,8 +553,9 @@ class Fuzzer:
                 heading = error.heading
             elif isinstance(error, Flaky):
                 heading = "The failing message sequence"
-                prefix = ("a case failed, but not again when its messages were repeated "
-                          "(the server answered differently):\n")
+                prefix = (
+                    "a case failed, but not again when its messages were repeated (the server answered differently):\n"
+                )
             elif error.why:
                 heading = f"Smallest failing message sequence found before shrinking stopped ({error.why})"
             else:
@@ -495,9 +565,12 @@ class Fuzzer:
             error = (getattr(error, "exceptions", None) or [error])[0]
         reason = prefix + (error.explain() if isinstance(error, TransportError) else str(error))
         path = replay.save(self.check, self.revision, self.seed, self.steps)
-        return CheckFailed(f"{reason}\n{heading} (seed {self.seed}, repeat with "
-                           f"--hypothesis-seed={self.seed}):\n{replay.describe(self.steps)}\n"
-                           f"Saved as {path}; re-run it with --mcp-replay {path}", signatures_of(error))
+        return CheckFailed(
+            f"{reason}\n{heading} (seed {self.seed}, repeat with "
+            f"--hypothesis-seed={self.seed}):\n{replay.describe(self.steps)}\n"
+            f"Saved as {path}; re-run it with --mcp-replay {path}",
+            signatures_of(error),
+        )
 
     # -- sending (every step recorded) ---------------------------------------------------------
     def send(self, session: Session, message: dict, answer: bool = False) -> None:
@@ -549,15 +622,21 @@ class Fuzzer:
         while request_id not in session.responses:
             received = session.wait_for(lambda m: m.is_response, max(0.0, deadline - time.monotonic()))
             if received is None:
-                raise NoResponse(f"no response to {message['method']} (id {request_id!r}) within "
-                                 f"{session.timeout if timeout is None else timeout:g}s",
-                                 session.transport.exit_code, session.transport.stderr_tail())
+                raise NoResponse(
+                    f"no response to {message['method']} (id {request_id!r}) within "
+                    f"{session.timeout if timeout is None else timeout:g}s",
+                    session.transport.exit_code,
+                    session.transport.stderr_tail(),
+                )
             self.audit(session)
         response = session.responses[request_id]
         if not jsonrpc.same_id(request_id, response.id) and ordinary_id(request_id):
             raise Blocking(Blocked(f"request id {request_id!r} was answered with id {response.id!r}", ledger.IDS))
-        require(jsonrpc.same_id(request_id, response.id),
-               f"request id {request_id!r} was answered with id {response.id!r} (another type or value)", UNSENT_ID)
+        require(
+            jsonrpc.same_id(request_id, response.id),
+            f"request id {request_id!r} was answered with id {response.id!r} (another type or value)",
+            UNSENT_ID,
+        )
         return response
 
     def probe(self, session: Session, after: str) -> None:
@@ -569,8 +648,9 @@ class Fuzzer:
         except TransportError as error:
             timed_out = isinstance(error, NoResponse) and not isinstance(error, ConnectionUnusable)
             signature = STOPPED if timed_out else transport_signature(error)
-            raise ProbeFailed(f"after {after} the server no longer answers {session.probe_method}: "
-                              f"{error.explain()}", [signature]) from None
+            raise ProbeFailed(
+                f"after {after} the server no longer answers {session.probe_method}: {error.explain()}", [signature]
+            ) from None
         if response.kind is not Kind.RESULT:
             raise ProbeFailed(f"after {after}, {session.probe_method} got {response.text()[:300]}", [STOPPED])
 
@@ -582,7 +662,7 @@ class Fuzzer:
         check instead; schema validity of message content is the sweep's
         (test_messages_valid), which sees every connection, and progress is judged by the
         progress checks (test_progress_increases)."""
-        entries = session.transcript[self.ledger.audited:]
+        entries = session.transcript[self.ledger.audited :]
         self.ledger.audited += len(entries)
         try:
             self._audit(entries)
@@ -598,22 +678,38 @@ class Fuzzer:
                 continue
             broken = session_rule_broken(entry)
             if broken is not None:
-                raise Blocking(Blocked(f"the server sent a message that breaks a rule about the whole session: "
-                                       f"{broken[1]}; {entry.format(300)}", broken[0]))
+                raise Blocking(
+                    Blocked(
+                        f"the server sent a message that breaks a rule about the whole session: "
+                        f"{broken[1]}; {entry.format(300)}",
+                        broken[0],
+                    )
+                )
             if message.is_response and judged_id(message.id):
                 key = id_key(message.id)
                 if not self.ledger.sent[key] and self._spells_unjudged_id(message.id):
                     continue  # an id past 2^53 - 1 echoed as its digits: how it comes back is left open
                 if not self.ledger.sent[key] and self._id_rule_owner(message):
-                    raise Blocking(Blocked(f"a response with id {message.id!r}, which no request sent on this "
-                                           f"connection carried: {message.text()[:300]}",
-                                           self._id_rule_owner(message)))
-                require(self.ledger.sent[key] > 0, f"a response with id {message.id!r}, which no request sent on this "
-                                           f"connection carried (a notification answered, or an id changed): "
-                                           f"{message.text()[:300]}", UNSENT_ID)
+                    raise Blocking(
+                        Blocked(
+                            f"a response with id {message.id!r}, which no request sent on this "
+                            f"connection carried: {message.text()[:300]}",
+                            self._id_rule_owner(message),
+                        )
+                    )
+                require(
+                    self.ledger.sent[key] > 0,
+                    f"a response with id {message.id!r}, which no request sent on this "
+                    f"connection carried (a notification answered, or an id changed): "
+                    f"{message.text()[:300]}",
+                    UNSENT_ID,
+                )
                 self.ledger.answered[key] += 1
-                require(self.ledger.answered[key] <= self.ledger.sent[key], f"request id {message.id!r} was answered twice",
-                       ANSWERED_TWICE)
+                require(
+                    self.ledger.answered[key] <= self.ledger.sent[key],
+                    f"request id {message.id!r} was answered twice",
+                    ANSWERED_TWICE,
+                )
 
     def _spells_unjudged_id(self, value) -> bool:
         """Whether `value` is the decimal text of an integer id sent whose echo is not judged."""
@@ -654,8 +750,9 @@ class Fuzzer:
                     try:
                         self.response(session, {"id": request_id, "method": "the request sent as raw bytes"})
                     except NoResponse as error:
-                        raise CheckFailed(f"no response to a valid request sent as raw bytes: {error.explain()}",
-                                          [UNANSWERED]) from None
+                        raise CheckFailed(
+                            f"no response to a valid request sent as raw bytes: {error.explain()}", [UNANSWERED]
+                        ) from None
                 self.steps[-1]["answer"] = step.get("answer", False)
             elif step.get("answer"):
                 self.request(session, step["send"])

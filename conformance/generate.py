@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import jsonschema
 import jsonschema_specifications
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 DEFAULT_SEED = 20251125
@@ -39,6 +41,7 @@ def strategy(schema: dict) -> st.SearchStrategy:
     hypothesis-jsonschema knows drafts 4 to 7; what it draws for newer keywords is
     checked against the schema itself (see examples)."""
     from hypothesis_jsonschema import from_schema  # heavy import: only when generating
+
     return from_schema(schema)
 
 
@@ -84,8 +87,17 @@ def _try_draw(schema: dict, count: int, seed: int) -> list[Any]:
     return [value for value in drawn if _is_json(value) and is_valid(value, schema)]
 
 
-OPEN_KEYWORDS = ("additionalProperties", "patternProperties", "unevaluatedProperties",
-                 "allOf", "anyOf", "oneOf", "$ref", "not", "if")
+OPEN_KEYWORDS = (
+    "additionalProperties",
+    "patternProperties",
+    "unevaluatedProperties",
+    "allOf",
+    "anyOf",
+    "oneOf",
+    "$ref",
+    "not",
+    "if",
+)
 
 
 def closed_variant(schema: Any) -> Any:
@@ -97,8 +109,9 @@ def closed_variant(schema: Any) -> Any:
     properties = schema.get("properties")
     if isinstance(properties, dict):
         closed["properties"] = {name: closed_variant(sub) for name, sub in properties.items()}
-    if (isinstance(properties, dict) or schema.get("type") == "object") and \
-            not any(keyword in schema for keyword in OPEN_KEYWORDS):
+    if (isinstance(properties, dict) or schema.get("type") == "object") and not any(
+        keyword in schema for keyword in OPEN_KEYWORDS
+    ):
         closed["additionalProperties"] = False
     if isinstance(schema.get("items"), dict):
         closed["items"] = closed_variant(schema["items"])
@@ -109,8 +122,14 @@ def _draw(strat: st.SearchStrategy, count: int, seed: int) -> list[Any]:
     found: list[Any] = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck), print_blob=False)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
     @given(strat)
     def collect(value):
         found.append(value)

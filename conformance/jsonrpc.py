@@ -7,9 +7,10 @@ server) it is on: the same rules judge what a server sends and what a client sen
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterator, Union
+from typing import Any
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -18,7 +19,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 MISSING_REQUIRED_CLIENT_CAPABILITY = -32021  # 2026-07-28: the client did not declare what is needed
 
-RequestId = Union[str, int]
+RequestId = str | int
 
 
 class Kind(str, Enum):
@@ -135,7 +136,7 @@ def envelope_problems(obj: Any) -> list[str]:
         if not isinstance(obj["method"], str):
             problems.append(f'"method" must be a string, got {obj["method"]!r}')
         if "id" in obj and not _is_valid_id(obj["id"]):
-            problems.append(f'a request id must be a string or an integer, got {obj["id"]!r}')
+            problems.append(f"a request id must be a string or an integer, got {obj['id']!r}")
         if "params" in obj and not isinstance(obj["params"], dict):
             problems.append(f'"params" must be an object, got {type(obj["params"]).__name__}')
         if "result" in obj or "error" in obj:
@@ -149,7 +150,7 @@ def envelope_problems(obj: Any) -> list[str]:
     if has_error:
         problems.extend(_error_object_problems(obj["error"]))
     if "id" in obj and obj["id"] is not None and not _is_valid_id(obj["id"]):
-        problems.append(f'a response id must be a string or an integer, got {obj["id"]!r}')
+        problems.append(f"a response id must be a string or an integer, got {obj['id']!r}")
     if has_result and obj.get("id") is None:
         problems.append("a result response must carry the id of its request")
     return problems
@@ -169,7 +170,7 @@ def _error_object_problems(error: Any) -> list[str]:
 
 # RFC 8259 section 6: integers in [-(2**53 - 1), 2**53 - 1] are exact in every JSON parser
 # (IEEE 754 doubles); beyond, a peer may round them or refuse them (the TypeScript SDK does).
-SAFE_INTEGER = 2 ** 53 - 1
+SAFE_INTEGER = 2**53 - 1
 
 
 def same_id(sent: RequestId, received: Any) -> bool:

@@ -37,7 +37,7 @@ INDEX = re.compile(r"\[\d+\]")
 
 
 def rule_of(message, violation) -> str:
-    """"framing" (not a JSON-RPC message at all), "envelope" (the JSON-RPC frame of a
+    """ "framing" (not a JSON-RPC message at all), "envelope" (the JSON-RPC frame of a
     response: jsonrpc, id, result or error, an error's code and message), "batch" and
     "request-id" (judged by their own checks), or "content" (what a method's params or
     result carry: the schema sweep's)."""
@@ -47,8 +47,11 @@ def rule_of(message, violation) -> str:
         return "batch"  # test_batch_supported / test_batch_rejected judge a batch reply
     if message.kind is Kind.REQUEST and violation.path == "$.id":
         return "request-id"  # test_server_request_ids judges the ids of the server's requests
-    if (message.is_response and violation.definition.startswith("JSONRPC")
-            and not violation.path.startswith(("$.result", "$.params"))):
+    if (
+        message.is_response
+        and violation.definition.startswith("JSONRPC")
+        and not violation.path.startswith(("$.result", "$.params"))
+    ):
         return "envelope"
     return "content"
 
@@ -75,17 +78,22 @@ def signature_of(entry, violation) -> Signature:
 def about_members(violations, members, base: str = "$.result") -> list:
     """The violations within the given members of the object at `base`, or of one missing:
     what a check that owns those members claims, leaving the rest of the object to theirs."""
+
     def inside(violation) -> bool:
         path = violation.path
-        return any(path == f"{base}.{m}" or path.startswith((f"{base}.{m}[", f"{base}.{m}."))
-                   or (path == base and violation.message.startswith(f"'{m}'")) for m in members)
+        return any(
+            path == f"{base}.{m}"
+            or path.startswith((f"{base}.{m}[", f"{base}.{m}."))
+            or (path == base and violation.message.startswith(f"'{m}'"))
+            for m in members
+        )
+
     return [v for v in violations if inside(v)]
 
 
 def schema_signatures(violations, method: str) -> list[Signature]:
     """The signatures of violations a check found by validating a message itself."""
-    return list(dict.fromkeys(Signature(SCHEMA_REQUIREMENT, v.definition, folded(v.path), method)
-                              for v in violations))
+    return list(dict.fromkeys(Signature(SCHEMA_REQUIREMENT, v.definition, folded(v.path), method) for v in violations))
 
 
 @dataclass
@@ -116,8 +124,9 @@ class Ledger:
                     message = getattr(entry, "message", None)
                     rule = rule_of(message, violation)
                     excerpt = entry.format(300) if hasattr(entry, "format") else ""
-                    seen[signature] = Seen(signature, rule, owner_of(rule, message),
-                                           f"{violation}\n    {excerpt.strip()}", connection)
+                    seen[signature] = Seen(
+                        signature, rule, owner_of(rule, message), f"{violation}\n    {excerpt.strip()}", connection
+                    )
 
     def claim(self, revision: str, signatures) -> None:
         """A check failed for these: the sweep does not report them again."""

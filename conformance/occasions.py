@@ -21,7 +21,7 @@ uses are started."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 
@@ -32,9 +32,11 @@ STARTERS: dict[str, Callable] = {}  # name -> start(target, shared, revision, ac
 def occasion(name: str):
     """Register the starter of occasion `name`: start(target, shared, revision, acting_for)
     calls target.run_ahead(...) or does nothing (then the first user makes it itself)."""
+
     def register(start: Callable) -> Callable:
         STARTERS[name] = start
         return start
+
     return register
 
 

@@ -101,16 +101,42 @@ import threading
 import time
 
 from . import jsonrpc
-from .revisions import (TASKS_REVISION, URL_MODE_SINCE, declares_task_support, elicitation_modes, legacy_revisions,
-                        revisions)  # not conformance.schema: jsonschema would cost every start about 130 ms
+from .revisions import (
+    TASKS_REVISION,
+    URL_MODE_SINCE,
+    declares_task_support,
+    elicitation_modes,
+    legacy_revisions,
+    revisions,  # not conformance.schema: jsonschema would cost every start about 130 ms
+)
 from .transport.base import pipe_chunks
 
-SCENARIOS = ("initialize", "server-requests", "undeclared-requests", "tasks", "tool-tasks", "tool-tasks-undeclared",
-             "version-mismatch", "version-fallback", "progress", "session-expired", "modern", "modern-retry",
-             "modern-mrtr", "modern-undeclared-inputs", "modern-unknown-result-type", "modern-network-ref",
-             "modern-custom-headers", "modern-invalid-tool-headers", "modern-subscriptions",
-             "modern-subscriptions-restart", "modern-standard-headers", "sse-retry",
-             "json-schema-2020-12-preservation", "elicitation-defaults")
+SCENARIOS = (
+    "initialize",
+    "server-requests",
+    "undeclared-requests",
+    "tasks",
+    "tool-tasks",
+    "tool-tasks-undeclared",
+    "version-mismatch",
+    "version-fallback",
+    "progress",
+    "session-expired",
+    "modern",
+    "modern-retry",
+    "modern-mrtr",
+    "modern-undeclared-inputs",
+    "modern-unknown-result-type",
+    "modern-network-ref",
+    "modern-custom-headers",
+    "modern-invalid-tool-headers",
+    "modern-subscriptions",
+    "modern-subscriptions-restart",
+    "modern-standard-headers",
+    "sse-retry",
+    "json-schema-2020-12-preservation",
+    "elicitation-defaults",
+)
 META = "io.modelcontextprotocol/"
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list"}
@@ -128,12 +154,18 @@ _NO_ARGUMENTS = {"type": "object", "properties": {}}
 # modern-standard-headers: the official http-standard-headers scenario's fixtures (resources/read
 # answers with the URI asked for)
 STANDARD_HEADER_FEATURES = {
-    "tools/list": {"tools": [
-        {"name": "test_headers", "description": "Checks the standard headers.", "inputSchema": _NO_ARGUMENTS},
-        {"name": "my-hyphenated-tool", "description": "A name with a hyphen.", "inputSchema": _NO_ARGUMENTS}]},
-    "resources/list": {"resources": [
-        {"uri": "file:///path/to/file%20name.txt", "name": "File with spaces"},
-        {"uri": "https://example.com/resource?id=123", "name": "Resource with query string"}]},
+    "tools/list": {
+        "tools": [
+            {"name": "test_headers", "description": "Checks the standard headers.", "inputSchema": _NO_ARGUMENTS},
+            {"name": "my-hyphenated-tool", "description": "A name with a hyphen.", "inputSchema": _NO_ARGUMENTS},
+        ]
+    },
+    "resources/list": {
+        "resources": [
+            {"uri": "file:///path/to/file%20name.txt", "name": "File with spaces"},
+            {"uri": "https://example.com/resource?id=123", "name": "Resource with query string"},
+        ]
+    },
     "prompts/list": {"prompts": [{"name": "test_prompt", "description": "A prompt without arguments."}]},
     "prompts/get": MODERN_FEATURES["prompts/get"],
 }
@@ -153,112 +185,228 @@ UNKNOWN_RESULT_TYPE = "mcp-conformance-unknown"
 FORM_BY_DEFAULT = "name_no_mode"  # modern-mrtr: the input request of an elicitation without a mode
 CANARY_PATH = "/canary/profile-schema.json"  # modern-network-ref: fetching it dereferences a network $ref
 TASK_REQUESTS = {  # what the tasks scenario may ask as a task: method -> (capability, params)
-    "sampling/createMessage": ("sampling", {
-        "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16}),
-    "elicitation/create": ("elicitation", {
-        "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}),
+    "sampling/createMessage": (
+        "sampling",
+        {"messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}], "maxTokens": 16},
+    ),
+    "elicitation/create": (
+        "elicitation",
+        {"message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    ),
 }
 SERVER_INFO = {"name": "mcp-conformance-peer", "version": "0"}
 REQUEST_STATE = "st:v1/9f+Q==;opaque"  # echoed byte for byte on the retry (mrtr-028)
 STRAY_CANCEL_ID = "never-sent-by-the-server"
-TOOL = {"name": "echo", "description": "Echoes its text.",
-        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+TOOL = {
+    "name": "echo",
+    "description": "Echoes its text.",
+    "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+}
 
 # modern-custom-headers: the official http-custom-headers scenario's tools and calls (a subset
 # of its parameters), so that a conformance client written for it runs unchanged.
-_HEADER_PARAMS = {"region": ("string", "Region"), "priority": ("integer", "Priority"),
-                  "verbose": ("boolean", "Verbose"), "debug": ("boolean", "Debug"), "empty_val": ("string", "EmptyVal"),
-                  "method_val": ("string", "Method"), "non_ascii_val": ("string", "NonAscii"),
-                  "whitespace_val": ("string", "Whitespace"), "internal_space_val": ("string", "InternalSpace"),
-                  "control_char_val": ("string", "ControlChar"), "tab_val": ("string", "Tab")}
+_HEADER_PARAMS = {
+    "region": ("string", "Region"),
+    "priority": ("integer", "Priority"),
+    "verbose": ("boolean", "Verbose"),
+    "debug": ("boolean", "Debug"),
+    "empty_val": ("string", "EmptyVal"),
+    "method_val": ("string", "Method"),
+    "non_ascii_val": ("string", "NonAscii"),
+    "whitespace_val": ("string", "Whitespace"),
+    "internal_space_val": ("string", "InternalSpace"),
+    "control_char_val": ("string", "ControlChar"),
+    "tab_val": ("string", "Tab"),
+}
 _UNANNOTATED = {"float_val": {"type": "number"}, "query": {"type": "string"}}
 
 
 def _header_tool(name: str, params: list[str]) -> dict:
     properties = {p: {"type": _HEADER_PARAMS[p][0], "x-mcp-header": _HEADER_PARAMS[p][1]} for p in params}
-    return {"name": name, "description": "Mirrors x-mcp-header parameters into Mcp-Param headers.",
-            "inputSchema": {"type": "object", "properties": {**properties, **_UNANNOTATED},
-                            "required": ["region", "priority", "query"]}}
+    return {
+        "name": name,
+        "description": "Mirrors x-mcp-header parameters into Mcp-Param headers.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {**properties, **_UNANNOTATED},
+            "required": ["region", "priority", "query"],
+        },
+    }
 
 
-HEADER_TOOLS = [_header_tool("test_custom_headers", list(_HEADER_PARAMS)),
-                _header_tool("test_custom_headers_null", ["region", "priority", "verbose"])]
+HEADER_TOOLS = [
+    _header_tool("test_custom_headers", list(_HEADER_PARAMS)),
+    _header_tool("test_custom_headers_null", ["region", "priority", "verbose"]),
+]
 # modern-invalid-tool-headers: tool name -> the annotated property (the official scenario's)
-_INVALID = {"valid_tool": ("region", {"type": "string", "x-mcp-header": "Region"}),
-            "invalid_empty_header": ("value", {"type": "string", "x-mcp-header": ""}),
-            "invalid_object_header": ("data", {"type": "object", "x-mcp-header": "Data"}),
-            "invalid_space_in_name": ("value", {"type": "string", "x-mcp-header": "My Region"}),
-            "invalid_non_ascii_name": ("value", {"type": "string", "x-mcp-header": "Région"})}
+_INVALID = {
+    "valid_tool": ("region", {"type": "string", "x-mcp-header": "Region"}),
+    "invalid_empty_header": ("value", {"type": "string", "x-mcp-header": ""}),
+    "invalid_object_header": ("data", {"type": "object", "x-mcp-header": "Data"}),
+    "invalid_space_in_name": ("value", {"type": "string", "x-mcp-header": "My Region"}),
+    "invalid_non_ascii_name": ("value", {"type": "string", "x-mcp-header": "Région"}),
+}
 INVALID_HEADER_TOOLS = [
-    {"name": name, "description": "A tool with an x-mcp-header annotation.",
-     "inputSchema": {"type": "object", "properties": {prop: schema}, "required": [prop]}}
-    for name, (prop, schema) in _INVALID.items()] + [
-    {"name": "invalid_duplicate_diff_case", "description": "Two properties mirrored into one header.",
-     "inputSchema": {"type": "object", "properties": {"field1": {"type": "string", "x-mcp-header": "MyField"},
-                                                      "field2": {"type": "string", "x-mcp-header": "myfield"}},
-                     "required": ["field1", "field2"]}}]
-CONTEXTS = {"modern-invalid-tool-headers": {"toolCalls": [
-    {"name": tool["name"], "arguments": {p: {"a": 1} if s["type"] == "object" else "x"
-                                         for p, s in tool["inputSchema"]["properties"].items()}}
-    for tool in INVALID_HEADER_TOOLS]},
-    "modern-custom-headers": {"toolCalls": [
-    {"name": "test_custom_headers", "arguments": {
-        "region": "us-west1", "priority": 42, "verbose": False, "debug": True, "empty_val": "",
-        "method_val": "test-method", "float_val": 3.14159, "non_ascii_val": "Hello, 世界",
-        "whitespace_val": " padded ", "internal_space_val": "us west 1", "control_char_val": "line1\nline2",
-        "tab_val": "\tindented", "query": "SELECT * FROM users"}},
-    {"name": "test_custom_headers_null", "arguments": {
-        "region": "us-east1", "priority": 1, "verbose": None, "query": "SELECT 1"}}]}}
+    {
+        "name": name,
+        "description": "A tool with an x-mcp-header annotation.",
+        "inputSchema": {"type": "object", "properties": {prop: schema}, "required": [prop]},
+    }
+    for name, (prop, schema) in _INVALID.items()
+] + [
+    {
+        "name": "invalid_duplicate_diff_case",
+        "description": "Two properties mirrored into one header.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "field1": {"type": "string", "x-mcp-header": "MyField"},
+                "field2": {"type": "string", "x-mcp-header": "myfield"},
+            },
+            "required": ["field1", "field2"],
+        },
+    }
+]
+CONTEXTS = {
+    "modern-invalid-tool-headers": {
+        "toolCalls": [
+            {
+                "name": tool["name"],
+                "arguments": {
+                    p: {"a": 1} if s["type"] == "object" else "x" for p, s in tool["inputSchema"]["properties"].items()
+                },
+            }
+            for tool in INVALID_HEADER_TOOLS
+        ]
+    },
+    "modern-custom-headers": {
+        "toolCalls": [
+            {
+                "name": "test_custom_headers",
+                "arguments": {
+                    "region": "us-west1",
+                    "priority": 42,
+                    "verbose": False,
+                    "debug": True,
+                    "empty_val": "",
+                    "method_val": "test-method",
+                    "float_val": 3.14159,
+                    "non_ascii_val": "Hello, 世界",
+                    "whitespace_val": " padded ",
+                    "internal_space_val": "us west 1",
+                    "control_char_val": "line1\nline2",
+                    "tab_val": "\tindented",
+                    "query": "SELECT * FROM users",
+                },
+            },
+            {
+                "name": "test_custom_headers_null",
+                "arguments": {"region": "us-east1", "priority": 1, "verbose": None, "query": "SELECT 1"},
+            },
+        ]
+    },
+}
 # tool-tasks: a tool of each execution.taskSupport (None: no execution field)
-TASK_SUPPORT = {"echo_plain": None, "echo_forbidden": "forbidden", "echo_optional": "optional",
-                "echo_required": "required"}
-TASK_TOOLS = [{**TOOL, "name": name, **({"execution": {"taskSupport": support}} if support else {})}
-              for name, support in TASK_SUPPORT.items()]
+TASK_SUPPORT = {
+    "echo_plain": None,
+    "echo_forbidden": "forbidden",
+    "echo_optional": "optional",
+    "echo_required": "required",
+}
+TASK_TOOLS = [
+    {**TOOL, "name": name, **({"execution": {"taskSupport": support}} if support else {})}
+    for name, support in TASK_SUPPORT.items()
+]
 TOOL_TASK_SCENARIOS = ("tool-tasks", "tool-tasks-undeclared")
-CONTEXTS.update({name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}} for tool in TASK_SUPPORT]}
-                 for name in TOOL_TASK_SCENARIOS})
-CONTEXTS[SUBSCRIPTIONS] = {"toolCalls": [{"name": "echo", "arguments": {"text": "one"}},
-                                         {"name": "echo", "arguments": {"text": "two"}}], "concurrent": True}
+CONTEXTS.update(
+    {
+        name: {"toolCalls": [{"name": tool, "arguments": {"text": "hi"}} for tool in TASK_SUPPORT]}
+        for name in TOOL_TASK_SCENARIOS
+    }
+)
+CONTEXTS[SUBSCRIPTIONS] = {
+    "toolCalls": [{"name": "echo", "arguments": {"text": "one"}}, {"name": "echo", "arguments": {"text": "two"}}],
+    "concurrent": True,
+}
 # json-schema-2020-12-preservation: the official scenario's tools and fixture
 SCHEMA_PRESERVATION, SCHEMA_ECHO_TOOL = "json-schema-2020-12-preservation", "json_schema_echo"
 RICH_SCHEMA = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-    "$defs": {"address": {"$anchor": "addressDef", "type": "object",
-                          "properties": {"street": {"type": "string"}, "city": {"type": "string"}}}},
-    "properties": {"name": {"type": "string"}, "address": {"$ref": "#/$defs/address"},
-                   "contactMethod": {"type": "string", "enum": ["phone", "email"]},
-                   "phone": {"type": "string"}, "email": {"type": "string"}},
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
     "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
     "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
-    "then": {"required": ["phone"]}, "else": {"required": ["email"]},
-    "additionalProperties": False}
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
 SCHEMA_TOOLS = [
-    {"name": "json_schema_2020_12_tool", "description": "Tool with JSON Schema 2020-12 features",
-     "inputSchema": RICH_SCHEMA},
-    {"name": SCHEMA_ECHO_TOOL, "description": "Echoes the inputSchema the client holds for json_schema_2020_12_tool.",
-     "inputSchema": {"type": "object", "properties": {"schema": {"type": "object"}}, "required": ["schema"]}}]
+    {
+        "name": "json_schema_2020_12_tool",
+        "description": "Tool with JSON Schema 2020-12 features",
+        "inputSchema": RICH_SCHEMA,
+    },
+    {
+        "name": SCHEMA_ECHO_TOOL,
+        "description": "Echoes the inputSchema the client holds for json_schema_2020_12_tool.",
+        "inputSchema": {"type": "object", "properties": {"schema": {"type": "object"}}, "required": ["schema"]},
+    },
+]
 # elicitation-defaults: the official elicitation-sep1034-client-defaults scenario's tool and form,
 # but for the score's default (95.5 there): schema.json of 2025-11-25 admits only integers among
 # the numbers of an ElicitResult's content, so a client filling in 95.5 would send an invalid answer
 ELICITATION_DEFAULTS = "elicitation-defaults"
-DEFAULTS_TOOL = {"name": "test_client_elicitation_defaults", "inputSchema": _NO_ARGUMENTS,
-                 "description": "Asks for a form whose fields have defaults."}
-DEFAULTS_SCHEMA = {"type": "object", "required": [], "properties": {
-    "name": {"type": "string", "description": "User name", "default": "John Doe"},
-    "age": {"type": "integer", "description": "User age", "default": 30},
-    "score": {"type": "number", "description": "User score", "default": 95},
-    "status": {"type": "string", "description": "User status", "enum": ["active", "inactive", "pending"],
-               "default": "active"},
-    "verified": {"type": "boolean", "description": "Verification status", "default": True}}}
-RECONNECTION_TOOL = {"name": "test_reconnection", "description": "Its answer comes after the client reconnects.",
-                     "inputSchema": _NO_ARGUMENTS}  # sse-retry: the official scenario's tool
+DEFAULTS_TOOL = {
+    "name": "test_client_elicitation_defaults",
+    "inputSchema": _NO_ARGUMENTS,
+    "description": "Asks for a form whose fields have defaults.",
+}
+DEFAULTS_SCHEMA = {
+    "type": "object",
+    "required": [],
+    "properties": {
+        "name": {"type": "string", "description": "User name", "default": "John Doe"},
+        "age": {"type": "integer", "description": "User age", "default": 30},
+        "score": {"type": "number", "description": "User score", "default": 95},
+        "status": {
+            "type": "string",
+            "description": "User status",
+            "enum": ["active", "inactive", "pending"],
+            "default": "active",
+        },
+        "verified": {"type": "boolean", "description": "Verification status", "default": True},
+    },
+}
+RECONNECTION_TOOL = {
+    "name": "test_reconnection",
+    "description": "Its answer comes after the client reconnects.",
+    "inputSchema": _NO_ARGUMENTS,
+}  # sse-retry: the official scenario's tool
 CONTEXTS[SSE_RETRY] = {"toolCalls": [{"name": RECONNECTION_TOOL["name"], "arguments": {}}]}
-CONTEXTS[STANDARD_HEADERS] = {"toolCalls": [{"name": tool["name"], "arguments": {}}
-                                            for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]}
-SCENARIO_TOOLS = {"modern-custom-headers": HEADER_TOOLS, "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
-                  SSE_RETRY: [RECONNECTION_TOOL], SCHEMA_PRESERVATION: SCHEMA_TOOLS,
-                  ELICITATION_DEFAULTS: [DEFAULTS_TOOL],
-                  **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS}}
+CONTEXTS[STANDARD_HEADERS] = {
+    "toolCalls": [{"name": tool["name"], "arguments": {}} for tool in STANDARD_HEADER_FEATURES["tools/list"]["tools"]]
+}
+SCENARIO_TOOLS = {
+    "modern-custom-headers": HEADER_TOOLS,
+    "modern-invalid-tool-headers": INVALID_HEADER_TOOLS,
+    SSE_RETRY: [RECONNECTION_TOOL],
+    SCHEMA_PRESERVATION: SCHEMA_TOOLS,
+    ELICITATION_DEFAULTS: [DEFAULTS_TOOL],
+    **{name: TASK_TOOLS for name in TOOL_TASK_SCENARIOS},
+}
 
 
 class Peer:
@@ -381,22 +529,34 @@ class Peer:
                 self.progress_and_stray_cancel(request_id, params)
             text = str((params.get("arguments") or {}).get("text", ""))
             result = {"content": [{"type": "text", "text": text}], "isError": False}
-            self.send(self.tool_tasks.call(request_id, params, result) if self.tool_tasks else
-                      jsonrpc.result(request_id, result))
+            self.send(
+                self.tool_tasks.call(request_id, params, result)
+                if self.tool_tasks
+                else jsonrpc.result(request_id, result)
+            )
         elif method in ("tasks/get", "tasks/result") and self.tool_tasks:
             self.send(self.tool_tasks.answer(request_id, method, params))
         else:
-            self.send(jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}"))
+            self.send(
+                jsonrpc.error(request_id, jsonrpc.METHOD_NOT_FOUND, f"the scripted server does not offer {method}")
+            )
 
     def asks_form_first(self, obj: dict) -> bool:
         """elicitation-defaults: before its first tool call is answered, a form whose fields all
         have defaults (for a client declaring form elicitation); the call waits (held)."""
-        if self.scenario != ELICITATION_DEFAULTS or self.elicited or (self.revision or "") < "2025-06-18" \
-                or "form" not in elicitation_modes(self.capabilities, self.revision):
+        if (
+            self.scenario != ELICITATION_DEFAULTS
+            or self.elicited
+            or (self.revision or "") < "2025-06-18"
+            or "form" not in elicitation_modes(self.capabilities, self.revision)
+        ):
             return False
         self.elicited = True
-        self.request("elicitation/create", {"message": "Please accept with the defaults.",
-                                            "requestedSchema": DEFAULTS_SCHEMA}, related=obj.get("id"))
+        self.request(
+            "elicitation/create",
+            {"message": "Please accept with the defaults.", "requestedSchema": DEFAULTS_SCHEMA},
+            related=obj.get("id"),
+        )
         self.held.append(obj)
         self.hold_until = time.monotonic() + HOLD
         return True
@@ -426,8 +586,13 @@ class Peer:
         asked = params.get("notifications") if isinstance(params.get("notifications"), dict) else {}
         self.subscription = obj.get("id")
         agreed = {"toolsListChanged": True} if asked.get("toolsListChanged") is True else {}
-        self.send(jsonrpc.notification("notifications/subscriptions/acknowledged", {
-            "_meta": {SUBSCRIPTION_ID: self.subscription}, "notifications": agreed}), related=self.subscription)
+        self.send(
+            jsonrpc.notification(
+                "notifications/subscriptions/acknowledged",
+                {"_meta": {SUBSCRIPTION_ID: self.subscription}, "notifications": agreed},
+            ),
+            related=self.subscription,
+        )
 
     def after_tool_list(self) -> None:
         changed = "notifications/tools/list_changed"
@@ -437,8 +602,10 @@ class Peer:
         if self.scenario != SUBSCRIPTIONS:
             return
         if self.modern_tool_lists == 1:
-            self.send(jsonrpc.notification(changed, {"_meta": {SUBSCRIPTION_ID: self.subscription}}),
-                      related=self.subscription)
+            self.send(
+                jsonrpc.notification(changed, {"_meta": {SUBSCRIPTION_ID: self.subscription}}),
+                related=self.subscription,
+            )
         elif self.modern_tool_lists == 2 and self.shared_channel:  # two a client cannot correlate
             self.record({"event": "uncorrelated-notifications"})
             self.send(jsonrpc.notification(changed))
@@ -455,11 +622,20 @@ class Peer:
         legacy = sorted(legacy_revisions(), reverse=True)
         if self.scenario == "modern-retry" or version not in modern:
             supported = legacy if self.scenario == "modern-retry" else [*modern, *legacy]
-            return jsonrpc.error(request_id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here",
-                                 {"supported": supported, "requested": str(version)})
+            return jsonrpc.error(
+                request_id,
+                UNSUPPORTED_PROTOCOL_VERSION,
+                "protocol version not served here",
+                {"supported": supported, "requested": str(version)},
+            )
         if method == "server/discover":
-            features = {"prompts": {}, "resources": {}, "completions": {}} if self.scenario == "modern" \
-                else {"prompts": {}, "resources": {}} if self.scenario == STANDARD_HEADERS else {}
+            features = (
+                {"prompts": {}, "resources": {}, "completions": {}}
+                if self.scenario == "modern"
+                else {"prompts": {}, "resources": {}}
+                if self.scenario == STANDARD_HEADERS
+                else {}
+            )
             tools = {"listChanged": True} if self.scenario in (SUBSCRIPTIONS, RESTART) else {}
             value = {"supportedVersions": [*modern, *legacy], "capabilities": {"tools": tools, **features}}
         elif method in MODERN_FEATURES and self.scenario == "modern":
@@ -494,8 +670,11 @@ class Peer:
             if "requestState" not in params:
                 declared = (params.get("_meta") or {}).get(META + "clientCapabilities") or {}
                 asked = input_requests(declared) if self.scenario == "modern-mrtr" else every_input_request()
-                return {"resultType": "input_required", **({"inputRequests": asked} if asked else {}),
-                        "requestState": REQUEST_STATE}
+                return {
+                    "resultType": "input_required",
+                    **({"inputRequests": asked} if asked else {}),
+                    "requestState": REQUEST_STATE,
+                }
             if params["requestState"] != REQUEST_STATE:
                 return None
         text = str((params.get("arguments") or {}).get("text", ""))
@@ -505,11 +684,20 @@ class Peer:
         token = (params.get("_meta") or {}).get("progressToken") if isinstance(params.get("_meta"), dict) else None
         if isinstance(token, (str, int)) and not isinstance(token, bool):
             for done in (1, 2):
-                self.send(jsonrpc.notification("notifications/progress", {
-                    "progressToken": token, "progress": done, "total": 2, "message": f"step {done} of 2"}),
-                    related=request_id)
-        self.send(jsonrpc.notification("notifications/cancelled", {
-            "requestId": STRAY_CANCEL_ID, "reason": "a cancellation the client must tolerate"}), related=request_id)
+                self.send(
+                    jsonrpc.notification(
+                        "notifications/progress",
+                        {"progressToken": token, "progress": done, "total": 2, "message": f"step {done} of 2"},
+                    ),
+                    related=request_id,
+                )
+        self.send(
+            jsonrpc.notification(
+                "notifications/cancelled",
+                {"requestId": STRAY_CANCEL_ID, "reason": "a cancellation the client must tolerate"},
+            ),
+            related=request_id,
+        )
 
     def initialize_result(self, params: dict) -> dict:
         asked = params.get("protocolVersion")
@@ -531,19 +719,31 @@ class Peer:
         return {"protocolVersion": version, "capabilities": capabilities, "serverInfo": SERVER_INFO}
 
     def start_server_requests(self) -> None:
-        self.send(jsonrpc.notification("notifications/message",
-                                       {"level": "info", "logger": "peer", "data": "scripted notice"}))
+        self.send(
+            jsonrpc.notification(
+                "notifications/message", {"level": "info", "logger": "peer", "data": "scripted notice"}
+            )
+        )
         self.request("ping")
         self.roots_asked = 1
         self.request("roots/list")  # also when undeclared: a client without roots answers -32601
         if "sampling" in self.capabilities:
-            self.request("sampling/createMessage", {
-                "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}],
-                "maxTokens": 16, "_meta": {"progressToken": SAMPLING_PROGRESS}})
+            self.request(
+                "sampling/createMessage",
+                {
+                    "messages": [{"role": "user", "content": {"type": "text", "text": "Say hello."}}],
+                    "maxTokens": 16,
+                    "_meta": {"progressToken": SAMPLING_PROGRESS},
+                },
+            )
         if "elicitation" in self.capabilities and (self.revision or "") >= "2025-06-18":
-            self.request("elicitation/create", {
-                "message": "Your name?",
-                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+            self.request(
+                "elicitation/create",
+                {
+                    "message": "Your name?",
+                    "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                },
+            )
 
     def ask_roots_again(self) -> None:
         """roots-002: a second roots/list shows whether the roots changed since the first."""
@@ -574,13 +774,24 @@ class Peer:
             return
         modes = elicitation_modes(self.capabilities, self.revision)
         if modes == {"form"}:
-            self.request("elicitation/create", {
-                "mode": "url", "message": "Open this page to go on.", "elicitationId": "undeclared-url-mode",
-                "url": "https://example.com/mcp-conformance/undeclared-url-mode"})
+            self.request(
+                "elicitation/create",
+                {
+                    "mode": "url",
+                    "message": "Open this page to go on.",
+                    "elicitationId": "undeclared-url-mode",
+                    "url": "https://example.com/mcp-conformance/undeclared-url-mode",
+                },
+            )
         elif modes == {"url"}:
-            self.request("elicitation/create", {
-                "mode": "form", "message": "Your name?",
-                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}})
+            self.request(
+                "elicitation/create",
+                {
+                    "mode": "form",
+                    "message": "Your name?",
+                    "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+                },
+            )
         sampling = self.capabilities.get("sampling")
         if isinstance(sampling, dict) and "tools" not in sampling:
             self.request("sampling/createMessage", TOOL_SAMPLING)
@@ -591,12 +802,16 @@ class TaskScript:
     the client declares task support for it and answers with a task) the task requests."""
 
     def __init__(self, capabilities: dict):
-        declared = [(method, params) for method, (capability, params) in TASK_REQUESTS.items()
-                    if capability in capabilities]
+        declared = [
+            (method, params) for method, (capability, params) in TASK_REQUESTS.items() if capability in capabilities
+        ]
         supported = [(method, params) for method, params in declared if declares_task_support(capabilities, method)]
         method, params = (supported or declared or [(None, None)])[0]
-        self.request = (method, {**params, "task": {"ttl": TASK_TTL},
-                                 "_meta": {"progressToken": TASK_PROGRESS}}) if method else None
+        self.request = (
+            (method, {**params, "task": {"ttl": TASK_TTL}, "_meta": {"progressToken": TASK_PROGRESS}})
+            if method
+            else None
+        )
         self.tasks = capabilities.get("tasks") if supported else None
         self.steps: list[tuple[str, dict]] | None = None  # once the task is created
 
@@ -680,24 +895,35 @@ def readable(raw: bytes) -> tuple[str, bool]:
 def network_ref_tool(canary_url: str) -> dict:
     """The official json-schema-ref-no-deref scenario's tool: a same-document $ref, which a
     client may resolve, and a network one, which it must not fetch (2026 basic-043)."""
-    return {"name": "lookup_user", "description": "Look up a user profile by id", "inputSchema": {
-        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
-        "$defs": {"userId": {"type": "string", "pattern": "^[a-z0-9-]+$"}},
-        "properties": {"id": {"$ref": "#/$defs/userId"}, "profile": {"$ref": canary_url}}, "required": ["id"]}}
+    return {
+        "name": "lookup_user",
+        "description": "Look up a user profile by id",
+        "inputSchema": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "type": "object",
+            "$defs": {"userId": {"type": "string", "pattern": "^[a-z0-9-]+$"}},
+            "properties": {"id": {"$ref": "#/$defs/userId"}, "profile": {"$ref": canary_url}},
+            "required": ["id"],
+        },
+    }
 
 
 TOOL_SAMPLING = {  # sampling with tools offered: for a client declaring sampling.tools only
-    "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}], "maxTokens": 16,
+    "messages": [{"role": "user", "content": {"type": "text", "text": "What time is it?"}}],
+    "maxTokens": 16,
     "toolChoice": {"mode": "auto"},
-    "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}]}
+    "tools": [{"name": "clock", "description": "Tells the time.", "inputSchema": {"type": "object"}}],
+}
 
 
 def every_input_request() -> dict:
     """modern-undeclared-inputs: an input request of each kind, whatever the client
     declared, and a sampling request offering tools, whether or not it declared sampling.tools."""
-    return {**input_requests({"elicitation": {}, "roots": {}}),
-            "sample": {"method": "sampling/createMessage", "params": TASK_REQUESTS["sampling/createMessage"][1]},
-            "sample_with_tools": {"method": "sampling/createMessage", "params": TOOL_SAMPLING}}
+    return {
+        **input_requests({"elicitation": {}, "roots": {}}),
+        "sample": {"method": "sampling/createMessage", "params": TASK_REQUESTS["sampling/createMessage"][1]},
+        "sample_with_tools": {"method": "sampling/createMessage", "params": TOOL_SAMPLING},
+    }
 
 
 def input_requests(declared: dict) -> dict:
@@ -705,12 +931,22 @@ def input_requests(declared: dict) -> dict:
     alone when it declared none."""
     requests = {}
     if isinstance(declared, dict) and "elicitation" in declared:
-        requests["confirm"] = {"method": "elicitation/create", "params": {
-            "mode": "form", "message": "Go on?",
-            "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}}}}
+        requests["confirm"] = {
+            "method": "elicitation/create",
+            "params": {
+                "mode": "form",
+                "message": "Go on?",
+                "requestedSchema": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+            },
+        }
     if "form" in elicitation_modes(declared):  # without a mode: form, as a client must read it (2026 elicitation-015)
-        requests[FORM_BY_DEFAULT] = {"method": "elicitation/create", "params": {
-            "message": "Your name?", "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}}}}
+        requests[FORM_BY_DEFAULT] = {
+            "method": "elicitation/create",
+            "params": {
+                "message": "Your name?",
+                "requestedSchema": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        }
     if isinstance(declared, dict) and "roots" in declared:
         requests["roots"] = {"method": "roots/list"}
     return requests

@@ -38,8 +38,16 @@ from .transport import http as transport_http
 PATH = "/mcp"
 SESSION_HEADER = transport_http.SESSION_HEADER.lower()
 PARAM_PREFIX = transport_http.PARAM_HEADER.lower()  # x-mcp-header mirrors, recorded too
-RECORDED_HEADERS = ("mcp-protocol-version", SESSION_HEADER, "mcp-method", "mcp-name", "accept", "content-type",
-                    "origin", "last-event-id")
+RECORDED_HEADERS = (
+    "mcp-protocol-version",
+    SESSION_HEADER,
+    "mcp-method",
+    "mcp-name",
+    "accept",
+    "content-type",
+    "origin",
+    "last-event-id",
+)
 STREAM_WAIT = 60.0  # seconds a POST stream waits for the peer's answer (the hold is shorter)
 
 
@@ -66,8 +74,11 @@ class HttpPeer(Peer):
             else:
                 stream.put_nowait((data, True))
             return
-        candidates = [self.request_streams.get(id_key(related)) if related is not None else None,
-                      next(iter(self.get_streams), None), self.latest_request_stream()]
+        candidates = [
+            self.request_streams.get(id_key(related)) if related is not None else None,
+            next(iter(self.get_streams), None),
+            self.latest_request_stream(),
+        ]
         stream = next((c for c in candidates if c is not None), None)
         if stream is None:
             self.waiting.append(data)
@@ -95,8 +106,13 @@ class HttpPeer(Peer):
     def ends_session_at(self, message: jsonrpc.Message) -> bool:
         """In scenario session-expired, the first request of the first session past its
         handshake (initialize, ping and notifications aside) ends that session."""
-        return (self.scenario == "session-expired" and self.expired is None and self.session_id is not None
-                and message.kind is jsonrpc.Kind.REQUEST and message.method not in ("initialize", "ping"))
+        return (
+            self.scenario == "session-expired"
+            and self.expired is None
+            and self.session_id is not None
+            and message.kind is jsonrpc.Kind.REQUEST
+            and message.method not in ("initialize", "ping")
+        )
 
     def announce(self) -> None:
         if not self.connected:
@@ -115,10 +131,17 @@ class PeerApp:
             return
         from starlette.requests import Request
         from starlette.responses import Response
+
         request = Request(scope, receive)
         if request.url.path != PATH:  # a message POSTed beside the endpoint, or a $ref fetched
-            self.peer.record({"event": "http-elsewhere", "method": request.method, "path": request.url.path,
-                              "data": (await request.body()).decode("utf-8", errors="replace")})
+            self.peer.record(
+                {
+                    "event": "http-elsewhere",
+                    "method": request.method,
+                    "path": request.url.path,
+                    "data": (await request.body()).decode("utf-8", errors="replace"),
+                }
+            )
             await Response(status_code=404)(scope, receive, send)
             return
         self.peer.announce()
@@ -138,9 +161,11 @@ class PeerApp:
     def gone(self, method: str, body: bytes, headers: dict):
         """HTTP 404 for a request naming the ended session (the client must initialize anew)."""
         from starlette.responses import Response
+
         if method == "POST":
-            self.peer.record({"dir": "c2s", "data": body.decode("utf-8", errors="replace"), "http": "POST",
-                              "headers": headers})
+            self.peer.record(
+                {"dir": "c2s", "data": body.decode("utf-8", errors="replace"), "http": "POST", "headers": headers}
+            )
         else:
             self.peer.record({"event": "http", "method": method, "headers": headers})
         self.peer.record({"event": "http-404", "session": self.peer.expired})
@@ -148,6 +173,7 @@ class PeerApp:
 
     async def post(self, request, headers: dict):
         from starlette.responses import Response
+
         body = await request.body()
         message = jsonrpc.decode(readable(body)[0].encode("utf-8"))
         if self.peer.ends_session_at(message):
@@ -241,6 +267,7 @@ class PeerApp:
 
     async def delete(self, request, headers: dict):
         from starlette.responses import Response
+
         self.peer.record({"event": "http", "method": "DELETE", "headers": headers})
         return Response(status_code=200)
 
@@ -248,10 +275,12 @@ class PeerApp:
 def upper_case_header_names(send):
     """The ASGI send of a response whose header names are all upper case (CONTENT-TYPE...):
     names compare case-insensitively (2026-07-28 streamable-http-069)."""
+
     async def shouting(message: dict) -> None:
         if message["type"] == "http.response.start":
             message = {**message, "headers": [(name.upper(), value) for name, value in message.get("headers") or []]}
         await send(message)
+
     return shouting
 
 
@@ -264,15 +293,17 @@ class HttpPeerServer:
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}{PATH}"
-        self.peer.origin = self.url[:-len(PATH)]
+        self.peer.origin = self.url[: -len(PATH)]
         self.server = None
         self.thread: threading.Thread | None = None
 
-    def start(self, timeout: float = 5.0) -> "HttpPeerServer":
+    def start(self, timeout: float = 5.0) -> HttpPeerServer:
         import uvicorn
+
         # h11 writes header names as given (uvicorn's httptools protocol lowers them).
-        config = uvicorn.Config(PeerApp(self.peer), log_level="warning", lifespan="off", http="h11",
-                                timeout_graceful_shutdown=0.1)
+        config = uvicorn.Config(
+            PeerApp(self.peer), log_level="warning", lifespan="off", http="h11", timeout_graceful_shutdown=0.1
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._serve, daemon=True, name="mcp-client-leg-peer")
         self.thread.start()

@@ -16,8 +16,8 @@ import pytest
 from . import checks, ledger, occasions, replay, workers
 from . import schema as schemas
 from .auth.setup import AuthOptions
-from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .checks import Blocked, CheckFailed
+from .collection import PackageModule, add_keywords, collect_only, is_scenario_file, package_dir, require_schemas
 from .session import ConnectionUnusable, NoResponse
 from .target import Target
 from .transport import TransportClosed, TransportError, close_all, launch
@@ -30,9 +30,17 @@ VERDICT_KEY = pytest.StashKey[checks.Verdict]()
 REPLAY_KEY = pytest.StashKey[dict]()  # the header of the --mcp-replay transcript
 TALLY_NAME = "mcp-conformance-tally"
 STARTUP_CHECK = "test_server_answers_initialize"
-OUTCOME_WORDS = {"passed": "PASS", "warned": "WARN", "informational": "INFO", "skipped": "SKIP",
-                 "blocked": "BLOCKED", "failed": "FAIL", "internal": "INTERNAL", "error": "ERROR",
-                 "xfailed": "XFAIL"}  # XFAIL: a failure listed in --mcp-expected-failures
+OUTCOME_WORDS = {
+    "passed": "PASS",
+    "warned": "WARN",
+    "informational": "INFO",
+    "skipped": "SKIP",
+    "blocked": "BLOCKED",
+    "failed": "FAIL",
+    "internal": "INTERNAL",
+    "error": "ERROR",
+    "xfailed": "XFAIL",
+}  # XFAIL: a failure listed in --mcp-expected-failures
 
 
 def scenarios_dir() -> Path:
@@ -43,45 +51,95 @@ def scenarios_dir() -> Path:
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
     try:
-        group.addoption("--mcp-server", metavar="CMD",
-                        help="command that starts the MCP server under test (for HTTP it may contain {port})")
+        group.addoption(
+            "--mcp-server",
+            metavar="CMD",
+            help="command that starts the MCP server under test (for HTTP it may contain {port})",
+        )
         group.addoption("--mcp-url", metavar="URL", help="endpoint of an MCP server already running over HTTP")
-        group.addoption("--mcp-transport", choices=["stdio", "http", "sse"], default=None,
-                        help="stdio (default with --mcp-server), http (Streamable HTTP; default with --mcp-url) "
-                             "or sse (the 2024-11-05 HTTP+SSE transport)")
+        group.addoption(
+            "--mcp-transport",
+            choices=["stdio", "http", "sse"],
+            default=None,
+            help="stdio (default with --mcp-server), http (Streamable HTTP; default with --mcp-url) "
+            "or sse (the 2024-11-05 HTTP+SSE transport)",
+        )
     except (ValueError, argparse.ArgumentError):  # which one depends on the pytest version
         raise pytest.UsageError(_conflict_message(pluginmanager)) from None
-    group.addoption("--mcp-workers", type=workers.parse_workers, default=workers.AUTO, metavar="N",
-                    help="pytest-xdist workers running revisions side by side: a number, 0 for a serial run, "
-                         "or auto (the default: one per core, at most one per revision and 4)")
-    group.addoption("--mcp-timeout", type=float, default=5.0, metavar="SECONDS",
-                    help="how long to wait for any answer (default 5)")
-    group.addoption("--mcp-version", action="append", default=[], metavar="REV",
-                    help="test only this protocol revision (repeatable); default: every revision the server supports")
-    group.addoption("--mcp-call-tools", choices=["none", "readonly", "all"], default="readonly",
-                    help="which tools the suite may call: none, readonly (annotated readOnlyHint and not "
-                         "destructive; the default) or all")
+    group.addoption(
+        "--mcp-workers",
+        type=workers.parse_workers,
+        default=workers.AUTO,
+        metavar="N",
+        help="pytest-xdist workers running revisions side by side: a number, 0 for a serial run, "
+        "or auto (the default: one per core, at most one per revision and 4)",
+    )
+    group.addoption(
+        "--mcp-timeout", type=float, default=5.0, metavar="SECONDS", help="how long to wait for any answer (default 5)"
+    )
+    group.addoption(
+        "--mcp-version",
+        action="append",
+        default=[],
+        metavar="REV",
+        help="test only this protocol revision (repeatable); default: every revision the server supports",
+    )
+    group.addoption(
+        "--mcp-call-tools",
+        choices=["none", "readonly", "all"],
+        default="readonly",
+        help="which tools the suite may call: none, readonly (annotated readOnlyHint and not "
+        "destructive; the default) or all",
+    )
     group.addoption("--mcp-strict", action="store_true", help="a missed SHOULD fails the check instead of warning")
-    group.addoption("--mcp-schema-dir", metavar="DIR",
-                    help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})")
-    group.addoption("--mcp-fuzz", choices=["quick", "deep"], default="quick",
-                    help="fuzz budget per check: quick (the default: generated cases for --mcp-timeout / 50 "
-                         "seconds) or deep (500 cases or 30 s); --hypothesis-seed repeats a run")
-    group.addoption("--mcp-fuzz-examples", type=_positive, default=None, metavar="N",
-                    help="exactly N generated cases per fuzz check, however long they take (overrides --mcp-fuzz)")
-    group.addoption("--mcp-auth-token", metavar="TOKEN", default=None,
-                    help="a valid bearer token for a protected server that trusts another authorization server "
-                         "(or set MCP_CONFORMANCE_AUTH_TOKEN): every check sends it; checks that need tokens "
-                         "the suite mints are skipped")
-    group.addoption("--mcp-auth-port", type=_port, default=None, metavar="N",
-                    help="start the suite's authorization server on 127.0.0.1:N (issuer http://127.0.0.1:N), for "
-                         "a server already running (--mcp-url) that was configured to trust it; implies a "
-                         "serial run. With --mcp-server, put {issuer} in the command instead")
-    group.addoption("--mcp-auth-key", metavar="FILE", default=None,
-                    help="keep the authorization server's signing keys in FILE (a private JWK set, created if "
-                         "missing), for servers that cache its JWKS across runs; default: new keys each run")
-    group.addoption("--mcp-replay", metavar="FILE",
-                    help="re-run the transcript a failed fuzz check saved (only that check and revision run)")
+    group.addoption(
+        "--mcp-schema-dir",
+        metavar="DIR",
+        help=f"directory holding <revision>/schema.json (or set {schemas.ENV_SCHEMA_DIR})",
+    )
+    group.addoption(
+        "--mcp-fuzz",
+        choices=["quick", "deep"],
+        default="quick",
+        help="fuzz budget per check: quick (the default: generated cases for --mcp-timeout / 50 "
+        "seconds) or deep (500 cases or 30 s); --hypothesis-seed repeats a run",
+    )
+    group.addoption(
+        "--mcp-fuzz-examples",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="exactly N generated cases per fuzz check, however long they take (overrides --mcp-fuzz)",
+    )
+    group.addoption(
+        "--mcp-auth-token",
+        metavar="TOKEN",
+        default=None,
+        help="a valid bearer token for a protected server that trusts another authorization server "
+        "(or set MCP_CONFORMANCE_AUTH_TOKEN): every check sends it; checks that need tokens "
+        "the suite mints are skipped",
+    )
+    group.addoption(
+        "--mcp-auth-port",
+        type=_port,
+        default=None,
+        metavar="N",
+        help="start the suite's authorization server on 127.0.0.1:N (issuer http://127.0.0.1:N), for "
+        "a server already running (--mcp-url) that was configured to trust it; implies a "
+        "serial run. With --mcp-server, put {issuer} in the command instead",
+    )
+    group.addoption(
+        "--mcp-auth-key",
+        metavar="FILE",
+        default=None,
+        help="keep the authorization server's signing keys in FILE (a private JWK set, created if "
+        "missing), for servers that cache its JWKS across runs; default: new keys each run",
+    )
+    group.addoption(
+        "--mcp-replay",
+        metavar="FILE",
+        help="re-run the transcript a failed fuzz check saved (only that check and revision run)",
+    )
 
 
 def _port(text: str) -> int:
@@ -112,8 +170,10 @@ def _conflict_message(pluginmanager: pytest.PytestPluginManager) -> str:
         if registered.intersection(OPTIONS):
             owners.append(name)
     who = f"the plugin {', '.join(repr(o) for o in owners)}" if owners else "another installed pytest plugin"
-    return (f"mcp-conformance cannot register --mcp-server: {who} already registers it. "
-            f"Uninstall one of the two, or disable the other for this run with -p no:<plugin-name>.")
+    return (
+        f"mcp-conformance cannot register --mcp-server: {who} already registers it. "
+        f"Uninstall one of the two, or disable the other for this run with -p no:<plugin-name>."
+    )
 
 
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
@@ -147,22 +207,34 @@ def pytest_configure(config: pytest.Config) -> None:
     if unknown:
         raise pytest.UsageError(f"unknown revision(s) {', '.join(unknown)}; known: {', '.join(schemas.revisions())}")
     require_schemas(revisions, config.getoption("--mcp-schema-dir"))
-    config.stash[TARGET_KEY] = Target(command, timeout=config.getoption("--mcp-timeout"),
-                                      revisions=revisions, schema_dir=config.getoption("--mcp-schema-dir"),
-                                      call_tools=config.getoption("--mcp-call-tools"), transport_kind=kind, url=url,
-                                      auth=_auth_options(config, command, kind))
+    config.stash[TARGET_KEY] = Target(
+        command,
+        timeout=config.getoption("--mcp-timeout"),
+        revisions=revisions,
+        schema_dir=config.getoption("--mcp-schema-dir"),
+        call_tools=config.getoption("--mcp-call-tools"),
+        transport_kind=kind,
+        url=url,
+        auth=_auth_options(config, command, kind),
+    )
     _start_authorization_server(config, config.stash[TARGET_KEY])
     _keep_hypothesis_out_of_cwd()
     collect_only(config, scenarios_dir())
 
 
 def _auth_options(config: pytest.Config, command: str | None, kind: str) -> AuthOptions:
-    options = AuthOptions.from_config(command, config.getoption("--mcp-auth-port"),
-                                      config.getoption("--mcp-auth-key"), config.getoption("--mcp-auth-token"))
+    options = AuthOptions.from_config(
+        command,
+        config.getoption("--mcp-auth-port"),
+        config.getoption("--mcp-auth-key"),
+        config.getoption("--mcp-auth-token"),
+    )
     if options.issuer_wanted and kind != "http":
-        raise pytest.UsageError("the suite's authorization server ({issuer}, --mcp-auth-port) protects Streamable "
-                                f"HTTP servers; this run uses {kind} (stdio servers take credentials from "
-                                "their environment, not OAuth)")
+        raise pytest.UsageError(
+            "the suite's authorization server ({issuer}, --mcp-auth-port) protects Streamable "
+            f"HTTP servers; this run uses {kind} (stdio servers take credentials from "
+            "their environment, not OAuth)"
+        )
     return options
 
 
@@ -171,10 +243,12 @@ def _start_authorization_server(config: pytest.Config, target: Target) -> None:
     runs the checks: an xdist controller only checks the key file, which it creates for its
     workers to share). A port in use or a bad key file is a usage error, said once."""
     from .transport import ServerStartError
+
     controller = getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput")
     try:
         if controller and target.auth.options.key_file:
             from .auth.keys import KeyFileError, SigningKeys
+
             try:
                 SigningKeys.load(target.auth.options.key_file)
             except KeyFileError as error:
@@ -189,6 +263,7 @@ def _keep_hypothesis_out_of_cwd() -> None:
     """Hypothesis' caches (unicode tables, constants) go to the user cache, not into the
     directory the suite runs in (a CI checkout); its example database is off anyway."""
     from hypothesis.configuration import set_hypothesis_home_dir
+
     set_hypothesis_home_dir(schemas.cache_dir().parent / "hypothesis")
 
 
@@ -291,8 +366,9 @@ def mcp_connect(mcp_target: Target, request: pytest.FixtureRequest):
 # -- grading -------------------------------------------------------------------------------
 def is_check(item: pytest.Item) -> bool:
     """A conformance check: tagged with requirements, or talking to the implementation."""
-    return (item.get_closest_marker("mcp_requirement") is not None
-            or bool({"mcp", "mcp_connect", "mcp_target"} & set(getattr(item, "fixturenames", ()))))
+    return item.get_closest_marker("mcp_requirement") is not None or bool(
+        {"mcp", "mcp_connect", "mcp_target"} & set(getattr(item, "fixturenames", ()))
+    )
 
 
 def revision_of(item: pytest.Item) -> str:
@@ -335,8 +411,9 @@ def pytest_runtest_call(item: pytest.Item):
             raise Blocked(str(error).split("\n", 1)[0], error.owner) from error
         owner = _session_rule_owner(verdict, error)
         if owner is not None:
-            raise Blocked(f"the messages this check judged break a rule about the whole session: {owner[1]}",
-                          owner[0]) from error
+            raise Blocked(
+                f"the messages this check judged break a rule about the whole session: {owner[1]}", owner[0]
+            ) from error
         raise
     owner = _session_rule_owner(verdict, None) if verdict.warnings else None
     if owner is not None:  # a SHOULD judged on a broken envelope (an error code that is a string...)
@@ -362,8 +439,11 @@ def _owner_of_block(target: Target, item: pytest.Item, verdict: checks.Verdict, 
     if evidence is not None:
         verdict.watch(*evidence)
     signatures = _signatures(item, blocked.cause) if isinstance(blocked.cause, NoResponse) else ()
-    raise CheckFailed(f"{blocked.reason} (met by {blocked.met_by}, on a connection of this revision; "
-                      "the revision's other checks are BLOCKED by it)", signatures)
+    raise CheckFailed(
+        f"{blocked.reason} (met by {blocked.met_by}, on a connection of this revision; "
+        "the revision's other checks are BLOCKED by it)",
+        signatures,
+    )
 
 
 def _unusable_connection(item: pytest.Item, verdict: checks.Verdict, error: ConnectionUnusable) -> Exception:
@@ -408,8 +488,19 @@ def pytest_runtest_makereport_without_traceback(item: pytest.Item, call: pytest.
     if not isinstance(error, (Blocked, CheckFailed, TransportError)) or not is_check(item):
         return None
     sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
-    return pytest.TestReport(item.nodeid, item.location, {name: 1 for name in item.keywords}, "failed", str(error),
-                             call.when, sections, call.duration, call.start, call.stop, item.user_properties)
+    return pytest.TestReport(
+        item.nodeid,
+        item.location,
+        {name: 1 for name in item.keywords},
+        "failed",
+        str(error),
+        call.when,
+        sections,
+        call.duration,
+        call.start,
+        call.stop,
+        item.user_properties,
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -432,15 +523,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.longrepr = _explain(item, error, verdict)
         detail["signatures"] = [str(s) for s in _signatures(item, error)]
     elif report.failed and isinstance(error, Exception) and not isinstance(error, AssertionError):
-        report.longrepr = ("INTERNAL ERROR of mcp-conformance: this is a bug of the suite, not a failure of the "
-                           "implementation under test; please report it with this traceback.\n"
-                           + str(report.longrepr))
+        report.longrepr = (
+            "INTERNAL ERROR of mcp-conformance: this is a bug of the suite, not a failure of the "
+            "implementation under test; please report it with this traceback.\n" + str(report.longrepr)
+        )
         _grade(item, report, "internal")
     elif report.passed and verdict.warnings:
         if item.config.getoption("--mcp-strict"):
             report.outcome = "failed"
-            report.longrepr = _explain(item, CheckFailed("SHOULD missed (--mcp-strict):\n  "
-                                                         + "\n  ".join(verdict.warnings)), verdict)
+            report.longrepr = _explain(
+                item, CheckFailed("SHOULD missed (--mcp-strict):\n  " + "\n  ".join(verdict.warnings)), verdict
+            )
         else:
             report.sections.append(("SHOULD missed", "\n".join(verdict.warnings)))
             _grade(item, report, "warned")
@@ -452,8 +545,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         report.sections.append(("wire transcript", verdict.transcripts() or "(no messages exchanged)"))
     target = item.config.stash.get(TARGET_KEY, None)
     # Plain data on the report (xdist carries it to the controller) for the reporting plugin.
-    report.mcp_detail = {"warnings": verdict.warnings, "infos": verdict.infos, "messages": verdict.messages(),
-                         "server_info": target.server_info if target else None, **detail}
+    report.mcp_detail = {
+        "warnings": verdict.warnings,
+        "infos": verdict.infos,
+        "messages": verdict.messages(),
+        "server_info": target.server_info if target else None,
+        **detail,
+    }
     return report
 
 
@@ -542,8 +640,11 @@ class Tally:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
         word = outcome_word(report)
-        if "mcp_revision" not in props or word is None or self.grades.get(report.nodeid, ("", ""))[1] in (
-                "FAIL", "INTERNAL"):
+        if (
+            "mcp_revision" not in props
+            or word is None
+            or self.grades.get(report.nodeid, ("", ""))[1] in ("FAIL", "INTERNAL")
+        ):
             return
         revision = str(props["mcp_revision"])
         self.grades[report.nodeid] = (revision, word)
@@ -597,14 +698,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.line(f"server: {target.url or target.command} ({target.transport_kind}{side_by_side})")
         if target.auth.active:
             terminalreporter.line("authorization: " + target.auth.describe())
-        server_info = next((r.mcp_detail["server_info"] for reports in terminalreporter.stats.values()
-                            for r in reports if getattr(r, "mcp_detail", {}).get("server_info")), None)
+        server_info = next(
+            (
+                r.mcp_detail["server_info"]
+                for reports in terminalreporter.stats.values()
+                for r in reports
+                if getattr(r, "mcp_detail", {}).get("server_info")
+            ),
+            None,
+        )
         if server_info:
             terminalreporter.line(f"serverInfo: {server_info}")
         counts = counted.counts()
         for revision in sorted(counts):
-            line = ", ".join(f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values()
-                             if counts[revision][word])
+            line = ", ".join(
+                f"{counts[revision][word]} {word}" for word in OUTCOME_WORDS.values() if counts[revision][word]
+            )
             note = counted.not_tested.get(revision) if not counts[revision]["PASS"] else None
             terminalreporter.line(f"  {revision:12} {line}" + (f"  ({note})" if note else ""))
     for report in terminalreporter.stats.get("internal", []):
@@ -618,15 +727,22 @@ def _verdict_lines(terminalreporter, counted: Tally) -> None:
     """One defect, one line: failed checks grouped by root cause, and what the exit status means."""
     problems = counted.problems()
     if counted.signatures:
-        terminalreporter.line(f"{len(problems)} distinct problem{'s' * (len(problems) != 1)} in "
-                              f"{len(counted.signatures)} failed check{'s' * (len(counted.signatures) != 1)}:",
-                              red=True)
+        terminalreporter.line(
+            f"{len(problems)} distinct problem{'s' * (len(problems) != 1)} in "
+            f"{len(counted.signatures)} failed check{'s' * (len(counted.signatures) != 1)}:",
+            red=True,
+        )
         for number, (signature, failed) in enumerate(problems.items(), 1):
             shown = ", ".join(failed[:6]) + (f" and {len(failed) - 6} more" if len(failed) > 6 else "")
             terminalreporter.line(f"  [{number}] {signature}: {shown}")
     if counted.internal:
-        terminalreporter.line(f"{counted.internal} INTERNAL error(s): bugs of mcp-conformance, not failures of "
-                              "the implementation (exit status 3); please report them", red=True, bold=True)
+        terminalreporter.line(
+            f"{counted.internal} INTERNAL error(s): bugs of mcp-conformance, not failures of "
+            "the implementation (exit status 3); please report them",
+            red=True,
+            bold=True,
+        )
     elif counted.nothing_tested:
-        terminalreporter.line("nothing was tested: every selected check was skipped or blocked (exit status 1)",
-                              red=True)
+        terminalreporter.line(
+            "nothing was tested: every selected check was skipped or blocked (exit status 1)", red=True
+        )

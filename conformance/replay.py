@@ -63,8 +63,9 @@ def load(path: str | os.PathLike) -> tuple[dict, list[dict]]:
 def describe(steps: list[dict], limit: int = 400) -> str:
     out = []
     for number, step in enumerate(steps, 1):
-        text = (json.dumps(step["send"], ensure_ascii=False) if "send" in step
-                else f"raw bytes {step_bytes(step)[:200]!r}")
+        text = (
+            json.dumps(step["send"], ensure_ascii=False) if "send" in step else f"raw bytes {step_bytes(step)[:200]!r}"
+        )
         text = text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
         out.append(f"  {number}. {text}" + ("  (a response is required)" if step.get("answer") else ""))
     return "\n".join(out) or "  (none)"

@@ -9,8 +9,9 @@ go to a registered handler or get -32601.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from . import __version__, jsonrpc, ledger, wire
 from .jsonrpc import Kind, Message
@@ -30,8 +31,11 @@ TRANSCRIPT_BUDGET = 16 * 1024 * 1024  # past this, a session keeps only the head
 
 def is_input_required(message: Message) -> bool:
     """A modern result asking the client for input before the request can complete."""
-    return message.kind is Kind.RESULT and isinstance(message.result, dict) \
+    return (
+        message.kind is Kind.RESULT
+        and isinstance(message.result, dict)
         and message.result.get("resultType") == "input_required"
+    )
 
 
 def subscription_of(message: Message) -> Any:
@@ -76,8 +80,16 @@ BARRIER_GRACE = 0.02  # seconds after a barrier's answer for a message the peer 
 DIAGNOSIS_TIMEOUT = 1.0  # seconds a probe after an unanswered request may take (at most the timeout)
 
 
-SHOWN_HEADERS = ("accept", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id", "mcp-method",
-                 "mcp-name", "authorization")  # the request headers a raw exchange's transcript line shows
+SHOWN_HEADERS = (
+    "accept",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "origin",
+    "last-event-id",
+    "mcp-method",
+    "mcp-name",
+    "authorization",
+)  # the request headers a raw exchange's transcript line shows
 
 
 def _shown_header(name: str, value: str) -> str:
@@ -104,9 +116,12 @@ class Entry:
 
     def as_dict(self, limit: int = 4000) -> dict:
         text = self.raw.decode("utf-8", errors="replace")
-        return {"t": round(self.t, 4), "direction": self.direction,
-                "data": text if len(text) <= limit else text[:limit] + f"... ({len(self.raw)} bytes)",
-                "notes": [n for n in [self.note, *map(str, self.violations)] if n]}
+        return {
+            "t": round(self.t, 4),
+            "direction": self.direction,
+            "data": text if len(text) <= limit else text[:limit] + f"... ({len(self.raw)} bytes)",
+            "notes": [n for n in [self.note, *map(str, self.violations)] if n],
+        }
 
     def format(self, limit: int = 2000) -> str:
         text = self.raw.decode("utf-8", errors="replace").replace("\r", "\\r").replace("\n", "\\n")
@@ -121,8 +136,14 @@ class Entry:
 
 
 class Session:
-    def __init__(self, transport, schema_for: Callable[[str], RevisionSchema], revision: str,
-                 timeout: float = 5.0, label: str = ""):
+    def __init__(
+        self,
+        transport,
+        schema_for: Callable[[str], RevisionSchema],
+        revision: str,
+        timeout: float = 5.0,
+        label: str = "",
+    ):
         self.transport = transport
         self.schema_for = schema_for
         self.revision = revision  # the revision messages are judged against
@@ -146,7 +167,7 @@ class Session:
         self.started = False
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self) -> "Session":
+    def start(self) -> Session:
         if not self.started:  # a transport may be started ahead (Target's spare server process)
             self.transport.start()
             self.started = True
@@ -160,15 +181,23 @@ class Session:
         with its per-request _meta (for raw HTTP checks and the authorization probe)."""
         if self.modern:
             return jsonrpc.encode(jsonrpc.request(request_id, "server/discover", self.with_meta({})))
-        return jsonrpc.encode(jsonrpc.request(request_id, "initialize", {
-            "protocolVersion": self.revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
+        return jsonrpc.encode(
+            jsonrpc.request(
+                request_id,
+                "initialize",
+                {"protocolVersion": self.revision, "capabilities": {}, "clientInfo": CLIENT_INFO},
+            )
+        )
 
     def exchange(self, method: str = "POST", body: bytes | None = None, **options):
         """One raw HTTP request on this session's transport (HTTP transports only), written to
         the transcript with its headers of interest and what came back (see HttpTransport.exchange)."""
         exchange = self.transport.exchange(method, body, **options)
-        shown = "; ".join(f"{k}: {_shown_header(k, v)}" for k, v in exchange.request_headers.items()
-                          if k.lower() in SHOWN_HEADERS or k.lower().startswith("mcp-param-"))
+        shown = "; ".join(
+            f"{k}: {_shown_header(k, v)}"
+            for k, v in exchange.request_headers.items()
+            if k.lower() in SHOWN_HEADERS or k.lower().startswith("mcp-param-")
+        )
         t = exchange.started - self.transport.started_at
         self.transcript.append(Entry(t, "->", body or b"", note=f"HTTP {method} ({shown})"))
         answer = f"HTTP answer: {exchange.summary()}"
@@ -194,8 +223,11 @@ class Session:
         return "server/discover" if self.modern else "ping"
 
     def request_meta(self) -> dict:
-        return {META + "protocolVersion": self.revision, META + "clientInfo": CLIENT_INFO,
-                META + "clientCapabilities": self.client_capabilities}
+        return {
+            META + "protocolVersion": self.revision,
+            META + "clientInfo": CLIENT_INFO,
+            META + "clientCapabilities": self.client_capabilities,
+        }
 
     def with_meta(self, params: dict | None) -> dict | None:
         """`params` with the modern era's per-request `_meta` (keys already in its `_meta`
@@ -218,17 +250,16 @@ class Session:
             return response
         return self.initialize(revision)
 
-    def initialize(self, revision: str | None = None, capabilities: dict | None = None,
-                   send_initialized: bool = True) -> Message:
+    def initialize(
+        self, revision: str | None = None, capabilities: dict | None = None, send_initialized: bool = True
+    ) -> Message:
         """Legacy-era handshake. Afterwards messages are judged by the negotiated revision."""
         requested = revision or self.revision
         # Judge by the requested revision; an unknown one by the newest legacy revision.
         self.revision = requested if self._known(requested) and requested < "2026" else LATEST_LEGACY
-        response = self.request("initialize", {
-            "protocolVersion": requested,
-            "capabilities": capabilities or {},
-            "clientInfo": CLIENT_INFO,
-        })
+        response = self.request(
+            "initialize", {"protocolVersion": requested, "capabilities": capabilities or {}, "clientInfo": CLIENT_INFO}
+        )
         self.initialize_response = response
         if response.kind is Kind.RESULT and isinstance(response.result, dict):
             self.init_result = response.result
@@ -283,8 +314,16 @@ class Session:
     def notify(self, method: str, params: dict | None = None) -> None:
         self.send(jsonrpc.notification(method, params))
 
-    def request(self, method: str, params: dict | None = None, *, id: Any = None,
-                timeout: float | None = None, add_meta: bool = True, answer_input: bool = True) -> Message:
+    def request(
+        self,
+        method: str,
+        params: dict | None = None,
+        *,
+        id: Any = None,
+        timeout: float | None = None,
+        add_meta: bool = True,
+        answer_input: bool = True,
+    ) -> Message:
         """Send a request and return its response (a result or an error message).
         In the modern era the per-request `_meta` is added unless `add_meta` is False, and an
         InputRequiredResult is answered (unless `answer_input` is False) by retrying with a
@@ -292,8 +331,15 @@ class Session:
         response = self.await_response(self.send_request(method, params, id=id, add_meta=add_meta), timeout)
         return self.answer_input(method, params, response, timeout, add_meta, answer_input)
 
-    def answer_input(self, method: str, params: dict | None, response: Message, timeout: float | None = None,
-                     add_meta: bool = True, answer_input: bool = True) -> Message:
+    def answer_input(
+        self,
+        method: str,
+        params: dict | None,
+        response: Message,
+        timeout: float | None = None,
+        add_meta: bool = True,
+        answer_input: bool = True,
+    ) -> Message:
         """The final response to a request whose first response is `response`: an
         InputRequiredResult (modern era) is answered as request() describes."""
         base = {k: v for k, v in (params or {}).items() if k not in ("inputResponses", "requestState")}
@@ -307,8 +353,7 @@ class Session:
             response = self.await_response(self.send_request(method, {**base, **retry}, add_meta=add_meta), timeout)
         return response
 
-    def send_request(self, method: str, params: dict | None = None, *, id: Any = None,
-                     add_meta: bool = True) -> Any:
+    def send_request(self, method: str, params: dict | None = None, *, id: Any = None, add_meta: bool = True) -> Any:
         """Send a request without waiting for its response; return its id."""
         request_id = self.next_id() if id is None else id
         if add_meta:
@@ -356,8 +401,12 @@ class Session:
         if found is None and refused and str(request_id) in refused:
             if getattr(self.transport, "stdout_eof", False):
                 self.wait_for(lambda m: False, 0.5)  # the connection ended: say that (TransportClosed)
-            raise NoResponse(f"request id {request_id!r} ({self.pending.get(request_id, '?')}) was refused with "
-                             f"HTTP {refused[str(request_id)]} and no JSON-RPC response", None, "")
+            raise NoResponse(
+                f"request id {request_id!r} ({self.pending.get(request_id, '?')}) was refused with "
+                f"HTTP {refused[str(request_id)]} and no JSON-RPC response",
+                None,
+                "",
+            )
         if found is None:
             error = self._unanswered(request_id, limit)
             error.method = self.pending.get(request_id, "?")
@@ -372,8 +421,12 @@ class Session:
         unanswered starts)."""
         for index in range(len(self.transcript) - 1, -1, -1):
             entry = self.transcript[index]
-            if (entry.direction == "->" and entry.message is not None
-                    and entry.message.kind is Kind.REQUEST and jsonrpc.same_id(entry.message.id, request_id)):
+            if (
+                entry.direction == "->"
+                and entry.message is not None
+                and entry.message.kind is Kind.REQUEST
+                and jsonrpc.same_id(entry.message.id, request_id)
+            ):
                 return index
         return 0
 
@@ -385,9 +438,12 @@ class Session:
         tail = (self.transport.exit_code, self.transport.stderr_tail())
         if self.unmatched:
             ids = ", ".join(repr(e.message.id) for e in self.unmatched[-3:])
-            return ConnectionUnusable(f"{said}; the server sent responses whose ids match no request the suite "
-                                      f"sent ({ids}): its responses cannot be matched to requests",
-                                      ledger.IDS, *tail)
+            return ConnectionUnusable(
+                f"{said}; the server sent responses whose ids match no request the suite "
+                f"sent ({ids}): its responses cannot be matched to requests",
+                ledger.IDS,
+                *tail,
+            )
         if self._diagnosing or limit < self.timeout:  # a deliberately short wait proves nothing
             return NoResponse(said, *tail)
         if method == self.probe_method:
@@ -396,8 +452,11 @@ class Session:
         try:
             self.request(self.probe_method, timeout=min(DIAGNOSIS_TIMEOUT, self.timeout))
         except NoResponse:
-            return ConnectionUnusable(f"{said}, nor to a {self.probe_method} sent after it: the server "
-                                      "stopped answering", ledger.ANSWERING, *tail)
+            return ConnectionUnusable(
+                f"{said}, nor to a {self.probe_method} sent after it: the server stopped answering",
+                ledger.ANSWERING,
+                *tail,
+            )
         except TransportError:
             pass  # the connection ended: the caller's next read says so
         finally:
@@ -405,8 +464,9 @@ class Session:
         return NoResponse(said, *tail)
 
     # -- receiving -----------------------------------------------------------------
-    def wait_for(self, predicate: Callable[[Message], bool], timeout: float,
-                 stop: Callable[[], bool] | None = None) -> Message | None:
+    def wait_for(
+        self, predicate: Callable[[Message], bool], timeout: float, stop: Callable[[], bool] | None = None
+    ) -> Message | None:
         """Receive until a message satisfies `predicate`; None when the time runs out or
         `stop()` says nothing more is coming (checked every POLL seconds)."""
         deadline = time.monotonic() + timeout
@@ -423,8 +483,11 @@ class Session:
                 return message
             unwanted += 1
             if unwanted >= FLOOD_LIMIT:
-                flooded = Flooded(f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
-                                  self.transport.exit_code, self.transport.stderr_tail())
+                flooded = Flooded(
+                    f"the peer sent {FLOOD_LIMIT} messages without the one awaited",
+                    self.transport.exit_code,
+                    self.transport.stderr_tail(),
+                )
                 if self.on_unanswered is not None:
                     self.on_unanswered(self.revision, flooded)
                 raise flooded
@@ -470,13 +533,13 @@ class Session:
         kept = inbound.raw if len(inbound.raw) <= keep else inbound.raw[:keep]
         self._kept_bytes += len(kept)
         message.raw = kept
-        entry = Entry(inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note,
-                      framing=inbound.note)
+        entry = Entry(
+            inbound.t - self.transport.started_at, "<-", kept, message, note=inbound.note, framing=inbound.note
+        )
         self.transcript.append(entry)
         answers, request_id = self._settle(message, entry)
         # A task-augmented request gets a CreateTaskResult only if the peer ran it as a task.
-        as_task = (request_id in self.task_requests
-                   and isinstance(message.result, dict) and "task" in message.result)
+        as_task = request_id in self.task_requests and isinstance(message.result, dict) and "task" in message.result
         extra: list[Violation] = []
         if self.modern and answers in MRTR_METHODS and is_input_required(message):
             # Judged as an InputRequiredResult, which these methods may answer with, not as their result.
@@ -523,8 +586,9 @@ class Session:
         elif method in self.handlers:
             self.send(jsonrpc.result(message.id, self.handlers[method](message.params)))
         else:
-            self.send(jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND,
-                                    f"the conformance client does not offer {method}"))
+            self.send(
+                jsonrpc.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"the conformance client does not offer {method}")
+            )
 
     # -- the record ----------------------------------------------------------------
     def _now(self) -> float:
@@ -545,8 +609,9 @@ class Session:
         """Those of `messages` received after the suite sent entry `mark` (received_after):
         one the transport already had (an answer to something earlier, read only now) is no
         reaction to what was sent at `mark`."""
-        after = {id(self.transcript[i].message) for i in range(mark, len(self.transcript))
-                 if self.received_after(i, mark)}
+        after = {
+            id(self.transcript[i].message) for i in range(mark, len(self.transcript)) if self.received_after(i, mark)
+        }
         return [m for m in messages if id(m) in after]
 
     def received(self, since: int = 0) -> list[Message]:

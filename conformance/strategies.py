@@ -37,31 +37,54 @@ from . import generate
 from .jsonrpc import SAFE_INTEGER
 from .schema import RevisionSchema
 
-CLIENT_NOTIFICATIONS = ("notifications/cancelled", "notifications/progress", "notifications/initialized",
-                        "notifications/roots/list_changed", "notifications/tasks/status")
+CLIENT_NOTIFICATIONS = (
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/initialized",
+    "notifications/roots/list_changed",
+    "notifications/tasks/status",
+)
 LEFT_OUT = ("_meta", "task")  # params members not generated (see the module docstring)
 MAX_DEPTH = 8  # $ref levels followed before only the required members are drawn
 LONG = 5000
-EDGE_STRINGS = ("", "\x00", "a\x00b", "\U0001f600\u202e\ufeff", "\\u0000 \"quoted\" \n\r\t",
-                "../../../etc/passwd\x00.txt", "%s%n{}", "\ud7ff\ue000")
+EDGE_STRINGS = (
+    "",
+    "\x00",
+    "a\x00b",
+    "\U0001f600\u202e\ufeff",
+    '\\u0000 "quoted" \n\r\t',
+    "../../../etc/passwd\x00.txt",
+    "%s%n{}",
+    "\ud7ff\ue000",
+)
 LONG_STRING = st.builds(lambda: "x" * LONG)  # built, not listed: a strategy's repr stays short
 STRINGS = st.one_of(st.text(max_size=12), st.sampled_from(EDGE_STRINGS), LONG_STRING)
-URIS = st.one_of(st.sampled_from(["file:///tmp/x", "https://example.com/a?b=c#d", "urn:x:y", "test://static/resource/1",
-                                  "file:///tmp/a%00b\x00"]),
-                 LONG_STRING.map(lambda text: f"file:///{text}"),
-                 st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=8).map(lambda s: f"file:///{s}"))
+URIS = st.one_of(
+    st.sampled_from(
+        ["file:///tmp/x", "https://example.com/a?b=c#d", "urn:x:y", "test://static/resource/1", "file:///tmp/a%00b\x00"]
+    ),
+    LONG_STRING.map(lambda text: f"file:///{text}"),
+    st.text(st.characters(codec="ascii", categories=["L", "N"]), max_size=8).map(lambda s: f"file:///{s}"),
+)
 JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-SAFE_INTEGER, SAFE_INTEGER)
-    | st.floats(allow_nan=False, allow_infinity=False) | STRINGS,
+    st.none()
+    | st.booleans()
+    | st.integers(-SAFE_INTEGER, SAFE_INTEGER)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | STRINGS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=6)
+    max_leaves=6,
+)
 
 
 # -- which messages --------------------------------------------------------------------------
 def _union(schema: RevisionSchema, name: str) -> set[str]:
     union = schema.definitions.get(name, {})
-    return {alt["$ref"].rsplit("/", 1)[-1] for alt in union.get("anyOf") or union.get("oneOf") or []
-            if isinstance(alt, dict) and "$ref" in alt}
+    return {
+        alt["$ref"].rsplit("/", 1)[-1]
+        for alt in union.get("anyOf") or union.get("oneOf") or []
+        if isinstance(alt, dict) and "$ref" in alt
+    }
 
 
 def client_requests(schema: RevisionSchema) -> dict[str, str]:
@@ -100,7 +123,7 @@ def _compile(schema: RevisionSchema, node: Any, depth: int = 0) -> st.SearchStra
         return st.sampled_from(node["enum"])
     if "anyOf" in node or "oneOf" in node:
         alternatives = node.get("anyOf") or node["oneOf"]
-        return st.one_of([_compile(schema, alt, depth) for alt in alternatives[:1 if depth > MAX_DEPTH else None]])
+        return st.one_of([_compile(schema, alt, depth) for alt in alternatives[: 1 if depth > MAX_DEPTH else None]])
     if "allOf" in node:
         return _compile(schema, resolved(schema, node), depth)
     kind = node.get("type", "object" if "properties" in node else None)
@@ -122,10 +145,15 @@ def _merge(schema: RevisionSchema, node: dict) -> dict:
 def _object(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy:
     properties = node.get("properties", {})
     required = set(node.get("required", []))
-    members = {name: _compile(schema, sub, depth + 1) for name, sub in properties.items()
-               if name in required or depth <= MAX_DEPTH}
-    fixed = st.fixed_dictionaries({n: s for n, s in members.items() if n in required},
-                                  optional={n: s for n, s in members.items() if n not in required})
+    members = {
+        name: _compile(schema, sub, depth + 1)
+        for name, sub in properties.items()
+        if name in required or depth <= MAX_DEPTH
+    }
+    fixed = st.fixed_dictionaries(
+        {n: s for n, s in members.items() if n in required},
+        optional={n: s for n, s in members.items() if n not in required},
+    )
     extra = node.get("additionalProperties")
     if isinstance(extra, dict) and not properties:  # a map, e.g. tool arguments
         return st.dictionaries(st.text(max_size=8), _compile(schema, extra, depth + 1), max_size=3)
@@ -134,8 +162,11 @@ def _object(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy
 
 def _array(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy:
     low = node.get("minItems", 0)
-    return st.lists(_compile(schema, node.get("items", {}), depth + 1), min_size=low,
-                    max_size=max(low, min(node.get("maxItems", 3), 0 if depth > MAX_DEPTH else 3)))
+    return st.lists(
+        _compile(schema, node.get("items", {}), depth + 1),
+        min_size=low,
+        max_size=max(low, min(node.get("maxItems", 3), 0 if depth > MAX_DEPTH else 3)),
+    )
 
 
 def _string(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy:
@@ -156,13 +187,18 @@ def _number(schema: RevisionSchema, node: dict, depth: int) -> st.SearchStrategy
 
 
 _BY_TYPE = {
-    "object": _object, "array": _array, "string": _string, "integer": _number, "number": _number,
-    "boolean": lambda *_: st.booleans(), "null": lambda *_: st.none(),
+    "object": _object,
+    "array": _array,
+    "string": _string,
+    "integer": _number,
+    "number": _number,
+    "boolean": lambda *_: st.booleans(),
+    "null": lambda *_: st.none(),
 }
 
 
 # -- messages ------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _unchecked(schema: RevisionSchema, definition: str) -> st.SearchStrategy:
     """A definition's messages without `_meta` and `task` (see the module docstring)."""
     node = schema.definitions[definition]
@@ -188,11 +224,14 @@ def with_meta(message: dict, meta: dict | None) -> dict:
     return {**message, "params": {**message.get("params", {}), "_meta": meta}}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _message(schema: RevisionSchema, definition: str, meta_json: str) -> st.SearchStrategy:
     meta = json.loads(meta_json)
-    return _unchecked(schema, definition).map(lambda m: with_meta(m, meta)).filter(
-        lambda m: not schema.validate(m, definition))
+    return (
+        _unchecked(schema, definition)
+        .map(lambda m: with_meta(m, meta))
+        .filter(lambda m: not schema.validate(m, definition))
+    )
 
 
 def message(schema: RevisionSchema, definition: str, meta: dict | None = None) -> st.SearchStrategy:
@@ -211,8 +250,9 @@ def notifications(schema: RevisionSchema, methods=None) -> st.SearchStrategy:
     return st.one_of([message(schema, defs[m]) for m in sorted(methods or defs) if m in defs])
 
 
-def client_messages(schema: RevisionSchema, request_methods=None, notification_methods=None,
-                    meta: dict | None = None) -> st.SearchStrategy:
+def client_messages(
+    schema: RevisionSchema, request_methods=None, notification_methods=None, meta: dict | None = None
+) -> st.SearchStrategy:
     """Requests (about four in five) and notifications, mixed."""
     return st.one_of(*[requests(schema, request_methods, meta)] * 4, notifications(schema, notification_methods))
 
@@ -226,9 +266,27 @@ def tool_arguments(input_schema: dict) -> st.SearchStrategy:
 
 # Keywords the compiler handles (annotations are ignored); a tool schema using others goes to
 # hypothesis-jsonschema, which is slower to build but knows all of JSON Schema.
-COMPILED = {"type", "properties", "required", "const", "enum", "anyOf", "oneOf", "items", "minItems", "maxItems",
-            "minimum", "maximum", "additionalProperties", "format", "description", "title", "default",
-            "examples", "$schema"}
+COMPILED = {
+    "type",
+    "properties",
+    "required",
+    "const",
+    "enum",
+    "anyOf",
+    "oneOf",
+    "items",
+    "minItems",
+    "maxItems",
+    "minimum",
+    "maximum",
+    "additionalProperties",
+    "format",
+    "description",
+    "title",
+    "default",
+    "examples",
+    "$schema",
+}
 
 
 def _compilable(node: Any) -> bool:
@@ -238,9 +296,11 @@ def _compilable(node: Any) -> bool:
         return True
     if not set(node) <= COMPILED or node.get("format") not in (None, "uri"):
         return False
-    return all(_compilable(v) for k, v in node.items()
-               if k in ("properties", "items", "anyOf", "oneOf", "additionalProperties")) and \
-        all(map(_compilable, (node.get("properties") or {}).values()))
+    return all(
+        _compilable(v)
+        for k, v in node.items()
+        if k in ("properties", "items", "anyOf", "oneOf", "additionalProperties")
+    ) and all(map(_compilable, (node.get("properties") or {}).values()))
 
 
 @functools.lru_cache(maxsize=256)

@@ -9,9 +9,10 @@ that answers another version does not support the one asked for.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -43,8 +44,9 @@ class AuthorizationRequired(TransportError):
     """The server refuses the suite's requests for want of authorization the run cannot give."""
 
     def explain(self) -> str:
-        return self.reason + (f"\n--- last lines of the server's output ---\n{self.stderr_tail}"
-                              if self.stderr_tail else "")
+        return self.reason + (
+            f"\n--- last lines of the server's output ---\n{self.stderr_tail}" if self.stderr_tail else ""
+        )
 
 
 class Unusable(Exception):
@@ -68,8 +70,9 @@ def _judge_modern_support(revision: str, response) -> Support:
     if response.error_code == UNSUPPORTED_PROTOCOL_VERSION:
         supported = data.get("supported") if isinstance(data, dict) else None
         return Support(revision, False, f"not supported: the server supports {supported}")
-    return Support(revision, False,
-                   f"not supported: not a modern-era server (server/discover got error {response.error_code})")
+    return Support(
+        revision, False, f"not supported: not a modern-era server (server/discover got error {response.error_code})"
+    )
 
 
 def server_info(result: dict | None) -> dict | None:
@@ -79,9 +82,18 @@ def server_info(result: dict | None) -> dict | None:
 
 
 class Target:
-    def __init__(self, command: str, *, timeout: float = 5.0, revisions: list[str] | None = None,
-                 schema_dir: str | None = None, call_tools: str = "readonly",
-                 transport_kind: str = "stdio", url: str | None = None, auth: AuthOptions | None = None):
+    def __init__(
+        self,
+        command: str,
+        *,
+        timeout: float = 5.0,
+        revisions: list[str] | None = None,
+        schema_dir: str | None = None,
+        call_tools: str = "readonly",
+        transport_kind: str = "stdio",
+        url: str | None = None,
+        auth: AuthOptions | None = None,
+    ):
         self.command = command
         self.transport_kind = transport_kind  # stdio, http (Streamable HTTP) or sse (2024-11-05 HTTP+SSE)
         self.url = url
@@ -118,8 +130,10 @@ class Target:
             self.timeouts[revision] = self.timeouts.get(revision, 0) + 1
             if self.timeouts[revision] < UNANSWERED_LIMIT:
                 return
-            error = ConnectionUnusable(f"{self.timeouts[revision]} requests went unanswered within the timeout, "
-                                       f"the last: {error.reason}", ledger.ANSWERING)
+            error = ConnectionUnusable(
+                f"{self.timeouts[revision]} requests went unanswered within the timeout, the last: {error.reason}",
+                ledger.ANSWERING,
+            )
         owner, met_by = error.owner, checks.current().check
         if (owner, revision) in self.passed or isinstance(error, Flooded):
             owner = met_by  # a flood is met, not judged, by a check: the one it hit fails
@@ -156,8 +170,13 @@ class Target:
         return schemas.load(revision, self.schema_dir)
 
     def _transport(self, credentials: bool = True):
-        transport = make_transport(self.transport_kind, command=self.auth.fill(self.command), url=self.url,
-                                   timeout=self.timeout, env=self.auth.env() or None)
+        transport = make_transport(
+            self.transport_kind,
+            command=self.auth.fill(self.command),
+            url=self.url,
+            timeout=self.timeout,
+            env=self.auth.env() or None,
+        )
         if credentials and self.transport_kind != "stdio":
             transport.authorization = self.authorization()
         return transport
@@ -172,8 +191,13 @@ class Target:
                 self._startup_failed()
             return self._authorization or (self.auth.header() if self.auth.active else None)
         self._auth_probed = True
-        session = Session(self._transport(credentials=False), self.schema_for, self.revisions[-1],
-                          timeout=self.timeout, label="authorization probe")
+        session = Session(
+            self._transport(credentials=False),
+            self.schema_for,
+            self.revisions[-1],
+            timeout=self.timeout,
+            label="authorization probe",
+        )
         try:
             session.start()
             protection = probe(session, session.opening_body("conformance-auth-probe"))
@@ -193,27 +217,42 @@ class Target:
         """A protected server: the run's bearer must be accepted, or nothing can be tested."""
         if self._authorization is None:
             why = self.auth.can_mint() if self.auth.options.issuer_wanted else None
-            self._auth_unusable(session, f"the server requires authorization ({protection.describe()}), and this "
-                                         "run has no token for it" + (f" ({why})" if why else "")
-                                + ". Put {issuer} in its command (it then trusts the suite's authorization "
-                                  "server, which mints the tokens), or pass --mcp-auth-token TOKEN "
-                                  "(or MCP_CONFORMANCE_AUTH_TOKEN)")
+            self._auth_unusable(
+                session,
+                f"the server requires authorization ({protection.describe()}), and this "
+                "run has no token for it"
+                + (f" ({why})" if why else "")
+                + ". Put {issuer} in its command (it then trusts the suite's authorization "
+                "server, which mints the tokens), or pass --mcp-auth-token TOKEN "
+                "(or MCP_CONFORMANCE_AUTH_TOKEN)",
+            )
             return
-        answer = session.exchange("POST", session.opening_body("conformance-auth-probe"), session=False,
-                                  headers={"Authorization": self._authorization}, until=lambda e: bool(e.messages))
+        answer = session.exchange(
+            "POST",
+            session.opening_body("conformance-auth-probe"),
+            session=False,
+            headers={"Authorization": self._authorization},
+            until=lambda e: bool(e.messages),
+        )
         if answer.status in (401, 403):
             # The positive control's check owns this; every revision's checks are BLOCKED by it.
-            source = "given with --mcp-auth-token" if self.auth.options.user_token else \
-                f"minted by the suite's authorization server {self.auth.issuer}"
-            reason = (f"the server refused the valid token {source} with HTTP {answer.status} "
-                      f"(WWW-Authenticate: {answer.headers.get('www-authenticate')})")
+            source = (
+                "given with --mcp-auth-token"
+                if self.auth.options.user_token
+                else f"minted by the suite's authorization server {self.auth.issuer}"
+            )
+            reason = (
+                f"the server refused the valid token {source} with HTTP {answer.status} "
+                f"(WWW-Authenticate: {answer.headers.get('www-authenticate')})"
+            )
             for revision in self.revisions:
                 self.blocks.setdefault(revision, Blocked(reason, VALID_TOKEN_CHECK))
             return
         session_id = answer.headers.get("mcp-session-id")
         if session_id:  # the probe's own session: end it
-            session.exchange("DELETE", session=False, headers={"Authorization": self._authorization,
-                                                               "Mcp-Session-Id": session_id})
+            session.exchange(
+                "DELETE", session=False, headers={"Authorization": self._authorization, "Mcp-Session-Id": session_id}
+            )
 
     def _auth_unusable(self, session: Session, reason: str) -> None:
         self._authorization = None
@@ -314,9 +353,12 @@ class Target:
             session.close()
             if revision >= "2026" and not isinstance(error, ServerStartError):
                 # A legacy server may ignore, reject or even die on the modern probe.
-                self._support[revision] = Support(revision, False, "not supported: not a modern-era server "
-                                                                   f"({error.reason} on server/discover)",
-                                                  responded=False)
+                self._support[revision] = Support(
+                    revision,
+                    False,
+                    f"not supported: not a modern-era server ({error.reason} on server/discover)",
+                    responded=False,
+                )
                 return self._not_supported(revision, must_support)
             if not any(s.responded for s in self._support.values()):  # never answered: unusable
                 self.unusable = Unusable(error, session)
@@ -340,13 +382,17 @@ class Target:
         if revision >= "2026":
             return _judge_modern_support(revision, response)
         if response.kind is not Kind.RESULT:
-            return Support(revision, False, f"not supported: the server answered initialize for {revision} "
-                                            f"with error {response.error_code}")
+            return Support(
+                revision,
+                False,
+                f"not supported: the server answered initialize for {revision} with error {response.error_code}",
+            )
         answered = (response.result or {}).get("protocolVersion")
         if answered == revision:
             return Support(revision, True, answered=answered)
-        return Support(revision, False, f"not supported: asked for {revision}, the server answered {answered!r}",
-                       answered)
+        return Support(
+            revision, False, f"not supported: asked for {revision}, the server answered {answered!r}", answered
+        )
 
     def ensure_usable(self) -> None:
         """Skip the calling check when the server cannot be brought to answer at all."""

@@ -29,8 +29,9 @@ def supports_batches(schema: RevisionSchema) -> bool:
     return any(alt.get("type") == "array" for alt in message.get("anyOf", []))
 
 
-def validate(schema: RevisionSchema, message: Message, answers: str | None = None,
-             as_task: bool = False) -> list[Violation]:
+def validate(
+    schema: RevisionSchema, message: Message, answers: str | None = None, as_task: bool = False
+) -> list[Violation]:
     """Violations of `message` against `schema`.
 
     `answers` is the method of the request a response answers, so its result is checked
@@ -55,8 +56,9 @@ def validate(schema: RevisionSchema, message: Message, answers: str | None = Non
     elif message.kind is Kind.NOTIFICATION and message.method in schema.notification_defs:
         violations += schema.validate(obj, schema.notification_defs[message.method], memo=memo)
     elif message.kind is Kind.RESULT and answers is not None:
-        violations += schema.validate(obj.get("result"), schema.result_definition(answers, as_task), "$.result",
-                                      memo=memo)
+        violations += schema.validate(
+            obj.get("result"), schema.result_definition(answers, as_task), "$.result", memo=memo
+        )
     return _unique(violations)
 
 
@@ -85,8 +87,10 @@ def meta_key_problem(key: str) -> str | None:
     """Why `key` breaks the `_meta` key-name rules, or None."""
     prefix, slash, name = key.rpartition("/")
     if slash and not PREFIX.fullmatch(prefix + "/"):
-        return ("its prefix must be dot-separated labels, each starting with a letter and ending with a letter "
-                "or digit (hyphens inside), followed by one slash")
+        return (
+            "its prefix must be dot-separated labels, each starting with a letter and ending with a letter "
+            "or digit (hyphens inside), followed by one slash"
+        )
     if not NAME.fullmatch(name):
         return "its name must start and end with a letter or digit (-, _ and . only inside)"
     return None

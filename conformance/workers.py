@@ -58,8 +58,11 @@ def add_worker_args(early_config, args: list[str]) -> None:
         return
     if getattr(namespace, "numprocesses", None) is not None or getattr(namespace, "dist", "no") != "no":
         return
-    if getattr(namespace, "usepdb", False) or getattr(namespace, "collectonly", False) \
-            or getattr(namespace, "mcp_replay", None):
+    if (
+        getattr(namespace, "usepdb", False)
+        or getattr(namespace, "collectonly", False)
+        or getattr(namespace, "mcp_replay", None)
+    ):
         return
     if getattr(namespace, "mcp_auth_port", None) is not None:
         return  # one authorization server on that port, which a worker each cannot share

@@ -24,8 +24,12 @@ PEERS = ROOT / "tests/peers"
 SERVERS = {
     "reference": ["--mcp-server", f"{PY} -m conformance.reference.server"],
     "server-everything": ["--mcp-server", f"node {EVERYTHING} stdio"],
-    "server-everything-http": ["--mcp-server", f"env PORT={{port}} node {EVERYTHING} streamableHttp",
-                               "--mcp-transport", "http"],
+    "server-everything-http": [
+        "--mcp-server",
+        f"env PORT={{port}} node {EVERYTHING} streamableHttp",
+        "--mcp-transport",
+        "http",
+    ],
     "python-sdk": ["--mcp-server", f"{PY} {PEERS / 'sdk_server.py'}"],
 }
 CLIENTS = {
@@ -40,8 +44,21 @@ CLIENTS = {
 def run(name: str, options: list[str]) -> Path:
     out = REPORTS / name
     shutil.rmtree(out, ignore_errors=True)
-    args = [PY, "-m", "pytest", *options, "--mcp-report", str(out), "--mcp-report-transcripts", "failures",
-            "-q", "-n", "2", "-p", "no:cacheprovider"]
+    args = [
+        PY,
+        "-m",
+        "pytest",
+        *options,
+        "--mcp-report",
+        str(out),
+        "--mcp-report-transcripts",
+        "failures",
+        "-q",
+        "-n",
+        "2",
+        "-p",
+        "no:cacheprovider",
+    ]
     print(f"== {name}: {' '.join(options)}", flush=True)
     subprocess.run(args, cwd=REPORTS, check=False, stdout=subprocess.DEVNULL, timeout=900)
     report = out / "report.json"
@@ -57,8 +74,9 @@ def main() -> None:
     reports = [run(name, options) for name, options in SERVERS.items()]
     for name, options in CLIENTS.items():
         run(name, options)
-    subprocess.run([PY, "-m", "conformance.report.matrix", *map(str, reports), "-o", str(REPORTS / "index.html")],
-                   check=True)
+    subprocess.run(
+        [PY, "-m", "conformance.report.matrix", *map(str, reports), "-o", str(REPORTS / "index.html")], check=True
+    )
     print(f"wrote {REPORTS / 'index.html'}")
 
 

@@ -60,9 +60,12 @@ def resource_matches(resource, endpoint: str) -> bool:
     if resource == endpoint:
         return True
     a, b = urlsplit(resource), urlsplit(endpoint)
-    return (a.path in ("", "/") and b.path in ("", "/")
-            and (a.scheme, a.netloc, a.query, a.fragment) == (b.scheme, b.netloc, b.query, b.fragment)
-            and resource.rstrip("/") == endpoint.rstrip("/"))
+    return (
+        a.path in ("", "/")
+        and b.path in ("", "/")
+        and (a.scheme, a.netloc, a.query, a.fragment) == (b.scheme, b.netloc, b.query, b.fragment)
+        and resource.rstrip("/") == endpoint.rstrip("/")
+    )
 
 
 def unwarranted_trailing_slash(resource, endpoint: str) -> bool:
@@ -143,8 +146,11 @@ def as_metadata_urls(issuer: str) -> list[str]:
 
     if not path:
         return [at("/.well-known/oauth-authorization-server"), at("/.well-known/openid-configuration")]
-    return [at("/.well-known/oauth-authorization-server" + path), at("/.well-known/openid-configuration" + path),
-            at(path + "/.well-known/openid-configuration")]
+    return [
+        at("/.well-known/oauth-authorization-server" + path),
+        at("/.well-known/openid-configuration" + path),
+        at(path + "/.well-known/openid-configuration"),
+    ]
 
 
 def with_query(url: str, name: str, value: str) -> str:
@@ -161,14 +167,19 @@ def _applies(mcp_target, revision: str):
     if used != "http":
         not_applicable(f"a check of authorization over Streamable HTTP; this run uses {used}")
     if revision not in AUTH_REVISIONS:
-        not_applicable(f"{revision} has no resource-server authorization with protected resource metadata "
-                       "(RFC 9728): it begins with 2025-06-18")
+        not_applicable(
+            f"{revision} has no resource-server authorization with protected resource metadata "
+            "(RFC 9728): it begins with 2025-06-18"
+        )
     protection = mcp_target.protection()
     if protection is None or not protection.claimed:
-        status = f"HTTP {protection.status}" if protection is not None and protection.status is not None \
-            else "no answer"
-        not_applicable(f"the server does not require authorization: an unauthenticated request got {status} "
-                       "and it publishes no protected resource metadata")
+        status = (
+            f"HTTP {protection.status}" if protection is not None and protection.status is not None else "no answer"
+        )
+        not_applicable(
+            f"the server does not require authorization: an unauthenticated request got {status} "
+            "and it publishes no protected resource metadata"
+        )
     try:
         support = mcp_target.support(revision)
     except Blocked:
@@ -192,13 +203,21 @@ def _answered(request_id):
     return lambda exchange: exchange.response_to(request_id) is not None
 
 
-def _send(session, authorization: str | None, request_id: str = "conformance-auth", *, body: bytes | None = None,
-          on_session: bool = False, url: str | None = None):
+def _send(
+    session,
+    authorization: str | None,
+    request_id: str = "conformance-auth",
+    *,
+    body: bytes | None = None,
+    on_session: bool = False,
+    url: str | None = None,
+):
     """POST the revision's first request (or `body`) with exactly this Authorization value
     (None: no Authorization header), reading the answer until its response has come."""
     body = session.opening_body(request_id) if body is None else body
-    return session.exchange("POST", body, session=on_session, headers={"Authorization": authorization},
-                            url=url, until=_answered(request_id))
+    return session.exchange(
+        "POST", body, session=on_session, headers={"Authorization": authorization}, url=url, until=_answered(request_id)
+    )
 
 
 def _served(exchange) -> bool:
@@ -210,8 +229,9 @@ def _answer(exchange) -> str:
     if exchange.status is None:
         return f"no answer ({exchange.error})"
     challenge = exchange.headers.get("www-authenticate")
-    return f"HTTP {exchange.status}" + (f" (WWW-Authenticate: {challenge})" if challenge is not None
-                                        else " (no WWW-Authenticate)")
+    return f"HTTP {exchange.status}" + (
+        f" (WWW-Authenticate: {challenge})" if challenge is not None else " (no WWW-Authenticate)"
+    )
 
 
 def _result(exchange, request_id):
@@ -229,8 +249,12 @@ def _end(session, exchange, authorization: str | None) -> None:
     """End the legacy session a served initialize opened (it was not meant to be served)."""
     session_id = exchange.headers.get(SESSION_HEADER.lower())
     if session_id and _served(exchange) and session.revision < MODERN:
-        session.exchange("DELETE", session=False, headers={"Authorization": authorization, SESSION_HEADER: session_id},
-                         until=lambda e: True)
+        session.exchange(
+            "DELETE",
+            session=False,
+            headers={"Authorization": authorization, SESSION_HEADER: session_id},
+            until=lambda e: True,
+        )
 
 
 def _bearer(token: str) -> str:
@@ -243,8 +267,9 @@ def _valid_token(auth) -> tuple[str | None, str]:
     else the user's; (None, why there is none)."""
     why = auth.can_mint()
     if why is None:
-        return auth.minter.valid(auth.resource, auth.scope), \
-            f"a valid token minted by the suite's authorization server (aud {auth.resource}, scope {auth.scope!r})"
+        return auth.minter.valid(
+            auth.resource, auth.scope
+        ), f"a valid token minted by the suite's authorization server (aud {auth.resource}, scope {auth.scope!r})"
     if auth.options.user_token:
         return auth.options.user_token, "the token given with --mcp-auth-token"
     return None, why
@@ -300,8 +325,10 @@ def _positive_control(mcp_target, revision: str) -> str | None:
     ping = _ping(session, authorization, "conformance-auth-valid-ping")
     if _served(ping) and _result(ping, "conformance-auth-valid-ping") is not None:
         return None
-    return (f"{what}: initialize was served, but a ping on the session it opened got {_answer(ping)}: "
-            f"{_response_text(ping, 'conformance-auth-valid-ping')}")
+    return (
+        f"{what}: initialize was served, but a ping on the session it opened got {_answer(ping)}: "
+        f"{_response_text(ping, 'conformance-auth-valid-ping')}"
+    )
 
 
 def _require_control(mcp_target, revision: str) -> None:
@@ -319,16 +346,20 @@ def _require_unauthenticated_refused(session) -> None:
     exchange = _send(session, None, "conformance-auth-none")
     if _served(exchange):
         _end(session, exchange, None)
-        blocked(f"{_first_method(session)} without any Authorization header is served ({_answer(exchange)})",
-                UNAUTHENTICATED_CHECK)
+        blocked(
+            f"{_first_method(session)} without any Authorization header is served ({_answer(exchange)})",
+            UNAUTHENTICATED_CHECK,
+        )
 
 
 def _require_garbage_refused(session) -> None:
     exchange = _send(session, _bearer(GARBAGE), "conformance-auth-garbage")
     if _served(exchange):
         _end(session, exchange, _bearer(GARBAGE))
-        blocked(f"{_first_method(session)} with Authorization: Bearer {GARBAGE} is served ({_answer(exchange)})",
-                INVALID_CHECK)
+        blocked(
+            f"{_first_method(session)} with Authorization: Bearer {GARBAGE} is served ({_answer(exchange)})",
+            INVALID_CHECK,
+        )
 
 
 def _expect_refused(session, cases: list[tuple[str, str]], lenient_403: bool = False) -> None:
@@ -407,8 +438,9 @@ def _metadata(session) -> tuple[Discovery, Fetched]:
 
 
 # -- no token needed -------------------------------------------------------------------------------
-@requirement("authorization-074", "authorization-119", "2026-07-28/authorization-058",
-             "2026-07-28/security-considerations-031")
+@requirement(
+    "authorization-074", "authorization-119", "2026-07-28/authorization-058", "2026-07-28/security-considerations-031"
+)
 def test_auth_unauthenticated_refused(mcp_target, revision):
     """Nothing is served without a token: the revision's first request POSTed with no
     Authorization header gets 401, and a GET (SSE stream) and a DELETE without one are not
@@ -436,8 +468,7 @@ def test_auth_unauthenticated_refused(mcp_target, revision):
         if _served(exchange):
             problems.append(f"{verb} without an Authorization header{where} was served ({_answer(exchange)})")
         elif exchange.status != 401:
-            info(f"{verb} without an Authorization header{where} got {_answer(exchange)}: refused, though not "
-                 "with 401")
+            info(f"{verb} without an Authorization header{where} got {_answer(exchange)}: refused, though not with 401")
     if problems:
         fail("; ".join(problems) + ": a request without a token must be refused (the POST with 401)")
 
@@ -453,8 +484,10 @@ def test_auth_challenge_is_bearer(mcp_target, revision):
     session = mcp_target.http_session(revision, None)
     method = _first_method(session)
     problems, unjudged, owners = [], [], []
-    cases = [("no Authorization header", None, UNAUTHENTICATED_CHECK),
-             (f"Authorization: Bearer {GARBAGE}", _bearer(GARBAGE), INVALID_CHECK)]
+    cases = [
+        ("no Authorization header", None, UNAUTHENTICATED_CHECK),
+        (f"Authorization: Bearer {GARBAGE}", _bearer(GARBAGE), INVALID_CHECK),
+    ]
     for index, (what, authorization, owner) in enumerate(cases):
         exchange = _send(session, authorization, f"conformance-auth-{index}")
         if exchange.status != 401:
@@ -468,8 +501,10 @@ def test_auth_challenge_is_bearer(mcp_target, revision):
         elif authorization is not None:
             challenge = bearer(exchange.headers.get("www-authenticate"))
             if challenge.params.get("error") != "invalid_token":
-                info(f"the 401 to {method} with {what} has no error=\"invalid_token\" in its Bearer challenge "
-                     "(RFC 6750 §3.1 asks for one when a token was sent)")
+                info(
+                    f'the 401 to {method} with {what} has no error="invalid_token" in its Bearer challenge '
+                    "(RFC 6750 §3.1 asks for one when a token was sent)"
+                )
     if problems:
         fail("; ".join(problems) + ": a 401 must carry a WWW-Authenticate header with a Bearer challenge")
     if len(unjudged) == len(cases):
@@ -478,10 +513,18 @@ def test_auth_challenge_is_bearer(mcp_target, revision):
         info(f"not judged: {note} (no 401)")
 
 
-@requirement("authorization-008", "authorization-013", "authorization-015", "authorization-016",
-             "authorization-017", "2026-07-28/authorization-008", "2026-07-28/authorization-server-discovery-001",
-             "2026-07-28/authorization-server-discovery-004", "2026-07-28/authorization-server-discovery-005",
-             "2026-07-28/authorization-server-discovery-006")
+@requirement(
+    "authorization-008",
+    "authorization-013",
+    "authorization-015",
+    "authorization-016",
+    "authorization-017",
+    "2026-07-28/authorization-008",
+    "2026-07-28/authorization-server-discovery-001",
+    "2026-07-28/authorization-server-discovery-004",
+    "2026-07-28/authorization-server-discovery-005",
+    "2026-07-28/authorization-server-discovery-006",
+)
 def test_auth_resource_metadata_discoverable(mcp_target, revision):
     """A client can find the Protected Resource Metadata by at least one of the ways MCP
     allows: the `resource_metadata` URL of the 401 challenge, or the well-known URL with the
@@ -495,35 +538,51 @@ def test_auth_resource_metadata_discoverable(mcp_target, revision):
     discovery = _discover(session)
     problems = []
     if discovery.advertised is not None and not absolute_http_url(discovery.advertised):
-        problems.append(f"the 401 challenge's resource_metadata {discovery.advertised!r} is not an absolute "
-                        "http(s) URL")
+        problems.append(
+            f"the 401 challenge's resource_metadata {discovery.advertised!r} is not an absolute http(s) URL"
+        )
     for fetched in discovery.fetched:
         if fetched.document is None and fetched.url == discovery.advertised:
-            problems.append(f"the 401 challenge names resource_metadata {fetched.url}, which a client must use, "
-                            f"but GET {fetched.url} got {fetched.exchange.summary()}, not a JSON object")
+            problems.append(
+                f"the 401 challenge names resource_metadata {fetched.url}, which a client must use, "
+                f"but GET {fetched.url} got {fetched.exchange.summary()}, not a JSON object"
+            )
     if problems:
         fail("; ".join(problems))
     working = [f.label for f in discovery.fetched if f.document is not None]
     if not working:
         tried = "; ".join(f"GET {f.url} got {f.exchange.summary()}" for f in discovery.fetched)
-        challenge = "no resource_metadata" if discovery.challenge is not None else \
-            f"no Bearer challenge ({_first_answer(discovery)})"
+        challenge = (
+            "no resource_metadata"
+            if discovery.challenge is not None
+            else f"no Bearer challenge ({_first_answer(discovery)})"
+        )
         fail(f"the Protected Resource Metadata cannot be found: the 401 challenge has {challenge}, and {tried}")
     if discovery.advertised is None:
-        info(f"the challenge names no resource_metadata ({_first_answer(discovery)}): clients fall back to the "
-             "well-known URLs")
+        info(
+            f"the challenge names no resource_metadata ({_first_answer(discovery)}): clients fall back to the "
+            "well-known URLs"
+        )
     for fetched in discovery.fetched:
         if fetched.document is None:
-            info(f"{fetched.label} ({fetched.url}) serves no metadata (GET got {fetched.exchange.summary()}); "
-                 f"allowed, since {working[0]} works")
+            info(
+                f"{fetched.label} ({fetched.url}) serves no metadata (GET got {fetched.exchange.summary()}); "
+                f"allowed, since {working[0]} works"
+            )
 
 
 def _first_answer(discovery: Discovery) -> str:
     return f"the unauthenticated request got {_answer(discovery.first)}"
 
 
-@requirement("authorization-008", "authorization-013", "authorization-014", "2026-07-28/authorization-008",
-             "2026-07-28/authorization-server-discovery-001", "2026-07-28/authorization-server-discovery-002")
+@requirement(
+    "authorization-008",
+    "authorization-013",
+    "authorization-014",
+    "2026-07-28/authorization-008",
+    "2026-07-28/authorization-server-discovery-001",
+    "2026-07-28/authorization-server-discovery-002",
+)
 def test_auth_protected_resource_metadata(mcp_target, revision):
     """The Protected Resource Metadata a client finds (the challenge's resource_metadata
     first, else the well-known URLs) is JSON (application/json, an object) whose `resource`
@@ -540,9 +599,11 @@ def test_auth_protected_resource_metadata(mcp_target, revision):
     problems = metadata_problems(found.document, found.exchange.content_type, session.transport.url)
     expect(not problems, f"the Protected Resource Metadata at {found.url} ({found.label}): " + "; ".join(problems))
     methods = found.document.get("bearer_methods_supported")
-    should(not (isinstance(methods, list) and "query" in methods),
-           f"the Protected Resource Metadata offers bearer_methods_supported {methods!r}: tokens must not travel "
-           "in the query string (OAuth 2.1 §5, MCP), so a server should not advertise it")
+    should(
+        not (isinstance(methods, list) and "query" in methods),
+        f"the Protected Resource Metadata offers bearer_methods_supported {methods!r}: tokens must not travel "
+        "in the query string (OAuth 2.1 §5, MCP), so a server should not advertise it",
+    )
 
 
 @requirement("authorization-061", "2026-07-28/authorization-040")
@@ -556,9 +617,11 @@ def test_auth_resource_uri_form(mcp_target, revision):
     resource = found.document.get("resource")
     if not isinstance(resource, str):
         blocked(f"the Protected Resource Metadata at {found.url} has no resource string ({resource!r})", METADATA_CHECK)
-    should(not unwarranted_trailing_slash(resource, session.transport.url),
-           f"the resource {resource!r} of the metadata at {found.url} ends in a slash the endpoint "
-           f"{session.transport.url} does not have: the form without it should be used")
+    should(
+        not unwarranted_trailing_slash(resource, session.transport.url),
+        f"the resource {resource!r} of the metadata at {found.url} ends in a slash the endpoint "
+        f"{session.transport.url} does not have: the form without it should be used",
+    )
 
 
 @requirement("authorization-019", "2026-07-28/authorization-015")
@@ -574,8 +637,10 @@ def test_auth_challenge_names_scope(mcp_target, revision):
     challenge = bearer(first.headers.get("www-authenticate"))
     if challenge is None:
         blocked(f"the 401 has no Bearer challenge ({_answer(first)})", CHALLENGE_CHECK)
-    should((challenge.params.get("scope") or "").split(),
-           f"the 401 challenge names no scope ({_answer(first)}): it should say which scopes the request needs")
+    should(
+        (challenge.params.get("scope") or "").split(),
+        f"the 401 challenge names no scope ({_answer(first)}): it should say which scopes the request needs",
+    )
 
 
 @requirement("2026-07-28/authorization-057")
@@ -593,12 +658,14 @@ def test_auth_no_offline_access(mcp_target, revision):
     if challenge_scope is None and scopes_supported is None:
         not_applicable("neither a challenge scope nor scopes_supported to look at")
     places = offline_access_places(challenge_scope, scopes_supported)
-    should(not places, f"offline_access is listed in {' and '.join(places)}: refresh tokens are no resource "
-                       "requirement, so a resource server should not ask for it")
+    should(
+        not places,
+        f"offline_access is listed in {' and '.join(places)}: refresh tokens are no resource "
+        "requirement, so a resource server should not ask for it",
+    )
 
 
-@requirement("authorization-070", "authorization-074", "2026-07-28/authorization-049",
-             "2026-07-28/authorization-058")
+@requirement("authorization-070", "authorization-074", "2026-07-28/authorization-049", "2026-07-28/authorization-058")
 def test_auth_invalid_token_refused(mcp_target, revision):
     """A token the server cannot validate is refused with 401: `Bearer not-a-valid-token`
     and a random 43-character base64url string (shaped like an opaque token). Any other
@@ -607,12 +674,13 @@ def test_auth_invalid_token_refused(mcp_target, revision):
     _applies(mcp_target, revision)
     session = mcp_target.http_session(revision, None)
     _require_unauthenticated_refused(session)
-    _expect_refused(session, [(f"Authorization: Bearer {GARBAGE}", GARBAGE),
-                              ("a random opaque-looking token", secrets.token_urlsafe(32))])
+    _expect_refused(
+        session,
+        [(f"Authorization: Bearer {GARBAGE}", GARBAGE), ("a random opaque-looking token", secrets.token_urlsafe(32))],
+    )
 
 
-@requirement("authorization-076", "authorization-063", "2026-07-28/authorization-060",
-             "2026-07-28/authorization-042")
+@requirement("authorization-076", "authorization-063", "2026-07-28/authorization-060", "2026-07-28/authorization-042")
 def test_auth_malformed_authorization_refused(mcp_target, revision):
     """A malformed Authorization header is never served: `Bearer` with no token, `Bearer a b`,
     and the run's valid token after another scheme (`Basic <token>`, no bearer credential at
@@ -639,8 +707,10 @@ def test_auth_malformed_authorization_refused(mcp_target, revision):
         elif exchange.status not in (400, 401):
             info(f"{method} with {what} was refused with {_answer(exchange)}, neither 400 nor 401")
         elif exchange.status == 401 and bearer_shaped:
-            info(f"{method} with {what} got 401 (read as no token; the MCP error table names 400 for a malformed "
-                 "authorization request)")
+            info(
+                f"{method} with {what} got 401 (read as no token; the MCP error table names 400 for a malformed "
+                "authorization request)"
+            )
     if problems:
         fail("; ".join(problems) + ": a malformed Authorization header must be refused (400 or 401)")
 
@@ -668,8 +738,10 @@ def test_auth_server_metadata_discoverable(mcp_target, revision):
             continue
         notes = []
         if fetched.document.get("issuer") != issuer:
-            notes.append(f"its issuer {fetched.document.get('issuer')!r} is not identical to {issuer!r} "
-                         "(clients must not use it)")
+            notes.append(
+                f"its issuer {fetched.document.get('issuer')!r} is not identical to {issuer!r} "
+                "(clients must not use it)"
+            )
         methods = fetched.document.get("code_challenge_methods_supported")
         if not (isinstance(methods, list) and "S256" in methods):
             notes.append(f"code_challenge_methods_supported is {methods!r}, without S256 (clients refuse to proceed)")
@@ -682,8 +754,7 @@ def test_auth_server_metadata_discoverable(mcp_target, revision):
 
 
 # -- tokens needed ---------------------------------------------------------------------------------
-@requirement("authorization-063", "authorization-067", "2026-07-28/authorization-042",
-             "2026-07-28/authorization-046")
+@requirement("authorization-063", "authorization-067", "2026-07-28/authorization-042", "2026-07-28/authorization-046")
 def test_auth_valid_token_accepted(mcp_target, revision):
     """The positive control: with a valid token (minted by the suite's authorization server
     for the metadata's resource and scopes, else the user's --mcp-auth-token) the revision's
@@ -697,9 +768,18 @@ def test_auth_valid_token_accepted(mcp_target, revision):
     expect(_CONTROLS[key] is None, f"a valid token must be accepted: {_CONTROLS[key]}")
 
 
-@requirement("authorization-068", "authorization-072", "authorization-073", "authorization-088", "authorization-121",
-             "2026-07-28/security-considerations-004", "2026-07-28/authorization-047", "2026-07-28/authorization-051", "2026-07-28/authorization-052",
-             "2026-07-28/security-considerations-033")
+@requirement(
+    "authorization-068",
+    "authorization-072",
+    "authorization-073",
+    "authorization-088",
+    "authorization-121",
+    "2026-07-28/security-considerations-004",
+    "2026-07-28/authorization-047",
+    "2026-07-28/authorization-051",
+    "2026-07-28/authorization-052",
+    "2026-07-28/security-considerations-033",
+)
 def test_auth_token_audience_validated(mcp_target, revision):
     """A token not issued for this server is refused: one minted (by the trusted
     authorization server, validly signed) for another resource, and one with no audience at
@@ -713,12 +793,24 @@ def test_auth_token_audience_validated(mcp_target, revision):
     _require_control(mcp_target, revision)
     auth = mcp_target.auth
     session = mcp_target.http_session(revision, None)
-    _expect_refused(session, [("a token issued for another resource", minter.wrong_audience(auth.resource, auth.scope)),
-                              ("a token with no audience (aud)", minter.no_audience(auth.scope))], lenient_403=True)
+    _expect_refused(
+        session,
+        [
+            ("a token issued for another resource", minter.wrong_audience(auth.resource, auth.scope)),
+            ("a token with no audience (aud)", minter.no_audience(auth.scope)),
+        ],
+        lenient_403=True,
+    )
 
 
-@requirement("authorization-070", "authorization-067", "authorization-120", "2026-07-28/authorization-049",
-             "2026-07-28/authorization-046", "2026-07-28/security-considerations-032")
+@requirement(
+    "authorization-070",
+    "authorization-067",
+    "authorization-120",
+    "2026-07-28/authorization-049",
+    "2026-07-28/authorization-046",
+    "2026-07-28/security-considerations-032",
+)
 def test_auth_token_lifetime_validated(mcp_target, revision):
     """A token outside its lifetime is refused with 401: one that expired an hour ago, and
     one not valid for another hour (nbf). Budget: 2 HTTP requests after the positive control."""
@@ -727,13 +819,23 @@ def test_auth_token_lifetime_validated(mcp_target, revision):
     _require_control(mcp_target, revision)
     auth = mcp_target.auth
     session = mcp_target.http_session(revision, None)
-    _expect_refused(session, [
-        ("an expired token", minter.expired(auth.resource, auth.scope)),
-        ("a token not valid yet (nbf in an hour)", minter.not_yet_valid(auth.resource, auth.scope))])
+    _expect_refused(
+        session,
+        [
+            ("an expired token", minter.expired(auth.resource, auth.scope)),
+            ("a token not valid yet (nbf in an hour)", minter.not_yet_valid(auth.resource, auth.scope)),
+        ],
+    )
 
 
-@requirement("authorization-070", "authorization-067", "authorization-120", "2026-07-28/authorization-049",
-             "2026-07-28/authorization-046", "2026-07-28/security-considerations-032")
+@requirement(
+    "authorization-070",
+    "authorization-067",
+    "authorization-120",
+    "2026-07-28/authorization-049",
+    "2026-07-28/authorization-046",
+    "2026-07-28/security-considerations-032",
+)
 def test_auth_token_issuer_validated(mcp_target, revision):
     """A token whose `iss` is another issuer (though signed with the trusted key) is refused
     with 401. Budget: 1 HTTP request after the positive control."""
@@ -745,8 +847,9 @@ def test_auth_token_issuer_validated(mcp_target, revision):
     _expect_refused(session, [("a token naming another issuer", minter.wrong_issuer(auth.resource, auth.scope))])
 
 
-@requirement("authorization-067", "authorization-120", "2026-07-28/authorization-046",
-             "2026-07-28/security-considerations-032")
+@requirement(
+    "authorization-067", "authorization-120", "2026-07-28/authorization-046", "2026-07-28/security-considerations-032"
+)
 def test_auth_token_signature_validated(mcp_target, revision):
     """A token whose signature does not verify is refused with 401: one signed by a key the
     authorization server never published (under the trusted key's kid), and an unsigned
@@ -756,8 +859,13 @@ def test_auth_token_signature_validated(mcp_target, revision):
     _require_control(mcp_target, revision)
     auth = mcp_target.auth
     session = mcp_target.http_session(revision, None)
-    _expect_refused(session, [("a token signed by an unknown key", minter.bad_signature(auth.resource, auth.scope)),
-                              ("an unsigned token (alg none)", minter.alg_none(auth.resource, auth.scope))])
+    _expect_refused(
+        session,
+        [
+            ("a token signed by an unknown key", minter.bad_signature(auth.resource, auth.scope)),
+            ("an unsigned token (alg none)", minter.alg_none(auth.resource, auth.scope)),
+        ],
+    )
 
 
 @requirement("authorization-074", "2026-07-28/authorization-058")
@@ -773,23 +881,40 @@ def test_auth_query_token_refused(mcp_target, revision):
     _require_control(mcp_target, revision)
     session = mcp_target.http_session(revision, None)
     _require_unauthenticated_refused(session)
-    exchange = _send(session, None, "conformance-auth-query",  # the transcript shows no access_token value
-                     url=with_query(session.transport.url, "access_token", token))
+    exchange = _send(
+        session,
+        None,
+        "conformance-auth-query",  # the transcript shows no access_token value
+        url=with_query(session.transport.url, "access_token", token),
+    )
     if _served(exchange):
         _end(session, exchange, _bearer(token))
-    expect(not _served(exchange), f"{_first_method(session)} with the valid token only in ?access_token= (no "
-                                  f"Authorization header) was served ({_answer(exchange)}): a token in the query "
-                                  "string must not be accepted")
+    expect(
+        not _served(exchange),
+        f"{_first_method(session)} with the valid token only in ?access_token= (no "
+        f"Authorization header) was served ({_answer(exchange)}): a token in the query "
+        "string must not be accepted",
+    )
     if exchange.status == 400:
         info("the token in the query string was refused with 400 (as a malformed request), not 401")
         return
-    expect(exchange.status == 401, f"{_first_method(session)} with the token only in ?access_token= got "
-                                   f"{_answer(exchange)}: a request without a token in its header must get 401")
+    expect(
+        exchange.status == 401,
+        f"{_first_method(session)} with the token only in ?access_token= got "
+        f"{_answer(exchange)}: a request without a token in its header must get 401",
+    )
 
 
-@requirement("authorization-075", "authorization-077", "authorization-078", "authorization-079",
-             "2026-07-28/authorization-059", "2026-07-28/authorization-061", "2026-07-28/authorization-062",
-             "2026-07-28/authorization-063")
+@requirement(
+    "authorization-075",
+    "authorization-077",
+    "authorization-078",
+    "authorization-079",
+    "2026-07-28/authorization-059",
+    "2026-07-28/authorization-061",
+    "2026-07-28/authorization-062",
+    "2026-07-28/authorization-063",
+)
 def test_auth_insufficient_scope(mcp_target, revision):
     """A valid token that lacks the scopes the server asks for (here: no scope at all) gets
     403 Forbidden (a 401 would say the token itself is bad: it fails, as does any other
@@ -804,8 +929,10 @@ def test_auth_insufficient_scope(mcp_target, revision):
     session = mcp_target.http_session(revision, None)
     exchange = _scopeless_attempt(mcp_target.auth, minter, session)
     what = f"{_first_method(session)} with a valid token lacking the scopes {mcp_target.auth.scope!r}"
-    expect(exchange.status != 401, f"{what} got {_answer(exchange)}: insufficient scope must get 403, not 401 (which "
-                                   "says the token is invalid)")
+    expect(
+        exchange.status != 401,
+        f"{what} got {_answer(exchange)}: insufficient scope must get 403, not 401 (which says the token is invalid)",
+    )
     expect(exchange.status == 403, f"{what} got {_answer(exchange)}: insufficient scope must get 403")
     unauthenticated = mcp_target.protection().challenge
     consistent = bool(unauthenticated and unauthenticated.params.get("resource_metadata"))
@@ -821,8 +948,9 @@ def _scopeless_attempt(auth, minter, session):
     exchange = _send(session, authorization, "conformance-auth-scopeless")
     if _served(exchange):
         _end(session, exchange, authorization)
-        not_applicable(f"the server needs no scope for this request: a valid token without scopes was served "
-                       f"({_answer(exchange)})")
+        not_applicable(
+            f"the server needs no scope for this request: a valid token without scopes was served ({_answer(exchange)})"
+        )
     return exchange
 
 
@@ -849,11 +977,17 @@ def test_auth_scope_challenge_complete(mcp_target, revision):
     again = bearer(retry.headers.get("www-authenticate")) if retry.status == 403 else None
     more = [s for s in ((again.params.get("scope") or "").split() if again else []) if s not in named]
     if more:
-        should(False, f"a token with exactly the scopes the 403 named ({' '.join(named)}) got another 403 naming "
-                      f"{' '.join(more)} too ({_answer(retry)}): one challenge should name every scope needed")
+        should(
+            False,
+            f"a token with exactly the scopes the 403 named ({' '.join(named)}) got another 403 naming "
+            f"{' '.join(more)} too ({_answer(retry)}): one challenge should name every scope needed",
+        )
     else:
-        should(False, f"a token with exactly the scopes the 403 named ({' '.join(named)}) was not served: "
-                      f"{_answer(retry)}: {_response_text(retry, 'conformance-auth-stepped-up')}")
+        should(
+            False,
+            f"a token with exactly the scopes the 403 named ({' '.join(named)}) was not served: "
+            f"{_answer(retry)}: {_response_text(retry, 'conformance-auth-stepped-up')}",
+        )
 
 
 @requirement("authorization-119", "2026-07-28/security-considerations-031")
@@ -878,18 +1012,21 @@ def test_auth_every_request_validated(mcp_target, revision):
         first = _send(session, authorization, "conformance-auth-valid")
         if not _served(first):
             blocked(f"server/discover with the valid token got {_answer(first)} this time", VALID_CHECK)
-        later = [(f"Authorization: Bearer {GARBAGE}", _send(session, _bearer(GARBAGE), "conformance-auth-later-1")),
-                 ("no Authorization header", _send(session, None, "conformance-auth-later-2"))]
+        later = [
+            (f"Authorization: Bearer {GARBAGE}", _send(session, _bearer(GARBAGE), "conformance-auth-later-1")),
+            ("no Authorization header", _send(session, None, "conformance-auth-later-2")),
+        ]
         where = "server/discover, after one served with the valid token on the same connection,"
     else:
         opened = _open_legacy(session, authorization)
         if not _served(opened):
             blocked(f"initialize with the valid token got {_answer(opened)} this time", VALID_CHECK)
         if session.transport.session_id is None:
-            not_applicable("the server assigns no session id: each request stands alone, as "
-                           f"{INVALID_CHECK} tests")
-        later = [(f"Authorization: Bearer {GARBAGE}", _ping(session, _bearer(GARBAGE), "conformance-auth-later-1")),
-                 ("no Authorization header", _ping(session, None, "conformance-auth-later-2"))]
+            not_applicable(f"the server assigns no session id: each request stands alone, as {INVALID_CHECK} tests")
+        later = [
+            (f"Authorization: Bearer {GARBAGE}", _ping(session, _bearer(GARBAGE), "conformance-auth-later-1")),
+            ("no Authorization header", _ping(session, None, "conformance-auth-later-2")),
+        ]
         where = "a ping on the session the valid token opened,"
     problems = [f"{where} with {what}, got {_answer(exchange)}" for what, exchange in later if exchange.status != 401]
     if problems:
@@ -906,8 +1043,10 @@ def test_auth_session_bound_to_subject(mcp_target, revision):
     to the principal (mrtr-016) needs a tool that asks for input and is not tested yet.
     Budget: at most 6 HTTP requests after the positive control."""
     if revision >= MODERN:
-        not_applicable(f"{revision} has no sessions; requestState's binding to the principal (mrtr-016) needs a "
-                       "tool that asks for input and is not tested yet")
+        not_applicable(
+            f"{revision} has no sessions; requestState's binding to the principal (mrtr-016) needs a "
+            "tool that asks for input and is not tested yet"
+        )
     _applies(mcp_target, revision)
     minter = _minter(mcp_target)
     _require_control(mcp_target, revision)
@@ -917,8 +1056,10 @@ def test_auth_session_bound_to_subject(mcp_target, revision):
     own = _send(alone, other, "conformance-auth-other")
     _end(alone, own, other)
     if not _served(own):
-        not_applicable(f"the server does not accept subject {OTHER_SUBJECT}'s token at all ({_answer(own)}): "
-                       "binding cannot be told apart")
+        not_applicable(
+            f"the server does not accept subject {OTHER_SUBJECT}'s token at all ({_answer(own)}): "
+            "binding cannot be told apart"
+        )
     owner = _bearer(minter.valid(auth.resource, auth.scope, subject=DEFAULT_SUBJECT))
     session = mcp_target.http_session(revision, owner)
     opened = _open_legacy(session, owner)
@@ -928,15 +1069,19 @@ def test_auth_session_bound_to_subject(mcp_target, revision):
         not_applicable("the server assigns no session id: there is no session to bind")
     mine = _ping(session, owner, "conformance-auth-owner")
     if not _served(mine):
-        blocked(f"a ping on the session, with the token of the subject who opened it, got {_answer(mine)}",
-                VALID_CHECK)
+        blocked(f"a ping on the session, with the token of the subject who opened it, got {_answer(mine)}", VALID_CHECK)
     theirs = _ping(session, other, "conformance-auth-intruder")
     if _served(theirs):
-        should(False, f"a session opened by {DEFAULT_SUBJECT} served a ping with {OTHER_SUBJECT}'s valid token "
-                      f"({_answer(theirs)}): a session should be bound to the user who opened it")
+        should(
+            False,
+            f"a session opened by {DEFAULT_SUBJECT} served a ping with {OTHER_SUBJECT}'s valid token "
+            f"({_answer(theirs)}): a session should be bound to the user who opened it",
+        )
     elif not (theirs.status is not None and 400 <= theirs.status < 500):
-        info(f"{OTHER_SUBJECT}'s ping on {DEFAULT_SUBJECT}'s session got {_answer(theirs)} (not served, though not "
-             "a 4xx refusal)")
+        info(
+            f"{OTHER_SUBJECT}'s ping on {DEFAULT_SUBJECT}'s session got {_answer(theirs)} (not served, though not "
+            "a 4xx refusal)"
+        )
 
 
 @requirement("authorization-060", "2026-07-28/authorization-039")
@@ -952,13 +1097,16 @@ def test_auth_uppercase_audience_accepted(mcp_target, revision):
     session = mcp_target.http_session(revision, None)
     exchange = _send(session, authorization, "conformance-auth-uppercase")
     _end(session, exchange, authorization)
-    should(_served(exchange) and _result(exchange, "conformance-auth-uppercase") is not None,
-           f"{_first_method(session)} with a valid token whose aud has an upper-case scheme and host got "
-           f"{_answer(exchange)}: it names this server, and should be accepted")
+    should(
+        _served(exchange) and _result(exchange, "conformance-auth-uppercase") is not None,
+        f"{_first_method(session)} with a valid token whose aud has an upper-case scheme and host got "
+        f"{_answer(exchange)}: it names this server, and should be accepted",
+    )
 
 
-@requirement("authorization-067", "authorization-120", "2026-07-28/authorization-046",
-             "2026-07-28/security-considerations-032")
+@requirement(
+    "authorization-067", "authorization-120", "2026-07-28/authorization-046", "2026-07-28/security-considerations-032"
+)
 def test_auth_inactive_introspected_token_refused(mcp_target, revision):
     """A server that accepts opaque tokens (it asks the authorization server's introspection
     endpoint, RFC 7662) refuses one that introspection calls inactive, with 401. First an
@@ -972,8 +1120,16 @@ def test_auth_inactive_introspected_token_refused(mcp_target, revision):
     active = _bearer(minter.opaque(active=True, audience=auth.resource, scope=auth.scope))
     exchange = _send(session, active, "conformance-auth-opaque")
     if not _served(exchange):
-        not_applicable(f"the server does not accept opaque tokens (an active one got {_answer(exchange)}): it does "
-                       "not introspect")
+        not_applicable(
+            f"the server does not accept opaque tokens (an active one got {_answer(exchange)}): it does not introspect"
+        )
     _end(session, exchange, active)
-    _expect_refused(session, [("an opaque token introspection calls inactive",
-                               minter.opaque(active=False, audience=auth.resource, scope=auth.scope))])
+    _expect_refused(
+        session,
+        [
+            (
+                "an opaque token introspection calls inactive",
+                minter.opaque(active=False, audience=auth.resource, scope=auth.scope),
+            )
+        ],
+    )

@@ -10,17 +10,20 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle#c
 
 import re
 
+from conformance.scenarios.pagination import LISTS, declared_lists, listing_if_offered
+
 from conformance.checks import CheckFailed, expect, info, modern_only, not_applicable, requirement
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import METHOD_NOT_FOUND, Kind
-from conformance.scenarios.pagination import LISTS, declared_lists, listing_if_offered
 from conformance.wire import extension_id_problem
 
 NOTICE_WINDOW = 0.1  # seconds to let notifications caused by the probes arrive (unordered transports)
 LIST_CHANGED = {f"notifications/{name}/list_changed": name for name in ("tools", "prompts", "resources")}
 LOG_LEVEL_META = "io.modelcontextprotocol/logLevel"  # modern era: the log level asked for per request
-NO_SUCH_PROMPT = {"ref": {"type": "ref/prompt", "name": "mcp-conformance-no-such-prompt"},
-                  "argument": {"name": "argument", "value": ""}}
+NO_SUCH_PROMPT = {
+    "ref": {"type": "ref/prompt", "name": "mcp-conformance-no-such-prompt"},
+    "argument": {"name": "argument", "value": ""},
+}
 
 
 def first_resource_uri(session) -> str | None:
@@ -66,15 +69,19 @@ def _completion_about_offer(session) -> dict:
         for prompt in prompts.items if prompts else []:
             arguments = prompt.get("arguments") if isinstance(prompt, dict) else None
             if arguments and isinstance(arguments[0], dict) and "name" in arguments[0]:
-                return {"ref": {"type": "ref/prompt", "name": prompt.get("name")},
-                        "argument": {"name": arguments[0]["name"], "value": ""}}
+                return {
+                    "ref": {"type": "ref/prompt", "name": prompt.get("name")},
+                    "argument": {"name": arguments[0]["name"], "value": ""},
+                }
     if declares(session, "resources") is not None:
         templates = listing_if_offered(session, "resources/templates/list", "resourceTemplates")
         for template in templates.items if templates else []:
             variable = re.search(r"\{[+#./;?&]?([A-Za-z0-9_]+)", str(template.get("uriTemplate", "")))
             if variable:
-                return {"ref": {"type": "ref/resource", "uri": template["uriTemplate"]},
-                        "argument": {"name": variable[1], "value": ""}}
+                return {
+                    "ref": {"type": "ref/resource", "uri": template["uriTemplate"]},
+                    "argument": {"name": variable[1], "value": ""},
+                }
     return NO_SUCH_PROMPT
 
 
@@ -161,27 +168,48 @@ def offered_entries(session, method: str, key: str) -> list:
 
 def completion_offered(session) -> bool:
     """Whether completion/complete answers values for an argument of a listed prompt."""
-    prompt = next((p for p in offered_entries(session, "prompts/list", "prompts")
-                   if isinstance(p, dict) and p.get("arguments") and isinstance(p["arguments"][0], dict)), None)
+    prompt = next(
+        (
+            p
+            for p in offered_entries(session, "prompts/list", "prompts")
+            if isinstance(p, dict) and p.get("arguments") and isinstance(p["arguments"][0], dict)
+        ),
+        None,
+    )
     if prompt is None:
         return False
-    response = session.request("completion/complete", {
-        "ref": {"type": "ref/prompt", "name": prompt.get("name")},
-        "argument": {"name": prompt["arguments"][0].get("name"), "value": ""}})
+    response = session.request(
+        "completion/complete",
+        {
+            "ref": {"type": "ref/prompt", "name": prompt.get("name")},
+            "argument": {"name": prompt["arguments"][0].get("name"), "value": ""},
+        },
+    )
     completion = response.result.get("completion") if response.kind is Kind.RESULT else None
     return isinstance(completion, dict) and bool(completion.get("values"))
 
 
-@requirement("tools-005", "prompts-001", "resources-001", "completion-001", "2026-07-28/tools-006",
-             "2026-07-28/prompts-002", "2026-07-28/resources-002", "2026-07-28/completion-002")
+@requirement(
+    "tools-005",
+    "prompts-001",
+    "resources-001",
+    "completion-001",
+    "2026-07-28/tools-006",
+    "2026-07-28/prompts-002",
+    "2026-07-28/resources-002",
+    "2026-07-28/completion-002",
+)
 def test_offered_features_declared(mcp_connect, revision):
     """A server that offers tools, prompts, resources or completions declares the matching
     capability: a list method of an undeclared capability that lists entries, or an
     undeclared completion/complete that answers values, breaks that. An empty answer is
     not an offer."""
     session = mcp_connect()
-    offered = [capability for capability, pairs in LISTS.items() if declares(session, capability) is None
-               and any(offered_entries(session, method, key) for method, key in pairs)]
+    offered = [
+        capability
+        for capability, pairs in LISTS.items()
+        if declares(session, capability) is None and any(offered_entries(session, method, key) for method, key in pairs)
+    ]
     if revision >= "2025-03-26" and declares(session, "completions") is None and completion_offered(session):
         offered.append("completions")
     expect(not offered, "offered but not declared among the capabilities: " + ", ".join(offered))

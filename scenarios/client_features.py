@@ -29,8 +29,16 @@ from urllib.parse import urlsplit
 
 from conformance import generate
 from conformance.checks import CheckFailed, current, expect, not_applicable, requirement, should
-from conformance.discovery import (ToolCall, await_calls, declares, input_schema, list_all, may_call, occasion_quiet,
-                                   send_calls)
+from conformance.discovery import (
+    ToolCall,
+    await_calls,
+    declares,
+    input_schema,
+    list_all,
+    may_call,
+    occasion_quiet,
+    send_calls,
+)
 from conformance.jsonrpc import Kind, Message
 from conformance.revisions import URL_MODE_SINCE, elicitation_modes
 from conformance.session import BARRIER_WINDOW
@@ -44,9 +52,12 @@ MAX_TOOLS_CALLED = 20
 MAX_TOOL_USES = 3  # tool uses the suite's "LLM" asks for per connection
 ROOT = {"uri": "file:///tmp/mcp-conformance", "name": "mcp-conformance"}
 PROFILES = ("none", "restricted", "full")
-LISTINGS = [("tools", "tools/list", "tools"), ("prompts", "prompts/list", "prompts"),
-            ("resources", "resources/list", "resources"),
-            ("resources", "resources/templates/list", "resourceTemplates")]
+LISTINGS = [
+    ("tools", "tools/list", "tools"),
+    ("prompts", "prompts/list", "prompts"),
+    ("resources", "resources/list", "resources"),
+    ("resources", "resources/templates/list", "resourceTemplates"),
+]
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 LINK = re.compile(r"https?://", re.IGNORECASE)
 _tool_use_ids = count(1)
@@ -111,11 +122,25 @@ def sample(exchange: ClientExchange, params: dict) -> dict:
         exchange.tool_uses += 1
         drawn = generate.examples(input_schema(tools[0]), 1)
         arguments = drawn[0] if drawn and isinstance(drawn[0], dict) else {}
-        return {"role": "assistant", "model": "mcp-conformance", "stopReason": "toolUse",
-                "content": [{"type": "tool_use", "id": f"conformance-use-{next(_tool_use_ids)}",
-                             "name": tools[0]["name"], "input": arguments}]}
-    return {"role": "assistant", "model": "mcp-conformance", "stopReason": "endTurn",
-            "content": {"type": "text", "text": "A reply from the conformance suite."}}
+        return {
+            "role": "assistant",
+            "model": "mcp-conformance",
+            "stopReason": "toolUse",
+            "content": [
+                {
+                    "type": "tool_use",
+                    "id": f"conformance-use-{next(_tool_use_ids)}",
+                    "name": tools[0]["name"],
+                    "input": arguments,
+                }
+            ],
+        }
+    return {
+        "role": "assistant",
+        "model": "mcp-conformance",
+        "stopReason": "endTurn",
+        "content": {"type": "text", "text": "A reply from the conformance suite."},
+    }
 
 
 def elicit(params) -> dict:
@@ -125,8 +150,9 @@ def elicit(params) -> dict:
     schema = params.get("requestedSchema")
     drawn = generate.examples(schema, 1) if isinstance(schema, dict) else []
     content = drawn[0] if drawn else None
-    if isinstance(content, dict) and all(isinstance(v, (str, int, bool)) or isinstance(v, list)
-                                         for v in content.values()):
+    if isinstance(content, dict) and all(
+        isinstance(v, (str, int, bool)) or isinstance(v, list) for v in content.values()
+    ):
         return {"action": "accept", "content": content}
     return {"action": "decline"}
 
@@ -212,13 +238,19 @@ def _send_calls(made: ClientExchange, policy: str) -> None:
     tools = [t for t in (listing.items if listing else []) if isinstance(t, dict) and isinstance(t.get("name"), str)]
     allowed = [t for t in tools if may_call(t, policy)]
     if len(allowed) < len(tools):
-        made.notes.append(f"not called under --mcp-call-tools={policy}: "
-                          + ", ".join(t["name"] for t in tools if t not in allowed))
+        made.notes.append(
+            f"not called under --mcp-call-tools={policy}: " + ", ".join(t["name"] for t in tools if t not in allowed)
+        )
     if len(allowed) > MAX_TOOLS_CALLED:
-        made.notes.append(f"not called (over the budget of {MAX_TOOLS_CALLED} tools): "
-                          + ", ".join(t["name"] for t in allowed[MAX_TOOLS_CALLED:]))
-    planned = [(tool, arguments) for tool in allowed[:MAX_TOOLS_CALLED]
-               for arguments in generate.examples(input_schema(tool), EXAMPLES_PER_TOOL)]
+        made.notes.append(
+            f"not called (over the budget of {MAX_TOOLS_CALLED} tools): "
+            + ", ".join(t["name"] for t in allowed[MAX_TOOLS_CALLED:])
+        )
+    planned = [
+        (tool, arguments)
+        for tool in allowed[:MAX_TOOLS_CALLED]
+        for arguments in generate.examples(input_schema(tool), EXAMPLES_PER_TOOL)
+    ]
     made.calls = send_calls(session, planned)
 
 
@@ -226,15 +258,19 @@ def exchanges(target, revision: str, profiles=PROFILES) -> list[ClientExchange]:
     """The exchanges of `profiles`, watched by the calling check; not applicable in the
     modern era and when no tool could be called on any of them."""
     if revision >= "2026":
-        not_applicable(f"in {revision} a server asks the client inside an InputRequiredResult (multi "
-                       "round-trip); legacy server-to-client requests are not judged there")
+        not_applicable(
+            f"in {revision} a server asks the client inside an InputRequiredResult (multi "
+            "round-trip); legacy server-to-client requests are not judged there"
+        )
     target.shared(revision)  # skips a revision the server does not support
     made = [exchange(target, revision, profile) for profile in profiles]
     for one in made:
         current().watch(one.session, since=one.started_at)  # test_messages_valid owns their validity
     if not any(one.calls for one in made):
-        not_applicable("no tool could be called, so the server had no occasion to ask the client anything: "
-                       + "; ".join(dict.fromkeys(note for one in made for note in one.notes)))
+        not_applicable(
+            "no tool could be called, so the server had no occasion to ask the client anything: "
+            + "; ".join(dict.fromkeys(note for one in made for note in one.notes))
+        )
     return made
 
 
@@ -247,8 +283,10 @@ def params_of(request: Message) -> dict:
 
 
 def never_sent(what: str) -> None:
-    not_applicable(f"the server sent no {what} on any connection (each declaring {', '.join(PROFILES)} "
-                   "of the client capabilities): nothing to judge")
+    not_applicable(
+        f"the server sent no {what} on any connection (each declaring {', '.join(PROFILES)} "
+        "of the client capabilities): nothing to judge"
+    )
 
 
 def valid_url(value) -> bool:
@@ -270,11 +308,15 @@ def test_sampling_only_when_declared(mcp_target, revision):
         sampling = one.capabilities.get("sampling")
         params = params_of(request)
         if sampling is None:
-            problems.append(f"sampling/createMessage (id {request.id!r}) sent to a client that declared no "
-                            f"sampling capability (capabilities {one.capabilities})")
+            problems.append(
+                f"sampling/createMessage (id {request.id!r}) sent to a client that declared no "
+                f"sampling capability (capabilities {one.capabilities})"
+            )
         elif ("tools" in params or "toolChoice" in params) and not isinstance(sampling.get("tools"), dict):
-            problems.append(f"sampling/createMessage (id {request.id!r}) offers tools to a client that did not "
-                            f"declare sampling.tools (it declared sampling {sampling})")
+            problems.append(
+                f"sampling/createMessage (id {request.id!r}) offers tools to a client that did not "
+                f"declare sampling.tools (it declared sampling {sampling})"
+            )
     expect(not problems, "\n".join(problems))
     if not requests_of(made, "sampling/createMessage"):
         never_sent("sampling/createMessage request")
@@ -291,11 +333,15 @@ def test_elicitation_only_declared_modes(mcp_target, revision):
         mode = params_of(request).get("mode", "form")
         modes = elicitation_modes(one.capabilities, revision)
         if not modes:
-            problems.append(f"elicitation/create (id {request.id!r}) sent to a client that declared no "
-                            f"elicitation capability (capabilities {one.capabilities})")
+            problems.append(
+                f"elicitation/create (id {request.id!r}) sent to a client that declared no "
+                f"elicitation capability (capabilities {one.capabilities})"
+            )
         elif mode not in modes:
-            problems.append(f"elicitation/create (id {request.id!r}) uses mode {mode!r}; the client declared "
-                            f"only {sorted(modes)} (elicitation {one.capabilities.get('elicitation')})")
+            problems.append(
+                f"elicitation/create (id {request.id!r}) uses mode {mode!r}; the client declared "
+                f"only {sorted(modes)} (elicitation {one.capabilities.get('elicitation')})"
+            )
     expect(not problems, "\n".join(problems))
     if not requests_of(made, "elicitation/create") and revision >= ELICITATION_SINCE:
         never_sent("elicitation/create request")
@@ -305,9 +351,12 @@ def test_elicitation_only_declared_modes(mcp_target, revision):
 def test_roots_only_when_declared(mcp_target, revision):
     """A server sends roots/list only to a client that declared the `roots` capability."""
     made = exchanges(mcp_target, revision)
-    problems = [f"roots/list (id {request.id!r}) sent to a client that declared no roots capability "
-                f"(capabilities {one.capabilities})"
-                for one, request in requests_of(made, "roots/list") if "roots" not in one.capabilities]
+    problems = [
+        f"roots/list (id {request.id!r}) sent to a client that declared no roots capability "
+        f"(capabilities {one.capabilities})"
+        for one, request in requests_of(made, "roots/list")
+        if "roots" not in one.capabilities
+    ]
     expect(not problems, "\n".join(problems))
     if not requests_of(made, "roots/list"):
         never_sent("roots/list request")
@@ -323,8 +372,15 @@ def elicitations(mcp_target, revision: str) -> list[tuple[ClientExchange, Messag
     return found
 
 
-@requirement("elicitation-010", "elicitation-011", "elicitation-012", "elicitation-015", "elicitation-017",
-             "elicitation-018", "elicitation-019")
+@requirement(
+    "elicitation-010",
+    "elicitation-011",
+    "elicitation-012",
+    "elicitation-015",
+    "elicitation-017",
+    "elicitation-018",
+    "elicitation-019",
+)
 def test_elicitation_request_shape(mcp_target, revision):
     """Every elicitation/create names its mode (`form`, which may be left out, or `url`) and
     a non-empty human-readable `message`; a form request carries a `requestedSchema` object
@@ -339,20 +395,26 @@ def test_elicitation_request_shape(mcp_target, revision):
             problems.append(f"{where}: message must be a non-empty human-readable string, got {message!r}")
         if mode == "form":
             schema = params.get("requestedSchema")
-            if not isinstance(schema, dict) or schema.get("type") != "object" \
-                    or not isinstance(schema.get("properties"), dict):
-                problems.append(f"{where}: a form request needs requestedSchema, an object schema with "
-                                f"properties; got {str(schema)[:200]}")
+            if (
+                not isinstance(schema, dict)
+                or schema.get("type") != "object"
+                or not isinstance(schema.get("properties"), dict)
+            ):
+                problems.append(
+                    f"{where}: a form request needs requestedSchema, an object schema with "
+                    f"properties; got {str(schema)[:200]}"
+                )
         elif mode == "url":
             if revision < URL_MODE_SINCE:
                 problems.append(f"{where}: URL mode does not exist in {revision} (it arrived in {URL_MODE_SINCE})")
             if not valid_url(params.get("url")):
                 problems.append(f"{where}: url must hold a valid URL, got {params.get('url')!r}")
             if not isinstance(params.get("elicitationId"), str) or not params.get("elicitationId"):
-                problems.append(f"{where}: a URL request needs a non-empty elicitationId, "
-                                f"got {params.get('elicitationId')!r}")
+                problems.append(
+                    f"{where}: a URL request needs a non-empty elicitationId, got {params.get('elicitationId')!r}"
+                )
         else:
-            problems.append(f"{where}: mode must be \"form\" or \"url\", got {mode!r}")
+            problems.append(f'{where}: mode must be "form" or "url", got {mode!r}')
     expect(not problems, "\n".join(problems))
 
 
@@ -380,8 +442,12 @@ def test_form_elicitation_has_no_links(mcp_target, revision):
 
 
 def errors_required(made: list[ClientExchange]) -> list[tuple[ClientExchange, Message]]:
-    return [(one, m) for one in made for m in one.received()
-            if m.kind is Kind.ERROR and m.error_code == URL_ELICITATION_REQUIRED]
+    return [
+        (one, m)
+        for one in made
+        for m in one.received()
+        if m.kind is Kind.ERROR and m.error_code == URL_ELICITATION_REQUIRED
+    ]
 
 
 @requirement("elicitation-021", "elicitation-022")
@@ -403,8 +469,10 @@ def test_elicitation_complete_ids(mcp_target, revision):
             seen += 1
             elicitation_id = (notice.params or {}).get("elicitationId") if isinstance(notice.params, dict) else None
             if elicitation_id not in started:
-                problems.append(f"notifications/elicitation/complete names elicitationId {elicitation_id!r}, "
-                                f"which no elicitation on this connection had (it had {sorted(map(str, started))})")
+                problems.append(
+                    f"notifications/elicitation/complete names elicitationId {elicitation_id!r}, "
+                    f"which no elicitation on this connection had (it had {sorted(map(str, started))})"
+                )
     if not seen:
         not_applicable("the server sent no notifications/elicitation/complete")
     expect(not problems, "\n".join(problems))
@@ -461,22 +529,31 @@ def pairing_problems(messages: list) -> tuple[list[str], bool]:
         uses = [b for b in content if b.get("type") == "tool_use"]
         involved = involved or bool(results or uses)
         if results and len(results) != len(content):
-            problems.append(f"message {index}: tool results mixed with other content "
-                            f"({', '.join(str(b.get('type')) for b in content)})")
+            problems.append(
+                f"message {index}: tool results mixed with other content "
+                f"({', '.join(str(b.get('type')) for b in content)})"
+            )
         for result in results:
             if result.get("toolUseId") not in used:
-                problems.append(f"message {index}: tool result for toolUseId {result.get('toolUseId')!r}, "
-                                "which no earlier tool use has")
+                problems.append(
+                    f"message {index}: tool result for toolUseId {result.get('toolUseId')!r}, "
+                    "which no earlier tool use has"
+                )
         if uses and message.get("role") == "assistant":
             ids = {u.get("id") for u in uses}
             used |= ids
             following = messages[index + 1] if index + 1 < len(messages) else None
             answered = [b for b in blocks(following) if isinstance(b, dict)] if isinstance(following, dict) else []
-            if not isinstance(following, dict) or following.get("role") != "user" \
-                    or any(b.get("type") != "tool_result" for b in answered) \
-                    or {b.get("toolUseId") for b in answered} != ids:
-                problems.append(f"message {index}: the tool uses {sorted(map(str, ids))} are not followed by a user "
-                                "message of exactly their tool results")
+            if (
+                not isinstance(following, dict)
+                or following.get("role") != "user"
+                or any(b.get("type") != "tool_result" for b in answered)
+                or {b.get("toolUseId") for b in answered} != ids
+            ):
+                problems.append(
+                    f"message {index}: the tool uses {sorted(map(str, ids))} are not followed by a user "
+                    "message of exactly their tool results"
+                )
     return problems, involved
 
 
@@ -488,8 +565,12 @@ def test_sampling_tool_results_paired(mcp_target, revision):
     only tool results, each answering an earlier tool use."""
     if revision < URL_MODE_SINCE:
         not_applicable(f"{revision} predates tool use in sampling ({URL_MODE_SINCE})")
-    judge_pairing([(f"sampling/createMessage (id {request.id!r})", params_of(request))
-                   for _, request in samplings(mcp_target, revision)])
+    judge_pairing(
+        [
+            (f"sampling/createMessage (id {request.id!r})", params_of(request))
+            for _, request in samplings(mcp_target, revision)
+        ]
+    )
 
 
 def judge_pairing(requests: list[tuple[str, dict]]) -> None:
@@ -514,6 +595,8 @@ def test_sampling_include_context(mcp_target, revision):
     for one, request in found:
         context = params_of(request).get("includeContext")
         declared = isinstance((one.capabilities.get("sampling") or {}).get("context"), dict)
-        should(context in (None, "none") or declared,
-               f"sampling/createMessage (id {request.id!r}) asks includeContext {context!r}, but the client "
-               "declared no sampling.context")
+        should(
+            context in (None, "none") or declared,
+            f"sampling/createMessage (id {request.id!r}) asks includeContext {context!r}, but the client "
+            "declared no sampling.context",
+        )

@@ -36,8 +36,12 @@ def prompt_targets(session) -> list[dict]:
         arguments = prompt.get("arguments") if isinstance(prompt, dict) else None
         for argument in arguments if isinstance(arguments, list) else []:
             if isinstance(argument, dict) and isinstance(argument.get("name"), str):
-                targets.append({"ref": {"type": "ref/prompt", "name": prompt.get("name")},
-                                "argument": {"name": argument["name"], "value": ""}})
+                targets.append(
+                    {
+                        "ref": {"type": "ref/prompt", "name": prompt.get("name")},
+                        "argument": {"name": argument["name"], "value": ""},
+                    }
+                )
     return targets
 
 
@@ -54,8 +58,12 @@ def template_targets(session) -> list[dict]:
             continue
         variable = TEMPLATE_VARIABLE.search(str(template.get("uriTemplate", "")))
         if variable:
-            targets.append({"ref": {"type": "ref/resource", "uri": template["uriTemplate"]},
-                            "argument": {"name": variable[1], "value": ""}})
+            targets.append(
+                {
+                    "ref": {"type": "ref/resource", "uri": template["uriTemplate"]},
+                    "argument": {"name": variable[1], "value": ""},
+                }
+            )
     return targets
 
 
@@ -80,8 +88,9 @@ def judge_completion(what: str, completion: dict) -> None:
         return
     should(total >= len(values), f"{what}: total {total} is less than the {len(values)} values sent")
     if has_more is False:
-        should(total <= len(values), f"{what}: total {total} exceeds the {len(values)} values sent, "
-                                     "yet hasMore is false")
+        should(
+            total <= len(values), f"{what}: total {total} exceeds the {len(values)} values sent, yet hasMore is false"
+        )
     if has_more is True:
         should(total != len(values), f"{what}: hasMore is true, yet total {total} equals the values sent")
 
@@ -110,10 +119,15 @@ def test_completion_unknown_prompt_rejected(mcp, revision):
     """Completion for a prompt name the server does not have should get error -32602
     (Invalid params). Another error code, or a result, is a warning."""
     require_completions(mcp, revision)
-    response = complete(mcp, revision, {"ref": {"type": "ref/prompt", "name": UNKNOWN_PROMPT},
-                                        "argument": {"name": "argument", "value": ""}})
+    response = complete(
+        mcp,
+        revision,
+        {"ref": {"type": "ref/prompt", "name": UNKNOWN_PROMPT}, "argument": {"name": "argument", "value": ""}},
+    )
     if response.kind is Kind.RESULT:
         should(False, f"completion for the unknown prompt {UNKNOWN_PROMPT!r} got a result")
         return
-    should(response.error_code == INVALID_PARAMS,
-           f"completion for an unknown prompt should get -32602, got {response.error_code!r}")
+    should(
+        response.error_code == INVALID_PARAMS,
+        f"completion for an unknown prompt should get -32602, got {response.error_code!r}",
+    )

@@ -28,6 +28,7 @@ import json
 import time
 
 import pytest
+from conformance.scenarios.messages import NOT_JSON
 from hypothesis import seed
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -37,7 +38,6 @@ from conformance.checks import current, expect, fail, info, not_applicable, requ
 from conformance.discovery import declares, list_all, may_call
 from conformance.fuzzing import Fuzzer, ProbeFailed, from_request, id_key, signatures_of
 from conformance.jsonrpc import SAFE_INTEGER, Kind
-from conformance.scenarios.messages import NOT_JSON
 from conformance.session import ConnectionUnusable, NoResponse
 from conformance.transport import TransportError
 
@@ -46,7 +46,7 @@ UNKNOWN_TOOL = "mcp_conformance_fuzz_no_such_tool"
 MAX_MESSAGES = 64  # per generated case, sent at once (responses are collected afterwards)
 MACHINE_STEPS = 8
 # Ids: strings (the empty one included), small integers, and integers past 32 bits (up to 2^53 - 1).
-IDS = st.one_of(st.text(max_size=6), st.integers(-2 ** 31, 2 ** 31), st.integers(2 ** 31, SAFE_INTEGER))
+IDS = st.one_of(st.text(max_size=6), st.integers(-(2**31), 2**31), st.integers(2**31, SAFE_INTEGER))
 MIB = 1024 * 1024
 SPLIT_PAUSE = 0.01  # seconds between the two writes of a split request
 # Seconds for an answer to malformed input to come after the probe's, where the transport
@@ -92,9 +92,11 @@ def _tools(session, policy: str) -> dict[str, dict]:
     """name -> inputSchema of each tool --mcp-call-tools lets the suite call."""
     if declares(session, "tools") is None or policy == "none":
         return {}
-    return {t["name"]: t.get("inputSchema") if isinstance(t.get("inputSchema"), dict) else {}
-            for t in list_all(session, "tools/list", "tools").items
-            if isinstance(t, dict) and isinstance(t.get("name"), str) and may_call(t, policy)}
+    return {
+        t["name"]: t.get("inputSchema") if isinstance(t.get("inputSchema"), dict) else {}
+        for t in list_all(session, "tools/list", "tools").items
+        if isinstance(t, dict) and isinstance(t.get("name"), str) and may_call(t, policy)
+    }
 
 
 # -- valid requests -----------------------------------------------------------------------------
@@ -103,7 +105,8 @@ def _tool_call(schema, meta, name: str, input_schema: dict | None):
     definition = strategies.client_requests(schema)["tools/call"]
     arguments = st.just({}) if input_schema is None else strategies.tool_arguments(input_schema)
     return st.tuples(strategies.message(schema, definition, meta), arguments).map(
-        lambda pair: {**pair[0], "params": {**pair[0]["params"], "name": name, "arguments": pair[1]}})
+        lambda pair: {**pair[0], "params": {**pair[0]["params"], "name": name, "arguments": pair[1]}}
+    )
 
 
 def valid_messages(session, tools: dict[str, dict]) -> list:
@@ -144,7 +147,7 @@ def valid_cases(pool: list[tuple]):
     pool[(b - 1) % len(pool)], and 0 picks nothing, so shrinking a byte to 0 drops that
     message from the sequence and shrinking it otherwise picks a simpler one (the pool is sorted)."""
     picks = st.tuples(st.integers(1, MAX_MESSAGES), st.binary(min_size=MAX_MESSAGES, max_size=MAX_MESSAGES))
-    return picks.map(lambda picked: [pool[(byte - 1) % len(pool)] for byte in picked[1][:picked[0]] if byte])
+    return picks.map(lambda picked: [pool[(byte - 1) % len(pool)] for byte in picked[1][: picked[0]] if byte])
 
 
 def _id_taken(fuzz: Fuzzer, request_id, outstanding: set[str]) -> bool:
@@ -181,12 +184,16 @@ def _collect(fuzz: Fuzzer, session, message: dict, tool: str | None) -> None:
         response = fuzz.response(session, message, timeout)
     except NoResponse as error:
         if tool is None or session.transport.exit_code is not None or isinstance(error, ConnectionUnusable):
-            fail(f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}",
-                 signatures_of(error))
+            fail(
+                f"no response to the valid request {message['method']} (id {message['id']!r}): {error.explain()}",
+                signatures_of(error),
+            )
         fuzz.cancel_slow(session, message)
         return
-    expect(response.kind in (Kind.RESULT, Kind.ERROR),
-           f"{message['method']} got neither a result nor an error: {response.text()[:300]}")
+    expect(
+        response.kind in (Kind.RESULT, Kind.ERROR),
+        f"{message['method']} got neither a result nor an error: {response.text()[:300]}",
+    )
 
 
 @requirement("basic-003", "basic-007", "basic-010", "basic-013")
@@ -205,8 +212,9 @@ def test_fuzz_valid_requests(fuzz, mcp_target, revision):
     if fuzz.replay_path:
         return fuzz.replay()
     session = fuzz.start()
-    rounds = message_rounds(valid_messages(session, _tools(session, mcp_target.call_tools)), fuzz.seed,
-                            fuzz.budget.rounds)
+    rounds = message_rounds(
+        valid_messages(session, _tools(session, mcp_target.call_tools)), fuzz.seed, fuzz.budget.rounds
+    )
     first = rounds[min(1, len(rounds) - 1)]  # the first random round (the one before is the simplest)
     fuzz.run(valid_cases(pooled(rounds)), lambda live, case: _exchange(fuzz, live, case), first=first)
 
@@ -235,11 +243,19 @@ def framing_cases(session) -> list[tuple[str, str, list[bytes], list]]:
     return [
         ("a request split over two writes", "answer", [split[:11], split[11:]], ["fz-split"]),
         ("two requests in one write", "answer", [pair], ["fz-pair-1", "fz-pair-2"]),
-        ("a request of 1 MiB on one line", "answer",
-         [_line(_probe_message(session, "fz-long", {"conformancePad": "x" * MIB}))], ["fz-long"]),
+        (
+            "a request of 1 MiB on one line",
+            "answer",
+            [_line(_probe_message(session, "fz-long", {"conformancePad": "x" * MIB}))],
+            ["fz-long"],
+        ),
         ("a line ending in CRLF", "crlf", [_line(_probe_message(session, "fz-crlf"))[:-1] + b"\r\n"], ["fz-crlf"]),
-        ("invalid UTF-8 inside a string", "open",
-         [_line(_probe_message(session, "fz-utf8", {"conformance": "@"})).replace(b'"@"', b'"\xff\xfe"')], ["fz-utf8"]),
+        (
+            "invalid UTF-8 inside a string",
+            "open",
+            [_line(_probe_message(session, "fz-utf8", {"conformance": "@"})).replace(b'"@"', b'"\xff\xfe"')],
+            ["fz-utf8"],
+        ),
         ("an empty line", "open", [b"\n"], []),
     ]
 
@@ -252,28 +268,56 @@ def malformed_cases(session) -> list[tuple[str, str, list[bytes], list]]:
     raw = lambda text: [text.replace("PROBE", session.probe_method).replace("META", meta).encode() + b"\n"]  # noqa: E731
     return [
         ("JSON truncated", "open", [probe[: probe.index(b'"method"') + 5] + b"\n"], []),
-        ("NaN in params", "open", raw('{"jsonrpc":"2.0","id":"fz-nan","method":"PROBE","params":{"_meta":META,"x":NaN}}'),
-         ["fz-nan"]),
-        ("duplicate keys", "quiet", raw('{"jsonrpc":"2.0","id":"fz-dup-a","id":"fz-dup-b","method":"PROBE",'
-                                       '"params":{"_meta":META}}'), ["fz-dup-a", "fz-dup-b"]),
-        ("params nested 64 levels deep", "answer",
-         [_line(_probe_message(session, "fz-deep", {"conformance": json.loads(_nested(64))}))], ["fz-deep"]),
+        (
+            "NaN in params",
+            "open",
+            raw('{"jsonrpc":"2.0","id":"fz-nan","method":"PROBE","params":{"_meta":META,"x":NaN}}'),
+            ["fz-nan"],
+        ),
+        (
+            "duplicate keys",
+            "quiet",
+            raw('{"jsonrpc":"2.0","id":"fz-dup-a","id":"fz-dup-b","method":"PROBE","params":{"_meta":META}}'),
+            ["fz-dup-a", "fz-dup-b"],
+        ),
+        (
+            "params nested 64 levels deep",
+            "answer",
+            [_line(_probe_message(session, "fz-deep", {"conformance": json.loads(_nested(64))}))],
+            ["fz-deep"],
+        ),
         ("JSON nested 100000 levels deep", "open", [_nested(100_000).encode() + b"\n"], []),
         ("no jsonrpc member", "open", [_line(_without(_probe_message(session, "fz-nover"), "jsonrpc"))], ["fz-nover"]),
         ('"jsonrpc": "1.0"', "open", [_line({**_probe_message(session, "fz-v1"), "jsonrpc": "1.0"})], ["fz-v1"]),
-        ("an extra envelope member", "quiet", [_line({**_probe_message(session, "fz-extra"), "extra": 1})],
-         ["fz-extra"]),
-        ("params that are a string", "open", [_line({**_probe_message(session, "fz-pstr"), "params": "x"})],
-         ["fz-pstr"]),
-        ("a request without method", "open", [_line(_without(_probe_message(session, "fz-nometh"), "method"))],
-         ["fz-nometh"]),
+        (
+            "an extra envelope member",
+            "quiet",
+            [_line({**_probe_message(session, "fz-extra"), "extra": 1})],
+            ["fz-extra"],
+        ),
+        (
+            "params that are a string",
+            "open",
+            [_line({**_probe_message(session, "fz-pstr"), "params": "x"})],
+            ["fz-pstr"],
+        ),
+        (
+            "a request without method",
+            "open",
+            [_line(_without(_probe_message(session, "fz-nometh"), "method"))],
+            ["fz-nometh"],
+        ),
         ("a null id", "open", [_line(_probe_message(session, None))], []),
         ("a fractional id", "open", [_line(_probe_message(session, 1.5))], []),
-        ("an integer id of 2^70", "open", [_line(_probe_message(session, 2 ** 70))], [2 ** 70]),
+        ("an integer id of 2^70", "open", [_line(_probe_message(session, 2**70))], [2**70]),
         ("a boolean id", "open", [_line(_probe_message(session, True))], []),
         ("an empty-string id", "answer", [_line(_probe_message(session, ""))], [""]),
-        ("an unknown params member", "answer",
-         [_line(_probe_message(session, "fz-unknown", {"conformanceUnknown": [1, {"a": None}]}))], ["fz-unknown"]),
+        (
+            "an unknown params member",
+            "answer",
+            [_line(_probe_message(session, "fz-unknown", {"conformanceUnknown": [1, {"a": None}]}))],
+            ["fz-unknown"],
+        ),
     ]
 
 
@@ -295,8 +339,11 @@ def _run_cases(fuzz: Fuzzer, cases) -> None:
             fuzz.dirty, fuzz.failure = True, None  # judged here as a SHOULD, not a failed case
             _not_survived(fuzz, what, error.explain() if isinstance(error, TransportError) else str(error))
             continue
-        answers = [m for m in session.received(mark) if m.is_response
-                   and any(jsonrpc.same_id(i, m.id) for i in ids if fuzzing.judged_id(i))]
+        answers = [
+            m
+            for m in session.received(mark)
+            if m.is_response and any(jsonrpc.same_id(i, m.id) for i in ids if fuzzing.judged_id(i))
+        ]
         if grade == "crlf":
             should(answers, f"{what}: no answer (the carriage return before the newline is JSON whitespace)")
         elif grade == "open" and any(m.kind is Kind.RESULT for m in answers):
@@ -308,8 +355,10 @@ def _not_survived(fuzz: Fuzzer, what: str, why: str) -> None:
     that is not JSON stops it too, that is the defect, and test_survives_malformed_input
     (which owns surviving malformed input) reports it: noted here, not warned again."""
     if _dies_on_garbage(fuzz):
-        info(f"the server did not survive {what} (nor a line that is not JSON, which "
-             f"test_survives_malformed_input judges): {why}")
+        info(
+            f"the server did not survive {what} (nor a line that is not JSON, which "
+            f"test_survives_malformed_input judges): {why}"
+        )
     else:
         should(False, f"the server should survive {what}: {why}")
 
@@ -377,12 +426,22 @@ def test_fuzz_malformed_input(fuzz, revision):
 # -- invalid params --------------------------------------------------------------------------------
 def _mutations(node: dict) -> list[str]:
     properties = node.get("properties", {}) if isinstance(node, dict) else {}
-    return ["unknown member", "huge string", *[f"drop {r}" for r in node.get("required", []) if r != "_meta"],
-            *[f"wrong type {p}" for p in properties if p != "_meta"]]
+    return [
+        "unknown member",
+        "huge string",
+        *[f"drop {r}" for r in node.get("required", []) if r != "_meta"],
+        *[f"wrong type {p}" for p in properties if p != "_meta"],
+    ]
 
 
-WRONG_VALUES = {"string": 12345, "integer": "12345", "number": "1.5", "boolean": "true", "object": [1, 2],
-                "array": {"not": "a list"}}
+WRONG_VALUES = {
+    "string": 12345,
+    "integer": "12345",
+    "number": "1.5",
+    "boolean": "true",
+    "object": [1, 2],
+    "array": {"not": "a list"},
+}
 
 
 @st.composite
@@ -419,8 +478,11 @@ def _invalid_params_case(fuzz: Fuzzer, session, case: list[tuple]) -> None:
     """Send the (mutation, request) pairs at once; each must get a response with its id,
     and then the server must answer its probe. A tool call still running after
     tool_seconds is cancelled and not judged (as in test_fuzz_valid_requests)."""
-    sent = [(mutation, {**message, "id": f"fuzz-{session.next_id()}"}) for mutation, message in case
-            if not _slow_call(fuzz, message)]
+    sent = [
+        (mutation, {**message, "id": f"fuzz-{session.next_id()}"})
+        for mutation, message in case
+        if not _slow_call(fuzz, message)
+    ]
     if not sent:
         return
     fuzz.send_all(session, [(message, True) for _, message in sent])
@@ -429,8 +491,12 @@ def _invalid_params_case(fuzz: Fuzzer, session, case: list[tuple]) -> None:
         response = _invalid_params_response(fuzz, session, mutation, message)
         if response is not None:
             answered.append((mutation, message, response))
-    fuzz.probe(session, f"{sent[0][1]['method']} with params mutated ({sent[0][0]})" if len(sent) == 1
-               else f"{len(sent)} requests with params mutated")
+    fuzz.probe(
+        session,
+        f"{sent[0][1]['method']} with params mutated ({sent[0][0]})"
+        if len(sent) == 1
+        else f"{len(sent)} requests with params mutated",
+    )
     for mutation, message, response in answered:
         _judge_invalid_params(fuzz, session, mutation, message, response)
 
@@ -466,13 +532,20 @@ def owned_elsewhere(method: str, mutation: str) -> bool:
 
 def _judge_invalid_params(fuzz: Fuzzer, session, mutation: str, message: dict, response) -> None:
     valid = not session.schema.validate(message, strategies.client_requests(session.schema)[message["method"]])
-    if valid or response.kind is Kind.ERROR or (message["method"], mutation) in fuzz.warned \
-            or owned_elsewhere(message["method"], mutation):
+    if (
+        valid
+        or response.kind is Kind.ERROR
+        or (message["method"], mutation) in fuzz.warned
+        or owned_elsewhere(message["method"], mutation)
+    ):
         return
     fuzz.warned.add((message["method"], mutation))  # one warning per method and mutation
     is_error = isinstance(response.result, dict) and response.result.get("isError") is True
-    should(is_error, f"{message['method']} with invalid params ({mutation}) got a result, not an error "
-                     f"(-32602 is the code for invalid params): {response.text()[:200]}")
+    should(
+        is_error,
+        f"{message['method']} with invalid params ({mutation}) got a result, not an error "
+        f"(-32602 is the code for invalid params): {response.text()[:200]}",
+    )
 
 
 @requirement("basic-003", "basic-007", "basic-010")
@@ -489,12 +562,17 @@ def test_fuzz_invalid_params(fuzz, mcp_target, revision):
     session = fuzz.start()
     schema, meta = session.schema, session.request_meta() if session.modern else None
     tools = _tools(session, mcp_target.call_tools)
-    methods = sorted(m for m in strategies.client_requests(schema)
-                     if m not in NOT_FUZZED and (m != "tools/call" or tools))
-    first = fuzzing.draw_one(st.tuples(*[invalid_params_requests(schema, meta, [m], tools) for m in methods]),
-                             fuzz.seed)
-    fuzz.run(invalid_params_requests(schema, meta, methods, tools).map(lambda case: [case]),
-             lambda live, case: _invalid_params_case(fuzz, live, case), first=list(first))
+    methods = sorted(
+        m for m in strategies.client_requests(schema) if m not in NOT_FUZZED and (m != "tools/call" or tools)
+    )
+    first = fuzzing.draw_one(
+        st.tuples(*[invalid_params_requests(schema, meta, [m], tools) for m in methods]), fuzz.seed
+    )
+    fuzz.run(
+        invalid_params_requests(schema, meta, methods, tools).map(lambda case: [case]),
+        lambda live, case: _invalid_params_case(fuzz, live, case),
+        first=list(first),
+    )
 
 
 # -- the state machine -----------------------------------------------------------------------------
@@ -543,11 +621,15 @@ class SessionMachine(RuleBasedStateMachine):
         request_id = f"sm-{self.session.next_id()}"
         request = jsonrpc.request(request_id, method, self.session.with_meta(params))
         try:
-            response = self.fuzz.request(self.session, request,
-                                         self.fuzz.tool_seconds if method == "tools/call" else None)
+            response = self.fuzz.request(
+                self.session, request, self.fuzz.tool_seconds if method == "tools/call" else None
+            )
         except NoResponse as error:
-            if method != "tools/call" or self.session.transport.exit_code is not None \
-                    or isinstance(error, ConnectionUnusable):
+            if (
+                method != "tools/call"
+                or self.session.transport.exit_code is not None
+                or isinstance(error, ConnectionUnusable)
+            ):
                 self.fuzz.failed(error)
                 fail(f"no response to {method}: {error.explain()}", signatures_of(error))
             self.fuzz.cancel_slow(self.session, request)
@@ -556,8 +638,9 @@ class SessionMachine(RuleBasedStateMachine):
         return response.result if response.kind is Kind.RESULT and isinstance(response.result, dict) else None
 
     def cancel(self, request_id) -> None:
-        self.fuzz.send(self.session, jsonrpc.notification("notifications/cancelled",
-                                                          {"requestId": request_id, "reason": "fuzz"}))
+        self.fuzz.send(
+            self.session, jsonrpc.notification("notifications/cancelled", {"requestId": request_id, "reason": "fuzz"})
+        )
 
     @rule(kind=st.sampled_from(LISTED))
     def list_pages(self, kind):
@@ -567,7 +650,9 @@ class SessionMachine(RuleBasedStateMachine):
         if isinstance(cursor, str):
             first, second = (self.ask(f"{kind}/list", {"cursor": cursor}) for _ in range(2))
             if first is not None and second is not None:
-                should(first.get(kind) == second.get(kind), f"{kind}/list gave two different pages for cursor {cursor!r}")
+                should(
+                    first.get(kind) == second.get(kind), f"{kind}/list gave two different pages for cursor {cursor!r}"
+                )
 
     @precondition(lambda self: self.tools)
     @rule(data=st.data())
@@ -611,8 +696,11 @@ class SessionMachine(RuleBasedStateMachine):
         items = (self.ask("prompts/list") or {}).get("prompts") or []
         prompt = items[index % len(items)] if items else None
         if isinstance(prompt, dict):
-            arguments = {a["name"]: "x" for a in prompt.get("arguments") or []
-                         if isinstance(a, dict) and a.get("required") and isinstance(a.get("name"), str)}
+            arguments = {
+                a["name"]: "x"
+                for a in prompt.get("arguments") or []
+                if isinstance(a, dict) and a.get("required") and isinstance(a.get("name"), str)
+            }
             self.ask("prompts/get", {"name": prompt.get("name"), "arguments": arguments})
 
     @rule()
@@ -649,8 +737,11 @@ def test_fuzz_session_machine(fuzz, mcp_target, revision):
         return fuzz.replay()
     tools = _tools(fuzz.start(), mcp_target.call_tools)
     machine = type("SessionMachine", (SessionMachine,), {"fuzz": fuzz, "tools": tools})
-    arguments = fuzzing.draw_one(st.fixed_dictionaries({name: strategies.tool_arguments(schema)
-                                                       for name, schema in tools.items()}), fuzz.seed)
+    arguments = fuzzing.draw_one(
+        st.fixed_dictionaries({name: strategies.tool_arguments(schema) for name, schema in tools.items()}), fuzz.seed
+    )
     step_settings = fuzz.settings(stateful_step_count=MACHINE_STEPS)
-    fuzz.guard(lambda: run_state_machine_as_test(seed(fuzz.seed)(machine), settings=step_settings),
-               first=lambda: fuzz.body(lambda _: machine(generated=False).first_pass(arguments)))
+    fuzz.guard(
+        lambda: run_state_machine_as_test(seed(fuzz.seed)(machine), settings=step_settings),
+        first=lambda: fuzz.body(lambda _: machine(generated=False).first_pass(arguments)),
+    )

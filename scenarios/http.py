@@ -99,16 +99,22 @@ def test_http_post_answered_json_or_sse(mcp_target, mcp_connect):
     request_id = "conformance-post"
     exchange = _raw(session, "POST", _ping(request_id), until=_answered(request_id))
     expect(_ok(exchange), f"a POSTed ping got {_status(exchange)}")
-    expect(exchange.content_type in ("application/json", "text/event-stream"),
-           f"a POSTed request must be answered as application/json or text/event-stream, "
-           f"got Content-Type {exchange.content_type or '(none)'}")
+    expect(
+        exchange.content_type in ("application/json", "text/event-stream"),
+        f"a POSTed request must be answered as application/json or text/event-stream, "
+        f"got Content-Type {exchange.content_type or '(none)'}",
+    )
     if exchange.content_type == "application/json":
         messages = exchange.messages
-        expect(len(messages) == 1 and messages[0].is_response and jsonrpc.same_id(request_id, messages[0].id),
-               f"a JSON answer must be the one response to the request, got {exchange.content[:300]!r}")
+        expect(
+            len(messages) == 1 and messages[0].is_response and jsonrpc.same_id(request_id, messages[0].id),
+            f"a JSON answer must be the one response to the request, got {exchange.content[:300]!r}",
+        )
     else:
-        should(exchange.response_to(request_id) is not None,
-               f"the SSE answer to a ping carried no response ({exchange.summary()})")
+        should(
+            exchange.response_to(request_id) is not None,
+            f"the SSE answer to a ping carried no response ({exchange.summary()})",
+        )
 
 
 @requirement("transports-018", "transports-019")
@@ -119,8 +125,9 @@ def test_http_notification_accepted_202(mcp_target, mcp_connect):
     session = _connect(mcp_target, mcp_connect, initialize=False)
     session.initialize(session.revision, send_initialized=False)
     initialized = _raw(session, "POST", jsonrpc.encode(jsonrpc.notification("notifications/initialized")))
-    expect(initialized.status == 202,
-           f"the initialized notification must be accepted with 202, got {_status(initialized)}")
+    expect(
+        initialized.status == 202, f"the initialized notification must be accepted with 202, got {_status(initialized)}"
+    )
     expect(not initialized.content.strip(), f"a 202 answer has no body, got {initialized.content[:200]!r}")
     others = {
         "an unknown notification": jsonrpc.notification("notifications/conformance/unknown"),
@@ -129,8 +136,10 @@ def test_http_notification_accepted_202(mcp_target, mcp_connect):
     for what, obj in others.items():
         exchange = _raw(session, "POST", jsonrpc.encode(obj))
         expect(exchange.status is not None, f"{what} got {_status(exchange)}")
-        expect(exchange.status == 202 or exchange.status >= 400,
-               f"{what} must get 202 (accepted) or an error status (not accepted), got HTTP {exchange.status}")
+        expect(
+            exchange.status == 202 or exchange.status >= 400,
+            f"{what} must get 202 (accepted) or an error status (not accepted), got HTTP {exchange.status}",
+        )
         if exchange.status == 202:
             expect(not exchange.content.strip(), f"a 202 answer has no body, got {exchange.content[:200]!r}")
 
@@ -146,8 +155,10 @@ def test_http_get_stream_or_405(mcp_target, mcp_connect):
     if exchange.status == 405:
         info("the server offers no GET stream (405)")
         return
-    expect(_ok(exchange) and exchange.is_sse,
-           f"GET must open an SSE stream (text/event-stream) or get 405, got {exchange.summary()}")
+    expect(
+        _ok(exchange) and exchange.is_sse,
+        f"GET must open an SSE stream (text/event-stream) or get 405, got {exchange.summary()}",
+    )
 
 
 # -- Streamable HTTP: sessions ----------------------------------------------------------------
@@ -189,8 +200,10 @@ def test_http_session_id_required(mcp_target, mcp_connect):
     if _ok(exchange):
         info("the server answers requests without the session id: it does not require it")
         return
-    should(exchange.status == 400,
-           f"a request without the session id should get 400 Bad Request, got HTTP {exchange.status}")
+    should(
+        exchange.status == 400,
+        f"a request without the session id should get 400 Bad Request, got HTTP {exchange.status}",
+    )
 
 
 @requirement("transports-061")
@@ -201,8 +214,10 @@ def test_http_unknown_session_404(mcp_target, mcp_connect):
     session = _session(mcp_target, mcp_connect)
     unknown = f"conformance-unknown-{secrets.token_hex(8)}"
     exchange = _raw(session, "POST", _ping("conformance-unknown"), headers={SESSION_HEADER: unknown})
-    should(exchange.status == 404, f"a request with a session id the server never issued got {_status(exchange)}, "
-                                   "not 404 Not Found")
+    should(
+        exchange.status == 404,
+        f"a request with a session id the server never issued got {_status(exchange)}, not 404 Not Found",
+    )
 
 
 @requirement("transports-061", "transports-063", "transports-064")
@@ -222,8 +237,11 @@ def test_http_terminated_session_404(mcp_target, mcp_connect):
     if _ok(after):
         should(False, f"DELETE was accepted (HTTP {deleted.status}) but the session still answers")
         return
-    expect(after.status == 404, f"after the session ended (DELETE got HTTP {deleted.status}), a request with its "
-                                f"id got {_status(after)}; it must get 404 Not Found")
+    expect(
+        after.status == 404,
+        f"after the session ended (DELETE got HTTP {deleted.status}), a request with its "
+        f"id got {_status(after)}; it must get 404 Not Found",
+    )
 
 
 @requirement("transports-068")
@@ -236,8 +254,10 @@ def test_http_unsupported_protocol_version_400(mcp_target, mcp_connect, revision
         not_applicable(f"{revision} predates the MCP-Protocol-Version header (2025-06-18)")
     session = _connect(mcp_target, mcp_connect, revision)
     exchange = _raw(session, "POST", _ping("conformance-bad-version"), headers={VERSION_HEADER: NEVER_A_REVISION})
-    expect(exchange.status == 400,
-           f"a request with {VERSION_HEADER}: {NEVER_A_REVISION} must get 400 Bad Request, got {_status(exchange)}")
+    expect(
+        exchange.status == 400,
+        f"a request with {VERSION_HEADER}: {NEVER_A_REVISION} must get 400 Bad Request, got {_status(exchange)}",
+    )
 
 
 # -- Streamable HTTP: security ---------------------------------------------------------------
@@ -248,12 +268,18 @@ def test_http_foreign_origin_rejected(mcp_target, mcp_connect, revision):
     _require(mcp_target, "http")
     session = mcp_connect(initialize=False)
     first = "server/discover" if revision >= "2026" else "initialize"
-    body = (_modern_body(session, "conformance-origin", first) if revision >= "2026"
-            else session.transport.initialize_body(revision))
+    body = (
+        _modern_body(session, "conformance-origin", first)
+        if revision >= "2026"
+        else session.transport.initialize_body(revision)
+    )
     exchange = _raw(session, "POST", body, session=False, headers={"Origin": FOREIGN_ORIGIN})
     expect(exchange.status is not None, f"{first} with a foreign Origin got {_status(exchange)}")
-    expect(exchange.status >= 400, f"{first} with Origin: {FOREIGN_ORIGIN} was served (HTTP {exchange.status}): "
-                                   "the server must validate Origin against DNS rebinding")
+    expect(
+        exchange.status >= 400,
+        f"{first} with Origin: {FOREIGN_ORIGIN} was served (HTTP {exchange.status}): "
+        "the server must validate Origin against DNS rebinding",
+    )
     if revision >= "2025-11-25":
         expect(exchange.status == 403, f"a foreign Origin must get 403 Forbidden, got HTTP {exchange.status}")
     elif exchange.status != 403:
@@ -276,12 +302,16 @@ def test_http_sse_priming_event(mcp_target, mcp_connect, revision):
         not_applicable(f"the server answers requests with JSON bodies, not SSE streams ({exchange.summary()})")
     first = exchange.events[0] if exchange.events else None
     if first is not None and not any(event.id for event in exchange.events):
-        info("the SSE stream carries no event ids at all (no resumption to prime for); the spec asks "
-             "for a first event with an id and empty data")
+        info(
+            "the SSE stream carries no event ids at all (no resumption to prime for); the spec asks "
+            "for a first event with an id and empty data"
+        )
         return
-    should(first is not None and first.id and not first.data.strip(),
-           "the SSE stream should start with an event carrying an id and empty data; first event: "
-           + (f"id={first.id!r} data={first.data[:100]!r}" if first else "none"))
+    should(
+        first is not None and first.id and not first.data.strip(),
+        "the SSE stream should start with an event carrying an id and empty data; first event: "
+        + (f"id={first.id!r} data={first.data[:100]!r}" if first else "none"),
+    )
 
 
 def _several_streams(session, count: int = 3):
@@ -394,8 +424,11 @@ def test_http_resumption(mcp_target, mcp_connect):
         info(f"GET with Last-Event-ID got {resumed.summary()}: the server does not resume streams (allowed)")
         return
     on_other = {m.raw for m in complete.messages if m.has_id}
-    foreign = [m.text()[:200] for m in resumed.messages
-               if (m.is_response and not jsonrpc.same_id(first, m.id)) or (m.has_id and m.raw in on_other)]
+    foreign = [
+        m.text()[:200]
+        for m in resumed.messages
+        if (m.is_response and not jsonrpc.same_id(first, m.id)) or (m.has_id and m.raw in on_other)
+    ]
     expect(not foreign, f"resuming stream B (after event {last!r}) replayed messages of another stream: {foreign}")
     if resumed.response_to(first) is None:
         info(f"resuming after event {last!r} replayed no response to {first!r} (replay is optional)")
@@ -412,8 +445,10 @@ def test_sse_endpoint_event(mcp_target, mcp_connect):
     except TransportError as error:
         fail(f"the HTTP+SSE connection could not be set up: {error.reason}")
     exchange = _raw(session, "GET", url=session.transport.url, until=lambda e: bool(e.events))
-    expect(_ok(exchange) and exchange.is_sse, f"GET of the SSE endpoint must open an event stream, "
-                                              f"got {exchange.summary()}")
+    expect(
+        _ok(exchange) and exchange.is_sse,
+        f"GET of the SSE endpoint must open an event stream, got {exchange.summary()}",
+    )
     expect(exchange.events, f"the SSE stream sent no event within {session.timeout:g}s")
     first = exchange.events[0]
     expect(first.event == "endpoint", f"the first SSE event is {first.event!r}, not `endpoint`")
@@ -441,11 +476,13 @@ def test_sse_foreign_origin_rejected(mcp_target, mcp_connect):
     another site (DNS rebinding) is refused."""
     _require(mcp_target, "sse")
     session = _connect(mcp_target, mcp_connect, initialize=False)
-    exchange = _raw(session, "GET", url=session.transport.url, headers={"Origin": FOREIGN_ORIGIN},
-                    until=lambda e: True)
+    exchange = _raw(session, "GET", url=session.transport.url, headers={"Origin": FOREIGN_ORIGIN}, until=lambda e: True)
     expect(exchange.status is not None, f"GET with a foreign Origin got {_status(exchange)}")
-    expect(exchange.status >= 400, f"the SSE stream was opened for Origin: {FOREIGN_ORIGIN} (HTTP "
-                                   f"{exchange.status}): the server must validate Origin against DNS rebinding")
+    expect(
+        exchange.status >= 400,
+        f"the SSE stream was opened for Origin: {FOREIGN_ORIGIN} (HTTP "
+        f"{exchange.status}): the server must validate Origin against DNS rebinding",
+    )
 
 
 # -- Streamable HTTP, modern era (2026-07-28) ------------------------------------------------------
@@ -466,8 +503,13 @@ def _modern_body(session, request_id: str, method: str, params: dict | None = No
 
 
 def _modern_raw(session, request_id: str, method: str, params: dict | None = None, **options):
-    return _raw(session, "POST", _modern_body(session, request_id, method, params, options.pop("meta", None)),
-                until=_answered(request_id), **options)
+    return _raw(
+        session,
+        "POST",
+        _modern_body(session, request_id, method, params, options.pop("meta", None)),
+        until=_answered(request_id),
+        **options,
+    )
 
 
 def _modern_only_server(mcp_target) -> bool:
@@ -483,8 +525,10 @@ def _note(condition, message: str) -> bool:
 
 def _error_of(exchange, request_id):
     """The JSON-RPC error the answer carries for the request (or an id-less one), else None."""
-    return next((m for m in exchange.messages if m.kind is Kind.ERROR
-                 and (m.id is None or jsonrpc.same_id(request_id, m.id))), None)
+    return next(
+        (m for m in exchange.messages if m.kind is Kind.ERROR and (m.id is None or jsonrpc.same_id(request_id, m.id))),
+        None,
+    )
 
 
 def _answer_text(exchange, request_id) -> str:
@@ -494,9 +538,11 @@ def _answer_text(exchange, request_id) -> str:
 
 def _expect_header_mismatch(exchange, request_id, what: str) -> None:
     error = _error_of(exchange, request_id)
-    expect(exchange.status == 400 and error is not None and error.error_code == HEADER_MISMATCH,
-           f"{what} must get 400 Bad Request with error -32020 (HeaderMismatch), got {_status(exchange)}: "
-           f"{_answer_text(exchange, request_id)}")
+    expect(
+        exchange.status == 400 and error is not None and error.error_code == HEADER_MISMATCH,
+        f"{what} must get 400 Bad Request with error -32020 (HeaderMismatch), got {_status(exchange)}: "
+        f"{_answer_text(exchange, request_id)}",
+    )
 
 
 def _named_request(mcp, policy: str):
@@ -509,8 +555,11 @@ def _named_request(mcp, policy: str):
     if declares(mcp, "prompts") is not None:
         for prompt in list_all(mcp, "prompts/list", "prompts").items:
             if isinstance(prompt, dict) and isinstance(prompt.get("name"), str):
-                required = [a.get("name") for a in prompt.get("arguments") or [] if isinstance(a, dict)
-                            and a.get("required") and isinstance(a.get("name"), str)]
+                required = [
+                    a.get("name")
+                    for a in prompt.get("arguments") or []
+                    if isinstance(a, dict) and a.get("required") and isinstance(a.get("name"), str)
+                ]
                 return "prompts/get", {"name": prompt["name"], "arguments": dict.fromkeys(required, "conformance")}
     if declares(mcp, "tools") is not None:
         for tool in list_all(mcp, "tools/list", "tools").items:
@@ -533,16 +582,26 @@ def test_http_modern_ignores_sessions(mcp_target, mcp_connect, revision):
     session = _modern_session(mcp_target, mcp_connect, revision)
     judge = should if _modern_only_server(mcp_target) else _note
     plain = _modern_raw(session, "conformance-plain", "server/discover")
-    expect(_ok(plain) and plain.response_to("conformance-plain") is not None,
-           f"server/discover got {_status(plain)}: {_answer_text(plain, 'conformance-plain')}")
-    judge(SESSION_HEADER.lower() not in plain.headers,
-          f"the answer to a modern request carries {SESSION_HEADER}: {plain.headers.get(SESSION_HEADER.lower())}")
-    stale = _modern_raw(session, "conformance-stale", "server/discover",
-                        headers={SESSION_HEADER: f"conformance-{secrets.token_hex(8)}", "Last-Event-ID": "0"})
+    expect(
+        _ok(plain) and plain.response_to("conformance-plain") is not None,
+        f"server/discover got {_status(plain)}: {_answer_text(plain, 'conformance-plain')}",
+    )
+    judge(
+        SESSION_HEADER.lower() not in plain.headers,
+        f"the answer to a modern request carries {SESSION_HEADER}: {plain.headers.get(SESSION_HEADER.lower())}",
+    )
+    stale = _modern_raw(
+        session,
+        "conformance-stale",
+        "server/discover",
+        headers={SESSION_HEADER: f"conformance-{secrets.token_hex(8)}", "Last-Event-ID": "0"},
+    )
     answer = stale.response_to("conformance-stale")
-    judge(_ok(stale) and answer is not None and answer.kind is Kind.RESULT,
-          f"a modern request with an older client's {SESSION_HEADER} and Last-Event-ID got {_status(stale)}: "
-          f"{_answer_text(stale, 'conformance-stale')}; both headers should be ignored")
+    judge(
+        _ok(stale) and answer is not None and answer.kind is Kind.RESULT,
+        f"a modern request with an older client's {SESSION_HEADER} and Last-Event-ID got {_status(stale)}: "
+        f"{_answer_text(stale, 'conformance-stale')}; both headers should be ignored",
+    )
 
 
 @requirement("2026-07-28/streamable-http-079")
@@ -575,8 +634,12 @@ def test_http_standard_headers_required(mcp, mcp_target, mcp_connect, revision):
         _expect_header_mismatch(exchange, request_id, f"a {method} request without {header}")
 
 
-@requirement("2026-07-28/streamable-http-027", "2026-07-28/streamable-http-063", "2026-07-28/streamable-http-064",
-             "2026-07-28/streamable-http-070")
+@requirement(
+    "2026-07-28/streamable-http-027",
+    "2026-07-28/streamable-http-063",
+    "2026-07-28/streamable-http-064",
+    "2026-07-28/streamable-http-070",
+)
 def test_http_header_mismatch_rejected(mcp, mcp_target, mcp_connect, revision):
     """A modern request whose MCP-Protocol-Version, Mcp-Method or Mcp-Name header
     contradicts its body is rejected with 400 Bad Request and error -32020 (HeaderMismatch).
@@ -586,11 +649,16 @@ def test_http_header_mismatch_rejected(mcp, mcp_target, mcp_connect, revision):
     legacy = max(legacy_revisions())
     version = _modern_raw(session, "conformance-wrong-version", "server/discover", headers={VERSION_HEADER: legacy})
     error = _error_of(version, "conformance-wrong-version")
-    expect(error is not None, f"a server/discover request with {VERSION_HEADER}: {legacy} (the body says {revision}) "
-                              f"was served: {_answer_text(version, 'conformance-wrong-version')}")
+    expect(
+        error is not None,
+        f"a server/discover request with {VERSION_HEADER}: {legacy} (the body says {revision}) "
+        f"was served: {_answer_text(version, 'conformance-wrong-version')}",
+    )
     if not (version.status == 400 and error.error_code == HEADER_MISMATCH):
-        info(f"a server/discover request with {VERSION_HEADER}: {legacy} got {_status(version)} with error "
-             f"{error.error_code} (read as a {legacy} request, not as a HeaderMismatch): {error.text()[:200]}")
+        info(
+            f"a server/discover request with {VERSION_HEADER}: {legacy} got {_status(version)} with error "
+            f"{error.error_code} (read as a {legacy} request, not as a HeaderMismatch): {error.text()[:200]}"
+        )
     cases = [(METHOD_HEADER, "tools/list", "server/discover", None)]
     named = _named_request(mcp, mcp_target.call_tools)
     if named is None:
@@ -611,51 +679,76 @@ def test_http_modern_error_statuses(mcp_target, mcp_connect, revision):
     revision) gets 404 with -32601."""
     session = _modern_session(mcp_target, mcp_connect, revision)
     meta = session.request_meta()
-    version = _modern_raw(session, "conformance-version", "server/discover", meta={
-        **meta, META + "protocolVersion": NEVER_A_REVISION})
+    version = _modern_raw(
+        session, "conformance-version", "server/discover", meta={**meta, META + "protocolVersion": NEVER_A_REVISION}
+    )
     error = _error_of(version, "conformance-version")
-    expect(version.status == 400 and error is not None and error.error_code == UNSUPPORTED_PROTOCOL_VERSION,
-           f"a request for version {NEVER_A_REVISION} must get 400 with error -32022, got {_status(version)}: "
-           f"{_answer_text(version, 'conformance-version')}")
-    lacking = _modern_raw(session, "conformance-lacking", "server/discover", meta={
-        k: v for k, v in meta.items() if k != META + "clientCapabilities"})
+    expect(
+        version.status == 400 and error is not None and error.error_code == UNSUPPORTED_PROTOCOL_VERSION,
+        f"a request for version {NEVER_A_REVISION} must get 400 with error -32022, got {_status(version)}: "
+        f"{_answer_text(version, 'conformance-version')}",
+    )
+    lacking = _modern_raw(
+        session,
+        "conformance-lacking",
+        "server/discover",
+        meta={k: v for k, v in meta.items() if k != META + "clientCapabilities"},
+    )
     if _error_of(lacking, "conformance-lacking") is not None:  # served: test_missing_required_meta_rejected says so
-        expect(lacking.status == 400, f"a request lacking {META}clientCapabilities was refused with "
-                                      f"{_status(lacking)}, not 400 Bad Request")
+        expect(
+            lacking.status == 400,
+            f"a request lacking {META}clientCapabilities was refused with {_status(lacking)}, not 400 Bad Request",
+        )
     unknown = _modern_raw(session, "conformance-unknown", "conformance/unknown-method")
     error = _error_of(unknown, "conformance-unknown")
-    expect(unknown.status == 404 and error is not None and error.error_code == jsonrpc.METHOD_NOT_FOUND,
-           f"an unknown method must get 404 with error -32601, got {_status(unknown)}: "
-           f"{_answer_text(unknown, 'conformance-unknown')}")
+    expect(
+        unknown.status == 404 and error is not None and error.error_code == jsonrpc.METHOD_NOT_FOUND,
+        f"an unknown method must get 404 with error -32601, got {_status(unknown)}: "
+        f"{_answer_text(unknown, 'conformance-unknown')}",
+    )
     for method, params in (("ping", None), ("logging/setLevel", {"level": "info"})):
         removed = _modern_raw(session, f"conformance-{method}", method, params)
         error = _error_of(removed, f"conformance-{method}")
         if error is not None and error.error_code == jsonrpc.METHOD_NOT_FOUND:  # else test_removed_methods_refused
-            expect(removed.status == 404, f"{method} (removed in {revision}) got -32601 with {_status(removed)}, "
-                                          "not 404 Not Found")
+            expect(
+                removed.status == 404,
+                f"{method} (removed in {revision}) got -32601 with {_status(removed)}, not 404 Not Found",
+            )
 
 
 def _annotated_tools(mcp) -> list[dict]:
     if declares(mcp, "tools") is None:
         not_applicable("the server does not declare the tools capability")
-    tools = [t for t in list_all(mcp, "tools/list", "tools").items if isinstance(t, dict)
-             and "x-mcp-header" in jsonrpc.encode(t.get("inputSchema")).decode()]
+    tools = [
+        t
+        for t in list_all(mcp, "tools/list", "tools").items
+        if isinstance(t, dict) and "x-mcp-header" in jsonrpc.encode(t.get("inputSchema")).decode()
+    ]
     if not tools:
         not_applicable("no tool's inputSchema has an x-mcp-header annotation")
     return tools
 
 
-@requirement("2026-07-28/streamable-http-037", "2026-07-28/streamable-http-038", "2026-07-28/streamable-http-039",
-             "2026-07-28/streamable-http-040", "2026-07-28/streamable-http-041", "2026-07-28/streamable-http-043",
-             "2026-07-28/streamable-http-044")
+@requirement(
+    "2026-07-28/streamable-http-037",
+    "2026-07-28/streamable-http-038",
+    "2026-07-28/streamable-http-039",
+    "2026-07-28/streamable-http-040",
+    "2026-07-28/streamable-http-041",
+    "2026-07-28/streamable-http-043",
+    "2026-07-28/streamable-http-044",
+)
 def test_http_x_mcp_header_annotations_valid(mcp, mcp_target, revision):
     """Each `x-mcp-header` annotation of a tool's inputSchema is a non-empty HTTP token,
     unique (ignoring case) in that schema, on a string, integer or boolean property reached
     from the root through `properties` only (a client drops a tool that breaks this)."""
     _require(mcp_target, "http")
     modern_only(revision)
-    problems = [f"{tool.get('name')}: {problem}" for tool in _annotated_tools(mcp)
-                for problem in header_params(tool.get("inputSchema"))[1]]
+    problems = [
+        f"{tool.get('name')}: {problem}"
+        for tool in _annotated_tools(mcp)
+        for problem in header_params(tool.get("inputSchema"))[1]
+    ]
     expect(not problems, "x-mcp-header annotations break the rules: " + "; ".join(problems))
 
 
@@ -684,8 +777,14 @@ def _contradiction(value):
     return header_text(f"{value}-not")
 
 
-@requirement("2026-07-28/streamable-http-053", "2026-07-28/streamable-http-063", "2026-07-28/streamable-http-064",
-             "2026-07-28/streamable-http-065", "2026-07-28/streamable-http-068", "2026-07-28/streamable-http-073")
+@requirement(
+    "2026-07-28/streamable-http-053",
+    "2026-07-28/streamable-http-063",
+    "2026-07-28/streamable-http-064",
+    "2026-07-28/streamable-http-065",
+    "2026-07-28/streamable-http-068",
+    "2026-07-28/streamable-http-073",
+)
 def test_http_param_headers_validated(mcp, mcp_target, mcp_connect, revision):
     """For a tool parameter mirrored into an Mcp-Param-{Name} header, the server checks the
     header against the argument: matching headers (Base64-encoded where the value needs it)
@@ -696,12 +795,17 @@ def test_http_param_headers_validated(mcp, mcp_target, mcp_connect, revision):
     header, params = PARAM_HEADER + name, {"name": tool["name"], "arguments": arguments}
     matching = _modern_raw(session, "conformance-param-ok", "tools/call", params)
     error = _error_of(matching, "conformance-param-ok")
-    expect(matching.status is not None and not (error is not None and error.error_code == HEADER_MISMATCH),
-           f"{tool['name']} called with {header}: {matching.request_headers.get(header)} for {prop}="
-           f"{arguments[prop]!r} got {_status(matching)}: {_answer_text(matching, 'conformance-param-ok')}")
+    expect(
+        matching.status is not None and not (error is not None and error.error_code == HEADER_MISMATCH),
+        f"{tool['name']} called with {header}: {matching.request_headers.get(header)} for {prop}="
+        f"{arguments[prop]!r} got {_status(matching)}: {_answer_text(matching, 'conformance-param-ok')}",
+    )
     wrong = _contradiction(arguments[prop])
-    for request_id, value, what in (("conformance-param-wrong", wrong, f"{header}: {wrong}"),
-                                    ("conformance-param-missing", None, f"no {header}")):
+    for request_id, value, what in (
+        ("conformance-param-wrong", wrong, f"{header}: {wrong}"),
+        ("conformance-param-missing", None, f"no {header}"),
+    ):
         exchange = _modern_raw(session, request_id, "tools/call", params, headers={header: value})
-        _expect_header_mismatch(exchange, request_id, f"a call of {tool['name']} with {prop}={arguments[prop]!r} "
-                                                      f"and {what}")
+        _expect_header_mismatch(
+            exchange, request_id, f"a call of {tool['name']} with {prop}={arguments[prop]!r} and {what}"
+        )

@@ -6,8 +6,18 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/lifecycle
 import pytest
 
 from conformance import ledger
-from conformance.checks import (Blocked, blocked, current, expect, fail, info, legacy_only, not_applicable,
-                                requirement, should)
+from conformance.checks import (
+    Blocked,
+    blocked,
+    current,
+    expect,
+    fail,
+    info,
+    legacy_only,
+    not_applicable,
+    requirement,
+    should,
+)
 from conformance.jsonrpc import Kind
 from conformance.session import BARRIER_WINDOW
 from conformance.target import VALID_TOKEN_CHECK
@@ -52,8 +62,7 @@ def test_revisions_testable(mcp_target, mcp_connect):
     if unechoed:
         blocked("no revision could be tested: " + "; ".join(unechoed), "test_answered_versions_are_echoed")
     answers = [f"{r}: {mcp_target.support(r).reason}" for r in mcp_target.revisions]
-    fail("no revision could be tested; what the server answered to each one asked for:\n  "
-         + "\n  ".join(answers))
+    fail("no revision could be tested; what the server answered to each one asked for:\n  " + "\n  ".join(answers))
 
 
 @requirement("lifecycle-005")
@@ -63,8 +72,10 @@ def test_initialize_result_shape(mcp, revision):
     legacy_only(revision)
     violations = mcp.schema.validate(mcp.init_result, "InitializeResult", "$.result")
     if violations:
-        fail("the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
-             ledger.schema_signatures(violations, "initialize"))
+        fail(
+            "the initialize result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
+            ledger.schema_signatures(violations, "initialize"),
+        )
 
 
 @requirement("lifecycle-005")
@@ -117,8 +128,10 @@ def _unechoed(mcp_target, mcp_connect) -> list[str]:
             continue
         echoed = _answer_for(mcp_target, mcp_connect, answered)
         if echoed != answered:
-            found.append(f"asked for {requested}, the server answered {answered}; "
-                         f"asked for {answered}, it answered {echoed!r}: it does not support what it answered")
+            found.append(
+                f"asked for {requested}, the server answered {answered}; "
+                f"asked for {answered}, it answered {echoed!r}: it does not support what it answered"
+            )
     return found
 
 
@@ -129,12 +142,16 @@ def test_unsupported_version_gets_supported(mcp_target, mcp_connect):
     require_testable(mcp_target)
     response = _answer_to(mcp_connect, NEVER_A_REVISION)
     if response.kind is Kind.ERROR:
-        info(f"asked for {NEVER_A_REVISION}, the server answered with error {response.error_code} "
-             "instead of offering a version")
+        info(
+            f"asked for {NEVER_A_REVISION}, the server answered with error {response.error_code} "
+            "instead of offering a version"
+        )
         return
     answered = (response.result or {}).get("protocolVersion")
-    expect(isinstance(answered, str) and answered != NEVER_A_REVISION,
-           f"asked for {NEVER_A_REVISION}, the server answered {answered!r}")
+    expect(
+        isinstance(answered, str) and answered != NEVER_A_REVISION,
+        f"asked for {NEVER_A_REVISION}, the server answered {answered!r}",
+    )
     echoed = (_answer_to(mcp_connect, answered).result or {}).get("protocolVersion")
     expect(echoed == answered, f"the server offered {answered} but, asked for it, answered {echoed!r}")
 
@@ -154,10 +171,16 @@ def test_unsupported_version_gets_latest(mcp_target, mcp_connect):
     if isinstance(answered, str) and answered >= max(supported):
         return
     # An offer the server does not support itself has no latest to be: the supported check's.
-    if not isinstance(answered, str) or answered == NEVER_A_REVISION \
-            or _answer_for(mcp_target, mcp_connect, answered) != answered:
-        blocked(f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, which it does not support: "
-                "no latest to compare", "test_unsupported_version_gets_supported")
+    if (
+        not isinstance(answered, str)
+        or answered == NEVER_A_REVISION
+        or _answer_for(mcp_target, mcp_connect, answered) != answered
+    ):
+        blocked(
+            f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, which it does not support: "
+            "no latest to compare",
+            "test_unsupported_version_gets_supported",
+        )
     should(False, f"asked for {NEVER_A_REVISION}, the server offered {answered!r}, not its latest ({max(supported)})")
 
 

@@ -14,14 +14,23 @@ on stdio nothing else ties a notification to its request.
 Spec: https://modelcontextprotocol.io/specification/2025-11-25/server/utilities/logging
 """
 
-
-from conformance import generate, jsonrpc
-from conformance.checks import (CheckFailed, blocked, current, expect, modern_only, not_applicable, requirement,
-                                should, sweep)
-from conformance.discovery import await_calls, declares, input_schema, list_all, may_call, occasion_quiet, send_calls
-from conformance.jsonrpc import INVALID_PARAMS, Kind
 from conformance.scenarios.capabilities import LOG_LEVEL_META, exercise
 from conformance.scenarios.client_features import MAX_TOOLS_CALLED, PROFILES, exchange
+
+from conformance import generate, jsonrpc
+from conformance.checks import (
+    CheckFailed,
+    blocked,
+    current,
+    expect,
+    modern_only,
+    not_applicable,
+    requirement,
+    should,
+    sweep,
+)
+from conformance.discovery import await_calls, declares, input_schema, list_all, may_call, occasion_quiet, send_calls
+from conformance.jsonrpc import INVALID_PARAMS, Kind
 
 LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 NOT_A_LEVEL = "mcp-conformance-verbose"
@@ -69,8 +78,11 @@ def call_each_tool(session, policy: str, extra: dict | None) -> None:
     except CheckFailed:  # judged by the tools checks
         return
     allowed = [t for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str) and may_call(t, policy)]
-    planned = [(tool, arguments) for tool in allowed[:MAX_TOOLS_CALLED]
-               for arguments in generate.examples(input_schema(tool), 1)]
+    planned = [
+        (tool, arguments)
+        for tool in allowed[:MAX_TOOLS_CALLED]
+        for arguments in generate.examples(input_schema(tool), 1)
+    ]
     calls = send_calls(session, planned, extra)
     await_calls(session, calls, occasion_quiet(session))
     broken = next((call for call in calls if call.failure and not call.timed_out), None)
@@ -88,8 +100,9 @@ def level_connection(target, revision: str):
 
 
 def tool_calls(session) -> int:
-    return sum(e.direction == "->" and e.message is not None and e.message.method == "tools/call"
-               for e in session.transcript)
+    return sum(
+        e.direction == "->" and e.message is not None and e.message.method == "tools/call" for e in session.transcript
+    )
 
 
 def level_of(message) -> str | None:
@@ -105,8 +118,11 @@ def describe(message) -> str:
 
 def by_connection(found: list[tuple[str, list]]) -> str:
     """One line per connection: how many log messages, and the first three."""
-    return "\n".join(f"{name}: {len(messages)} log message(s): " + "; ".join(map(describe, messages[:3]))
-                     for name, messages in found if messages)
+    return "\n".join(
+        f"{name}: {len(messages)} log message(s): " + "; ".join(map(describe, messages[:3]))
+        for name, messages in found
+        if messages
+    )
 
 
 @requirement("logging-002")
@@ -139,8 +155,7 @@ def test_logging_invalid_level(mcp, revision):
         response = set_level(mcp, NOT_A_LEVEL)  # refused, it leaves the shared connection as it was
     if not should(response.kind is Kind.ERROR, f"the unknown level {NOT_A_LEVEL!r} was accepted"):
         return
-    should(response.error_code == INVALID_PARAMS,
-           f"an unknown level should get -32602, got {response.error_code!r}")
+    should(response.error_code == INVALID_PARAMS, f"an unknown level should get -32602, got {response.error_code!r}")
 
 
 @requirement("logging-002", "2026-07-28/logging-004")
@@ -156,11 +171,14 @@ def test_logging_respects_level(mcp, mcp_target, revision):
     if quiet is None:
         not_applicable('setLevel "emergency" was refused (see test_logging_set_level)')
     below = [describe(m) for m in quiet if level_of(m) not in (None, "emergency")]
-    should(not below, f'{len(below)} log message(s) below "emergency" arrived after asking for it: '
-           + "; ".join(below[:3]))
+    should(
+        not below, f'{len(below)} log message(s) below "emergency" arrived after asking for it: ' + "; ".join(below[:3])
+    )
     if not below and not logs_at(session, "debug", mcp_target.call_tools):
-        not_applicable('the server sent no log messages, even at level "debug", during the requests made '
-                       f"(ordinary requests and {tool_calls(session)} tool call(s))")
+        not_applicable(
+            'the server sent no log messages, even at level "debug", during the requests made '
+            f"(ordinary requests and {tool_calls(session)} tool call(s))"
+        )
 
 
 # -- sweeps: every log message of the run --------------------------------------------------
@@ -168,8 +186,10 @@ def held_connections(target, revision: str) -> list[tuple[str, object]]:
     """(name, session) of each connection the suite keeps open for `revision`, watched by
     the calling check (their wire validity is judged elsewhere)."""
     held = [("the shared connection", target.shared(revision))]
-    held += [(f"the exchange of client profile {profile!r}", exchange(target, revision, profile).session)
-             for profile in PROFILES]
+    held += [
+        (f"the exchange of client profile {profile!r}", exchange(target, revision, profile).session)
+        for profile in PROFILES
+    ]
     own = target.__dict__.get(LEVEL_CONNECTIONS, {}).get(revision)
     if own is not None:
         held.append(("test_logging_respects_level's connection", own))
@@ -215,10 +235,14 @@ def test_log_messages_need_capability(mcp_target, revision):
     if not undeclared:
         not_applicable("the server declares the logging capability")
     found = [(name, log_messages(session.received())) for name, session in undeclared]
-    expect(not any(messages for _, messages in found),
-           "log messages arrived, but the server declares no logging capability:\n" + by_connection(found))
-    not_applicable(f"the server declares no logging capability and sent no log message on {len(undeclared)} "
-                   "connection(s), tool calls included: the rule was not exercised")
+    expect(
+        not any(messages for _, messages in found),
+        "log messages arrived, but the server declares no logging capability:\n" + by_connection(found),
+    )
+    not_applicable(
+        f"the server declares no logging capability and sent no log message on {len(undeclared)} "
+        "connection(s), tool calls included: the rule was not exercised"
+    )
 
 
 @sweep
@@ -233,9 +257,12 @@ def test_log_messages_only_when_asked(mcp_target, revision):
     modern_only(revision)
     held = held_connections(mcp_target, revision)
     found = [(name, unasked_logs(session)) for name, session in held]
-    expect(not any(messages for _, messages in found), "log messages arrived while no request in flight had "
-                                                      f"asked for logs ({LOG_LEVEL_META} in _meta):\n"
-                                                      + by_connection(found))
+    expect(
+        not any(messages for _, messages in found),
+        "log messages arrived while no request in flight had "
+        f"asked for logs ({LOG_LEVEL_META} in _meta):\n" + by_connection(found),
+    )
     if not any(log_messages(session.received()) for _, session in held):
-        not_applicable(f"the server sent no log message on the {len(held)} connections held, "
-                       "tool calls included: nothing to judge")
+        not_applicable(
+            f"the server sent no log message on the {len(held)} connections held, tool calls included: nothing to judge"
+        )

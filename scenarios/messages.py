@@ -33,8 +33,7 @@ def test_response_id_echoed(mcp, revision):
     7 is not the string "7"), for integer and string ids alike."""
     for request_id in (7_000_001, "conformance-id-\u03a9"):
         response = mcp.request(mcp.probe_method, id=request_id)
-        expect(jsonrpc.same_id(request_id, response.id),
-               f"sent id {request_id!r}, the response has id {response.id!r}")
+        expect(jsonrpc.same_id(request_id, response.id), f"sent id {request_id!r}, the response has id {response.id!r}")
 
 
 @requirement("basic-003", "2026-07-28/basic-003")
@@ -42,8 +41,10 @@ def test_requests_answered(mcp, revision):
     """Every request gets a response (JSON-RPC 2.0): the probe request of the era and a
     list request, on the connection the other checks share. A connection that stops
     answering is failed here once; the revision's later checks are BLOCKED."""
-    for method in (mcp.probe_method, "tools/list" if "tools" in (mcp.init_result or {}).get("capabilities", {})
-                   else mcp.probe_method):
+    for method in (
+        mcp.probe_method,
+        "tools/list" if "tools" in (mcp.init_result or {}).get("capabilities", {}) else mcp.probe_method,
+    ):
         mcp.request(method)
 
 
@@ -64,8 +65,10 @@ def test_unknown_method(mcp, revision):
     code for it is -32601 (Method not found)."""
     response = mcp.request(UNKNOWN_METHOD)
     expect(response.kind is Kind.ERROR, f"{UNKNOWN_METHOD} does not exist, yet the server answered a result")
-    should(response.error_code == jsonrpc.METHOD_NOT_FOUND,
-           f"the error code for an unknown method should be -32601, got {response.error_code!r}")
+    should(
+        response.error_code == jsonrpc.METHOD_NOT_FOUND,
+        f"the error code for an unknown method should be -32601, got {response.error_code!r}",
+    )
 
 
 @requirement("basic-013")
@@ -121,8 +124,10 @@ def test_invalid_request(mcp_connect, revision):
         expect(answer.kind is Kind.ERROR, f"a request with {what} must not get a result: {answer.text()}")
         readable_id = jsonrpc.decode(data).id if isinstance(jsonrpc.decode(data).id, (str, int)) else None
         expect(answer.id in (None, readable_id), f"the error for a request with {what} has id {answer.id!r}")
-        should(answer.error_code == jsonrpc.INVALID_REQUEST,
-               f"an invalid request ({what}) should get -32600, got {answer.error_code!r}")
+        should(
+            answer.error_code == jsonrpc.INVALID_REQUEST,
+            f"an invalid request ({what}) should get -32600, got {answer.error_code!r}",
+        )
 
 
 @requirement("basic-003")
@@ -165,8 +170,10 @@ def test_batch_rejected(mcp_connect, revision):
     received = session.arrived_after(mark, session.barrier())
     processed = [m for m in received if m.kind is Kind.BATCH or m.id in BATCH_IDS]
     if processed:
-        info("the server still processes JSON-RPC batches, which this revision removed: "
-             + "; ".join(m.text() for m in processed))
+        info(
+            "the server still processes JSON-RPC batches, which this revision removed: "
+            + "; ".join(m.text() for m in processed)
+        )
     elif not any(m.kind is Kind.ERROR for m in received):
         info("the server ignored the batch silently (an error response is also fine)")
 

@@ -6,12 +6,13 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/versioning
       https://modelcontextprotocol.io/specification/2026-07-28/server/utilities/caching
 """
 
+from conformance.scenarios.mrtr import modern_exchanges
+
 from conformance import jsonrpc, ledger
 from conformance.checks import expect, fail, info, modern_only, not_applicable, requirement, should
 from conformance.discovery import declares
 from conformance.jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
 from conformance.schema import legacy_revisions
-from conformance.scenarios.mrtr import modern_exchanges
 from conformance.session import META, is_input_required
 
 NEVER_A_REVISION = "1999-01-01"
@@ -40,11 +41,14 @@ def test_discover_result(mcp, revision):
     modern_only(revision)
     result = mcp.init_result or {}
     # This check owns these members' schema; resultType and caching hints are other checks'.
-    violations = ledger.about_members(mcp.schema.validate(result, "DiscoverResult", "$.result"),
-                                      ("supportedVersions", "capabilities"))
+    violations = ledger.about_members(
+        mcp.schema.validate(result, "DiscoverResult", "$.result"), ("supportedVersions", "capabilities")
+    )
     if violations:
-        fail("the server/discover result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
-             ledger.schema_signatures(violations, "server/discover"))
+        fail(
+            "the server/discover result breaks the schema:\n  " + "\n  ".join(map(str, violations)),
+            ledger.schema_signatures(violations, "server/discover"),
+        )
     versions = result.get("supportedVersions")
     expect(isinstance(versions, list) and versions, f"supportedVersions must list versions, got {versions!r}")
     expect(revision in versions, f"the server serves {revision} but supportedVersions is {versions}")
@@ -57,8 +61,10 @@ def test_result_type(mcp, revision):
     modern_only(revision)
     for method, result in _cacheable_results(mcp).items():
         expect("resultType" in result, f"the {method} result has no resultType")
-        expect(result["resultType"] == "complete", f"{method}: resultType {result['resultType']!r}, "
-                                                   "expected 'complete' for a finished request")
+        expect(
+            result["resultType"] == "complete",
+            f"{method}: resultType {result['resultType']!r}, expected 'complete' for a finished request",
+        )
 
 
 @requirement("2026-07-28/versioning-001", "2026-07-28/schema-007")
@@ -68,11 +74,15 @@ def test_unsupported_version_error(mcp, revision):
     modern_only(revision)
     response = mcp.request("server/discover", {"_meta": {META + "protocolVersion": NEVER_A_REVISION}})
     expect(response.kind is Kind.ERROR, f"asked for {NEVER_A_REVISION}, the server answered a result")
-    expect(response.error_code == UNSUPPORTED_PROTOCOL_VERSION,
-           f"an unsupported version must get -32022, got {response.error_code!r}")
+    expect(
+        response.error_code == UNSUPPORTED_PROTOCOL_VERSION,
+        f"an unsupported version must get -32022, got {response.error_code!r}",
+    )
     data = response.error.get("data") or {}
-    expect(isinstance(data.get("supported"), list) and data["supported"],
-           f"the error data must list the supported versions, got {data!r}")
+    expect(
+        isinstance(data.get("supported"), list) and data["supported"],
+        f"the error data must list the supported versions, got {data!r}",
+    )
     expect(data.get("requested") == NEVER_A_REVISION, f"data.requested must echo {NEVER_A_REVISION!r}")
 
 
@@ -94,8 +104,10 @@ def test_removed_methods_refused(mcp, revision):
     for method, params in (("ping", None), ("logging/setLevel", {"level": "info"})):
         response = mcp.request(method, params)
         if should(response.kind is Kind.ERROR, f"{method} was served in {revision}, which removed it"):
-            should(response.error_code == jsonrpc.METHOD_NOT_FOUND,
-                   f"{method}: -32601 fits a removed method, got {response.error_code!r}")
+            should(
+                response.error_code == jsonrpc.METHOD_NOT_FOUND,
+                f"{method}: -32601 fits a removed method, got {response.error_code!r}",
+            )
 
 
 @requirement("2026-07-28/basic-060", "2026-07-28/discover-003")
@@ -107,9 +119,15 @@ def test_server_identifies_itself(mcp, revision):
         should(isinstance(server_info, dict), f"the {method} result has no serverInfo in _meta")
 
 
-@requirement("2026-07-28/caching-001", "2026-07-28/caching-002", "2026-07-28/caching-003",
-             "2026-07-28/caching-004", "2026-07-28/caching-005", "2026-07-28/caching-006",
-             "2026-07-28/caching-016")
+@requirement(
+    "2026-07-28/caching-001",
+    "2026-07-28/caching-002",
+    "2026-07-28/caching-003",
+    "2026-07-28/caching-004",
+    "2026-07-28/caching-005",
+    "2026-07-28/caching-006",
+    "2026-07-28/caching-016",
+)
 def test_caching_hints(mcp, revision):
     """Complete results of discover, the list methods and resources/read carry caching
     hints: `ttlMs` (an integer, zero or more) and `cacheScope`."""
@@ -142,8 +160,11 @@ def _capabilities_asked(made) -> dict[str, set[str]]:
     for one in made:
         for round_ in one.session.input_required:
             requests = round_.response.result.get("inputRequests")
-            methods = {r.get("method") for r in (requests.values() if isinstance(requests, dict) else [])
-                       if isinstance(r, dict)}
+            methods = {
+                r.get("method")
+                for r in (requests.values() if isinstance(requests, dict) else [])
+                if isinstance(r, dict)
+            }
             needs = {CAPABILITY_OF[m] for m in methods if m in CAPABILITY_OF}
             if round_.method == "tools/call" and needs:
                 asked.setdefault(str(round_.params.get("name")), set()).update(needs)
@@ -160,20 +181,35 @@ def test_missing_client_capability(mcp_target, revision):
     that asked a declaring client for input should answer a client declaring nothing with
     -32021 (warning: the tool may also manage without)."""
     made = modern_exchanges(mcp_target, revision)
-    refusals = [m for one in made for m in one.received() if m.kind is Kind.ERROR
-                and m.error_code == MISSING_REQUIRED_CLIENT_CAPABILITY]
+    refusals = [
+        m
+        for one in made
+        for m in one.received()
+        if m.kind is Kind.ERROR and m.error_code == MISSING_REQUIRED_CLIENT_CAPABILITY
+    ]
     for error in refusals:
         data = error.error.get("data")
         required = data.get("requiredCapabilities") if isinstance(data, dict) else None
-        expect(isinstance(required, dict) and required,
-               f"error -32021 (id {error.id!r}) must name the missing capabilities in data.requiredCapabilities, "
-               f"got data {str(data)[:200]}")
+        expect(
+            isinstance(required, dict) and required,
+            f"error -32021 (id {error.id!r}) must name the missing capabilities in data.requiredCapabilities, "
+            f"got data {str(data)[:200]}",
+        )
     asked = _capabilities_asked(made)
     bare = next(one for one in made if one.profile == "none")
-    answered = [c for c in bare.calls if c.name in asked and c.response is not None
-                and c.response.kind is Kind.RESULT and not is_input_required(c.response)]
+    answered = [
+        c
+        for c in bare.calls
+        if c.name in asked
+        and c.response is not None
+        and c.response.kind is Kind.RESULT
+        and not is_input_required(c.response)
+    ]
     for call in answered:
-        should(False, f"tool {call.name} asks for {sorted(asked[call.name])} when the client declares it, but a "
-                      "client declaring no capabilities got a result, not error -32021")
+        should(
+            False,
+            f"tool {call.name} asks for {sorted(asked[call.name])} when the client declares it, but a "
+            "client declaring no capabilities got a result, not error -32021",
+        )
     if not refusals and not answered:
         not_applicable("no request was refused with -32021 and no tool asked for input it could do without")

@@ -18,10 +18,17 @@ Spec: https://modelcontextprotocol.io/specification/2026-07-28/basic/patterns/mr
 
 from __future__ import annotations
 
+from conformance.scenarios.client_features import (
+    PROFILES,
+    ClientExchange,
+    elicitation_modes,
+    exchange,
+    judge_pairing,
+    valid_url,
+)
+
 from conformance.checks import current, expect, modern_only, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
-from conformance.scenarios.client_features import (PROFILES, ClientExchange, elicitation_modes, exchange,
-                                                   judge_pairing, valid_url)
 from conformance.session import MRTR_METHODS
 
 CLIENT_REQUESTS = ("elicitation/create", "sampling/createMessage", "roots/list")  # what inputRequests may hold
@@ -36,8 +43,10 @@ def modern_exchanges(target, revision: str) -> list[ClientExchange]:
     for one in made:
         current().watch(one.session, since=one.started_at)
     if not any(one.calls for one in made):
-        not_applicable("no tool could be called, so the server had no occasion to ask for input: "
-                       + "; ".join(dict.fromkeys(note for one in made for note in one.notes)))
+        not_applicable(
+            "no tool could be called, so the server had no occasion to ask for input: "
+            + "; ".join(dict.fromkeys(note for one in made for note in one.notes))
+        )
     return made
 
 
@@ -54,7 +63,7 @@ def input_requests(made: list[ClientExchange]):
     found = []
     for one, round_ in input_rounds(made):
         asked = round_.response.result.get("inputRequests")
-        for key, request in (asked.items() if isinstance(asked, dict) else []):
+        for key, request in asked.items() if isinstance(asked, dict) else []:
             found.append((one, f"{round_.method} (id {round_.response.id!r}) inputRequests[{key!r}]", request))
     if not found:
         not_applicable("no InputRequiredResult held inputRequests")
@@ -79,9 +88,15 @@ def test_input_required_result_shape(mcp_target, revision):
     expect(not problems, "\n".join(problems))
 
 
-@requirement("2026-07-28/mrtr-011", "2026-07-28/elicitation-011", "2026-07-28/elicitation-012",
-             "2026-07-28/elicitation-016", "2026-07-28/elicitation-018", "2026-07-28/elicitation-019",
-             "2026-07-28/sampling-015")
+@requirement(
+    "2026-07-28/mrtr-011",
+    "2026-07-28/elicitation-011",
+    "2026-07-28/elicitation-012",
+    "2026-07-28/elicitation-016",
+    "2026-07-28/elicitation-018",
+    "2026-07-28/elicitation-019",
+    "2026-07-28/sampling-015",
+)
 def test_input_requests_valid(mcp_target, revision):
     """Each input request is an elicitation/create (form mode, which may leave `mode` out,
     with a requestedSchema; or URL mode with a valid url), a sampling/createMessage (its
@@ -116,8 +131,7 @@ def undeclared(request: dict, caps: dict, revision: str) -> str:
     return ""
 
 
-@requirement("2026-07-28/mrtr-022", "2026-07-28/mrtr-023", "2026-07-28/elicitation-009",
-             "2026-07-28/sampling-007")
+@requirement("2026-07-28/mrtr-022", "2026-07-28/mrtr-023", "2026-07-28/elicitation-009", "2026-07-28/sampling-007")
 def test_input_requests_declared(mcp_target, revision):
     """Input requests ask only for what the client declared in its clientCapabilities:
     sampling (with tools only under sampling.tools), elicitation in a declared mode, roots."""
@@ -125,8 +139,9 @@ def test_input_requests_declared(mcp_target, revision):
     for one, where, request in input_requests(modern_exchanges(mcp_target, revision)):
         missing = undeclared(request, one.capabilities, revision) if isinstance(request, dict) else ""
         if missing:
-            problems.append(f"{where} needs {missing}, which the client did not declare "
-                            f"(clientCapabilities {one.capabilities})")
+            problems.append(
+                f"{where} needs {missing}, which the client did not declare (clientCapabilities {one.capabilities})"
+            )
     expect(not problems, "\n".join(problems))
 
 
@@ -136,8 +151,12 @@ def test_no_server_requests_in_modern_era(mcp_target, revision):
     an InputRequiredResult, never with a request of its own."""
     made = modern_exchanges(mcp_target, revision)
     sent = [m for one in made for m in one.received() if m.kind is Kind.REQUEST and m.method in CLIENT_REQUESTS]
-    expect(not sent, "the server sent " + ", ".join(f"{m.method} (id {m.id!r})" for m in sent[:5])
-           + " as server-to-client requests; in 2026-07-28 it asks inside an InputRequiredResult")
+    expect(
+        not sent,
+        "the server sent "
+        + ", ".join(f"{m.method} (id {m.id!r})" for m in sent[:5])
+        + " as server-to-client requests; in 2026-07-28 it asks inside an InputRequiredResult",
+    )
 
 
 @requirement("2026-07-28/sampling-010", "2026-07-28/sampling-011", "2026-07-28/sampling-031")
@@ -146,9 +165,15 @@ def test_input_sampling_tool_results_paired(mcp_target, revision):
     followed at once by a user message of exactly their tool results (matching
     `toolUseId`), and tool results are never mixed with other content."""
     asked = input_requests(modern_exchanges(mcp_target, revision))
-    judge_pairing([(where, request["params"]) for _, where, request in asked
-                   if isinstance(request, dict) and request.get("method") == "sampling/createMessage"
-                   and isinstance(request.get("params"), dict)])
+    judge_pairing(
+        [
+            (where, request["params"])
+            for _, where, request in asked
+            if isinstance(request, dict)
+            and request.get("method") == "sampling/createMessage"
+            and isinstance(request.get("params"), dict)
+        ]
+    )
 
 
 @requirement("2026-07-28/mrtr-036")
@@ -156,8 +181,11 @@ def test_missing_input_asked_again(mcp_target, revision):
     """A retry that echoes the requestState but leaves out the input the server asked for
     should get a new InputRequiredResult (or, if the input was not needed after all, the
     result), not an error."""
-    asking = [(one, r) for one, r in input_rounds(modern_exchanges(mcp_target, revision))
-              if isinstance(r.response.result.get("inputRequests"), dict) and r.response.result["inputRequests"]]
+    asking = [
+        (one, r)
+        for one, r in input_rounds(modern_exchanges(mcp_target, revision))
+        if isinstance(r.response.result.get("inputRequests"), dict) and r.response.result["inputRequests"]
+    ]
     if not asking:
         not_applicable("no InputRequiredResult held inputRequests")
     one, round_ = asking[0]
@@ -165,5 +193,8 @@ def test_missing_input_asked_again(mcp_target, revision):
     if "requestState" in round_.response.result:
         retry["requestState"] = round_.response.result["requestState"]
     response = one.session.request(round_.method, retry, answer_input=False)
-    should(response.kind is not Kind.ERROR, f"{round_.method} retried without the requested inputResponses got "
-                                            f"error {response.error_code}; the server should ask again")
+    should(
+        response.kind is not Kind.ERROR,
+        f"{round_.method} retried without the requested inputResponses got "
+        f"error {response.error_code}; the server should ask again",
+    )

@@ -12,11 +12,12 @@ Scenario list: the official suite's server scenarios (@modelcontextprotocol/conf
 
 from __future__ import annotations
 
+from conformance.scenarios.progress import TRAILING_WINDOW, progress_notices, response_index
+from conformance.scenarios.prompts import content_problems, get_prompt, listed_prompts
+
 from conformance.checks import expect, not_applicable, requirement, should
 from conformance.discovery import ToolCall, call_tool, declares, issued_token, list_all, listed_tools
 from conformance.jsonrpc import METHOD_NOT_FOUND, Kind
-from conformance.scenarios.progress import TRAILING_WINDOW, progress_notices, response_index
-from conformance.scenarios.prompts import content_problems, get_prompt, listed_prompts
 
 SIMPLE_TEXT = "This is a simple text response for testing."
 SIMPLE_PROMPT_TEXT = "This is a simple prompt for testing."
@@ -65,14 +66,17 @@ def binary_content(call: ToolCall, kind: str) -> dict:
     expect(blocks, f"{call.name} returned no {kind} content: {call.response.text()[:300]}")
     problems = content_problems(blocks[0])
     expect(not problems, f"{call.name}: " + "; ".join(problems))
-    should(str(blocks[0].get("mimeType", "")).startswith(f"{kind}/"),
-           f"{call.name}: the mimeType of {kind} content should be {kind}/..., got {blocks[0].get('mimeType')!r}")
+    should(
+        str(blocks[0].get("mimeType", "")).startswith(f"{kind}/"),
+        f"{call.name}: the mimeType of {kind} content should be {kind}/..., got {blocks[0].get('mimeType')!r}",
+    )
     return blocks[0]
 
 
 def texts(blocks: list[dict]) -> list[str]:
-    return [b["text"] for b in blocks
-            if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)]
+    return [
+        b["text"] for b in blocks if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+    ]
 
 
 # -- tools -----------------------------------------------------------------------------------
@@ -127,8 +131,11 @@ def test_tools_call_error(mcp, mcp_target, revision):
     call = call_tool(mcp, fixture_tool(mcp, "test_error_handling", mcp_target.call_tools), {}, with_progress=False)
     expect(not call.failure, f"tools/call test_error_handling: {call.failure}")
     if call.response.kind is Kind.ERROR:
-        should(False, "test_error_handling's failure came as a JSON-RPC error; tool failures should be "
-                      "reported in the result with isError: true")
+        should(
+            False,
+            "test_error_handling's failure came as a JSON-RPC error; tool failures should be "
+            "reported in the result with isError: true",
+        )
         return
     expect(call.response.result.get("isError") is True, "test_error_handling's result does not say isError: true")
     should(any(texts(blocks_of(call, "text"))), "test_error_handling's error result carries no text")
@@ -166,10 +173,14 @@ def test_prompts_list(mcp, revision):
     with_args = next((p for p in prompts if p["name"] == "test_prompt_with_arguments"), None)
     if with_args is not None:
         declared = {a.get("name"): a for a in with_args.get("arguments") or [] if isinstance(a, dict)}
-        expect({"arg1", "arg2"} <= set(declared), f"test_prompt_with_arguments lists arguments {sorted(declared)}, "
-                                                  "not arg1 and arg2")
-        should(all(declared[a].get("required") is True for a in ("arg1", "arg2")),
-               "test_prompt_with_arguments should mark arg1 and arg2 as required")
+        expect(
+            {"arg1", "arg2"} <= set(declared),
+            f"test_prompt_with_arguments lists arguments {sorted(declared)}, not arg1 and arg2",
+        )
+        should(
+            all(declared[a].get("required") is True for a in ("arg1", "arg2")),
+            "test_prompt_with_arguments should mark arg1 and arg2 as required",
+        )
     undescribed = [p["name"] for p in prompts if not p.get("description")]
     should(not undescribed, f"prompts without a description: {', '.join(undescribed)}")
 
@@ -192,8 +203,9 @@ def test_prompts_get_simple(mcp, revision):
     """prompts-get-simple: test_simple_prompt, fetched without arguments, returns at least
     one message (the fixture's text is "This is a simple prompt for testing.")."""
     found = message_texts(fixture_messages(mcp, "test_simple_prompt", None))
-    should(SIMPLE_PROMPT_TEXT in found, f"test_simple_prompt's texts are {found}, not the fixture's "
-                                        f"{SIMPLE_PROMPT_TEXT!r}")
+    should(
+        SIMPLE_PROMPT_TEXT in found, f"test_simple_prompt's texts are {found}, not the fixture's {SIMPLE_PROMPT_TEXT!r}"
+    )
 
 
 @requirement("basic-008")
@@ -210,13 +222,18 @@ def test_prompts_get_with_image(mcp, revision):
     """prompts-get-with-image: test_prompt_with_image returns a message with image content
     whose data is base64, with an image MIME type."""
     messages = fixture_messages(mcp, "test_prompt_with_image", None)
-    images = [m["content"] for m in messages if isinstance(m, dict) and isinstance(m.get("content"), dict)
-              and m["content"].get("type") == "image"]
+    images = [
+        m["content"]
+        for m in messages
+        if isinstance(m, dict) and isinstance(m.get("content"), dict) and m["content"].get("type") == "image"
+    ]
     expect(images, "test_prompt_with_image returned no image content")
     problems = content_problems(images[0])
     expect(not problems, "; ".join(problems))
-    should(str(images[0].get("mimeType", "")).startswith("image/"),
-           f"the image's mimeType should be image/..., got {images[0].get('mimeType')!r}")
+    should(
+        str(images[0].get("mimeType", "")).startswith("image/"),
+        f"the image's mimeType should be image/..., got {images[0].get('mimeType')!r}",
+    )
 
 
 # -- completion ------------------------------------------------------------------------------
@@ -228,8 +245,13 @@ def test_completion_complete(mcp, revision):
     fixture_prompt(mcp, "test_prompt_with_arguments")
     if revision >= COMPLETIONS_SINCE and declares(mcp, "completions") is None:
         not_applicable("the server does not declare the completions capability")
-    response = mcp.request("completion/complete", {"ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
-                                                   "argument": {"name": "arg1", "value": "par"}})
+    response = mcp.request(
+        "completion/complete",
+        {
+            "ref": {"type": "ref/prompt", "name": "test_prompt_with_arguments"},
+            "argument": {"name": "arg1", "value": "par"},
+        },
+    )
     if revision < COMPLETIONS_SINCE and response.error_code == METHOD_NOT_FOUND:
         not_applicable("completion/complete is not offered (-32601)")
     expect(response.kind is Kind.RESULT, f"completion/complete got error {response.error}")

@@ -22,8 +22,7 @@ NEVER_A_CURSOR = "mcp-conformance/not-a-cursor-this-server-issued"
 
 def declared_lists(session) -> list[tuple[str, str]]:
     """(method, key) of every list method of a capability the server declared."""
-    return [pair for capability, pairs in LISTS.items() if declares(session, capability) is not None
-            for pair in pairs]
+    return [pair for capability, pairs in LISTS.items() if declares(session, capability) is not None for pair in pairs]
 
 
 def relisted(session, method: str, key: str) -> Listing:
@@ -74,11 +73,15 @@ def test_pagination_invalid_cursor(mcp, revision):
         if response.error_code == METHOD_NOT_FOUND:
             continue  # a list the server does not offer (its capability check judges that)
         if response.kind is Kind.RESULT:
-            should(False, f"{method} answered the invalid cursor {NEVER_A_CURSOR!r} with a result; "
-                          "it should be error -32602")
+            should(
+                False,
+                f"{method} answered the invalid cursor {NEVER_A_CURSOR!r} with a result; it should be error -32602",
+            )
         else:
-            should(response.error_code == INVALID_PARAMS,
-                   f"{method}: an invalid cursor should get -32602, got {response.error_code!r}")
+            should(
+                response.error_code == INVALID_PARAMS,
+                f"{method}: an invalid cursor should get -32602, got {response.error_code!r}",
+            )
 
 
 def scope_problem(method: str, listing: Listing) -> str | None:

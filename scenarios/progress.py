@@ -25,12 +25,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+from conformance.scenarios.tools import EXERCISE, PROGRESS, Exercise, exercised, is_progress_for
+
 from conformance import generate
 from conformance.checks import blocked, current, expect, fail, not_applicable, requirement, should
-from conformance.jsonrpc import Kind
 from conformance.discovery import ToolCall, call_params, input_schema, issued_token, new_token
+from conformance.jsonrpc import Kind
 from conformance.occasions import uses
-from conformance.scenarios.tools import EXERCISE, PROGRESS, Exercise, exercised, is_progress_for
 from conformance.transport import TransportError
 
 TRAILING_WINDOW = 0.05  # seconds to wait for progress that trails the last response (unordered transports)
@@ -47,8 +48,14 @@ STEP_WORDS = {"steps", "count", "iterations", "repeat", "repeats", "ticks", "loo
 # -- the transcript's order ---------------------------------------------------------------------
 def entry_of(session, message, since: int = 0) -> int | None:
     """The transcript index of the entry that received `message` (None if it is not there)."""
-    return next((i for i in range(since, len(session.transcript))
-                 if message is not None and session.transcript[i].message is message), None)
+    return next(
+        (
+            i
+            for i in range(since, len(session.transcript))
+            if message is not None and session.transcript[i].message is message
+        ),
+        None,
+    )
 
 
 # -- what the exercise drew -----------------------------------------------------------------------
@@ -62,10 +69,15 @@ class Notice:
 
 
 def progress_notices(session, since: int) -> list[Notice]:
-    return [Notice(i, e.message.params.get("progressToken"), e.message.params.get("progress"))
-            for i, e in enumerate(session.transcript[since:], since)
-            if e.direction == "<-" and e.message and e.message.kind is Kind.NOTIFICATION
-            and e.message.method == PROGRESS and isinstance(e.message.params, dict)]
+    return [
+        Notice(i, e.message.params.get("progressToken"), e.message.params.get("progress"))
+        for i, e in enumerate(session.transcript[since:], since)
+        if e.direction == "<-"
+        and e.message
+        and e.message.kind is Kind.NOTIFICATION
+        and e.message.method == PROGRESS
+        and isinstance(e.message.params, dict)
+    ]
 
 
 def response_index(session, call: ToolCall) -> int | None:
@@ -85,13 +97,18 @@ def observed(target, shared, revision: str) -> tuple[Exercise, list[Notice]]:
         exercise.settled = True
     notices = progress_notices(session, exercise.started_at)
     if not notices:
-        not_applicable(f"the server sent no progress for {len(exercise.calls)} tool calls that asked for it "
-                       "(sending none is allowed)")
-    mistyped = sorted({repr(n.token) for n in notices
-                       if isinstance(n.token, bool) or not isinstance(n.token, (str, int))})
+        not_applicable(
+            f"the server sent no progress for {len(exercise.calls)} tool calls that asked for it "
+            "(sending none is allowed)"
+        )
+    mistyped = sorted(
+        {repr(n.token) for n in notices if isinstance(n.token, bool) or not isinstance(n.token, (str, int))}
+    )
     if mistyped:  # tokens of no valid type cannot be told apart or matched to requests
-        blocked(f"progress notifications carry tokens that are neither strings nor integers: {', '.join(mistyped)}",
-                "test_progress_tokens_typed")
+        blocked(
+            f"progress notifications carry tokens that are neither strings nor integers: {', '.join(mistyped)}",
+            "test_progress_tokens_typed",
+        )
     return exercise, notices
 
 
@@ -129,8 +146,11 @@ def test_progress_increases(mcp, mcp_target, revision):
     by_token = defaultdict(list)
     for notice in notices:
         by_token[repr(notice.token)].append(notice.progress)
-    stalled = {token: values for token, values in by_token.items()
-               if any(not later > earlier for earlier, later in zip(values, values[1:]))}
+    stalled = {
+        token: values
+        for token, values in by_token.items()
+        if any(not later > earlier for earlier, later in zip(values, values[1:]))
+    }
     expect(not stalled, "progress does not increase: " + "; ".join(f"token {t}: {v}" for t, v in stalled.items()))
 
 
@@ -146,8 +166,11 @@ def test_no_progress_after_response(mcp, mcp_target, revision):
         answered_at = response_index(exercise.session, call)
         if answered_at is None:
             continue
-        values = [n.progress for n in notices
-                  if n.token == call.token and exercise.session.received_after(n.index, answered_at)]
+        values = [
+            n.progress
+            for n in notices
+            if n.token == call.token and exercise.session.received_after(n.index, answered_at)
+        ]
         if values:
             late.append(f"{call.name} (token {call.token!r}): progress {values} after the response")
     expect(not late, "\n".join(late))
@@ -158,8 +181,11 @@ def progress_while_running(session, call: ToolCall, notices: list[Notice]) -> in
     """How many progress notifications `call` drew before its response (all of them when it
     had none: the suite gave up on it while it was still running)."""
     answered_at = response_index(session, call)
-    return sum(1 for n in notices if n.token == call.token
-               and (answered_at is None or session.received_after(answered_at, n.index)))
+    return sum(
+        1
+        for n in notices
+        if n.token == call.token and (answered_at is None or session.received_after(answered_at, n.index))
+    )
 
 
 def call_seen_running(session, exercise: Exercise, notices: list[Notice]) -> ToolCall:
@@ -168,10 +194,18 @@ def call_seen_running(session, exercise: Exercise, notices: list[Notice]) -> Too
     the one with the most progress."""
     running = [c for c in exercise.calls if progress_while_running(session, c, notices)]
     if not running:
-        not_applicable("no tool call reported progress before its response, so no request is known to "
-                       "run long enough to be cancelled")
-    return max(running, key=lambda c: (bool(knobs(c.tool, DURATION_WORDS)), bool(knobs(c.tool, STEP_WORDS)),
-                                       progress_while_running(session, c, notices)))
+        not_applicable(
+            "no tool call reported progress before its response, so no request is known to "
+            "run long enough to be cancelled"
+        )
+    return max(
+        running,
+        key=lambda c: (
+            bool(knobs(c.tool, DURATION_WORDS)),
+            bool(knobs(c.tool, STEP_WORDS)),
+            progress_while_running(session, c, notices),
+        ),
+    )
 
 
 def words(name: str) -> set[str]:
@@ -184,8 +218,11 @@ def knobs(tool: dict, vocabulary: set[str]) -> list[str]:
     properties = input_schema(tool).get("properties")
     if not isinstance(properties, dict):
         return []
-    return [name for name, schema in properties.items() if isinstance(schema, dict)
-            and schema.get("type") in ("integer", "number") and words(name) & vocabulary]
+    return [
+        name
+        for name, schema in properties.items()
+        if isinstance(schema, dict) and schema.get("type") in ("integer", "number") and words(name) & vocabulary
+    ]
 
 
 def bounded(schema: dict, value: float):
@@ -249,8 +286,14 @@ def silence_window(expected: float, elapsed: float, timeout: float) -> float:
 
 
 @uses(EXERCISE)
-@requirement("cancellation-005", "cancellation-007", "cancellation-012", "2026-07-28/cancellation-014",
-             "2026-07-28/cancellation-016", "2026-07-28/cancellation-021")
+@requirement(
+    "cancellation-005",
+    "cancellation-007",
+    "cancellation-012",
+    "2026-07-28/cancellation-014",
+    "2026-07-28/cancellation-016",
+    "2026-07-28/cancellation-021",
+)
 def test_cancelled_request_not_answered(mcp, mcp_target, revision):
     """A tool call cancelled (notifications/cancelled) while it is running, as its progress
     shows, should get no response. A server may ignore cancellation of work it cannot
@@ -268,8 +311,7 @@ def test_cancelled_request_not_answered(mcp, mcp_target, revision):
     plan = lasting(model, session.timeout)
     current().watch(session)
     sent, request_id, token = start_call(session, model.tool, plan.arguments)
-    running = session.wait_for(lambda m: request_id in session.responses or is_progress_for(m, token),
-                               session.timeout)
+    running = session.wait_for(lambda m: request_id in session.responses or is_progress_for(m, token), session.timeout)
     if running is None:
         session.cancel(request_id, "mcp-conformance: no progress in time")  # the check is done with it
         not_applicable(f"the repeated call of {model.name} reported no progress within {session.timeout:g} s")
@@ -283,15 +325,23 @@ def test_cancelled_request_not_answered(mcp, mcp_target, revision):
         fail(f"after a cancellation the server no longer answers ping: {error.reason}")
     if request_id not in session.responses:
         elapsed = session.transcript[cancelled].t - session.transcript[sent].t
-        session.wait_for(lambda m: request_id in session.responses,
-                         silence_window(plan.seconds, elapsed, session.timeout))
+        session.wait_for(
+            lambda m: request_id in session.responses, silence_window(plan.seconds, elapsed, session.timeout)
+        )
     answered = entry_of(session, session.responses.get(request_id), sent)
     called = f"{model.name} with {json.dumps(plan.arguments)[:200]} (id {request_id})"
     if answered is not None and not session.received_after(answered, cancelled):
-        not_applicable(f"the repeated call of {called} was answered before the cancellation was sent: "
-                       "it had already finished (a race the spec allows)")
+        not_applicable(
+            f"the repeated call of {called} was answered before the cancellation was sent: "
+            "it had already finished (a race the spec allows)"
+        )
     if answered is not None and not session.received_after(answered, pinged):
-        not_applicable(f"the repeated call of {called} was answered before the server answered the ping "
-                       "sent after the cancellation: the answer crossed the cancellation (a race the spec allows)")
-    should(answered is None, f"the cancelled call of {called} was still answered after the server had the "
-                             "cancellation; a cancelled request should get no response")
+        not_applicable(
+            f"the repeated call of {called} was answered before the server answered the ping "
+            "sent after the cancellation: the answer crossed the cancellation (a race the spec allows)"
+        )
+    should(
+        answered is None,
+        f"the cancelled call of {called} was still answered after the server had the "
+        "cancellation; a cancelled request should get no response",
+    )

@@ -24,14 +24,20 @@ def listed_prompts(session) -> list[dict]:
     """Every prompt on every page; not applicable when prompts are not declared."""
     if declares(session, "prompts") is None:
         not_applicable("the server does not declare the prompts capability")
-    return [prompt for prompt in list_all(session, "prompts/list", "prompts").items
-            if isinstance(prompt, dict) and isinstance(prompt.get("name"), str)]
+    return [
+        prompt
+        for prompt in list_all(session, "prompts/list", "prompts").items
+        if isinstance(prompt, dict) and isinstance(prompt.get("name"), str)
+    ]
 
 
 def argument_names(prompt: dict, required_only: bool = False) -> list[str]:
     arguments = prompt.get("arguments") if isinstance(prompt.get("arguments"), list) else []
-    return [a["name"] for a in arguments if isinstance(a, dict) and isinstance(a.get("name"), str)
-            and (a.get("required") is True or not required_only)]
+    return [
+        a["name"]
+        for a in arguments
+        if isinstance(a, dict) and isinstance(a.get("name"), str) and (a.get("required") is True or not required_only)
+    ]
 
 
 def filled(names: list[str]) -> dict[str, str]:
@@ -78,9 +84,18 @@ def message_blocks(result) -> list[dict]:
 
 
 # -- checks --------------------------------------------------------------------------------
-@requirement("prompts-003", "prompts-004", "prompts-005", "prompts-006", "prompts-007",
-             "2026-07-28/prompts-008", "2026-07-28/prompts-009", "2026-07-28/prompts-011",
-             "2026-07-28/prompts-012", "2026-07-28/prompts-013")
+@requirement(
+    "prompts-003",
+    "prompts-004",
+    "prompts-005",
+    "prompts-006",
+    "prompts-007",
+    "2026-07-28/prompts-008",
+    "2026-07-28/prompts-009",
+    "2026-07-28/prompts-011",
+    "2026-07-28/prompts-012",
+    "2026-07-28/prompts-013",
+)
 def test_prompts_answer_get(mcp, revision):
     """Every listed prompt, fetched with its required arguments filled with strings, is
     answered. An error is only noted (the values are arbitrary); a result's images and
@@ -101,8 +116,10 @@ def test_prompts_answer_get(mcp, revision):
         for block in message_blocks(response.result):
             problems += [f"{prompt['name']}: {p}" for p in content_problems(block)]
             resource = block.get("resource") if block.get("type") == "resource" else None
-            should(not isinstance(resource, dict) or resource.get("mimeType"),
-                   f"{prompt['name']}: embedded resource {resource and resource.get('uri')!r} has no mimeType")
+            should(
+                not isinstance(resource, dict) or resource.get("mimeType"),
+                f"{prompt['name']}: embedded resource {resource and resource.get('uri')!r} has no mimeType",
+            )
     expect(not problems, "\n".join(problems))
 
 
@@ -118,8 +135,10 @@ def test_prompt_missing_argument_rejected(mcp, revision):
     if response.kind is Kind.RESULT:
         should(False, f"prompts/get {prompt['name']!r} without its required argument {left_out!r} got a result")
         return
-    should(response.error_code == INVALID_PARAMS,
-           f"a missing required argument should get -32602, got {response.error_code!r}")
+    should(
+        response.error_code == INVALID_PARAMS,
+        f"a missing required argument should get -32602, got {response.error_code!r}",
+    )
 
 
 @requirement("prompts-008", "2026-07-28/prompts-014")
@@ -131,5 +150,6 @@ def test_unknown_prompt_rejected(mcp, revision):
     if response.kind is Kind.RESULT:
         should(False, f"prompts/get for the unknown prompt {UNKNOWN_PROMPT!r} got a result")
         return
-    should(response.error_code == INVALID_PARAMS,
-           f"an unknown prompt name should get -32602, got {response.error_code!r}")
+    should(
+        response.error_code == INVALID_PARAMS, f"an unknown prompt name should get -32602, got {response.error_code!r}"
+    )

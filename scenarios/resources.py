@@ -14,11 +14,12 @@ import re
 import uuid
 from collections import Counter
 
+from conformance.scenarios.pagination import listing_if_offered, relisted
+
 from conformance import ledger
 from conformance.checks import expect, fail, info, not_applicable, requirement, should
 from conformance.discovery import declares, list_all
 from conformance.jsonrpc import INVALID_PARAMS, Kind
-from conformance.scenarios.pagination import listing_if_offered, relisted
 
 READ_LIMIT = 20  # listed resources read (and subscribed to) per check
 RESOURCE_NOT_FOUND = -32002  # the code every legacy revision names for an unknown resource
@@ -81,8 +82,10 @@ def fixture_item(session, uri: str) -> dict:
     contents = response.result.get("contents")
     expect(isinstance(contents, list) and contents, f"reading {uri} returned no contents")
     item = next((c for c in contents if isinstance(c, dict) and c.get("uri") == uri), contents[0])
-    expect(isinstance(item, dict) and item.get("uri") == uri,
-           f"reading {uri} returned contents for {item.get('uri') if isinstance(item, dict) else item!r}")
+    expect(
+        isinstance(item, dict) and item.get("uri") == uri,
+        f"reading {uri} returned contents for {item.get('uri') if isinstance(item, dict) else item!r}",
+    )
     return item
 
 
@@ -111,8 +114,11 @@ def subscription_target(session) -> str:
 
 
 def updates(messages) -> list[str]:
-    return [(m.params or {}).get("uri") for m in messages
-            if m.kind is Kind.NOTIFICATION and m.method == "notifications/resources/updated"]
+    return [
+        (m.params or {}).get("uri")
+        for m in messages
+        if m.kind is Kind.NOTIFICATION and m.method == "notifications/resources/updated"
+    ]
 
 
 # -- discovery mode -----------------------------------------------------------------------
@@ -139,13 +145,17 @@ def expect_valid_pages(session, method: str, key: str, pages) -> None:
     what it finds, so the schema sweep does not report it again. The rest of a page (its
     resultType, caching hints, _meta) is judged by the checks that own those members and
     by the sweep."""
-    violations = [v for page in pages
-                  for v in session.schema.validate(page.result, session.schema.result_definition(method, False),
-                                                   "$.result")]
+    violations = [
+        v
+        for page in pages
+        for v in session.schema.validate(page.result, session.schema.result_definition(method, False), "$.result")
+    ]
     violations = ledger.about_members(violations, (key,))
     if violations:
-        fail(f"{method} pages break the schema:\n  " + "\n  ".join(map(str, violations[:10])),
-             ledger.schema_signatures(violations, method))
+        fail(
+            f"{method} pages break the schema:\n  " + "\n  ".join(map(str, violations[:10])),
+            ledger.schema_signatures(violations, method),
+        )
 
 
 @requirement("resources-006", "2026-07-28/resources-012")
@@ -245,8 +255,7 @@ def test_resource_updates_follow_subscription(mcp, mcp_connect, revision):
         not_applicable("resources.subscribe is not declared")
     session = mcp_connect()
     uris = listed_uris(session)[:READ_LIMIT]
-    subscribed = [uri for uri in uris
-                  if session.request("resources/subscribe", {"uri": uri}).kind is Kind.RESULT]
+    subscribed = [uri for uri in uris if session.request("resources/subscribe", {"uri": uri}).kind is Kind.RESULT]
     if not subscribed:
         not_applicable("no subscription succeeded (see test_resources_subscribe)")
     changed = session.wait_for(lambda m: bool(updates([m])), UPDATE_WINDOW)
@@ -254,8 +263,7 @@ def test_resource_updates_follow_subscription(mcp, mcp_connect, revision):
         not_applicable(f"none of the {len(subscribed)} subscribed resources changed within {UPDATE_WINDOW:g} s")
     unexpected = set(updates(session.received())) - set(subscribed)
     should(not unexpected, f"updates arrived for resources never subscribed to: {sorted(map(str, unexpected))}")
-    left = [uri for uri in subscribed
-            if session.request("resources/unsubscribe", {"uri": uri}).kind is Kind.RESULT]
+    left = [uri for uri in subscribed if session.request("resources/unsubscribe", {"uri": uri}).kind is Kind.RESULT]
     session.barrier(window=SETTLE)  # updates under way when the unsubscriptions were read
     late = set(updates(session.drain(QUIET_WINDOW))) & set(left)
     should(not late, f"updates kept arriving after unsubscribing from {sorted(late)}")
@@ -269,10 +277,14 @@ def test_resources_read_text(mcp, revision):
     resources_declared(mcp)
     require_fixture(FIXTURE_TEXT in listed_uris(mcp), f"resource {FIXTURE_TEXT}")
     item = fixture_item(mcp, FIXTURE_TEXT)
-    expect(isinstance(item.get("text"), str) and "blob" not in item,
-           f"{FIXTURE_TEXT} should read as text, got the fields {sorted(item)}")
-    should(item["text"] == FIXTURE_TEXT_CONTENT,
-           f"{FIXTURE_TEXT} reads {item['text'][:80]!r}, not the official fixture's text")
+    expect(
+        isinstance(item.get("text"), str) and "blob" not in item,
+        f"{FIXTURE_TEXT} should read as text, got the fields {sorted(item)}",
+    )
+    should(
+        item["text"] == FIXTURE_TEXT_CONTENT,
+        f"{FIXTURE_TEXT} reads {item['text'][:80]!r}, not the official fixture's text",
+    )
     if "mimeType" not in item:
         info(f"{FIXTURE_TEXT} is read without a mimeType (optional; the official fixture gives text/plain)")
 
@@ -285,8 +297,10 @@ def test_resources_read_binary(mcp, revision):
     require_fixture(FIXTURE_BINARY in listed_uris(mcp), f"resource {FIXTURE_BINARY}")
     item = fixture_item(mcp, FIXTURE_BINARY)
     blob = item.get("blob")
-    expect(isinstance(blob, str) and "text" not in item,
-           f"{FIXTURE_BINARY} should read as a blob, got the fields {sorted(item)}")
+    expect(
+        isinstance(blob, str) and "text" not in item,
+        f"{FIXTURE_BINARY} should read as a blob, got the fields {sorted(item)}",
+    )
     expect(is_base64(blob), f"the blob of {FIXTURE_BINARY} is not valid base64: {blob[:60]!r}")
 
 
@@ -296,13 +310,16 @@ def test_resources_templates_read(mcp, revision):
     gives contents under that URI that reflect the id 123."""
     resources_declared(mcp)
     templates = listing_if_offered(mcp, "resources/templates/list", "resourceTemplates")
-    offered = templates is not None and any(isinstance(t, dict) and t.get("uriTemplate") == FIXTURE_TEMPLATE
-                                            for t in templates.items)
+    offered = templates is not None and any(
+        isinstance(t, dict) and t.get("uriTemplate") == FIXTURE_TEMPLATE for t in templates.items
+    )
     require_fixture(offered, f"template {FIXTURE_TEMPLATE}")
     uri = FIXTURE_TEMPLATE.replace("{id}", "123")
     item = fixture_item(mcp, uri)
     blob = item.get("blob")
-    expect(isinstance(item.get("text"), str) or (isinstance(blob, str) and is_base64(blob)),
-           f"{uri} has neither text nor a base64 blob")
+    expect(
+        isinstance(item.get("text"), str) or (isinstance(blob, str) and is_base64(blob)),
+        f"{uri} has neither text nor a base64 blob",
+    )
     data = item["text"] if "text" in item else base64.b64decode(blob).decode("utf-8", "replace")
     expect("123" in str(data), f"{uri} does not reflect the id 123: {str(data)[:200]!r}")

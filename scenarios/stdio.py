@@ -40,8 +40,13 @@ def test_stdout_carries_only_messages(mcp_target, mcp_connect, revision):
             pass  # judged by what did arrive; a server that cannot answer fails elsewhere too
     if not session.received():
         not_applicable("the server wrote nothing to stdout")
-    bad = [e for e in session.transcript if e.direction == "<-"
-           and (e.framing or e.message.kind in (Kind.NOT_JSON, Kind.INVALID))]
+    bad = [
+        e
+        for e in session.transcript
+        if e.direction == "<-" and (e.framing or e.message.kind in (Kind.NOT_JSON, Kind.INVALID))
+    ]
     if bad:
-        fail(f"{len(bad)} line(s) on stdout are not JSON-RPC messages, first: {bad[0].format(300)}",
-             [ledger.FRAMING_PROBLEM])
+        fail(
+            f"{len(bad)} line(s) on stdout are not JSON-RPC messages, first: {bad[0].format(300)}",
+            [ledger.FRAMING_PROBLEM],
+        )

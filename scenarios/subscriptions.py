@@ -33,10 +33,12 @@ LISTEN_SECONDS = 1.0  # at most this long for a change on the first stream befor
 CANCEL_SECONDS = 1.0  # and at most this long after, for a change on the other stream
 MAX_RESOURCES = 3  # resources subscribed to
 ACK = "notifications/subscriptions/acknowledged"
-KINDS = {"notifications/tools/list_changed": "toolsListChanged",
-         "notifications/prompts/list_changed": "promptsListChanged",
-         "notifications/resources/list_changed": "resourcesListChanged",
-         "notifications/resources/updated": "resourceSubscriptions"}  # notification -> its filter field
+KINDS = {
+    "notifications/tools/list_changed": "toolsListChanged",
+    "notifications/prompts/list_changed": "promptsListChanged",
+    "notifications/resources/list_changed": "resourcesListChanged",
+    "notifications/resources/updated": "resourceSubscriptions",
+}  # notification -> its filter field
 LIST_CHANGED = {"tools": "toolsListChanged", "prompts": "promptsListChanged", "resources": "resourcesListChanged"}
 
 
@@ -65,18 +67,27 @@ class Observation:
 
     def tagged(self, stream: Stream) -> list[tuple[int, Message]]:
         """Messages of `stream`, with their transcript index."""
-        return [(i, e.message) for i, e in enumerate(self.session.transcript[stream.opened_at:], stream.opened_at)
-                if e.direction == "<-" and e.message is not None and stream.owns(e.message)]
+        return [
+            (i, e.message)
+            for i, e in enumerate(self.session.transcript[stream.opened_at :], stream.opened_at)
+            if e.direction == "<-" and e.message is not None and stream.owns(e.message)
+        ]
 
     def change_notifications(self) -> list[Message]:
-        return [m for m in self.session.received(self.streams[0].opened_at)
-                if m.kind is Kind.NOTIFICATION and m.method in KINDS]
+        return [
+            m
+            for m in self.session.received(self.streams[0].opened_at)
+            if m.kind is Kind.NOTIFICATION and m.method in KINDS
+        ]
 
 
 def full_filter(session) -> dict:
     """Every kind the server declares it can send."""
-    wanted = {flag: True for capability, flag in LIST_CHANGED.items()
-              if (declares(session, capability) or {}).get("listChanged") is True}
+    wanted = {
+        flag: True
+        for capability, flag in LIST_CHANGED.items()
+        if (declares(session, capability) or {}).get("listChanged") is True
+    }
     if (declares(session, "resources") or {}).get("subscribe") is True:
         try:
             listed = list_all(session, "resources/list", "resources").items
@@ -122,10 +133,12 @@ def _open_and_watch(target, revision: str) -> Observation:
     for one in (wanted, narrow_filter(wanted)):
         mark = session.mark()
         seen.streams.append(Stream(session.listen(one), one, mark))
-    session.wait_for(lambda m: all(s.id in session.responses or seen.tagged(s) for s in seen.streams),
-                     session.timeout)
-    refusals = [session.responses[s.id] for s in seen.streams if s.id in session.responses
-                and session.responses[s.id].kind is Kind.ERROR and not seen.tagged(s)]
+    session.wait_for(lambda m: all(s.id in session.responses or seen.tagged(s) for s in seen.streams), session.timeout)
+    refusals = [
+        session.responses[s.id]
+        for s in seen.streams
+        if s.id in session.responses and session.responses[s.id].kind is Kind.ERROR and not seen.tagged(s)
+    ]
     if refusals:
         seen.refused = f"the server refused subscriptions/listen: {refusals[0].error}"
         return seen
@@ -150,17 +163,26 @@ def test_listen_acknowledged(mcp_target, revision):
     seen = observe(mcp_target, revision)
     for stream in seen.streams:
         tagged = [m for _, m in seen.tagged(stream)]
-        expect(tagged, f"subscriptions/listen (id {stream.id!r}) got no message carrying its subscriptionId "
-                       f"(no acknowledgement) within {seen.session.timeout:g}s")
+        expect(
+            tagged,
+            f"subscriptions/listen (id {stream.id!r}) got no message carrying its subscriptionId "
+            f"(no acknowledgement) within {seen.session.timeout:g}s",
+        )
         first = tagged[0]
-        expect(first.method == ACK, f"the first message tagged with subscription {stream.id!r} is "
-                                    f"{first.method or 'a response'}, not the acknowledgement")
+        expect(
+            first.method == ACK,
+            f"the first message tagged with subscription {stream.id!r} is "
+            f"{first.method or 'a response'}, not the acknowledgement",
+        )
         honoured = (first.params or {}).get("notifications") if isinstance(first.params, dict) else None
         expect(isinstance(honoured, dict), f"the acknowledgement of {stream.id!r} has no notifications filter")
-        extra = {k: v for k, v in honoured.items()
-                 if v not in (False, None, []) and not _asked(v, stream.wanted.get(k))}
-        expect(not extra, f"subscription {stream.id!r} asked for {stream.wanted}; the acknowledgement also agrees "
-                          f"to {extra}")
+        extra = {
+            k: v for k, v in honoured.items() if v not in (False, None, []) and not _asked(v, stream.wanted.get(k))
+        }
+        expect(
+            not extra,
+            f"subscription {stream.id!r} asked for {stream.wanted}; the acknowledgement also agrees to {extra}",
+        )
 
 
 def _asked(agreed, asked) -> bool:
@@ -180,9 +202,11 @@ def test_stream_notifications_tagged(mcp_target, revision):
     if not changes:
         not_applicable(f"no change notification arrived in {LISTEN_SECONDS + CANCEL_SECONDS:g}s of listening")
     for message in changes:
-        expect(any(s.owns(message) for s in seen.streams),
-               f"{message.method} carries subscriptionId {subscription_of(message)!r}, which names none of the "
-               f"open streams {[s.id for s in seen.streams]}")
+        expect(
+            any(s.owns(message) for s in seen.streams),
+            f"{message.method} carries subscriptionId {subscription_of(message)!r}, which names none of the "
+            f"open streams {[s.id for s in seen.streams]}",
+        )
 
 
 @requirement("2026-07-28/subscriptions-001")
@@ -195,8 +219,10 @@ def test_listen_filter_honoured(mcp_target, revision):
             if message.kind is not Kind.NOTIFICATION or message.method in (ACK, "notifications/cancelled"):
                 continue
             field_ = KINDS.get(message.method)
-            expect(field_ in stream.wanted, f"subscription {stream.id!r} asked for {stream.wanted}, yet carries "
-                                            f"{message.method}")
+            expect(
+                field_ in stream.wanted,
+                f"subscription {stream.id!r} asked for {stream.wanted}, yet carries {message.method}",
+            )
 
 
 @requirement("2026-07-28/cancellation-014")
@@ -209,11 +235,16 @@ def test_listen_cancel_ends_stream(mcp_target, revision):
     stream = seen.streams[0]
     before = [m for i, m in seen.tagged(stream) if i < stream.cancelled_at and m.method in KINDS]
     if not before:
-        not_applicable("the stream carried no change notification before it was cancelled, so silence after "
-                       "the cancellation proves nothing")
+        not_applicable(
+            "the stream carried no change notification before it was cancelled, so silence after "
+            "the cancellation proves nothing"
+        )
     late = [m for i, m in seen.tagged(stream) if i >= stream.quiet_from and m.method in KINDS]
-    should(not late, f"{len(late)} notification(s) arrived on subscription {stream.id!r} after the server had "
-                     "read its cancellation (a server/discover sent after it was answered first)")
+    should(
+        not late,
+        f"{len(late)} notification(s) arrived on subscription {stream.id!r} after the server had "
+        "read its cancellation (a server/discover sent after it was answered first)",
+    )
     if any(m.is_response for _, m in seen.tagged(stream)):
         info("the server answered the cancelled subscriptions/listen request")
 
@@ -227,6 +258,8 @@ def test_server_cancels_only_subscriptions(mcp_target, revision):
     for message in seen.session.received():
         if message.kind is Kind.NOTIFICATION and message.method == "notifications/cancelled":
             named = message.params.get("requestId") if isinstance(message.params, dict) else None
-            expect(any(str(named) == str(i) for i in listens),
-                   f"the server sent notifications/cancelled naming {named!r}, which is no subscriptions/listen "
-                   f"request (those were {listens})")
+            expect(
+                any(str(named) == str(i) for i in listens),
+                f"the server sent notifications/cancelled naming {named!r}, which is no subscriptions/listen "
+                f"request (those were {listens})",
+            )

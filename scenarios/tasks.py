@@ -26,8 +26,16 @@ from datetime import datetime
 
 from conformance import generate
 from conformance.checks import CheckFailed, expect, fail, info, not_applicable, requirement, should
-from conformance.discovery import (allowed_tools, callable_tools, declares, input_schema, issued_token, listed_tools,
-                                  may_call, new_token)
+from conformance.discovery import (
+    allowed_tools,
+    callable_tools,
+    declares,
+    input_schema,
+    issued_token,
+    listed_tools,
+    may_call,
+    new_token,
+)
 from conformance.jsonrpc import INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, Kind, Message
 
 REVISION = "2025-11-25"
@@ -75,8 +83,9 @@ def task_tools(session, revision: str, policy: str, slow_first: bool = True) -> 
     """(tool, arguments) for each tool that may run as a task under the calling policy."""
     capability = task_capability(session, revision)
     if not tool_calls_as_tasks(capability):
-        not_applicable("the server does not declare tasks.requests.tools.call: no request type of its "
-                       "offers tasks to a client")
+        not_applicable(
+            "the server does not declare tasks.requests.tools.call: no request type of its offers tasks to a client"
+        )
     tools = [t for t in listed_tools(session) if task_support(t) in ("optional", "required")]
     if not tools:
         not_applicable("no tool declares execution.taskSupport optional or required")
@@ -92,8 +101,9 @@ def task_tools(session, revision: str, policy: str, slow_first: bool = True) -> 
 
 
 # -- task requests -------------------------------------------------------------------------
-def call_as_task(session, tool: dict, arguments: dict, ttl: int | None = REQUESTED_TTL,
-                 token: str | None = None) -> Message:
+def call_as_task(
+    session, tool: dict, arguments: dict, ttl: int | None = REQUESTED_TTL, token: str | None = None
+) -> Message:
     """A task-augmented tools/call and its response (result or error)."""
     params = {"name": tool["name"], "arguments": arguments, "task": {} if ttl is None else {"ttl": ttl}}
     if token is not None:
@@ -130,16 +140,20 @@ def created_task(session, tool: dict, arguments: dict, token: str | None = None)
     fails test_task_augmented_call_creates_task; any other check is BLOCKED by it."""
     response = call_as_task(session, tool, arguments, token=token)
     if response.kind is not Kind.RESULT:
-        raise CheckFailed(f"tools/call of {tool['name']} as a task (taskSupport {task_support(tool)!r}) got error "
-                          f"{response.error}", owner=CREATES)
+        raise CheckFailed(
+            f"tools/call of {tool['name']} as a task (taskSupport {task_support(tool)!r}) got error {response.error}",
+            owner=CREATES,
+        )
     result = response.result if isinstance(response.result, dict) else {}
-    problems = [f"CreateTaskResult: {v.path}: {v.message}"
-                for v in session.schema.validate(result, "CreateTaskResult")]
+    problems = [f"CreateTaskResult: {v.path}: {v.message}" for v in session.schema.validate(result, "CreateTaskResult")]
     if not problems:
         problems = task_problems(session, result["task"], "CreateTaskResult.task")
     if problems:
-        raise CheckFailed(f"tools/call of {tool['name']} with a `task` field was not answered with a valid "
-                          f"CreateTaskResult: {response.text()[:300]}\n" + "\n".join(problems), owner=CREATES)
+        raise CheckFailed(
+            f"tools/call of {tool['name']} with a `task` field was not answered with a valid "
+            f"CreateTaskResult: {response.text()[:300]}\n" + "\n".join(problems),
+            owner=CREATES,
+        )
     return result["task"]
 
 
@@ -165,10 +179,14 @@ def next_pause(task: dict, previous: float | None) -> float:
 
 def announces_end(message: Message, task_id: str) -> bool:
     """A notifications/tasks/status saying the task has ended (or needs input)."""
-    params = message.params if message.kind is Kind.NOTIFICATION and message.method == "notifications/tasks/status" \
-        else None
-    return isinstance(params, dict) and params.get("taskId") == task_id \
+    params = (
+        message.params if message.kind is Kind.NOTIFICATION and message.method == "notifications/tasks/status" else None
+    )
+    return (
+        isinstance(params, dict)
+        and params.get("taskId") == task_id
         and params.get("status") in (*TERMINAL, "input_required")
+    )
 
 
 def poll_answers(session, task: dict, budget: float) -> list[Message]:
@@ -184,8 +202,11 @@ def poll_answers(session, task: dict, budget: float) -> list[Message]:
         since = session.mark()  # a notice counts once: it may precede an answer still saying working
         answers.append(get_task(session, task_id))
         current = answers[-1].result if answers[-1].kind is Kind.RESULT else None
-        if not (isinstance(current, dict) and current.get("taskId") == task_id) \
-                or current.get("status") in (*TERMINAL, "input_required") or time.monotonic() > deadline:
+        if (
+            not (isinstance(current, dict) and current.get("taskId") == task_id)
+            or current.get("status") in (*TERMINAL, "input_required")
+            or time.monotonic() > deadline
+        ):
             return answers
 
 
@@ -195,12 +216,15 @@ def poll_until_terminal(session, task: dict) -> list[dict]:
     seen = []
     for response in poll_answers(session, task, poll_budget(session)):
         expect(response.kind is Kind.RESULT, f"tasks/get {task['taskId']!r} got error {response.error}")
-        expect(isinstance(response.result, dict) and response.result.get("taskId") == task["taskId"],
-               f"tasks/get {task['taskId']!r} answered another task: {response.text()[:300]}")
+        expect(
+            isinstance(response.result, dict) and response.result.get("taskId") == task["taskId"],
+            f"tasks/get {task['taskId']!r} answered another task: {response.text()[:300]}",
+        )
         seen.append(response.result)
     if seen[-1].get("status") not in (*TERMINAL, "input_required"):
-        not_applicable(f"task {task['taskId']!r} was still {seen[-1].get('status')!r} after "
-                       f"{poll_budget(session):g} s of polling")
+        not_applicable(
+            f"task {task['taskId']!r} was still {seen[-1].get('status')!r} after {poll_budget(session):g} s of polling"
+        )
     return seen
 
 
@@ -261,9 +285,11 @@ def test_task_support_declared(mcp, revision):
     if not offering:
         not_applicable("no tool declares execution.taskSupport optional or required")
     capability = declares(mcp, "tasks")
-    expect(capability is not None and tool_calls_as_tasks(capability),
-           f"tools {', '.join(offering)} declare taskSupport, but the capabilities do not declare "
-           f"tasks.requests.tools.call (tasks: {capability!r})")
+    expect(
+        capability is not None and tool_calls_as_tasks(capability),
+        f"tools {', '.join(offering)} declare taskSupport, but the capabilities do not declare "
+        f"tasks.requests.tools.call (tasks: {capability!r})",
+    )
 
 
 # -- creation -----------------------------------------------------------------------------
@@ -316,12 +342,17 @@ def test_task_result_is_underlying_result(mcp, mcp_connect, mcp_target, revision
     status = (polled or [created])[-1].get("status")
     response = session.request("tasks/result", {"taskId": created["taskId"]})
     if response.kind is Kind.ERROR:
-        expect(status != "completed", f"tasks/result of the completed task of {tool['name']} got error "
-                                      f"{response.error}, not the tool's result")
+        expect(
+            status != "completed",
+            f"tasks/result of the completed task of {tool['name']} got error {response.error}, not the tool's result",
+        )
         return
     problems = [f"{v.path}: {v.message}" for v in session.schema.validate(response.result, "CallToolResult")]
-    expect(not problems, f"tasks/result of the {status} task of {tool['name']} is not a CallToolResult: "
-                         f"{response.text()[:300]}\n" + "\n".join(problems))
+    expect(
+        not problems,
+        f"tasks/result of the {status} task of {tool['name']} is not a CallToolResult: "
+        f"{response.text()[:300]}\n" + "\n".join(problems),
+    )
 
 
 @requirement("tasks-047")
@@ -338,8 +369,9 @@ def test_task_result_waits_for_terminal_status(mcp, mcp_connect, mcp_target, rev
     after = get_task(session, created["taskId"])
     expect(after.kind is Kind.RESULT, f"tasks/get after tasks/result got error {after.error}")
     status = after.result.get("status")
-    expect(status in TERMINAL, f"tasks/result was answered ({response.text()[:200]}) while the task was "
-                               f"still {status!r}")
+    expect(
+        status in TERMINAL, f"tasks/result was answered ({response.text()[:200]}) while the task was still {status!r}"
+    )
     if response.kind is Kind.ERROR:
         expect(status != "completed", f"tasks/result got error {response.error} though the task completed")
 
@@ -354,19 +386,24 @@ def test_task_related_task_metadata(mcp, mcp_connect, mcp_target, revision):
     response = session.request("tasks/result", {"taskId": created["taskId"]})
     if response.kind is Kind.RESULT:
         related = ((response.result.get("_meta") or {}) if isinstance(response.result, dict) else {}).get(RELATED)
-        expect(isinstance(related, dict) and related.get("taskId") == created["taskId"],
-               f"the tasks/result response has no _meta {RELATED} naming task {created['taskId']!r} "
-               f"(got {related!r})")
+        expect(
+            isinstance(related, dict) and related.get("taskId") == created["taskId"],
+            f"the tasks/result response has no _meta {RELATED} naming task {created['taskId']!r} (got {related!r})",
+        )
     else:
-        info(f"tasks/result answered with error {response.error}; the related-task _meta of a result "
-             "could not be checked")
+        info(
+            f"tasks/result answered with error {response.error}; the related-task _meta of a result "
+            "could not be checked"
+        )
     answers = [("tasks/get", get_task(session, created["taskId"]))]
     if "cancel" in capability:
         answers.append(("tasks/cancel", session.request("tasks/cancel", {"taskId": created["taskId"]})))
     for method, answer in answers:
         meta = answer.result.get("_meta") if answer.kind is Kind.RESULT and isinstance(answer.result, dict) else None
-        should(not (isinstance(meta, dict) and RELATED in meta),
-               f"the {method} result carries {RELATED} _meta; its taskId is in the result already")
+        should(
+            not (isinstance(meta, dict) and RELATED in meta),
+            f"the {method} result carries {RELATED} _meta; its taskId is in the result already",
+        )
 
 
 @requirement("tasks-075")
@@ -385,10 +422,14 @@ def test_task_failed_status(mcp, mcp_connect, mcp_target, revision):
             continue
         response = session.request("tasks/result", {"taskId": created["taskId"]})
         if response.kind is Kind.RESULT and isinstance(response.result, dict) and response.result.get("isError"):
-            should(final.get("status") == "failed",
-                   f"the task of {tool['name']} ended {final.get('status')!r}, though its result has isError: true")
-            should(final.get("status") != "failed" or final.get("statusMessage"),
-                   f"the failed task of {tool['name']} has no statusMessage")
+            should(
+                final.get("status") == "failed",
+                f"the task of {tool['name']} ended {final.get('status')!r}, though its result has isError: true",
+            )
+            should(
+                final.get("status") != "failed" or final.get("statusMessage"),
+                f"the failed task of {tool['name']} has no statusMessage",
+            )
             return
     not_applicable("no tool run as a task reported an error (isError)")
 
@@ -415,16 +456,24 @@ def test_task_field_ignored_without_capability(mcp, mcp_connect, mcp_target, rev
     response = call_as_task(session, tool, arguments)
     if response.kind is Kind.ERROR:
         plain = session.request("tools/call", {"name": tool["name"], "arguments": arguments})
-        expect(plain.kind is Kind.ERROR, f"{tool['name']} with a `task` field got error {response.error}, "
-                                         "but the same call without it succeeds: the field was not ignored")
+        expect(
+            plain.kind is Kind.ERROR,
+            f"{tool['name']} with a `task` field got error {response.error}, "
+            "but the same call without it succeeds: the field was not ignored",
+        )
         return
     result = response.result if isinstance(response.result, dict) else {}
-    expect(not (isinstance(result.get("task"), dict) and "content" not in result),
-           f"{tool['name']} was run as a task though the server declares no task support for tools/call: "
-           f"{response.text()[:300]}")
+    expect(
+        not (isinstance(result.get("task"), dict) and "content" not in result),
+        f"{tool['name']} was run as a task though the server declares no task support for tools/call: "
+        f"{response.text()[:300]}",
+    )
     problems = [f"{v.path}: {v.message}" for v in session.schema.validate(result, "CallToolResult")]
-    expect(not problems, f"the tools/call with an ignored `task` field did not get a CallToolResult: "
-                         f"{response.text()[:300]}\n" + "\n".join(problems))
+    expect(
+        not problems,
+        f"the tools/call with an ignored `task` field did not get a CallToolResult: "
+        f"{response.text()[:300]}\n" + "\n".join(problems),
+    )
 
 
 # -- progress ----------------------------------------------------------------------------------
@@ -446,17 +495,27 @@ def test_task_progress_ends_with_task(mcp, mcp_connect, mcp_target, revision):
         not_applicable(f"the task of {tool['name']} needs input from the client, which the suite cannot give")
     ended = last_received(session)  # the answer that showed the task terminal
     session.barrier()
-    notices = [(i, e.message.params) for i, e in enumerate(session.transcript[started:], started)
-               if e.direction == "<-" and e.message is not None and e.message.kind is Kind.NOTIFICATION
-               and e.message.method == "notifications/progress" and isinstance(e.message.params, dict)]
+    notices = [
+        (i, e.message.params)
+        for i, e in enumerate(session.transcript[started:], started)
+        if e.direction == "<-"
+        and e.message is not None
+        and e.message.kind is Kind.NOTIFICATION
+        and e.message.method == "notifications/progress"
+        and isinstance(e.message.params, dict)
+    ]
     if not notices:
         not_applicable(f"the task of {tool['name']} sent no progress (sending none is allowed)")
     foreign = sorted({repr(p.get("progressToken")) for _, p in notices if not issued_token(p.get("progressToken"))})
     expect(not foreign, f"progress for the task under tokens the client never sent: {', '.join(foreign)}")
-    late = [p.get("progress") for i, p in notices
-            if session.received_after(i, ended) and p.get("progressToken") == token]
-    expect(not late, f"progress {late} for the task of {tool['name']} after tasks/get showed it "
-                     f"{(polled or [created])[-1].get('status')!r}")
+    late = [
+        p.get("progress") for i, p in notices if session.received_after(i, ended) and p.get("progressToken") == token
+    ]
+    expect(
+        not late,
+        f"progress {late} for the task of {tool['name']} after tasks/get showed it "
+        f"{(polled or [created])[-1].get('status')!r}",
+    )
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -484,17 +543,21 @@ def test_task_required_tool_rejects_plain_call(mcp, mcp_target, revision):
         not_applicable("the server does not declare tasks.requests.tools.call")
     required = [t for t in listed_tools(mcp) if task_support(t) == "required"]
     if not required:
-        not_applicable("no tool requires tasks (taskSupport \"required\")")
+        not_applicable('no tool requires tasks (taskSupport "required")')
     policy = mcp_target.call_tools
     allowed = [t for t in required if policy != "none" and may_call(t, policy)]
     if not allowed:  # a server that breaks the rule runs the tool: the calling policy applies
-        not_applicable(f"no tool requiring tasks may be called under --mcp-call-tools={policy}: "
-                       f"{', '.join(t['name'] for t in required)}")
+        not_applicable(
+            f"no tool requiring tasks may be called under --mcp-call-tools={policy}: "
+            f"{', '.join(t['name'] for t in required)}"
+        )
     tool = allowed[0]
     examples = generate.examples(input_schema(tool), 1)
     response = mcp.request("tools/call", {"name": tool["name"], "arguments": examples[0] if examples else {}})
-    expect(is_error(response, METHOD_NOT_FOUND, INVALID_REQUEST),
-           f"{tool['name']} requires tasks, but a plain call got {response.text()[:300]}; expected error -32601")
+    expect(
+        is_error(response, METHOD_NOT_FOUND, INVALID_REQUEST),
+        f"{tool['name']} requires tasks, but a plain call got {response.text()[:300]}; expected error -32601",
+    )
     if response.error_code == INVALID_REQUEST:
         info(f"{tool['name']} refused the plain call with -32600; the tool-level rule names -32601")
 
@@ -518,9 +581,11 @@ def test_task_forbidden_tool_rejected(mcp, mcp_connect, mcp_target, revision):
     tool, arguments = candidates[0]
     session = mcp_connect()
     response = call_as_task(session, tool, arguments)
-    should(is_error(response, METHOD_NOT_FOUND),
-           f"{tool['name']} does not support tasks, but a call with a `task` field got {response.text()[:300]}; "
-           "expected error -32601")
+    should(
+        is_error(response, METHOD_NOT_FOUND),
+        f"{tool['name']} does not support tasks, but a call with a `task` field got {response.text()[:300]}; "
+        "expected error -32601",
+    )
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -562,8 +627,10 @@ def test_task_list_invalid_cursor_rejected(mcp, revision):
     if "list" not in task_capability(mcp, revision):
         not_applicable("the server does not declare tasks.list")
     response = mcp.request("tasks/list", {"cursor": "mcp-conformance-not-a-cursor"})
-    expect(is_error(response, INVALID_PARAMS),
-           f"tasks/list with an invalid cursor got {response.text()[:300]}; expected error -32602")
+    expect(
+        is_error(response, INVALID_PARAMS),
+        f"tasks/list with an invalid cursor got {response.text()[:300]}; expected error -32602",
+    )
 
 
 # -- cancellation ----------------------------------------------------------------------------
@@ -588,8 +655,10 @@ def test_task_cancel_marks_cancelled(mcp, mcp_connect, mcp_target, revision):
     expect(response.kind is Kind.RESULT, f"tasks/cancel of a working task got error {response.error}")
     problems = task_problems(session, response.result, "tasks/cancel result")
     expect(not problems, "\n".join(problems))
-    expect(response.result.get("status") == "cancelled",
-           f"tasks/cancel answered with status {response.result.get('status')!r}, not 'cancelled'")
+    expect(
+        response.result.get("status") == "cancelled",
+        f"tasks/cancel answered with status {response.result.get('status')!r}, not 'cancelled'",
+    )
     limit = work_window(created)
     deadline = time.monotonic() + limit
     if not twin_finished(session, tool, arguments, limit):
@@ -598,8 +667,10 @@ def test_task_cancel_marks_cancelled(mcp, mcp_connect, mcp_target, revision):
     if later.kind is Kind.ERROR:
         info(f"the cancelled task is gone ({later.error}); a server may delete cancelled tasks")
         return
-    expect(later.result.get("status") == "cancelled",
-           f"the cancelled task later reports status {later.result.get('status')!r}")
+    expect(
+        later.result.get("status") == "cancelled",
+        f"the cancelled task later reports status {later.result.get('status')!r}",
+    )
 
 
 @requirement("tasks-061", "tasks-071")
@@ -611,8 +682,10 @@ def test_task_cancel_terminal_rejected(mcp, mcp_connect, mcp_target, revision):
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
     status = (polled or [created])[-1].get("status")
     response = session.request("tasks/cancel", {"taskId": created["taskId"]})
-    expect(is_error(response, INVALID_PARAMS),
-           f"tasks/cancel of the {status} task of {tool['name']} got {response.text()[:300]}; expected -32602")
+    expect(
+        is_error(response, INVALID_PARAMS),
+        f"tasks/cancel of the {status} task of {tool['name']} got {response.text()[:300]}; expected -32602",
+    )
 
 
 # -- notifications ---------------------------------------------------------------------------
@@ -625,8 +698,11 @@ def test_task_status_notifications(mcp, mcp_connect, mcp_target, revision):
     HTTP, 0.05 s more)."""
     session, tool, created, polled = finished_task(mcp_connect, mcp, revision, mcp_target.call_tools)
     session.barrier(window=0.05)  # notifications sent before the task's end was read
-    notices = [m for m in session.received() if m.kind is Kind.NOTIFICATION
-               and m.method == "notifications/tasks/status" and isinstance(m.params, dict)]
+    notices = [
+        m
+        for m in session.received()
+        if m.kind is Kind.NOTIFICATION and m.method == "notifications/tasks/status" and isinstance(m.params, dict)
+    ]
     if not notices:
         not_applicable("the server sent no notifications/tasks/status (sending none is allowed)")
     foreign = [n.params.get("taskId") for n in notices if n.params.get("taskId") != created["taskId"]]

@@ -95,6 +95,7 @@ def _new_exercise(target, shared, revision: str, tools: list[dict]):
         session = target.connect(revision)
         session.open(revision)
         return _exercise(Exercise(session, target.call_tools, refused=refused), tools)
+
     return make
 
 
@@ -133,14 +134,17 @@ def progress_patience(session) -> float:
 
 
 def is_progress_for(message, token) -> bool:
-    return message.method == PROGRESS and isinstance(message.params, dict) \
-        and message.params.get("progressToken") == token
+    return (
+        message.method == PROGRESS and isinstance(message.params, dict) and message.params.get("progressToken") == token
+    )
 
 
 def progressed(session, call: ToolCall) -> bool:
     """Whether a progress notification for the call's token has arrived."""
-    return any(e.direction == "<-" and e.message is not None and is_progress_for(e.message, call.token)
-               for e in session.transcript[call.sent_at:])
+    return any(
+        e.direction == "<-" and e.message is not None and is_progress_for(e.message, call.token)
+        for e in session.transcript[call.sent_at :]
+    )
 
 
 def call_exercised(session, tool: dict, arguments) -> ToolCall:
@@ -171,14 +175,18 @@ def _first_response(session, call: ToolCall, patience: float):
         if str(call.request_id) in (getattr(session.transport, "refused", None) or {}):
             raise  # refused over HTTP: no answer will come
     if not progressed(session, call):
-        session.wait_for(lambda m: call.request_id in session.responses or is_progress_for(m, call.token),
-                         session.timeout - patience)
+        session.wait_for(
+            lambda m: call.request_id in session.responses or is_progress_for(m, call.token), session.timeout - patience
+        )
     if call.request_id in session.responses:
         return session.responses[call.request_id]
     if progressed(session, call):
         return None
-    raise NoResponse(f"no response to request id {call.request_id!r} (tools/call) within {session.timeout:g}s",
-                     session.transport.exit_code, session.transport.stderr_tail())
+    raise NoResponse(
+        f"no response to request id {call.request_id!r} (tools/call) within {session.timeout:g}s",
+        session.transport.exit_code,
+        session.transport.stderr_tail(),
+    )
 
 
 def still_answering(session, call: ToolCall) -> str:
@@ -189,8 +197,7 @@ def still_answering(session, call: ToolCall) -> str:
             session.request("ping")
             return ""
         except TransportError as error:
-            return (f"tools/call {describe(call)}: {call.failure}; then ping got no answer either "
-                    f"({error.reason})")
+            return f"tools/call {describe(call)}: {call.failure}; then ping got no answer either ({error.reason})"
     return f"tools/call {describe(call)}: {call.failure}"
 
 
@@ -201,13 +208,20 @@ def report_coverage(exercise: Exercise) -> None:
     if exercise.ungenerated:
         info(f"no arguments could be generated from the inputSchema of: {', '.join(exercise.ungenerated)}")
     if exercise.unreached:
-        info(f"not called (over the budget of {MAX_TOOLS_CALLED} tools / {call_budget(exercise.session):g} s, "
-             f"or after a failure): {', '.join(exercise.unreached)}")
+        info(
+            f"not called (over the budget of {MAX_TOOLS_CALLED} tools / {call_budget(exercise.session):g} s, "
+            f"or after a failure): {', '.join(exercise.unreached)}"
+        )
     for call in exercise.unfinished:
-        why = ("was still running and reporting progress, so it was stopped" if call in exercise.stopped
-               else "did not finish")
-        info(f"{describe(call)} {why} after {call.seconds:.1f} s and was cancelled; the server still answered "
-             "ping (a slow tool, not a hang: --mcp-timeout allows longer calls)")
+        why = (
+            "was still running and reporting progress, so it was stopped"
+            if call in exercise.stopped
+            else "did not finish"
+        )
+        info(
+            f"{describe(call)} {why} after {call.seconds:.1f} s and was cancelled; the server still answered "
+            "ping (a slow tool, not a hang: --mcp-timeout allows longer calls)"
+        )
 
 
 def describe(call: ToolCall) -> str:
@@ -215,8 +229,16 @@ def describe(call: ToolCall) -> str:
 
 
 # -- the listing ---------------------------------------------------------------------------
-@requirement("tools-009", "tools-011", "tools-012", "tools-013",
-             "2026-07-28/tools-017", "2026-07-28/tools-019", "2026-07-28/tools-020", "2026-07-28/tools-021")
+@requirement(
+    "tools-009",
+    "tools-011",
+    "tools-012",
+    "tools-013",
+    "2026-07-28/tools-017",
+    "2026-07-28/tools-019",
+    "2026-07-28/tools-020",
+    "2026-07-28/tools-021",
+)
 def test_tool_names_well_formed(mcp, revision):
     """Tool names are 1 to 128 characters drawn from ASCII letters, digits, `_`, `-` and
     `.`, and no two tools share a name. A SHOULD from 2025-11-25 on; earlier revisions have
@@ -265,8 +287,10 @@ def test_tool_schemas_valid(mcp, revision):
     for tool in listed_tools(mcp):
         schema = tool.get("inputSchema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
-            problems.append(f"{tool['name']}: inputSchema must be an object schema with type \"object\", "
-                            f"got {json.dumps(schema)[:200]}")
+            problems.append(
+                f'{tool["name"]}: inputSchema must be an object schema with type "object", '
+                f"got {json.dumps(schema)[:200]}"
+            )
             continue
         for key in ("inputSchema", "outputSchema"):
             problem = schema_problem(tool[key], revision) if key in tool else None
@@ -290,8 +314,14 @@ def unsafe_integers(schema: dict, path: tuple[str, ...]) -> list:
     return [v for v in values if isinstance(v, int) and not isinstance(v, bool) and abs(v) > SAFE_INTEGER]
 
 
-@requirement("2026-07-28/tools-024", "2026-07-28/tools-026", "2026-07-28/tools-027", "2026-07-28/tools-028",
-             "2026-07-28/tools-029", "2026-07-28/tools-030")
+@requirement(
+    "2026-07-28/tools-024",
+    "2026-07-28/tools-026",
+    "2026-07-28/tools-027",
+    "2026-07-28/tools-028",
+    "2026-07-28/tools-029",
+    "2026-07-28/tools-030",
+)
 def test_tool_header_annotations(mcp, revision):
     """Each `x-mcp-header` annotation in a tool's inputSchema names a non-empty token,
     unique ignoring case within the schema, on a string, integer or boolean property reached
@@ -306,8 +336,11 @@ def test_tool_header_annotations(mcp, revision):
             continue
         annotated += 1
         found, broken = header_params(schema)
-        broken += [f"x-mcp-header {name!r} is on an integer property naming {values}, beyond +-(2**53 - 1)"
-                   for path, name in found if (values := unsafe_integers(schema, path))]
+        broken += [
+            f"x-mcp-header {name!r} is on an integer property naming {values}, beyond +-(2**53 - 1)"
+            for path, name in found
+            if (values := unsafe_integers(schema, path))
+        ]
         problems += [f"{tool['name']}: {problem}" for problem in broken]
     if not annotated:
         not_applicable("no listed tool annotates a parameter with x-mcp-header")
@@ -335,11 +368,18 @@ def test_tool_calls_answered(mcp, mcp_target, revision):
         exercise.session.request("ping")
     except TransportError as error:
         fail(f"after the tool calls the server no longer answers ping: {error.reason}")
-    errors = [c for c in exercise.calls if c.response is not None and c.response.kind is Kind.ERROR
-              and c.response.error_code != MISSING_REQUIRED_CLIENT_CAPABILITY]  # right: the suite declared none
+    errors = [
+        c
+        for c in exercise.calls
+        if c.response is not None
+        and c.response.kind is Kind.ERROR
+        and c.response.error_code != MISSING_REQUIRED_CLIENT_CAPABILITY
+    ]  # right: the suite declared none
     for call in errors:
-        info(f"{describe(call)} got a protocol error {call.response.error_code}; a failing tool "
-             "is expected to say so in its result (isError)")
+        info(
+            f"{describe(call)} got a protocol error {call.response.error_code}; a failing tool "
+            "is expected to say so in its result (isError)"
+        )
 
 
 def structured_calls(mcp, mcp_target, revision) -> list[ToolCall]:
@@ -368,14 +408,17 @@ def test_tool_structured_content_conforms(mcp, mcp_target, revision):
             problems.append(f"{describe(call)}: no structuredContent, though the tool declares an outputSchema")
             continue
         try:
-            error = jsonschema.exceptions.best_match(generate.validator(call.tool["outputSchema"])
-                                                     .iter_errors(structured))
+            error = jsonschema.exceptions.best_match(
+                generate.validator(call.tool["outputSchema"]).iter_errors(structured)
+            )
         except Exception as unusable:  # unknown types, unresolvable references: the schema is unusable
             info(f"{call.name}: the outputSchema cannot be used for validation: {unusable}"[:300])
             continue
         if error is not None:
-            problems.append(f"{describe(call)}: structuredContent breaks the outputSchema: {error.message} "
-                            f"(at {'/'.join(map(str, error.absolute_path)) or 'the root'})")
+            problems.append(
+                f"{describe(call)}: structuredContent breaks the outputSchema: {error.message} "
+                f"(at {'/'.join(map(str, error.absolute_path)) or 'the root'})"
+            )
     expect(not problems, "\n".join(problems))
 
 
@@ -384,16 +427,22 @@ def test_tool_structured_content_conforms(mcp, mcp_target, revision):
 def test_tool_structured_content_as_text(mcp, mcp_target, revision):
     """A result with `structuredContent` should also carry the same JSON, serialized, in a
     text content block (for clients that read only `content`)."""
-    calls = [c for c in structured_calls(mcp, mcp_target, revision)
-             if c.response.result.get("structuredContent") is not None]
+    calls = [
+        c for c in structured_calls(mcp, mcp_target, revision) if c.response.result.get("structuredContent") is not None
+    ]
     if not calls:
         not_applicable("no successful result carried structuredContent")
     for call in calls:
         result = call.response.result
-        texts = [block.get("text") for block in result.get("content") or []
-                 if isinstance(block, dict) and block.get("type") == "text"]
-        should(any(parses_to(text, result["structuredContent"]) for text in texts),
-               f"{describe(call)}: no text block holds the structuredContent as JSON")
+        texts = [
+            block.get("text")
+            for block in result.get("content") or []
+            if isinstance(block, dict) and block.get("type") == "text"
+        ]
+        should(
+            any(parses_to(text, result["structuredContent"]) for text in texts),
+            f"{describe(call)}: no text block holds the structuredContent as JSON",
+        )
 
 
 def parses_to(text, value) -> bool:
@@ -417,13 +466,18 @@ def test_unknown_tool_rejected(mcp, revision):
         return
     result = response.result if isinstance(response.result, dict) else {}
     expect(result.get("isError") is True, f"the unknown tool {UNKNOWN_TOOL!r} got a successful result")
-    should(False, f"the unknown tool {UNKNOWN_TOOL!r} got a result with isError: true; "
-                  "it should get a JSON-RPC error response")
+    should(
+        False,
+        f"the unknown tool {UNKNOWN_TOOL!r} got a result with isError: true; it should get a JSON-RPC error response",
+    )
 
 
 def tools_with_required_properties(session, policy: str) -> list[dict]:
-    candidates = [tool for tool in callable_tools(session, policy)
-                  if isinstance(input_schema(tool).get("required"), list) and input_schema(tool)["required"]]
+    candidates = [
+        tool
+        for tool in callable_tools(session, policy)
+        if isinstance(input_schema(tool).get("required"), list) and input_schema(tool)["required"]
+    ]
     if not candidates:
         not_applicable("no tool that may be called has a required argument")
     return candidates[:MAX_TOOLS_FED_INVALID]
@@ -453,9 +507,14 @@ def judge_rejection(call: ToolCall, what: str) -> None:
     expect(not call.failure, f"tools/call {call.name} with {what}: {call.failure}")
     response = call.response
     if response.kind is Kind.ERROR:
-        should(response.error_code == INVALID_PARAMS,
-               f"{call.name} with {what} got error {response.error_code}; invalid arguments should get "
-               "-32602 or a result with isError: true")
+        should(
+            response.error_code == INVALID_PARAMS,
+            f"{call.name} with {what} got error {response.error_code}; invalid arguments should get "
+            "-32602 or a result with isError: true",
+        )
         return
-    expect(not call.succeeded, f"{call.name} with {what} ({json.dumps(call.arguments)[:200]}) got a "
-                               "successful result: the arguments were not validated")
+    expect(
+        not call.succeeded,
+        f"{call.name} with {what} ({json.dumps(call.arguments)[:200]}) got a "
+        "successful result: the arguments were not validated",
+    )

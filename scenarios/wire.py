@@ -14,13 +14,13 @@ and .../basic/utilities/progress
 from __future__ import annotations
 
 import pytest
+from conformance.scenarios.client_features import PROFILES, exchange
+from conformance.scenarios.tools import exercised
 
 from conformance import ledger
 from conformance.checks import current, expect, fail, info, modern_only, not_applicable, requirement, sweep
 from conformance.discovery import capabilities as declared_capabilities
 from conformance.jsonrpc import Kind, Message
-from conformance.scenarios.client_features import PROFILES, exchange
-from conformance.scenarios.tools import exercised
 from conformance.wire import meta_key_problem, metas
 
 
@@ -53,8 +53,16 @@ def describe(message: Message) -> str:
     return f"response to id {message.id!r}"
 
 
-@requirement("basic-026", "basic-027", "basic-029", "2026-07-28/basic-048", "2026-07-28/basic-049",
-             "2026-07-28/basic-051", "2026-07-28/schema-002", "2026-07-28/schema-005")
+@requirement(
+    "basic-026",
+    "basic-027",
+    "basic-029",
+    "2026-07-28/basic-048",
+    "2026-07-28/basic-049",
+    "2026-07-28/basic-051",
+    "2026-07-28/schema-002",
+    "2026-07-28/schema-005",
+)
 def test_meta_keys_well_formed(mcp_target, revision):
     """Every `_meta` key the server sends follows the key-name rules: an optional prefix of
     dot-separated labels (each starting with a letter, ending with a letter or digit, with
@@ -91,8 +99,9 @@ def test_server_request_ids(mcp_target, revision):
             problems.append(f"{request.method}: the request id is null")
             continue
         if not (isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))):
-            problems.append(f"{request.method}: the request id {value!r} is a {type(value).__name__}, "
-                            "not a string or an integer")
+            problems.append(
+                f"{request.method}: the request id {value!r} is a {type(value).__name__}, not a string or an integer"
+            )
             continue
         if id_key(value) in seen:
             problems.append(f"{request.method}: the request id {value!r} was already used in this session")
@@ -128,18 +137,29 @@ def test_progress_tokens_typed(mcp_target, revision):
     tokens = [(m, t) for m in with_tool_calls(mcp_target, revision) for t in progress_tokens(m)]
     if not tokens:
         not_applicable("the server sent no progress token during the exchange or the tool calls")
-    mistyped = [(m, t) for m, t in tokens if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))]
+    mistyped = [
+        (m, t) for m, t in tokens if not (isinstance(t, str) or (isinstance(t, int) and not isinstance(t, bool)))
+    ]
     if mistyped:
-        fail("progress tokens must be strings or integers: "
-             + "; ".join(f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in mistyped),
-             claimed(current().sessions, {id(m) for m, _ in mistyped}))
+        fail(
+            "progress tokens must be strings or integers: "
+            + "; ".join(f"{describe(m)}: progress token {t!r} is a {type(t).__name__}" for m, t in mistyped),
+            claimed(current().sessions, {id(m) for m, _ in mistyped}),
+        )
 
 
 def claimed(sessions, messages: set[int]) -> list:
     """The schema signatures of the watched messages (by id()) this check failed for, so
     that the sweep does not report them again."""
-    return list(dict.fromkeys(ledger.signature_of(e, v) for session, _ in sessions for e in session.transcript
-                              if id(e.message) in messages for v in e.violations))
+    return list(
+        dict.fromkeys(
+            ledger.signature_of(e, v)
+            for session, _ in sessions
+            for e in session.transcript
+            if id(e.message) in messages
+            for v in e.violations
+        )
+    )
 
 
 @requirement("2026-07-28/transports-002")
@@ -160,15 +180,22 @@ def test_result_types_known(mcp_target, revision):
     unless the server advertises extensions, which may add their own (then only noted)."""
     modern_only(revision)
     results = [m for m in received(mcp_target, revision) if m.kind is Kind.RESULT and isinstance(m.result, dict)]
-    unknown = {f"{describe(m)}: resultType {m.result['resultType']!r}" for m in results
-               if "resultType" in m.result and m.result["resultType"] not in CORE_RESULT_TYPES}
+    unknown = {
+        f"{describe(m)}: resultType {m.result['resultType']!r}"
+        for m in results
+        if "resultType" in m.result and m.result["resultType"] not in CORE_RESULT_TYPES
+    }
     capabilities = declared_capabilities(exchange(mcp_target, revision, "full").session)
     if unknown and capabilities.get("extensions"):
-        info("resultType values outside the core ones, maybe from an advertised extension: "
-             + "; ".join(sorted(unknown)))
+        info(
+            "resultType values outside the core ones, maybe from an advertised extension: " + "; ".join(sorted(unknown))
+        )
         return
-    expect(not unknown, "resultType values that are neither core nor from an advertised extension "
-                        "(the server advertises none): " + "; ".join(sorted(unknown)))
+    expect(
+        not unknown,
+        "resultType values that are neither core nor from an advertised extension "
+        "(the server advertises none): " + "; ".join(sorted(unknown)),
+    )
 
 
 @sweep
@@ -186,6 +213,8 @@ def test_messages_valid(mcp_target, revision):
         exchange(mcp_target, revision, profile)
     seen = ledger.LEDGER.unclaimed(revision)
     if seen:
-        fail(f"{len(seen)} distinct schema violation(s) in what the server sent:\n"
-             + "\n".join(f"- {s.signature}\n  on {s.connection}: {s.text}" for s in seen[:20]),
-             [s.signature for s in seen])
+        fail(
+            f"{len(seen)} distinct schema violation(s) in what the server sent:\n"
+            + "\n".join(f"- {s.signature}\n  on {s.connection}: {s.text}" for s in seen[:20]),
+            [s.signature for s in seen],
+        )

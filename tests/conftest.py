@@ -57,7 +57,7 @@ RECORDER = "_mcp_outcome_recorder"
 # installed; pytest-benchmark is bench/'s): left out, a run starts about 0.25 s sooner,
 # over some 500 suite runs of the tests. Naming a plugin that is not installed is harmless.
 UNUSED_PLUGINS = ("-p", "no:anyio", "-p", "no:benchmark", "-p", "no:xdist.looponfail")
-RECORDER_SOURCE = '''
+RECORDER_SOURCE = """
 import json
 import os
 import re
@@ -90,7 +90,7 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     with open(os.environ["MCP_OUTCOME_RECORD"], "w") as out:
         json.dump(grades, out)
-'''
+"""
 
 
 @dataclass
@@ -142,8 +142,10 @@ class SuiteRun:
     def outcomes(self) -> dict[str, str]:
         """Test name (with its [revision] parameter) -> outcome."""
         if self.junit_xml is None:
-            raise AssertionError(f"the suite run wrote no JUnit XML (exit code {self.returncode}):\n"
-                                 f"{shlex.join(self.command)}\n{self.output[-8000:]}")
+            raise AssertionError(
+                f"the suite run wrote no JUnit XML (exit code {self.returncode}):\n"
+                f"{shlex.join(self.command)}\n{self.output[-8000:]}"
+            )
         names = Counter(case.name for case in self.cases)
         clashes = sorted(name for name, n in names.items() if n > 1)
         if clashes:
@@ -152,7 +154,7 @@ class SuiteRun:
 
     @property
     def by_id(self) -> dict[str, str]:
-        """"module::name" -> outcome (unique even when two modules share a test name)."""
+        """ "module::name" -> outcome (unique even when two modules share a test name)."""
         return {f"{case.module}::{case.name}": case.outcome for case in self.cases}
 
     def case(self, name: str) -> Case:
@@ -178,18 +180,30 @@ class SuiteRun:
 
     def summary(self) -> str:
         """One line per revision, e.g. "2025-06-18   11 passed, 2 warned, 1 skipped"."""
-        return "\n".join(f"{revision:12} " + ", ".join(f"{n} {o}" for o in OUTCOMES if (n := counts[o]))
-                         for revision, counts in sorted(self.counts().items()))
+        return "\n".join(
+            f"{revision:12} " + ", ".join(f"{n} {o}" for o in OUTCOMES if (n := counts[o]))
+            for revision, counts in sorted(self.counts().items())
+        )
 
     def explain(self, names=None) -> str:
         """Details of the named checks (default: the failed and errored ones) and the tail of
         the output, for assertion messages."""
-        chosen = [c for c in self.cases
-                  if (c.name in names if names is not None else c.outcome in ("failed", "error"))]
-        parts = [f"--- {c.module}::{c.name}: {c.outcome.upper()}\n"
-                 + "\n".join(filter(None, [c.text or c.message, c.warnings, c.notes,
-                                           c.sections.get("wire transcript", "") if not c.text else ""]))
-                 for c in chosen]
+        chosen = [c for c in self.cases if (c.name in names if names is not None else c.outcome in ("failed", "error"))]
+        parts = [
+            f"--- {c.module}::{c.name}: {c.outcome.upper()}\n"
+            + "\n".join(
+                filter(
+                    None,
+                    [
+                        c.text or c.message,
+                        c.warnings,
+                        c.notes,
+                        c.sections.get("wire transcript", "") if not c.text else "",
+                    ],
+                )
+            )
+            for c in chosen
+        ]
         return "\n\n".join(parts) + f"\n\n--- suite output (exit code {self.returncode}):\n{self.output[-8000:]}"
 
 
@@ -234,8 +248,13 @@ def _child_environment(private: Path, record: Path, extra: dict[str, str] | None
     return env
 
 
-def run_suite(server_command: str | None, *pytest_args: str, cwd: str | Path | None = None,
-              env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT) -> SuiteRun:
+def run_suite(
+    server_command: str | None,
+    *pytest_args: str,
+    cwd: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = RUN_TIMEOUT,
+) -> SuiteRun:
     """Run `python -m pytest --mcp-server server_command -p no:cacheprovider -q
     --junitxml=... *pytest_args` in a subprocess and return a SuiteRun.
 
@@ -266,14 +285,37 @@ def run_suite(server_command: str | None, *pytest_args: str, cwd: str | Path | N
         server = ["--mcp-server", server_command] if server_command is not None else []
         if not any(arg.startswith(("--mcp-workers", "-n")) for arg in pytest_args):
             server.append("--mcp-workers=0")  # serial unless asked: the tests run side by side already
-        command = [sys.executable, "-m", "pytest", *server, "-p", "no:cacheprovider", *UNUSED_PLUGINS, "-q",
-                   f"--junitxml={junit}", "-o", "junit_family=xunit2", "-o", "junit_logging=no",
-                   "-p", RECORDER, *pytest_args]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *server,
+            "-p",
+            "no:cacheprovider",
+            *UNUSED_PLUGINS,
+            "-q",
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit2",
+            "-o",
+            "junit_logging=no",
+            "-p",
+            RECORDER,
+            *pytest_args,
+        ]
         started = time.monotonic()
         # A process group of its own: on a timeout the run and every server it started die.
-        process = subprocess.Popen(command, cwd=workdir, env=_child_environment(private, record, env),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   text=True, errors="replace", start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=workdir,
+            env=_child_environment(private, record, env),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
         try:
             stdout, stderr = process.communicate(timeout=timeout)
             timed_out = False
@@ -282,8 +324,11 @@ def run_suite(server_command: str | None, *pytest_args: str, cwd: str | Path | N
             stdout, stderr = process.communicate()
             timed_out = True
         if timed_out:
-            pytest.fail(f"the suite run did not finish within {timeout:g}s: {shlex.join(command)}\n"
-                        f"{stdout[-8000:]}\n[stderr]\n{stderr[-4000:]}", pytrace=False)
+            pytest.fail(
+                f"the suite run did not finish within {timeout:g}s: {shlex.join(command)}\n"
+                f"{stdout[-8000:]}\n[stderr]\n{stderr[-4000:]}",
+                pytrace=False,
+            )
         seconds = time.monotonic() - started
         junit_xml = junit.read_text() if junit.exists() else None
         grades = json.loads(record.read_text()) if record.exists() else []
@@ -301,15 +346,18 @@ def run_suite_fixture():
 
 # -- the real peers ---------------------------------------------------------------------------
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "real_peer: runs the whole suite against a real MCP implementation "
-                                       "(slow; needs tests/peers installed)")
+    config.addinivalue_line(
+        "markers",
+        "real_peer: runs the whole suite against a real MCP implementation (slow; needs tests/peers installed)",
+    )
 
 
 def require_peer(path: Path, what: str, install: str = INSTALL_PEERS) -> Path:
     """Fail (never skip: CI must notice) when a real peer is not installed."""
     if not path.exists():
-        pytest.fail(f"{what} is not installed ({path} is missing): run `{install}` "
-                    "in the repository root", pytrace=False)
+        pytest.fail(
+            f"{what} is not installed ({path} is missing): run `{install}` in the repository root", pytrace=False
+        )
     return path
 
 
@@ -330,6 +378,5 @@ def sdk_server_command() -> str:
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError as error:
-        pytest.fail(f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`",
-                    pytrace=False)
+        pytest.fail(f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`", pytrace=False)
     return shlex.join([sys.executable, str(SDK_SERVER)])

@@ -38,12 +38,19 @@ MODES = {
 MODERN, META = "2026-07-28", "io.modelcontextprotocol/"
 CACHEABLE = ("server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list")
 REMOVED = ("initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe")
-TOOL = {"name": "echo", "description": "Echoes its text.", "annotations": {"readOnlyHint": True},
-        "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}}}
+TOOL = {
+    "name": "echo",
+    "description": "Echoes its text.",
+    "annotations": {"readOnlyHint": True},
+    "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}}},
+}
 CAPABILITIES = {"tools": {}, "resources": {}, "prompts": {}, "logging": {}}
 LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-LOG = {"jsonrpc": "2.0", "method": "notifications/message",
-       "params": {"level": "info", "logger": "hostile", "data": "flood " * 20}}
+LOG = {
+    "jsonrpc": "2.0",
+    "method": "notifications/message",
+    "params": {"level": "info", "logger": "hostile", "data": "flood " * 20},
+}
 
 
 class Server:
@@ -123,8 +130,11 @@ class Server:
     def modern(self, method: str, params: dict, meta: dict):
         """A 2026-07-28 request: checked, served like a legacy one, its result decorated."""
         if meta[META + "protocolVersion"] != MODERN:
-            return None, {"code": -32022, "message": "protocol version not served here",
-                          "data": {"supported": [MODERN, *KNOWN[::-1]], "requested": meta[META + "protocolVersion"]}}
+            return None, {
+                "code": -32022,
+                "message": "protocol version not served here",
+                "data": {"supported": [MODERN, *KNOWN[::-1]], "requested": meta[META + "protocolVersion"]},
+            }
         if META + "clientCapabilities" not in meta or meta.get(META + "logLevel", "info") not in LEVELS:
             return None, {"code": -32602, "message": "Invalid _meta"}
         if method == "resources/read":
@@ -132,11 +142,17 @@ class Server:
         if method in REMOVED:
             return None, {"code": -32601, "message": f"{method} does not exist in {MODERN}"}
         params = {k: v for k, v in params.items() if k != "_meta"}
-        result, error = ({"supportedVersions": [MODERN, *KNOWN[::-1]], "capabilities": CAPABILITIES}, None) \
-            if method == "server/discover" else self.dispatch(method, params)
+        result, error = (
+            ({"supportedVersions": [MODERN, *KNOWN[::-1]], "capabilities": CAPABILITIES}, None)
+            if method == "server/discover"
+            else self.dispatch(method, params)
+        )
         if result is not None:
-            result = {**result, "resultType": "complete",
-                      "_meta": {META + "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"}}}
+            result = {
+                **result,
+                "resultType": "complete",
+                "_meta": {META + "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"}},
+            }
             if method in CACHEABLE:
                 result.update(ttlMs=60_000, cacheScope="public")
         return result, error
@@ -151,8 +167,11 @@ class Server:
                 return None, not_found
             asked = params.get("protocolVersion")
             version = "1999-01-01" if self.mode == "unknown-version" else asked if asked in KNOWN else KNOWN[-1]
-            return {"protocolVersion": version, "capabilities": CAPABILITIES,
-                    "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"}}, None
+            return {
+                "protocolVersion": version,
+                "capabilities": CAPABILITIES,
+                "serverInfo": {"name": "hostile-" + self.mode, "version": "1.0.0"},
+            }, None
         if method == "logging/setLevel" and params.get("level") not in LEVELS:
             return None, invalid
         if method in ("ping", "logging/setLevel"):
@@ -161,8 +180,11 @@ class Server:
             return {"tools": [TOOL]}, None
         if method == "tools/call":
             arguments = params.get("arguments", {})
-            if params.get("name") != TOOL["name"] or not isinstance(arguments, dict) \
-                    or not isinstance(arguments.get("text", ""), str):
+            if (
+                params.get("name") != TOOL["name"]
+                or not isinstance(arguments, dict)
+                or not isinstance(arguments.get("text", ""), str)
+            ):
                 return None, invalid
             text = arguments.get("text", "")
             return {"content": [{"type": "text", "text": text}], "isError": False}, None

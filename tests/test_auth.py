@@ -52,13 +52,16 @@ def test_auth_fault_moves_exactly_its_checks(run_suite, name):
     """Each fault fails (or warns) its check, and no other authorization check moves but
     the ones it names."""
     fault = FAULTS[name]
-    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", *HTTP, "-k", "test_auth",
-                       "--mcp-version", fault.revision)
+    result = run_suite(
+        f"{REFERENCE} --fault {name} {fault.server_args}", *HTTP, "-k", "test_auth", "--mcp-version", fault.revision
+    )
     found = moved(result)
-    assert fault.outcome in found.get(fault.check, set()), \
+    assert fault.outcome in found.get(fault.check, set()), (
         f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" + result.output[-4000:]
-    assert set(found) == set(fault.checks), f"fault {name} moved {found}, names {sorted(fault.checks)}\n" \
-                                            + result.output[-4000:]
+    )
+    assert set(found) == set(fault.checks), (
+        f"fault {name} moved {found}, names {sorted(fault.checks)}\n" + result.output[-4000:]
+    )
 
 
 def test_protected_server_without_an_option_is_one_failure(run_suite):
@@ -99,8 +102,17 @@ def test_user_token_runs_the_suite(run_suite, running_protected_server):
     with AuthorizationServer(keys=SigningKeys.generate()) as other:
         url = running_protected_server(other.issuer)
         token = other.minter.valid(url, "mcp:basic mcp:tools")
-        result = run_suite(None, "--mcp-url", url, "--mcp-auth-token", token, "--mcp-version", "2025-11-25",
-                           "-k", "test_auth or test_ping or test_tools_list")
+        result = run_suite(
+            None,
+            "--mcp-url",
+            url,
+            "--mcp-auth-token",
+            token,
+            "--mcp-version",
+            "2025-11-25",
+            "-k",
+            "test_auth or test_ping or test_tools_list",
+        )
     bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped")}
     assert not bad, result.explain(bad)
     assert result.outcomes["test_auth_valid_token_accepted[2025-11-25]"] == "passed"
@@ -115,8 +127,19 @@ def test_fixed_authorization_server_port(run_suite, running_protected_server):
     configured with; every authorization check judges (a serial run)."""
     port = free_port()
     url = running_protected_server(f"http://127.0.0.1:{port}")
-    result = run_suite(None, "--mcp-url", url, "--mcp-auth-port", str(port), "--mcp-version", "2026-07-28",
-                       "-k", "test_auth", "--mcp-workers", "auto")
+    result = run_suite(
+        None,
+        "--mcp-url",
+        url,
+        "--mcp-auth-port",
+        str(port),
+        "--mcp-version",
+        "2026-07-28",
+        "-k",
+        "test_auth",
+        "--mcp-workers",
+        "auto",
+    )
     bad = {n: o for n, o in result.outcomes.items() if o not in ("passed", "skipped")}
     assert not bad, result.explain(bad)
     assert result.outcomes["test_auth_token_signature_validated[2026-07-28]"] == "passed"
@@ -143,8 +166,7 @@ def python_auth_server_command() -> str:
     try:
         import mcp.server.mcpserver  # noqa: F401
     except ImportError as error:
-        pytest.fail(f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`",
-                    pytrace=False)
+        pytest.fail(f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`", pytrace=False)
     return shlex.join([sys.executable, str(SDK_SERVER)]) + " --port {port} --auth-issuer {issuer}"
 
 
@@ -183,7 +205,11 @@ def test_protected_sdk_peer(run_suite, peer):
     one of the findings above."""
     command = python_auth_server_command() if peer == "python-sdk" else ts_auth_server_command()
     result = run_suite(command, *HTTP, *BOTH_ERAS, "-k", "test_auth or test_ping or test_tools_list")
-    seen = {n.split("[")[0]: o for n, o in result.outcomes.items() if o not in ("passed", "skipped", "blocked", "informational")}
+    seen = {
+        n.split("[")[0]: o
+        for n, o in result.outcomes.items()
+        if o not in ("passed", "skipped", "blocked", "informational")
+    }
     assert seen == PEER_FINDINGS[peer], result.explain(set(seen) ^ set(PEER_FINDINGS[peer]))
     assert result.outcomes["test_auth_valid_token_accepted[2025-11-25]"] == "passed"
     assert result.outcomes["test_ping[2025-11-25]"] == "passed"

@@ -23,44 +23,66 @@ SCOPE = "mcp:read mcp:write"
 
 # --- the WWW-Authenticate parser ---
 
-@pytest.mark.parametrize("value, expected", [
-    ('Bearer realm="a", error="x", Basic realm="b"',
-     [Challenge("Bearer", {"realm": "a", "error": "x"}), Challenge("Basic", {"realm": "b"})]),
-    ('Bearer error="invalid_token", error_description="a, b, and c"',
-     [Challenge("Bearer", {"error": "invalid_token", "error_description": "a, b, and c"})]),
-    (r'Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"',
-     [Challenge("Newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'}),
-      Challenge("Basic", {"realm": "simple"})]),
-    (r'Basic realm="a\\b\c"', [Challenge("Basic", {"realm": "a\\bc"})]),
-    ("Negotiate abc==", [Challenge("Negotiate", {}, "abc==")]),
-    ("Negotiate abc=, Bearer", [Challenge("Negotiate", {}, "abc="), Challenge("Bearer")]),
-    ("Bearer realm=", [Challenge("Bearer", {}, "realm=")]),  # the grammar reads a token68 here
-    ("Bearer", [Challenge("Bearer")]),
-    ("bearer , BASIC", [Challenge("bearer"), Challenge("BASIC")]),
-    ('Bearer Realm = "x" ,, SCOPE="a b" ,', [Challenge("Bearer", {"realm": "x", "scope": "a b"})]),
-    ('Bearer realm="a", Bearer realm="b"', [Challenge("Bearer", {"realm": "a"}), Challenge("Bearer", {"realm": "b"})]),
-    # two header values as httpx joins them
-    ('Basic realm="x", Bearer resource_metadata="http://h/.well-known/oauth-protected-resource"',
-     [Challenge("Basic", {"realm": "x"}),
-      Challenge("Bearer", {"resource_metadata": "http://h/.well-known/oauth-protected-resource"})]),
-])
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (
+            'Bearer realm="a", error="x", Basic realm="b"',
+            [Challenge("Bearer", {"realm": "a", "error": "x"}), Challenge("Basic", {"realm": "b"})],
+        ),
+        (
+            'Bearer error="invalid_token", error_description="a, b, and c"',
+            [Challenge("Bearer", {"error": "invalid_token", "error_description": "a, b, and c"})],
+        ),
+        (
+            r'Newauth realm="apps", type=1, title="Login to \"apps\"", Basic realm="simple"',
+            [
+                Challenge("Newauth", {"realm": "apps", "type": "1", "title": 'Login to "apps"'}),
+                Challenge("Basic", {"realm": "simple"}),
+            ],
+        ),
+        (r'Basic realm="a\\b\c"', [Challenge("Basic", {"realm": "a\\bc"})]),
+        ("Negotiate abc==", [Challenge("Negotiate", {}, "abc==")]),
+        ("Negotiate abc=, Bearer", [Challenge("Negotiate", {}, "abc="), Challenge("Bearer")]),
+        ("Bearer realm=", [Challenge("Bearer", {}, "realm=")]),  # the grammar reads a token68 here
+        ("Bearer", [Challenge("Bearer")]),
+        ("bearer , BASIC", [Challenge("bearer"), Challenge("BASIC")]),
+        ('Bearer Realm = "x" ,, SCOPE="a b" ,', [Challenge("Bearer", {"realm": "x", "scope": "a b"})]),
+        (
+            'Bearer realm="a", Bearer realm="b"',
+            [Challenge("Bearer", {"realm": "a"}), Challenge("Bearer", {"realm": "b"})],
+        ),
+        # two header values as httpx joins them
+        (
+            'Basic realm="x", Bearer resource_metadata="http://h/.well-known/oauth-protected-resource"',
+            [
+                Challenge("Basic", {"realm": "x"}),
+                Challenge("Bearer", {"resource_metadata": "http://h/.well-known/oauth-protected-resource"}),
+            ],
+        ),
+    ],
+)
 def test_parse_challenges(value, expected):
     assert parse_challenges(value) == expected
 
 
-@pytest.mark.parametrize("value, problem", [
-    ("", "no challenge"),
-    (" , ", "no challenge"),
-    ("Bearer a b", "expected '=' after the auth-param name 'a' at position 9"),
-    ('Bearer realm="x', "unterminated quoted string at position 13"),
-    ('Bearer scope="a", realm=', "expected a token or a quoted string as the value of 'realm'"),
-    ('Bearer realm=x, REALM=y', "auth-param 'REALM' repeated"),
-    ('Bearer "x"', "expected an auth-param name at position 7"),
-    ("Bearer\trealm=x", "expected a space after the auth-scheme 'Bearer' at position 6"),
-    ('Bearer realm="a"x', "expected ',' after the value of 'realm'"),
-    ('Bearer realm="a\x01"', "character '\\x01' not allowed in a quoted string"),
-    ('"Bearer"', "expected an auth-scheme at position 0"),
-])
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("", "no challenge"),
+        (" , ", "no challenge"),
+        ("Bearer a b", "expected '=' after the auth-param name 'a' at position 9"),
+        ('Bearer realm="x', "unterminated quoted string at position 13"),
+        ('Bearer scope="a", realm=', "expected a token or a quoted string as the value of 'realm'"),
+        ("Bearer realm=x, REALM=y", "auth-param 'REALM' repeated"),
+        ('Bearer "x"', "expected an auth-param name at position 7"),
+        ("Bearer\trealm=x", "expected a space after the auth-scheme 'Bearer' at position 6"),
+        ('Bearer realm="a"x', "expected ',' after the value of 'realm'"),
+        ('Bearer realm="a\x01"', "character '\\x01' not allowed in a quoted string"),
+        ('"Bearer"', "expected an auth-scheme at position 0"),
+    ],
+)
 def test_malformed_challenges(value, problem):
     with pytest.raises(MalformedChallenge) as raised:
         parse_challenges(value)
@@ -79,6 +101,7 @@ def test_bearer_picks_the_first_bearer_challenge():
 
 # --- keys ---
 
+
 def test_keys_load_creates_then_reloads(tmp_path):
     path = tmp_path / "keys.json"
     created = SigningKeys.load(path)
@@ -89,14 +112,17 @@ def test_keys_load_creates_then_reloads(tmp_path):
     assert "stranger" not in path.read_text() and len(json.loads(path.read_text())["keys"]) == 2
 
 
-@pytest.mark.parametrize("content, problem", [
-    ("not json", "not a readable JSON key file"),
-    ('{"kty": "EC"}', "not a JWK set"),
-    ('{"keys": [{"kty": "EC"}]}', "key 0 is not a JWK with a kid"),
-    ('{"keys": [{"kty": "EC", "kid": "k", "crv": "P-256"}]}', "key 0 (k) is not a usable JWK"),
-    ("PUBLIC", "key 0 ({kid}) is not a private P-256 EC or RSA key"),
-    ("ES256 ONLY", "the key set has no private RS256 key"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("not json", "not a readable JSON key file"),
+        ('{"kty": "EC"}', "not a JWK set"),
+        ('{"keys": [{"kty": "EC"}]}', "key 0 is not a JWK with a kid"),
+        ('{"keys": [{"kty": "EC", "kid": "k", "crv": "P-256"}]}', "key 0 (k) is not a usable JWK"),
+        ("PUBLIC", "key 0 ({kid}) is not a private P-256 EC or RSA key"),
+        ("ES256 ONLY", "the key set has no private RS256 key"),
+    ],
+)
 def test_bad_key_file(tmp_path, content, problem):
     keys = SigningKeys.generate()
     if content == "PUBLIC":
@@ -116,13 +142,16 @@ def test_jwks_is_public_and_never_the_stranger():
     keys = SigningKeys.generate()
     published = keys.jwks()["keys"]
     assert [(k["kid"], k["alg"], k["use"], k["kty"]) for k in published] == [
-        (keys.es256_kid, "ES256", "sig", "EC"), (keys.rs256_kid, "RS256", "sig", "RSA")]
+        (keys.es256_kid, "ES256", "sig", "EC"),
+        (keys.rs256_kid, "RS256", "sig", "RSA"),
+    ]
     assert not any("d" in k for k in published)
     assert keys.stranger.public_key().public_numbers() != keys.es256.public_key().public_numbers()
     assert keys.private("RS256") is keys.rs256 and keys.kid("ES256") == keys.es256_kid
 
 
 # --- the authorization server and its tokens ---
+
 
 @pytest.fixture(scope="module")
 def auth():
@@ -153,16 +182,19 @@ def test_valid_token_verifies(auth, published, alg):
     assert claims["iat"] == claims["nbf"] and claims["exp"] - claims["iat"] == 300 and claims["jti"]
 
 
-@pytest.mark.parametrize("recipe, error", [
-    ("wrong_audience", jwt.InvalidAudienceError),
-    ("no_audience", jwt.MissingRequiredClaimError),
-    ("expired", jwt.ExpiredSignatureError),
-    ("not_yet_valid", jwt.ImmatureSignatureError),
-    ("wrong_issuer", jwt.InvalidIssuerError),
-    ("bad_signature", jwt.InvalidSignatureError),
-    ("alg_none", jwt.InvalidAlgorithmError),
-    ("uppercase_audience", jwt.InvalidAudienceError),  # PyJWT compares aud exactly
-])
+@pytest.mark.parametrize(
+    "recipe, error",
+    [
+        ("wrong_audience", jwt.InvalidAudienceError),
+        ("no_audience", jwt.MissingRequiredClaimError),
+        ("expired", jwt.ExpiredSignatureError),
+        ("not_yet_valid", jwt.ImmatureSignatureError),
+        ("wrong_issuer", jwt.InvalidIssuerError),
+        ("bad_signature", jwt.InvalidSignatureError),
+        ("alg_none", jwt.InvalidAlgorithmError),
+        ("uppercase_audience", jwt.InvalidAudienceError),  # PyJWT compares aud exactly
+    ],
+)
 def test_bad_tokens_fail_verification(auth, published, recipe, error):
     mint = getattr(auth.minter, recipe)
     token = mint(SCOPE) if recipe == "no_audience" else mint(RESOURCE, SCOPE)
@@ -178,12 +210,21 @@ def test_recipe_details(auth, published):
     assert jwt.decode(none, options={"verify_signature": False})["aud"] == RESOURCE
     upper = minter.uppercase_audience(RESOURCE, SCOPE)
     assert verify(upper, published, auth, audience="HTTP://127.0.0.1:8123/mcp")["scope"] == SCOPE
-    assert verify(minter.mint(audience=[RESOURCE, "x"], scope=None, omit=("jti",)), published, auth).keys() \
-        == {"iss", "sub", "aud", "client_id", "iat", "nbf", "exp"}
+    assert verify(minter.mint(audience=[RESOURCE, "x"], scope=None, omit=("jti",)), published, auth).keys() == {
+        "iss",
+        "sub",
+        "aud",
+        "client_id",
+        "iat",
+        "nbf",
+        "exp",
+    }
     unverified = jwt.decode(minter.wrong_issuer(RESOURCE), options={"verify_signature": False})
     assert unverified["iss"] == "http://127.0.0.1:1/another-issuer"
-    assert jwt.decode(minter.wrong_audience(RESOURCE), options={"verify_signature": False})["aud"] \
+    assert (
+        jwt.decode(minter.wrong_audience(RESOURCE), options={"verify_signature": False})["aud"]
         == "http://127.0.0.1:1/not-this-server"
+    )
 
 
 @pytest.mark.parametrize("path", ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"])
@@ -218,8 +259,16 @@ def test_introspection(auth):
 
 
 def test_token_endpoint(auth, published):
-    answer = httpx.post(auth.token_endpoint, data={"grant_type": "client_credentials", "resource": RESOURCE,
-                                                   "scope": SCOPE, "client_id": "c", "client_secret": "s"})
+    answer = httpx.post(
+        auth.token_endpoint,
+        data={
+            "grant_type": "client_credentials",
+            "resource": RESOURCE,
+            "scope": SCOPE,
+            "client_id": "c",
+            "client_secret": "s",
+        },
+    )
     body = answer.json()
     assert (answer.status_code, body["token_type"], body["expires_in"]) == (200, "Bearer", 300)
     assert verify(body["access_token"], published, auth)["scope"] == SCOPE

@@ -31,18 +31,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import jwt
 import pytest
+from conftest import PEERS, SDK_SERVER, require_peer
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
-from conftest import PEERS, SDK_SERVER, require_peer
-
 TS_AUTH_SERVER = PEERS / "ts_auth_server.mjs"
-NODE_PACKAGES = [("@modelcontextprotocol/sdk", PEERS / "node_modules" / "@modelcontextprotocol" / "sdk"),
-                 ("jose", PEERS / "node_modules" / "jose"), ("zod", PEERS / "node_modules" / "zod")]
+NODE_PACKAGES = [
+    ("@modelcontextprotocol/sdk", PEERS / "node_modules" / "@modelcontextprotocol" / "sdk"),
+    ("jose", PEERS / "node_modules" / "jose"),
+    ("zod", PEERS / "node_modules" / "zod"),
+]
 START_TIMEOUT = 15.0  # seconds for a peer to listen
-INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-              "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                         "clientInfo": {"name": "auth-peers-smoke", "version": "0"}}}
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "auth-peers-smoke", "version": "0"},
+    },
+}
 HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
@@ -59,10 +68,14 @@ class StandInIssuer:
         self.documents = {
             "/jwks.json": {"keys": [jwk]},
             "/.well-known/oauth-authorization-server": {
-                "issuer": self.url, "authorization_endpoint": f"{self.url}/authorize",
-                "token_endpoint": f"{self.url}/token", "jwks_uri": f"{self.url}/jwks.json",
-                "response_types_supported": ["code"], "grant_types_supported": ["authorization_code"],
-                "code_challenge_methods_supported": ["S256"]},
+                "issuer": self.url,
+                "authorization_endpoint": f"{self.url}/authorize",
+                "token_endpoint": f"{self.url}/token",
+                "jwks_uri": f"{self.url}/jwks.json",
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code"],
+                "code_challenge_methods_supported": ["S256"],
+            },
         }
         threading.Thread(target=self.httpd.serve_forever, daemon=True, name="stand-in-issuer").start()
 
@@ -86,8 +99,17 @@ class StandInIssuer:
 
     def token(self, audience: str, **claims) -> str:
         now = int(time.time())
-        payload = {"iss": self.url, "sub": "alice", "aud": audience, "client_id": "smoke-client", "scope": "mcp",
-                   "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex, **claims}
+        payload = {
+            "iss": self.url,
+            "sub": "alice",
+            "aud": audience,
+            "client_id": "smoke-client",
+            "scope": "mcp",
+            "iat": now,
+            "exp": now + 300,
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
         return jwt.encode(payload, self.key, algorithm="ES256", headers={"kid": self.kid, "typ": "at+jwt"})
 
     def close(self) -> None:
@@ -107,8 +129,9 @@ def peer_command(name: str) -> str:
         try:
             import mcp.server.mcpserver  # noqa: F401
         except ImportError as error:
-            pytest.fail(f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`",
-                        pytrace=False)
+            pytest.fail(
+                f"the Python MCP SDK 2.x is not installed ({error}): run `pip install -e '.[test]'`", pytrace=False
+            )
         return shlex.join([sys.executable, str(SDK_SERVER), "--port", "{port}", "--auth-issuer", "{issuer}"])
     node = shutil.which("node")
     if node is None:
@@ -126,17 +149,27 @@ class Peer:
         self.url = f"http://127.0.0.1:{self.port}/mcp"
         self.origin = f"http://127.0.0.1:{self.port}"
         argv = [arg.replace("{port}", str(self.port)).replace("{issuer}", issuer.url) for arg in shlex.split(command)]
-        env = {**os.environ, "MCP_CONFORMANCE_AUTH_ISSUER": issuer.url,
-               "MCP_CONFORMANCE_AUTH_JWKS_URI": f"{issuer.url}/jwks.json",
-               "MCP_CONFORMANCE_AUTH_SERVER_URL": issuer.url}
+        env = {
+            **os.environ,
+            "MCP_CONFORMANCE_AUTH_ISSUER": issuer.url,
+            "MCP_CONFORMANCE_AUTH_JWKS_URI": f"{issuer.url}/jwks.json",
+            "MCP_CONFORMANCE_AUTH_SERVER_URL": issuer.url,
+        }
         self.output = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.output, stderr=subprocess.STDOUT,
-                                     start_new_session=True, env=env)
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
-                pytest.fail(f"{argv} exited with {self.proc.returncode} before listening:\n{self.tail()}",
-                            pytrace=False)
+                pytest.fail(
+                    f"{argv} exited with {self.proc.returncode} before listening:\n{self.tail()}", pytrace=False
+                )
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     break

@@ -75,11 +75,13 @@ def test_summaries_are_not_spec_text(revision):
     runs = set()
     for path in [*(root / "docs").rglob("*.mdx"), root / "schema.ts"]:
         w = words(path.read_text(encoding="utf-8"))
-        runs.update(tuple(w[i:i + RUN]) for i in range(len(w) - RUN + 1))
+        runs.update(tuple(w[i : i + RUN]) for i in range(len(w) - RUN + 1))
     copied = []
     for r in catalogue.load(revision).values():
         w = words(r.summary)
-        copied += [f"{r.id}: {' '.join(w[i:i + RUN])}" for i in range(len(w) - RUN + 1) if tuple(w[i:i + RUN]) in runs]
+        copied += [
+            f"{r.id}: {' '.join(w[i : i + RUN])}" for i in range(len(w) - RUN + 1) if tuple(w[i : i + RUN]) in runs
+        ]
     assert not copied, "summaries repeat spec text; paraphrase them:\n" + "\n".join(copied)
 
 
@@ -94,8 +96,9 @@ def test_coverage_counts_cited_requirements():
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_coverage_command():
@@ -107,16 +110,27 @@ def test_coverage_command():
     assert len(re.findall(r"server-side SHOULD: \d+/\d+", result.stdout)) == len(REVISIONS)
     portable = r"server-side MUST, wire-testable, not HTTP-only or authorization: \d+/\d+ \(\d+\.\d%\)"
     assert len(re.findall(portable, result.stdout)) == len(REVISIONS), result.stdout
-    for line in ("client-side MUST: ", "client-side SHOULD: ", "client-side MUST, wire-testable, not authorization: ",
-                 "client-side SHOULD, wire-testable, not authorization: "):
+    for line in (
+        "client-side MUST: ",
+        "client-side SHOULD: ",
+        "client-side MUST, wire-testable, not authorization: ",
+        "client-side SHOULD, wire-testable, not authorization: ",
+    ):
         assert len(re.findall(re.escape(line) + r"\d+/\d+ \(\d+\.\d%\)", result.stdout)) == len(REVISIONS), line
 
 
 def test_portable_share_leaves_out_partial_http_and_authorization_rows():
     result = catalogue.coverage("2026-07-28")
     done, total = result.share(("MUST",), portable=True)
-    pool = [r for r in catalogue.load("2026-07-28").values() if r.level == "MUST" and r.side in ("server", "both")
-            and r.testable == "yes" and r.transport == "any" and not r.area.startswith(("auth", "client-reg", "secur"))]
+    pool = [
+        r
+        for r in catalogue.load("2026-07-28").values()
+        if r.level == "MUST"
+        and r.side in ("server", "both")
+        and r.testable == "yes"
+        and r.transport == "any"
+        and not r.area.startswith(("auth", "client-reg", "secur"))
+    ]
     assert (done, total) == (sum(result.checked_by(r.id, "server") for r in pool), len(pool))
     assert total < result.share(("MUST",))[1]
 
@@ -131,8 +145,14 @@ def test_each_side_counts_the_checks_of_its_own_leg():
     assert result.checked_by("progress-002", "client") and not result.checked_by("progress-002", "server")
     assert result.checked_by("lifecycle-010", "server") and "test_http_accept_headers" in result.client_checks
     done, total = result.share(catalogue.MUST, side="client", wire_testable=True)
-    pool = [r for r in catalogue.load("2025-11-25").values() if r.level in catalogue.MUST
-            and r.side in ("client", "both") and r.testable == "yes" and r.area not in catalogue.AUTHORIZATION_AREAS]
+    pool = [
+        r
+        for r in catalogue.load("2025-11-25").values()
+        if r.level in catalogue.MUST
+        and r.side in ("client", "both")
+        and r.testable == "yes"
+        and r.area not in catalogue.AUTHORIZATION_AREAS
+    ]
     assert (done, total) == (sum(result.checked_by(r.id, "client") for r in pool), len(pool))
     assert result.checked_by("transports-016", "client")
 

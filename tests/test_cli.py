@@ -47,20 +47,57 @@ def test_client_run_and_pytest_arguments_after_the_separator(tmp_path):
 
 
 def test_short_names_become_the_plugin_options():
-    assert plugin_args("server", ["node s.js", "--report", "out", "--timeout=3", "--strict", "--transport", "http",
-                                  "--mcp-version", "2025-11-25", "--", "-k", "--report"]) == [
-        "--mcp-server", "node s.js", "--mcp-report", "out", "--mcp-timeout=3", "--mcp-strict", "--mcp-transport",
-        "http", "--mcp-version", "2025-11-25", "-p", "no:cacheprovider", "-k", "--report"]
+    assert plugin_args(
+        "server",
+        [
+            "node s.js",
+            "--report",
+            "out",
+            "--timeout=3",
+            "--strict",
+            "--transport",
+            "http",
+            "--mcp-version",
+            "2025-11-25",
+            "--",
+            "-k",
+            "--report",
+        ],
+    ) == [
+        "--mcp-server",
+        "node s.js",
+        "--mcp-report",
+        "out",
+        "--mcp-timeout=3",
+        "--mcp-strict",
+        "--mcp-transport",
+        "http",
+        "--mcp-version",
+        "2025-11-25",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "--report",
+    ]
     assert plugin_args("client", ["c {server}", "--timeout", "9", "--transport", "stdio"])[:6] == [
-        "--mcp-client", "c {server}", "--mcp-client-timeout", "9", "--mcp-client-transport", "stdio"]
+        "--mcp-client",
+        "c {server}",
+        "--mcp-client-timeout",
+        "9",
+        "--mcp-client-transport",
+        "stdio",
+    ]
 
 
-@pytest.mark.parametrize("args, words", [
-    ((), "mcp-conformance server"),
-    (("server",), "give the command to test first"),
-    (("url", "--report", "x"), "give the URL to test first"),
-    (("serve", "x"), "unknown command 'serve'"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        ((), "mcp-conformance server"),
+        (("server",), "give the command to test first"),
+        (("url", "--report", "x"), "give the URL to test first"),
+        (("serve", "x"), "unknown command 'serve'"),
+    ],
+)
 def test_a_wrong_command_line_says_why(tmp_path, args, words):
     out = run(tmp_path, *args, timeout=30)
     assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out

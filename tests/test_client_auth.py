@@ -14,12 +14,12 @@ import shutil
 import sys
 
 import pytest
-
+from conformance.scenarios.client import authorization as auth
 from conftest import require_peer
+
 from conformance import checks
 from conformance.client_plugin import ClientTarget
 from conformance.reference.oauth_faults import FAULTS
-from conformance.scenarios.client import authorization as auth
 
 REFERENCE = f"{sys.executable} -m conformance.reference.client"
 
@@ -47,6 +47,7 @@ def target_of(tmp_path):
     def make(command: str) -> ClientTarget:
         made.append(ClientTarget(command, timeout=15, transport="http"))
         return made[-1]
+
     yield make
     for target in made:
         target.cleanup()
@@ -63,8 +64,9 @@ def checks_with_parameters() -> list[tuple[str, str | None]]:
 
 
 def test_every_oauth_check_has_a_fault():
-    uncovered = {check for check, _ in checks_with_parameters()} - {check for check, _, outcome, _ in FAULTS.values()
-                                                                     if outcome in ("failed", "warned")}
+    uncovered = {check for check, _ in checks_with_parameters()} - {
+        check for check, _, outcome, _ in FAULTS.values() if outcome in ("failed", "warned")
+    }
     assert not uncovered, f"authorization checks no reference-client fault can fail: {sorted(uncovered)}"
 
 
@@ -73,8 +75,9 @@ def test_clean_reference_client_passes_every_oauth_check(target_of):
     target.prefetch(auth.SCENARIOS)
     results = {(check, scenario): judge(target, check, scenario) for check, scenario in checks_with_parameters()}
     bad = {key: value for key, value in results.items() if value[0] != "passed"}
-    assert not bad, "\n\n".join(f"{check}[{scenario}]: {outcome}\n{text}" for (check, scenario), (outcome, text)
-                                in bad.items())
+    assert not bad, "\n\n".join(
+        f"{check}[{scenario}]: {outcome}\n{text}" for (check, scenario), (outcome, text) in bad.items()
+    )
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
@@ -95,25 +98,30 @@ SDK_FINDINGS = {  # check -> (outcome, words): what each SDK gets wrong, with it
     # Python mcp 2.3.0: nothing in mcp/client reads code_challenge_methods_supported, so it
     # authorizes when the metadata does not advertise PKCE (2025-11-25 authorization,
     # "Authorization Code Protection": clients MUST refuse to proceed)
-    "python": {"test_auth_refuses_without_pkce_support": ("failed", "auth/pkce-not-advertised, "
-                                                                    "auth/oidc-pkce-not-advertised")},
+    "python": {
+        "test_auth_refuses_without_pkce_support": ("failed", "auth/pkce-not-advertised, auth/oidc-pkce-not-advertised")
+    },
     # TypeScript @modelcontextprotocol/sdk 1.32.2: the same PKCE gap; no RFC 9207 `iss` check
     # (2026-07-28 authorization, "Authorization Response Issuer Validation"); no check that the
     # metadata's issuer is the one it was fetched for (2026-07-28 authorization server
     # discovery, RFC 8414 section 3.3); on 403 insufficient_scope it refreshes its token, which
     # cannot add scope, instead of authorizing again (2025-11-25 authorization, "Step-Up
     # Authorization Flow", a SHOULD)
-    "typescript": {"test_auth_refuses_without_pkce_support": ("failed", "auth/pkce-not-advertised"),
-                   "test_auth_iss_checked": ("failed", "auth/iss-wrong-issuer"),
-                   "test_auth_metadata_issuer_checked": ("failed", "still sent an authorization request"),
-                   "test_auth_step_up": ("warned", "used its refresh token")},
+    "typescript": {
+        "test_auth_refuses_without_pkce_support": ("failed", "auth/pkce-not-advertised"),
+        "test_auth_iss_checked": ("failed", "auth/iss-wrong-issuer"),
+        "test_auth_metadata_issuer_checked": ("failed", "still sent an authorization request"),
+        "test_auth_step_up": ("warned", "used its refresh token"),
+    },
 }
 
 # Skipped for both, with these reasons: neither SDK client fetches icons (a headless client
 # shows none), so whether it would send its token with them cannot be seen; both use the
 # official suite's fixed client ID metadata URL, which nobody serves
-SDK_SKIPS = {"test_auth_icons_fetched_without_credentials": "fetched no tool icon",
-             "test_auth_client_metadata_document": "no client ID metadata document was fetched"}
+SDK_SKIPS = {
+    "test_auth_icons_fetched_without_credentials": "fetched no tool icon",
+    "test_auth_client_metadata_document": "no client ID metadata document was fetched",
+}
 
 
 def sdk_command(sdk: str) -> str:
@@ -149,7 +157,9 @@ def test_sdk_oauth_client_gets_no_false_failures(sdk, run_suite, tmp_path):
     for check, words in SDK_SKIPS.items():
         case = result.case(check)
         assert case.outcome == "skipped" and words in case.text, result.explain([check])
-    bad = [name for name in result.with_outcome("failed", "error", "warned", "skipped", "blocked")
-           if name.split("[", 1)[0] not in {**SDK_FINDINGS[sdk], **SDK_SKIPS}]
+    bad = [
+        name
+        for name in result.with_outcome("failed", "error", "warned", "skipped", "blocked")
+        if name.split("[", 1)[0] not in {**SDK_FINDINGS[sdk], **SDK_SKIPS}
+    ]
     assert not bad, result.explain(bad)
-

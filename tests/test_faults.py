@@ -37,11 +37,13 @@ def selection(fault) -> list[str]:
 @pytest.mark.parametrize("name", sorted(FAULTS))
 def test_fault_is_caught_by_its_check(run_suite, name):
     fault = FAULTS[name]
-    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", *selection(fault),
-                       "--mcp-version", fault.revision)
+    result = run_suite(
+        f"{REFERENCE} --fault {name} {fault.server_args}", *selection(fault), "--mcp-version", fault.revision
+    )
     found = verdicts(result, fault.check)
-    assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
-                                   + result.output[-4000:]
+    assert fault.outcome in found, (
+        f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" + result.output[-4000:]
+    )
 
 
 @pytest.mark.parametrize("name", sorted(HARMLESS))
@@ -55,8 +57,10 @@ def test_harmless_quirk_changes_no_verdict(run_suite, name):
 
 
 # Checks that only take notes, where the spec sets no rule to fail (a fault shows the note).
-NOTES_ONLY = {"test_batch_rejected": "no rule for a batch sent in a revision without batches",
-              "test_auth_server_metadata_discoverable": "it judges the authorization server, not the MCP server"}
+NOTES_ONLY = {
+    "test_batch_rejected": "no rule for a batch sent in a revision without batches",
+    "test_auth_server_metadata_discoverable": "it judges the authorization server, not the MCP server",
+}
 
 
 def test_every_check_has_a_fault():
@@ -65,10 +69,14 @@ def test_every_check_has_a_fault():
     (The client leg's checks, area client.*: tests/test_client.py and test_client_auth.py.)"""
     from conformance.catalogue import checks
     from conformance.reference.http import FAULTS as HTTP_FAULTS  # exercised in tests/test_http.py
+
     faults = [*FAULTS.values(), *HTTP_FAULTS.values()]
     caught = {fault.check for fault in faults if fault.outcome in ("failed", "warned")}
-    uncovered = sorted(c.name for c in checks() if not c.area.startswith("client.")
-                       and c.name not in caught and c.name not in NOTES_ONLY)
+    uncovered = sorted(
+        c.name
+        for c in checks()
+        if not c.area.startswith("client.") and c.name not in caught and c.name not in NOTES_ONLY
+    )
     assert not uncovered, f"checks no reference fault can fail: {uncovered}"
     assert {f.check for f in faults if f.outcome == "informational"} <= caught | set(NOTES_ONLY)
 
@@ -84,10 +92,22 @@ def test_tools_of_other_features_refuse_a_task_field():
     def send(message: dict) -> list[dict]:
         return [json.loads(line) for line in server.handle(json.dumps({"jsonrpc": "2.0", **message}).encode())]
 
-    send({"id": 1, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {},
-                                                      "clientInfo": {"name": "test", "version": "1"}}})
+    send(
+        {
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-11-25",
+                "capabilities": {},
+                "clientInfo": {"name": "test", "version": "1"},
+            },
+        }
+    )
     send({"method": "notifications/initialized"})
     for name in ("list_roots", "ask_url", "connect_account"):
-        answer = [m for m in send({"id": name, "method": "tools/call",
-                                   "params": {"name": name, "arguments": {}, "task": {}}}) if m.get("id") == name]
+        answer = [
+            m
+            for m in send({"id": name, "method": "tools/call", "params": {"name": name, "arguments": {}, "task": {}}})
+            if m.get("id") == name
+        ]
         assert answer[0].get("error", {}).get("code") == -32601, (name, answer)

@@ -39,8 +39,13 @@ def test_generated_client_messages_validate(revision):
     rev_schema = schema.load(revision)
     methods = set()
 
-    @settings(max_examples=150, deadline=None, database=None, derandomize=True,  # the same draws every run
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=150,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same draws every run
+        suppress_health_check=list(HealthCheck),
+    )
     @given(strategies.client_messages(rev_schema, meta=meta(revision)))
     def check(message):
         methods.add(message["method"])
@@ -52,15 +57,31 @@ def test_generated_client_messages_validate(revision):
     assert len(methods) >= len(every) - 2, f"drawn {sorted(methods)} of {sorted(every)}"
 
 
-@pytest.mark.parametrize("input_schema", [
-    {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1, "maximum": 3},
-                                      "mode": {"enum": ["a", "b"]}, "tags": {"type": "array", "items": {"type": "string"}}},
-     "required": ["n"]},
-    {"type": "object", "properties": {"text": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"}},
-     "required": ["text"]},  # minLength, pattern: hypothesis-jsonschema draws these
-    {"$defs": {"p": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}},
-     "type": "object", "properties": {"point": {"$ref": "#/$defs/p"}}, "required": ["point"]},
-])
+@pytest.mark.parametrize(
+    "input_schema",
+    [
+        {
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer", "minimum": 1, "maximum": 3},
+                "mode": {"enum": ["a", "b"]},
+                "tags": {"type": "array", "items": {"type": "string"}},
+            },
+            "required": ["n"],
+        },
+        {
+            "type": "object",
+            "properties": {"text": {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"}},
+            "required": ["text"],
+        },  # minLength, pattern: hypothesis-jsonschema draws these
+        {
+            "$defs": {"p": {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}},
+            "type": "object",
+            "properties": {"point": {"$ref": "#/$defs/p"}},
+            "required": ["point"],
+        },
+    ],
+)
 def test_tool_arguments_validate(input_schema):
     @settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(strategies.tool_arguments(input_schema))
@@ -74,17 +95,21 @@ def test_invalid_params_call_listed_tools():
     """Mutated tools/call requests name a listed tool (unless the name itself is mutated):
     an unknown tool's answer is test_unknown_tool_rejected's to judge, not the fuzzer's."""
     from conformance.scenarios.fuzz import invalid_params_requests, owned_elsewhere
+
     tools = {"echo": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}
-    drawn = fuzzing.draws(invalid_params_requests(schema.load("2025-11-25"), None, ["tools/call"], tools),
-                          DEFAULT_SEED, 40)
+    drawn = fuzzing.draws(
+        invalid_params_requests(schema.load("2025-11-25"), None, ["tools/call"], tools), DEFAULT_SEED, 40
+    )
     assert drawn
     for mutation, message in drawn:
         assert message["params"].get("name") == "echo" or owned_elsewhere("tools/call", mutation), (mutation, message)
 
 
 def test_transcript_round_trip(tmp_path):
-    steps = [replay.send_step({"jsonrpc": "2.0", "id": "", "method": "ping"}, answer=True),
-             replay.raw_step(b'{"bad": \xff}\n')]
+    steps = [
+        replay.send_step({"jsonrpc": "2.0", "id": "", "method": "ping"}, answer=True),
+        replay.raw_step(b'{"bad": \xff}\n'),
+    ]
     path = replay.save("test_fuzz_x", "2025-11-25", 42, steps, tmp_path)
     header, loaded = replay.load(path)
     assert header == {"check": "test_fuzz_x", "revision": "2025-11-25", "seed": 42}
@@ -143,13 +168,20 @@ class Options(dict):
         return self[name]
 
 
-@pytest.mark.parametrize("options, budget", [
-    ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
-     fuzzing.Budget(fuzzing.QUICK_CASES, 0.1, fuzzing.QUICK_ROUNDS, shrink_seconds=5.0)),
-    ({"--mcp-fuzz": "deep", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
-     fuzzing.Budget(fuzzing.DEEP_CASES, fuzzing.DEEP_SECONDS)),
-    ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": 7, "--mcp-timeout": 5.0}, fuzzing.Budget(7)),
-])
+@pytest.mark.parametrize(
+    "options, budget",
+    [
+        (
+            {"--mcp-fuzz": "quick", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
+            fuzzing.Budget(fuzzing.QUICK_CASES, 0.1, fuzzing.QUICK_ROUNDS, shrink_seconds=5.0),
+        ),
+        (
+            {"--mcp-fuzz": "deep", "--mcp-fuzz-examples": None, "--mcp-timeout": 5.0},
+            fuzzing.Budget(fuzzing.DEEP_CASES, fuzzing.DEEP_SECONDS),
+        ),
+        ({"--mcp-fuzz": "quick", "--mcp-fuzz-examples": 7, "--mcp-timeout": 5.0}, fuzzing.Budget(7)),
+    ],
+)
 def test_budget_from_options(options, budget):
     assert fuzzing.budget_from(Options(options)) == budget
 
@@ -204,8 +236,12 @@ def test_slow_tool_call_cancelled_not_judged():
     target = Target(REFERENCE, revisions=["2025-11-25"], call_tools="all")
     fuzz = reference_fuzzer(target, "test_fuzz_slow", 1)
     fuzz.tool_seconds = 0.01  # count_slowly takes 50 ms a step
-    call = {"jsonrpc": "2.0", "id": 0, "method": "tools/call",
-            "params": {"name": "count_slowly", "arguments": {"count": 3}}}
+    call = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "tools/call",
+        "params": {"name": "count_slowly", "arguments": {"count": 3}},
+    }
     try:
         session = fuzz.start()
         started = time.monotonic()
@@ -213,7 +249,10 @@ def test_slow_tool_call_cancelled_not_judged():
         assert time.monotonic() - started < 1
         assert fuzz.slow_tools == {"count_slowly"}
         assert [(step["send"]["method"], step["answer"]) for step in fuzz.steps] == [
-            ("tools/call", False), ("notifications/cancelled", False), ("ping", True)]  # then the probe
+            ("tools/call", False),
+            ("notifications/cancelled", False),
+            ("ping", True),
+        ]  # then the probe
         fuzz.begin()
         _exchange(fuzz, session, [("slow-2", call)])  # not sent again: only the probe
         assert [step["send"]["method"] for step in fuzz.steps] == ["ping"]
@@ -255,9 +294,18 @@ def test_seed_repeats_the_run(run_suite, tmp_path):
     texts = []
     for attempt in ("a", "b"):
         (tmp_path / attempt).mkdir()
-        run = suite_in(run_suite, tmp_path / attempt, faulty, "-k", "test_fuzz_invalid_params",
-                       "--mcp-version", "2025-11-25", "--hypothesis-seed=11",
-                       "--mcp-fuzz-examples", "100")  # shrinking to the end, however loaded the machine
+        run = suite_in(
+            run_suite,
+            tmp_path / attempt,
+            faulty,
+            "-k",
+            "test_fuzz_invalid_params",
+            "--mcp-version",
+            "2025-11-25",
+            "--hypothesis-seed=11",
+            "--mcp-fuzz-examples",
+            "100",
+        )  # shrinking to the end, however loaded the machine
         assert run.outcomes["test_fuzz_invalid_params[2025-11-25]"] == "failed", run.explain()
         texts.append(next((tmp_path / attempt / replay.DIRECTORY).glob("*-11.jsonl")).read_text())
     assert texts[0] == texts[1]
@@ -274,8 +322,9 @@ def test_fuzz_checks_over_http_no_false_failure(run_suite):
     """Over Streamable HTTP the fuzz checks pass on the clean reference; the stdio framing
     check does not apply."""
     server = f"{sys.executable} -m conformance.reference.http --port {{port}}"
-    run = run_suite(server, "--mcp-transport", "http", "-k", "fuzz", "--mcp-version", "2025-11-25",
-                    "--mcp-version", "2026-07-28")
+    run = run_suite(
+        server, "--mcp-transport", "http", "-k", "fuzz", "--mcp-version", "2025-11-25", "--mcp-version", "2026-07-28"
+    )
     bad = {n: o for n, o in run.outcomes.items() if o not in ("passed", "skipped")}
     assert not bad, run.explain()
     assert run.outcomes["test_fuzz_framing[2025-11-25]"] == "skipped"

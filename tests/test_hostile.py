@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import run_suite
 
 HOSTILE = Path(__file__).resolve().parent / "hostile_server.py"
@@ -93,7 +92,10 @@ def test_hostile_server(mode, clean_seconds):
     run = run_suite(f"{sys.executable} {HOSTILE} {mode}", *version_args(expect.revisions), timeout=bound + 30)
     assert run.junit_xml is not None, run.output[-8000:]
     failed = [f"{case.module}::{case.name}" for case in run.cases if case.outcome == "failed"]
-    report = f"{mode}: exit code {run.returncode}, {run.seconds:.1f}s (bound {bound:.1f}s)\n{run.summary()}\n{run.explain()[-15000:]}"
+    report = (
+        f"{mode}: exit code {run.returncode}, {run.seconds:.1f}s (bound {bound:.1f}s)\n{run.summary()}\n"
+        f"{run.explain()[-15000:]}"
+    )
     broken = [f"{case.module}::{case.name}" for case in run.cases if case.outcome in ("internal", "error")]
     assert not broken, f"suite errors: {sorted(broken)}\n{report}"
     assert run.returncode != 3, report
@@ -108,9 +110,13 @@ def test_hostile_server(mode, clean_seconds):
     if expect.owner:
         owners = [c for c in run.cases if c.outcome == "failed" and c.name.split("[")[0] == expect.owner]
         assert owners, f"{expect.owner} did not fail\n{report}"
-        assert all(expect.says in c.message + c.text for c in owners), f"{expect.owner} does not say {expect.says!r}\n{report}"
+        assert all(expect.says in c.message + c.text for c in owners), (
+            f"{expect.owner} does not say {expect.says!r}\n{report}"
+        )
     if expect.nothing_tested:
-        judged = [c.name for c in run.cases if c.revision != "any" and c.outcome in ("passed", "warned", "informational")]
+        judged = [
+            c.name for c in run.cases if c.revision != "any" and c.outcome in ("passed", "warned", "informational")
+        ]
         assert not judged, f"checks judged a server that could not be tested: {sorted(judged)}\n{report}"
     if expect.failed:
         low, high = expect.failed

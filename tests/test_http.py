@@ -19,14 +19,21 @@ from conformance.reference.auth import FAULTS as AUTH_FAULTS
 from conformance.reference.http import FAULTS
 from conformance.session import Session
 from conformance.transport import ServerStartError, StdioTransport, TransportClosed
-from conformance.transport.http import (HttpTransport, SseParser, decoded_header, header_params, header_text,
-                                        merge_headers)
+from conformance.transport.http import (
+    HttpTransport,
+    SseParser,
+    decoded_header,
+    header_params,
+    header_text,
+    merge_headers,
+)
 from conformance.transport.launch import LaunchedServer, make_transport
 from conformance.transport.sse import SseTransport, same_origin
 
 REFERENCE = f"{shlex.quote(sys.executable)} -m conformance.reference.http --port {{port}}"
 LEGACY = [r for r in schemas.revisions() if r < "2026"]
 PING = jsonrpc.encode(jsonrpc.request("raw-ping", "ping"))
+
 
 # -- fixtures ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
@@ -68,18 +75,24 @@ def sessions():
 # -- SSE parsing -----------------------------------------------------------------------------
 def test_sse_parser_keeps_each_events_own_fields():
     parser = SseParser()
-    events = parser.feed(b"id: p1\ndata:\n\n: a comment\ndata: {\"a\":\ndata: 1}\n\nevent: endpoint\ndata: /m?x=1\n\n"
-                         b"retry: 1500\nid: 7\ndata: x\n\nid: only\n\n")
+    events = parser.feed(
+        b'id: p1\ndata:\n\n: a comment\ndata: {"a":\ndata: 1}\n\nevent: endpoint\ndata: /m?x=1\n\n'
+        b"retry: 1500\nid: 7\ndata: x\n\nid: only\n\n"
+    )
     assert [(e.id, e.data, e.event, e.has_data) for e in events] == [
-        ("p1", b"", "message", True), (None, b'{"a":\n1}', "message", True), (None, b"/m?x=1", "endpoint", True),
-        ("7", b"x", "message", True), ("only", b"", "message", False)]
+        ("p1", b"", "message", True),
+        (None, b'{"a":\n1}', "message", True),
+        (None, b"/m?x=1", "endpoint", True),
+        ("7", b"x", "message", True),
+        ("only", b"", "message", False),
+    ]
     assert events[3].retry == 1500
 
 
 def test_sse_parser_handles_split_lines_and_crlf():
     parser = SseParser()
     stream = b"id: 1\r\ndata: one\r\n\r\ndata: two\r\r: a lone CR ends a line too\n"
-    got = [event for i in range(len(stream)) for event in parser.feed(stream[i:i + 1])]
+    got = [event for i in range(len(stream)) for event in parser.feed(stream[i : i + 1])]
     assert [(e.id, e.data) for e in got] == [("1", b"one"), (None, b"two")]
     assert parser.feed(b"data: unfinished") == [] and parser.finish() == []
 
@@ -89,10 +102,20 @@ def test_merge_headers_is_case_insensitive():
     assert merged == {"accept": "b"}
 
 
-@pytest.mark.parametrize("value, sent", [
-    ("us-west1", "us-west1"), (True, "true"), (False, "false"), (-7, "-7"), ("", ""),
-    ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="), (" padded ", "=?base64?IHBhZGRlZCA=?="),
-    ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="), ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?=")])
+@pytest.mark.parametrize(
+    "value, sent",
+    [
+        ("us-west1", "us-west1"),
+        (True, "true"),
+        (False, "false"),
+        (-7, "-7"),
+        ("", ""),
+        ("Hello, 世界", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+        (" padded ", "=?base64?IHBhZGRlZCA=?="),
+        ("line1\nline2", "=?base64?bGluZTEKbGluZTI=?="),
+        ("=?base64?literal?=", "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="),
+    ],
+)
 def test_header_values_are_encoded_when_unsafe(value, sent):
     assert header_text(value) == sent
     assert decoded_header(sent) == (value if isinstance(value, str) else sent)
@@ -103,13 +126,17 @@ def test_malformed_base64_header_is_not_decoded():
 
 
 def test_header_params_follow_properties_only():
-    schema = {"type": "object", "properties": {
-        "region": {"type": "string", "x-mcp-header": "Region"},
-        "nested": {"type": "object", "properties": {"flag": {"type": "boolean", "x-mcp-header": "Flag"}}},
-        "list": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}},
-        "ratio": {"type": "number", "x-mcp-header": "Ratio"},
-        "other": {"type": "string", "x-mcp-header": "region"},
-        "spaced": {"type": "string", "x-mcp-header": "Two Words"}}}
+    schema = {
+        "type": "object",
+        "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "nested": {"type": "object", "properties": {"flag": {"type": "boolean", "x-mcp-header": "Flag"}}},
+            "list": {"type": "array", "items": {"type": "string", "x-mcp-header": "Item"}},
+            "ratio": {"type": "number", "x-mcp-header": "Ratio"},
+            "other": {"type": "string", "x-mcp-header": "region"},
+            "spaced": {"type": "string", "x-mcp-header": "Two Words"},
+        },
+    }
     found, problems = header_params(schema)
     assert found == [(("region",), "Region"), (("nested", "flag"), "Flag"), (("other",), "region")]
     assert len(problems) == 4 and "more than once" in problems[-1]
@@ -125,8 +152,11 @@ def test_modern_requests_carry_mirrored_headers(serve, sessions):
     assert call.kind is jsonrpc.Kind.RESULT, call.text()
     assert session.request("resources/read", {"uri": "test://static-text"}).kind is jsonrpc.Kind.RESULT
     assert session.transport.session_id is None
-    refused = session.transport.exchange("POST", jsonrpc.encode(jsonrpc.request("x", "server/discover", {
-        "_meta": session.request_meta()})), headers={"Mcp-Method": "tools/list"})
+    refused = session.transport.exchange(
+        "POST",
+        jsonrpc.encode(jsonrpc.request("x", "server/discover", {"_meta": session.request_meta()})),
+        headers={"Mcp-Method": "tools/list"},
+    )
     assert refused.status == 400 and refused.response_to("x").error_code == -32020
 
 
@@ -154,8 +184,9 @@ def test_http_transport_carries_a_session(serve, sessions, mode):
     error = session.wait_for(lambda m: m.kind is jsonrpc.Kind.ERROR, 2)
     assert error is not None and error.id is None and error.error_code == jsonrpc.PARSE_ERROR
     # A slow tool: progress and the result arrive after the POST's status line.
-    call = session.request("tools/call", {"name": "count_slowly", "arguments": {"count": 2},
-                                          "_meta": {"progressToken": "p"}})
+    call = session.request(
+        "tools/call", {"name": "count_slowly", "arguments": {"count": 2}, "_meta": {"progressToken": "p"}}
+    )
     assert call.kind is jsonrpc.Kind.RESULT
     progress = next((m for m in session.received() if m.method == "notifications/progress"), None)
     assert progress or session.wait_for(lambda m: m.method == "notifications/progress", 2)
@@ -218,6 +249,7 @@ def test_http_raw_exchange_is_bounded(serve, sessions):
 
 def test_http_unreachable_endpoint_is_a_clean_error(sessions):
     from conformance.transport.launch import free_port
+
     session = sessions(HttpTransport(f"http://127.0.0.1:{free_port()}/mcp", timeout=2))
     with pytest.raises(TransportClosed, match="failed"):
         session.request("ping")
@@ -393,8 +425,10 @@ def test_http_fault_is_caught_by_its_check(run_over, name):
     fault = FAULTS[name]
     kind = "sse" if name.startswith("sse-") else "http"
     revisions = [fault.revision] if fault.revision >= "2026" else LEGACY
-    result = run_over(kind, f"--fault {name} {fault.server_args}", "-k", fault.check,
-                      *(f"--mcp-version={r}" for r in revisions))
+    result = run_over(
+        kind, f"--fault {name} {fault.server_args}", "-k", fault.check, *(f"--mcp-version={r}" for r in revisions)
+    )
     found = {o for n, o in result.outcomes.items() if n.split("[")[0] == fault.check}
-    assert fault.outcome in found, f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" \
-                                   + result.output[-4000:]
+    assert fault.outcome in found, (
+        f"fault {name} should make {fault.check} {fault.outcome}, got {found}\n" + result.output[-4000:]
+    )

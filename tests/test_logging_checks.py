@@ -3,8 +3,9 @@
 
 from types import SimpleNamespace
 
-from conformance import jsonrpc
 from conformance.scenarios.logging import LOG_LEVEL_META, unasked_logs
+
+from conformance import jsonrpc
 from conformance.session import Entry
 
 LOG = jsonrpc.notification("notifications/message", {"level": "info", "data": "x"})
@@ -37,8 +38,13 @@ def test_log_after_the_asking_request_was_answered_is_found():
 
 
 def test_one_asking_request_in_flight_covers_the_log():
-    messages = session(("->", asking(1, None)), ("->", asking(2)), ("<-", LOG),
-                       ("<-", jsonrpc.result(2, {})), ("<-", jsonrpc.result(1, {})))
+    messages = session(
+        ("->", asking(1, None)),
+        ("->", asking(2)),
+        ("<-", LOG),
+        ("<-", jsonrpc.result(2, {})),
+        ("<-", jsonrpc.result(1, {})),
+    )
     assert unasked_logs(messages) == []
 
 

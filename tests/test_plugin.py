@@ -44,25 +44,30 @@ def test_version_option_narrows_the_run(run_suite):
 
 def test_unsupported_revisions_are_skipped_with_the_reason(run_suite):
     result = run_suite(f"{REFERENCE} --versions 2025-06-18,2025-11-25", "-k", "test_ping")
-    assert result.outcomes == {"test_ping[2024-11-05]": "skipped", "test_ping[2025-03-26]": "skipped",
-                               "test_ping[2025-06-18]": "passed", "test_ping[2025-11-25]": "passed",
-                               "test_ping[2026-07-28]": "skipped"}  # no ping in the modern era
+    assert result.outcomes == {
+        "test_ping[2024-11-05]": "skipped",
+        "test_ping[2025-03-26]": "skipped",
+        "test_ping[2025-06-18]": "passed",
+        "test_ping[2025-11-25]": "passed",
+        "test_ping[2026-07-28]": "skipped",
+    }  # no ping in the modern era
     assert "asked for 2024-11-05, the server answered '2025-11-25'" in result.output
 
 
 def test_strict_turns_a_missed_should_into_a_failure(run_suite):
     command = f"{REFERENCE} --fault unknown-method-code"
-    assert set(checks_named(run_suite(command, "-k", "test_unknown_method"), "test_unknown_method").values()) \
-        == {"warned"}
+    assert set(checks_named(run_suite(command, "-k", "test_unknown_method"), "test_unknown_method").values()) == {
+        "warned"
+    }
     strict = run_suite(command, "-k", "test_unknown_method", "--mcp-strict")
     assert set(checks_named(strict, "test_unknown_method").values()) == {"failed"}
 
 
 def test_another_plugin_owning_the_option_is_named(run_suite, tmp_path):
     (tmp_path / "rival_mcp_plugin.py").write_text(
-        "def pytest_addoption(parser):\n    parser.addoption('--mcp-server')\n")
-    result = run_suite(None, "-p", "rival_mcp_plugin", cwd=tmp_path,
-                       env={"PYTHONPATH": str(tmp_path)})
+        "def pytest_addoption(parser):\n    parser.addoption('--mcp-server')\n"
+    )
+    result = run_suite(None, "-p", "rival_mcp_plugin", cwd=tmp_path, env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 4
     assert "rival_mcp_plugin" in result.output and "--mcp-server" in result.output
     assert "Traceback" not in result.output
@@ -98,8 +103,9 @@ def test_bad_server_gives_one_clear_failure_in_time(run_suite, case):
     assert result.outcomes["test_server_answers_initialize"] == "failed"
     failed = {n for n, o in result.outcomes.items() if o == "failed"}
     # A server that does write to stdout is also judged by the stdout framing check.
-    assert failed - {n for n in failed if n.startswith("test_stdout_carries_only_messages")} \
-        == {"test_server_answers_initialize"}
+    assert failed - {n for n in failed if n.startswith("test_stdout_carries_only_messages")} == {
+        "test_server_answers_initialize"
+    }
     assert cause in result.output
     assert "Traceback" not in result.output
     assert _processes_with(marker) == [], "a server process outlived the run"
@@ -121,8 +127,9 @@ def test_no_option_no_conformance_run(run_suite, tmp_path):
 def test_a_run_that_tests_nothing_fails(run_suite):
     """A server offering no version any revision defines: one check says what it answered
     to each version asked for, and the run exits 1 (never "3 passed, 669 skipped")."""
-    result = run_suite(f"{REFERENCE} --fault no-known-version", "--mcp-version", "2025-11-25",
-                       "--mcp-version", "2026-07-28")
+    result = run_suite(
+        f"{REFERENCE} --fault no-known-version", "--mcp-version", "2025-11-25", "--mcp-version", "2026-07-28"
+    )
     assert result.returncode == 1, result.output[-3000:]
     case = result.case("test_revisions_testable")
     assert case.outcome == "failed"
@@ -143,7 +150,10 @@ def test_a_suite_exception_is_internal_not_the_servers_failure(run_suite, tmp_pa
     result = run_suite(REFERENCE, str(buggy), "-k", "buggy_check", "--mcp-version", "2025-11-25", cwd=tmp_path)
     assert result.outcomes == {"test_buggy_check[2025-11-25]": "internal"}
     assert result.returncode == 3
-    assert "INTERNAL ERROR of mcp-conformance: this is a bug of the suite" in result.case("test_buggy_check[2025-11-25]").text
+    assert (
+        "INTERNAL ERROR of mcp-conformance: this is a bug of the suite"
+        in result.case("test_buggy_check[2025-11-25]").text
+    )
     assert "1 INTERNAL error(s)" in result.stdout
 
 

@@ -20,12 +20,18 @@ from conformance.reference.faults import registry
 
 FAULTS = registry()
 REFERENCE = f"{sys.executable} -m conformance.reference.server"
-SAMPLE = ("stdout-banner", "result-and-error", "init-missing-server-info", "jsonrpc-version", "stops-answering",
-          "tasks-create-returns-call-result")
+SAMPLE = (
+    "stdout-banner",
+    "result-and-error",
+    "init-missing-server-info",
+    "jsonrpc-version",
+    "stops-answering",
+    "tasks-create-returns-call-result",
+)
 
 
 def measured(choice: str) -> list[str]:
-    """"all", a comma-separated list of fault names, or (unset) the CI sample."""
+    """ "all", a comma-separated list of fault names, or (unset) the CI sample."""
     if choice == "all":
         return sorted(FAULTS)
     named = [n.strip() for n in choice.split(",") if n.strip()]
@@ -54,8 +60,9 @@ def test_every_fault_names_at_most_three_checks():
 @pytest.mark.parametrize("name", MEASURED)
 def test_fault_fails_exactly_its_checks(run_suite, name):
     fault = FAULTS[name]
-    result = run_suite(f"{REFERENCE} --fault {name} {fault.server_args}", "--mcp-version", fault.revision,
-                       "--mcp-fuzz-examples", "5")
+    result = run_suite(
+        f"{REFERENCE} --fault {name} {fault.server_args}", "--mcp-version", fault.revision, "--mcp-fuzz-examples", "5"
+    )
     found = moved(result)
     if fault.outcome == "informational":  # a note, not a failure: the named check shows it
         found.update({c: o for c, o in informational(result).items() if c == fault.check})
@@ -63,6 +70,5 @@ def test_fault_fails_exactly_its_checks(run_suite, name):
     missing = fault.checks - set(found)
     assert not unexpected and not missing, (
         f"fault {name} should move exactly {sorted(fault.checks)}; unexpected: {unexpected}, missing: "
-        f"{sorted(missing)}\n" + result.explain(list(unexpected))[-6000:])
-
-
+        f"{sorted(missing)}\n" + result.explain(list(unexpected))[-6000:]
+    )

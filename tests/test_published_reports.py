@@ -9,8 +9,13 @@ import pytest
 
 REPORTS = Path(__file__).resolve().parents[1] / "reports"
 SERVERS = ["reference", "server-everything", "server-everything-http", "python-sdk"]
-PUBLISHED = [*SERVERS, "python-sdk-client", "typescript-sdk-client", "python-sdk-oauth-client",
-             "typescript-sdk-oauth-client"]
+PUBLISHED = [
+    *SERVERS,
+    "python-sdk-client",
+    "typescript-sdk-client",
+    "python-sdk-oauth-client",
+    "typescript-sdk-oauth-client",
+]
 
 
 @pytest.mark.parametrize("name", PUBLISHED)

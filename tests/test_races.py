@@ -9,8 +9,9 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
-from conformance.discovery import ToolCall
 from conformance.scenarios.progress import lasting
+
+from conformance.discovery import ToolCall
 from conformance.session import Entry, Session
 
 REVISION = "2025-11-25"
@@ -24,7 +25,7 @@ PROGRESS_CHECKS = ("test_progress_tokens_known", "test_progress_increases", "tes
 #             leaves before the server has read the cancellation
 #   ignores   progress, response 300 ms later from a thread, while the cancellation and a
 #             ping are read and answered at once: a cancellation the server knew of and ignored
-SERVER = textwrap.dedent('''
+SERVER = textwrap.dedent("""
     import json, sys, threading, time
 
     MODE = sys.argv[1]
@@ -75,7 +76,7 @@ SERVER = textwrap.dedent('''
             call(message)
         else:
             write({"id": request_id, "error": {"code": -32601, "message": "Method not found"}})
-''')
+""")
 
 
 def race_server(tmp_path, mode: str) -> str:
@@ -85,8 +86,13 @@ def race_server(tmp_path, mode: str) -> str:
 
 
 def run(run_suite, tmp_path, mode: str):
-    return run_suite(race_server(tmp_path, mode), "--mcp-version", REVISION,
-                     "-k", "test_cancelled_request_not_answered or " + " or ".join(PROGRESS_CHECKS))
+    return run_suite(
+        race_server(tmp_path, mode),
+        "--mcp-version",
+        REVISION,
+        "-k",
+        "test_cancelled_request_not_answered or " + " or ".join(PROGRESS_CHECKS),
+    )
 
 
 def test_response_before_the_cancellation_is_not_judged(run_suite, tmp_path):

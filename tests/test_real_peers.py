@@ -82,8 +82,9 @@ EXPECTED = {
         # INFO: trigger-long-running-operation (10 s by default) is still running, reporting
         # progress, after a fifth of --mcp-timeout: it is stopped and noted, not failed, since
         # no spec text bounds a tool's running time.
-        "test_tool_calls_answered": dict.fromkeys(["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"],
-                                                  "informational"),
+        "test_tool_calls_answered": dict.fromkeys(
+            ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"], "informational"
+        ),
         # SHOULD missed: basic/utilities/tasks.mdx (2025-11-25) "Tool-Level Negotiation": a
         # tool without task support called as a task should get -32601; `echo` answers -32602.
         "test_task_forbidden_tool_rejected": {"2025-11-25": "warned"},
@@ -112,8 +113,14 @@ EXPECTED = {
 # text: basic/index.mdx "Error Codes", server/utilities/pagination.mdx and server/tools.mdx
 # "Error Handling"), except test_resource_not_found, which passes: -32602 is that revision's
 # code for an unknown resource (server/resources.mdx).
-for check in ("test_parse_error", "test_invalid_request", "test_batch_rejected", "test_pagination_invalid_cursor",
-              "test_unknown_tool_rejected", "test_fuzz_framing"):
+for check in (
+    "test_parse_error",
+    "test_invalid_request",
+    "test_batch_rejected",
+    "test_pagination_invalid_cursor",
+    "test_unknown_tool_rejected",
+    "test_fuzz_framing",
+):
     EXPECTED["python-sdk"][check] = {**BOTH_SDKS[check], MODERN: BOTH_SDKS[check]["2025-11-25"]}
 
 
@@ -147,8 +154,13 @@ def reasons(peer: str, check: str, outcome: str) -> tuple[str, ...]:
 
 # Checks that must really run and pass on a peer (not skip for want of something to judge):
 # the SDK peer's sign_note asks for input, so multi round-trip requests are exercised.
-EXERCISED = {("python-sdk", MODERN): ("test_input_required_result_shape", "test_input_requests_valid",
-                                      "test_no_server_requests_in_modern_era")}
+EXERCISED = {
+    ("python-sdk", MODERN): (
+        "test_input_required_result_shape",
+        "test_input_requests_valid",
+        "test_no_server_requests_in_modern_era",
+    )
+}
 
 PEER_COMMANDS = {"server-everything": "server_everything_command", "python-sdk": "sdk_server_command"}
 
@@ -158,8 +170,11 @@ NOT_TESTED = ("not supported", "could not be used", "no implementation under tes
 
 
 def expected_for(peer: str, revision: str) -> dict[str, str]:
-    return {f"{check}[{revision}]": by_revision[revision]
-            for check, by_revision in EXPECTED[peer].items() if revision in by_revision}
+    return {
+        f"{check}[{revision}]": by_revision[revision]
+        for check, by_revision in EXPECTED[peer].items()
+        if revision in by_revision
+    }
 
 
 @pytest.mark.real_peer
@@ -182,8 +197,11 @@ def test_suite_against_real_peer(peer, revision, request, run_suite):
     counts = run.counts()
     assert counts.get(revision, {}).get("passed"), f"{peer}: no check passed for {revision}\n{run.explain()}"
     assert counts.get("any", {}).get("passed"), f"{peer}: the revision-independent checks did not run\n{run.explain()}"
-    not_tested = {case.name: case.message for case in run.cases
-                  if case.outcome == "skipped" and any(words in case.message for words in NOT_TESTED)}
+    not_tested = {
+        case.name: case.message
+        for case in run.cases
+        if case.outcome == "skipped" and any(words in case.message for words in NOT_TESTED)
+    }
     assert not not_tested, f"{peer}: checks skipped that should have run: {not_tested}\n{run.output[-4000:]}"
 
     expected = expected_for(peer, revision)
@@ -191,8 +209,9 @@ def test_suite_against_real_peer(peer, revision, request, run_suite):
     assert run.returncode == (1 if "failed" in run.outcomes.values() else 0), run.output[-4000:]
 
     exercised = [f"{check}[{revision}]" for check in EXERCISED.get((peer, revision), ())]
-    assert all(run.outcomes.get(name) == "passed" for name in exercised), \
+    assert all(run.outcomes.get(name) == "passed" for name in exercised), (
         f"{peer} {revision}: not all of {exercised} passed\n{run.explain(exercised)}"
+    )
 
     # JUnit XML carries the WARN and INFO grades (property mcp_outcome) too.
     assert all(case.junit_outcome == case.outcome for case in run.cases)
@@ -206,9 +225,11 @@ def assert_verdicts(run, expected: dict[str, str | tuple], label: str, reasons_f
     changed = sorted(n for n in {*graded, *expected} if graded.get(n, "passed") not in accepted.get(n, ("passed",)))
     assert not changed, (
         f"{label}: the suite's verdicts changed (check -> now, listed):\n"
-        + "".join(f"  {n}: {graded.get(n, 'passed/skipped')}, listed {expected.get(n, 'passed/skipped')}\n"
-                  for n in changed)
-        + run.explain(changed))
+        + "".join(
+            f"  {n}: {graded.get(n, 'passed/skipped')}, listed {expected.get(n, 'passed/skipped')}\n" for n in changed
+        )
+        + run.explain(changed)
+    )
     for name, outcome in graded.items():
         case = run.case(name)
         said = "\n".join([case.text, case.message, case.warnings, case.notes])

@@ -50,7 +50,7 @@ EXPECTED = {
     "server-everything-sse": {
         # REAL: basic/transports.mdx (2024-11-05) "Security Warning": servers MUST validate
         # Origin. The SSE stream is opened for Origin http://dns-rebinding.invalid.
-        "test_sse_foreign_origin_rejected": {"any": "failed"},
+        "test_sse_foreign_origin_rejected": {"any": "failed"}
     },
     # tests/peers/sdk_server.py on PyPI mcp 2.3, Streamable HTTP (sessions, SSE answers).
     "python-sdk-http": {
@@ -75,8 +75,11 @@ def reasons(check: str, outcome: str) -> tuple[str, ...]:
         "test_sse_foreign_origin_rejected": ("the SSE stream was opened for Origin",),
         "test_http_terminated_session_404": ("got HTTP 400; it must get 404",),
         "test_http_unknown_session_404": ("got HTTP 400, not 404",),
-        "test_http_resumption": (("replayed messages of another stream", "conformance-resume-a")
-                                 if outcome == "failed" else ("puts no ids on SSE events",)),
+        "test_http_resumption": (
+            ("replayed messages of another stream", "conformance-resume-a")
+            if outcome == "failed"
+            else ("puts no ids on SSE events",)
+        ),
         "test_batch_rejected": ("still processes JSON-RPC batches",),
         "test_http_sse_priming_event": ("carries no event ids",),
         "test_http_sse_event_ids_unique": ("puts no ids on SSE events",),
@@ -92,8 +95,11 @@ def http_peer_commands() -> dict[str, str]:
         pytest.fail("node is not on PATH: server-everything needs Node.js 20 or later", pytrace=False)
     entry = str(require_peer(EVERYTHING_ENTRY, "@modelcontextprotocol/server-everything"))
     everything = shlex.join(["env", "PORT={port}", node, entry])
-    return {"server-everything-http": f"{everything} streamableHttp", "server-everything-sse": f"{everything} sse",
-            "python-sdk-http": shlex.join([sys.executable, str(SDK_SERVER), "--port", "{port}"])}
+    return {
+        "server-everything-http": f"{everything} streamableHttp",
+        "server-everything-sse": f"{everything} sse",
+        "python-sdk-http": shlex.join([sys.executable, str(SDK_SERVER), "--port", "{port}"]),
+    }
 
 
 @pytest.mark.real_peer
@@ -101,18 +107,31 @@ def http_peer_commands() -> dict[str, str]:
 def test_suite_against_real_peer_over_http(run_name, http_peer_commands, run_suite, sdk_server_command):
     """sdk_server_command: fails loudly when the Python SDK is missing."""
     kind, revisions, selection = RUNS[run_name]
-    run = run_suite(http_peer_commands[run_name], "--mcp-transport", kind, "-k", selection,
-                    *(f"--mcp-version={r}" for r in revisions), timeout=150)
+    run = run_suite(
+        http_peer_commands[run_name],
+        "--mcp-transport",
+        kind,
+        "-k",
+        selection,
+        *(f"--mcp-version={r}" for r in revisions),
+        timeout=150,
+    )
     print(f"\n{run_name}: {run.seconds:.1f}s\n{run.summary()}")  # shown with -rA
 
     counts = run.counts()
     for revision in [*revisions, "any"]:
         assert counts.get(revision, {}).get("passed"), f"{run_name}: no check passed for {revision}\n{run.explain()}"
-    expected = {f"{check}[{revision}]" if revision != "any" else check: outcome
-                for check, by_revision in EXPECTED[run_name].items() for revision, outcome in by_revision.items()}
+    expected = {
+        f"{check}[{revision}]" if revision != "any" else check: outcome
+        for check, by_revision in EXPECTED[run_name].items()
+        for revision, outcome in by_revision.items()
+    }
     assert_verdicts(run, expected, run_name, reasons)
     assert run.returncode == (1 if "failed" in run.outcomes.values() else 0), run.output[-4000:]
     # The transport checks ran: none skipped for want of the transport.
-    wrong_transport = [c.name for c in run.cases if c.outcome == "skipped" and "this run uses" in c.message
-                       and c.name.startswith(f"test_{kind}_")]
+    wrong_transport = [
+        c.name
+        for c in run.cases
+        if c.outcome == "skipped" and "this run uses" in c.message and c.name.startswith(f"test_{kind}_")
+    ]
     assert not wrong_transport, wrong_transport

@@ -38,7 +38,7 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 # A server that answers initialize and every request, records its pid, starts a child in
 # its process group, and ignores SIGTERM, SIGHUP, SIGINT and stdin EOF: it never ends alone.
-STUBBORN_SERVER = textwrap.dedent('''
+STUBBORN_SERVER = textwrap.dedent("""
     import json, os, signal, subprocess, sys, time
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
@@ -64,23 +64,23 @@ STUBBORN_SERVER = textwrap.dedent('''
             pass
     while True:
         time.sleep(3600)
-''')
+""")
 
 # Starts the reference HTTP server (the arguments are its own) as its child, in its process
 # group, and stays, ignoring SIGTERM, SIGHUP and SIGINT. The reference server stops by itself
 # when its parent dies; this parent never does, so only a kill of the group ends the two.
-STUBBORN_HTTP_PARENT = textwrap.dedent('''
+STUBBORN_HTTP_PARENT = textwrap.dedent("""
     import signal, subprocess, sys, time
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
     subprocess.Popen([sys.executable, "-m", "conformance.reference.http", *sys.argv[1:]])
     while True:
         time.sleep(3600)
-''')
+""")
 
 # Loaded into the suite run (-p): once the first check has run (its server started and
 # used), says so in a file and holds the run open, so the test kills a suite mid-run.
-HOLD_OPEN_PLUGIN = textwrap.dedent('''
+HOLD_OPEN_PLUGIN = textwrap.dedent("""
     import os, pathlib, time
     import pytest
 
@@ -89,7 +89,7 @@ HOLD_OPEN_PLUGIN = textwrap.dedent('''
         yield
         pathlib.Path(os.environ["MCP_REAPER_TEST_HELD"]).write_text(item.nodeid)
         time.sleep(120)
-''')
+""")
 
 
 # -- processes ----------------------------------------------------------------------------------
@@ -148,17 +148,39 @@ class Suite:
         plugins.mkdir()
         (plugins / "_hold_open.py").write_text(HOLD_OPEN_PLUGIN)
         hold = ["-p", "_hold_open"] if hold_open else []
-        self.command = [sys.executable, "-m", "pytest", "--mcp-server", server, "-p", "no:cacheprovider",
-                        "-q", *hold, *args]
+        self.command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--mcp-server",
+            server,
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *hold,
+            *args,
+        ]
         with self.log.open("wb") as log:
-            self.proc = subprocess.Popen(self.command, cwd=workdir, env=self._environment(plugins),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.command,
+                cwd=workdir,
+                env=self._environment(plugins),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def _environment(self, plugins: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-        env.update({MARKER: self.marker, HELD: str(self.held), "PYTHONUNBUFFERED": "1",
-                    "PYTHONPATH": os.pathsep.join(filter(None, [str(plugins), env.get("PYTHONPATH")]))})
+        env.update(
+            {
+                MARKER: self.marker,
+                HELD: str(self.held),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(plugins), env.get("PYTHONPATH")])),
+            }
+        )
         return env
 
     def output(self) -> str:
@@ -168,8 +190,9 @@ class Suite:
         if not wait_until(lambda: self.held.exists() or self.proc.poll() is not None, 60):
             pytest.fail(f"the suite did not reach its first check within 60s\n{self.output()}")
         if not self.held.exists():
-            pytest.fail(f"the suite ended (exit code {self.proc.returncode}) before its first check "
-                        f"finished\n{self.output()}")
+            pytest.fail(
+                f"the suite ended (exit code {self.proc.returncode}) before its first check finished\n{self.output()}"
+            )
 
     def kill(self) -> None:
         """SIGKILL the pytest process only (not its group): what a CI timeout does to it."""
@@ -186,8 +209,9 @@ class Suite:
 def assert_all_gone(suite: Suite, before: dict[int, str]) -> None:
     if not wait_until(lambda: not marked(suite.marker), GONE_WITHIN):
         left = "\n".join(f"  {pid}: {cmdline}" for pid, cmdline in marked(suite.marker).items())
-        pytest.fail(f"{GONE_WITHIN:g}s after the suite ended, still running:\n{left}\n"
-                    f"(before: {before})\n{suite.output()}")
+        pytest.fail(
+            f"{GONE_WITHIN:g}s after the suite ended, still running:\n{left}\n(before: {before})\n{suite.output()}"
+        )
 
 
 def listening(processes: dict[int, str]) -> bool:
@@ -208,8 +232,7 @@ def listening(processes: dict[int, str]) -> bool:
 def test_sigkilled_suite_takes_a_stubborn_stdio_server_and_its_children_with_it(tmp_path):
     server_script, pid_file = tmp_path / "stubborn.py", tmp_path / "server.pids"
     server_script.write_text(STUBBORN_SERVER)
-    suite = Suite(tmp_path, shlex.join([sys.executable, str(server_script), str(pid_file)]), *SHORT_RUN,
-                  hold_open=True)
+    suite = Suite(tmp_path, shlex.join([sys.executable, str(server_script), str(pid_file)]), *SHORT_RUN, hold_open=True)
     try:
         suite.wait_held()
         server_pids = [int(line) for line in pid_file.read_text().split()]
@@ -227,8 +250,14 @@ def test_sigkilled_suite_takes_a_stubborn_stdio_server_and_its_children_with_it(
 def test_sigkilled_suite_takes_a_launched_http_server_with_it(tmp_path):
     parent_script = tmp_path / "stubborn_http_parent.py"
     parent_script.write_text(STUBBORN_HTTP_PARENT)
-    suite = Suite(tmp_path, shlex.join([sys.executable, str(parent_script), "--port", "{port}"]),
-                  "--mcp-transport", "http", *SHORT_RUN, hold_open=True)
+    suite = Suite(
+        tmp_path,
+        shlex.join([sys.executable, str(parent_script), "--port", "{port}"]),
+        "--mcp-transport",
+        "http",
+        *SHORT_RUN,
+        hold_open=True,
+    )
     try:
         suite.wait_held()
         before = marked(suite.marker)
@@ -246,8 +275,13 @@ def test_a_normal_end_leaves_no_process_behind(tmp_path, transport):
     if transport == "stdio":
         server_script = tmp_path / "stubborn.py"
         server_script.write_text(STUBBORN_SERVER)
-        suite = Suite(tmp_path, shlex.join([sys.executable, str(server_script), str(tmp_path / "server.pids")]),
-                      "--mcp-timeout", "1", *SHORT_RUN)
+        suite = Suite(
+            tmp_path,
+            shlex.join([sys.executable, str(server_script), str(tmp_path / "server.pids")]),
+            "--mcp-timeout",
+            "1",
+            *SHORT_RUN,
+        )
     else:
         suite = Suite(tmp_path, REFERENCE_HTTP, "--mcp-transport", "http", *SHORT_RUN)
     try:
@@ -261,7 +295,7 @@ def test_a_normal_end_leaves_no_process_behind(tmp_path, transport):
 # -- the reaper on its own ------------------------------------------------------------------------
 # Run in a session of its own (so that its group is expendable): a group watched, one watched
 # and released, its own group (with a sibling in it) registered by mistake; then it dies.
-WATCHING_PROCESS = textwrap.dedent('''
+WATCHING_PROCESS = textwrap.dedent("""
     import os, signal, subprocess, sys
     from conformance.transport import reaper
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
@@ -273,12 +307,13 @@ WATCHING_PROCESS = textwrap.dedent('''
     reaper.watch(os.getpgrp())
     print(kept.pid, released.pid, sibling.pid, flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
-''')
+""")
 
 
 def test_the_reaper_kills_watched_groups_and_spares_the_others():
-    proc = subprocess.run([sys.executable, "-c", WATCHING_PROCESS], capture_output=True, text=True, timeout=30,
-                          start_new_session=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", WATCHING_PROCESS], capture_output=True, text=True, timeout=30, start_new_session=True
+    )
     pids = [int(pid) for pid in proc.stdout.split()]
     try:
         assert proc.returncode == -signal.SIGKILL and len(pids) == 3, (proc.returncode, proc.stdout, proc.stderr)
@@ -295,8 +330,13 @@ def test_the_reaper_kills_watched_groups_and_spares_the_others():
 
 
 def test_the_reaper_ignores_bad_lines_and_signals_and_exits_at_eof():
-    reaper = subprocess.Popen([sys.executable, "-c", BOOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, start_new_session=True)
+    reaper = subprocess.Popen(
+        [sys.executable, "-c", BOOT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         reaper.stdin.write(b"garbage\n+\n+0\n+1\n-1\n+-5\n+99999999999999999999\n\n+12x\n\xff\xfe\n")
         reaper.stdin.flush()
@@ -315,8 +355,13 @@ def test_the_reaper_ignores_bad_lines_and_signals_and_exits_at_eof():
 
 
 def test_the_reaper_refuses_a_bad_command_line_without_a_traceback():
-    proc = subprocess.run([sys.executable, "-c", BOOT, "not-a-group"], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(
+        [sys.executable, "-c", BOOT, "not-a-group"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 2
     assert "usage:" in proc.stderr and "Traceback" not in proc.stderr
 

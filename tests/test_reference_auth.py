@@ -31,12 +31,29 @@ REFERENCE = f"{shlex.quote(sys.executable)} -m conformance.reference.http --port
 SCOPES = "mcp:basic mcp:tools"
 ACCEPT = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 META = "io.modelcontextprotocol/"
-INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-    "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "auth-test", "version": "0"}}}
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "auth-test", "version": "0"},
+    },
+}
 TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
-FAULTED = ["auth-open", "auth-accept-any-audience", "auth-session-not-bound", "auth-validate-first-request-only",
-           "auth-incremental-challenge", "auth-accept-garbage", "auth-introspection-ignores-active",
-           "prm-trailing-slash", "auth-no-resource-metadata", "auth-challenge-not-bearer"]
+FAULTED = [
+    "auth-open",
+    "auth-accept-any-audience",
+    "auth-session-not-bound",
+    "auth-validate-first-request-only",
+    "auth-incremental-challenge",
+    "auth-accept-garbage",
+    "auth-introspection-ignores-active",
+    "prm-trailing-slash",
+    "auth-no-resource-metadata",
+    "auth-challenge-not-bearer",
+]
 
 
 # -- a stand-in issuer: JWKS (ES256 and RS256) and introspection -------------------------------
@@ -82,8 +99,12 @@ class Issuer:
 
     def jwks(self) -> dict:
         es = {**ECAlgorithm.to_jwk(self.ec_key.public_key(), as_dict=True), "kid": "es-1", "alg": "ES256", "use": "sig"}
-        rs = {**RSAAlgorithm.to_jwk(self.rsa_key.public_key(), as_dict=True), "kid": "rs-1", "alg": "RS256",
-              "use": "sig"}
+        rs = {
+            **RSAAlgorithm.to_jwk(self.rsa_key.public_key(), as_dict=True),
+            "kid": "rs-1",
+            "alg": "RS256",
+            "use": "sig",
+        }
         return {"keys": [es, rs]}
 
     def stop(self) -> None:
@@ -102,12 +123,18 @@ def issuer():
 def servers(issuer, request):
     """name -> a running reference server guarded by `issuer` ("clean" or a fault), all started at once."""
     mp = pytest.MonkeyPatch()
-    for name in ("MCP_CONFORMANCE_AUTH_JWKS_URI", "MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT",
-                 "MCP_CONFORMANCE_AUTH_RS_CLIENT_ID"):
+    for name in (
+        "MCP_CONFORMANCE_AUTH_JWKS_URI",
+        "MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT",
+        "MCP_CONFORMANCE_AUTH_RS_CLIENT_ID",
+    ):
         mp.delenv(name, raising=False)
-    started = {name: LaunchedServer(f"{REFERENCE} --auth-issuer {issuer.url}"
-                                    + ("" if name == "clean" else f" --fault {name}"), timeout=20)
-               for name in ["clean", *FAULTED]}
+    started = {
+        name: LaunchedServer(
+            f"{REFERENCE} --auth-issuer {issuer.url}" + ("" if name == "clean" else f" --fault {name}"), timeout=20
+        )
+        for name in ["clean", *FAULTED]
+    }
     try:
         with ThreadPoolExecutor(len(started)) as pool:
             list(pool.map(lambda server: server.ensure_running(), started.values()))
@@ -119,11 +146,27 @@ def servers(issuer, request):
 
 
 # -- tokens ----------------------------------------------------------------------------------
-def mint(issuer: Issuer, server: LaunchedServer, *, alg: str = "ES256", key=None, kid: str | None = None,
-         headers: dict | None = None, **overrides) -> str:
+def mint(
+    issuer: Issuer,
+    server: LaunchedServer,
+    *,
+    alg: str = "ES256",
+    key=None,
+    kid: str | None = None,
+    headers: dict | None = None,
+    **overrides,
+) -> str:
     now = int(time.time())
-    claims = {"iss": issuer.url, "sub": "alice", "aud": server.url, "client_id": "test-client", "scope": SCOPES,
-              "iat": now, "exp": now + 300, "jti": f"j{time.monotonic_ns()}"}
+    claims = {
+        "iss": issuer.url,
+        "sub": "alice",
+        "aud": server.url,
+        "client_id": "test-client",
+        "scope": SCOPES,
+        "iat": now,
+        "exp": now + 300,
+        "jti": f"j{time.monotonic_ns()}",
+    }
     claims.update(overrides)
     claims = {k: v for k, v in claims.items() if v is not None}
     if key is None:
@@ -133,8 +176,11 @@ def mint(issuer: Issuer, server: LaunchedServer, *, alg: str = "ES256", key=None
 
 
 def unsigned(issuer: Issuer, server: LaunchedServer) -> str:
-    return jwt.encode({"iss": issuer.url, "sub": "alice", "aud": server.url, "scope": SCOPES,
-                       "exp": int(time.time()) + 300}, None, algorithm="none")
+    return jwt.encode(
+        {"iss": issuer.url, "sub": "alice", "aud": server.url, "scope": SCOPES, "exp": int(time.time()) + 300},
+        None,
+        algorithm="none",
+    )
 
 
 def opaque(issuer: Issuer, server: LaunchedServer, active: bool, bare: bool = False, **claims) -> str:
@@ -145,15 +191,28 @@ def opaque(issuer: Issuer, server: LaunchedServer, active: bool, bare: bool = Fa
         issuer.opaque[token] = {"active": False}
         return token
     token = f"opaque-{time.monotonic_ns()}"
-    answer = {"active": active, "sub": "alice", "client_id": "test-client", "scope": SCOPES, "aud": server.url,
-              "iss": issuer.url, "exp": int(time.time()) + 300, **claims}
+    answer = {
+        "active": active,
+        "sub": "alice",
+        "client_id": "test-client",
+        "scope": SCOPES,
+        "aud": server.url,
+        "iss": issuer.url,
+        "exp": int(time.time()) + 300,
+        **claims,
+    }
     issuer.opaque[token] = answer
     return token
 
 
 # -- requests --------------------------------------------------------------------------------
-def post(server: LaunchedServer, body: dict = INIT, token: str | None = None, headers: dict | None = None,
-         url: str | None = None) -> httpx.Response:
+def post(
+    server: LaunchedServer,
+    body: dict = INIT,
+    token: str | None = None,
+    headers: dict | None = None,
+    url: str | None = None,
+) -> httpx.Response:
     sent = {**ACCEPT, **({"authorization": f"Bearer {token}"} if token is not None else {}), **(headers or {})}
     return httpx.post(url or server.url, content=json.dumps(body), headers=sent, timeout=10, trust_env=False)
 
@@ -162,8 +221,12 @@ def initialize(server: LaunchedServer, token: str) -> str:
     response = post(server, INIT, token)
     assert response.status_code == 200, response.text
     session = response.headers["mcp-session-id"]
-    done = post(server, {"jsonrpc": "2.0", "method": "notifications/initialized"}, token,
-                {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"})
+    done = post(
+        server,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        token,
+        {"mcp-session-id": session, "mcp-protocol-version": "2025-11-25"},
+    )
     assert done.status_code == 202, done.text
     return session
 
@@ -191,8 +254,11 @@ def test_auth_faults_are_http_faults_run_with_the_issuer():
     for name, fault in AUTH_FAULTS.items():
         assert "--auth-issuer {issuer}" in fault.server_args, name
         assert fault.outcome in ("failed", "warned") and fault.check.startswith("test_auth_"), name
-    assert AUTH_FAULTS["auth-offline-access"].revision == AUTH_FAULTS["auth-incremental-challenge"].revision \
+    assert (
+        AUTH_FAULTS["auth-offline-access"].revision
+        == AUTH_FAULTS["auth-incremental-challenge"].revision
         == "2026-07-28"
+    )
     assert AUTH_FAULTS["prm-trailing-slash"].also == ("test_auth_protected_resource_metadata",)
 
 
@@ -206,19 +272,26 @@ def test_audience_comparison_ignores_scheme_and_host_case_only():
 # -- clean: refusing the unauthenticated ------------------------------------------------------
 def test_no_token_gets_a_bare_bearer_challenge(servers):
     server = servers["clean"]
-    for response in (post(server), httpx.get(server.url, headers=ACCEPT, trust_env=False),
-                     httpx.delete(server.url, headers={"mcp-session-id": "x"}, trust_env=False)):
+    for response in (
+        post(server),
+        httpx.get(server.url, headers=ACCEPT, trust_env=False),
+        httpx.delete(server.url, headers={"mcp-session-id": "x"}, trust_env=False),
+    ):
         assert response.status_code == 401
         params = challenge(response)
         assert params == {"": "Bearer", "resource_metadata": metadata_url(server), "scope": SCOPES}
 
 
-@pytest.mark.parametrize("value, status, error", [
-    ("Bearer not-a-jwt", 401, "invalid_token"),
-    ("Bearer eyJhbGciOiJFUzI1NiJ9.e30.AAAA", 401, "invalid_token"),
-    ("Bearer", 400, "invalid_request"),
-    ("Bearer a b", 400, "invalid_request"),
-    ("Basic dXNlcjpwYXNz", 401, "invalid_token")])
+@pytest.mark.parametrize(
+    "value, status, error",
+    [
+        ("Bearer not-a-jwt", 401, "invalid_token"),
+        ("Bearer eyJhbGciOiJFUzI1NiJ9.e30.AAAA", 401, "invalid_token"),
+        ("Bearer", 400, "invalid_request"),
+        ("Bearer a b", 400, "invalid_request"),
+        ("Basic dXNlcjpwYXNz", 401, "invalid_token"),
+    ],
+)
 def test_bad_authorization_is_refused(servers, value, status, error):
     server = servers["clean"]
     response = post(server, headers={"authorization": value})
@@ -245,8 +318,12 @@ def test_protected_resource_metadata(issuer, servers, path):
     server = servers["clean"]
     response = httpx.get(f"http://127.0.0.1:{server.port}{path}", trust_env=False)
     assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
-    assert response.json() == {"resource": server.url, "authorization_servers": [issuer.url],
-                               "scopes_supported": ["mcp:basic", "mcp:tools"], "bearer_methods_supported": ["header"]}
+    assert response.json() == {
+        "resource": server.url,
+        "authorization_servers": [issuer.url],
+        "scopes_supported": ["mcp:basic", "mcp:tools"],
+        "bearer_methods_supported": ["header"],
+    }
 
 
 # -- clean: valid tokens and what is checked in them --------------------------------------------
@@ -278,9 +355,12 @@ INVALID = {
     "bad signature": lambda i, s: mint(i, s, key=ec.generate_private_key(ec.SECP256R1())),
     "unknown kid": lambda i, s: mint(i, s, kid="nobody"),
     "alg none": unsigned,
-    "HS256": lambda i, s: jwt.encode({"iss": i.url, "aud": s.url, "scope": SCOPES, "exp": int(time.time()) + 99},
-                                     "secret-secret-secret-secret-secret!", algorithm="HS256",
-                                     headers={"kid": "es-1"}),
+    "HS256": lambda i, s: jwt.encode(
+        {"iss": i.url, "aud": s.url, "scope": SCOPES, "exp": int(time.time()) + 99},
+        "secret-secret-secret-secret-secret!",
+        algorithm="HS256",
+        headers={"kid": "es-1"},
+    ),
     "inactive opaque": lambda i, s: opaque(i, s, False),
     "inactive opaque, bare answer": lambda i, s: opaque(i, s, False, bare=True),
     "unknown opaque": lambda i, s: "opaque-never-issued",
@@ -324,9 +404,18 @@ def test_session_is_bound_to_its_subject(issuer, servers):
 
 def test_modern_requests_are_validated_each(issuer, servers):
     server = servers["clean"]
-    body = {"jsonrpc": "2.0", "id": 7, "method": "server/discover", "params": {"_meta": {
-        META + "protocolVersion": "2026-07-28", META + "clientInfo": {"name": "t", "version": "0"},
-        META + "clientCapabilities": {}}}}
+    body = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "server/discover",
+        "params": {
+            "_meta": {
+                META + "protocolVersion": "2026-07-28",
+                META + "clientInfo": {"name": "t", "version": "0"},
+                META + "clientCapabilities": {},
+            }
+        },
+    }
     headers = {"mcp-protocol-version": "2026-07-28", "mcp-method": "server/discover"}
     assert post(server, body, None, headers).status_code == 401
     assert post(server, body, mint(issuer, server, exp=int(time.time()) - 60), headers).status_code == 401
@@ -413,8 +502,9 @@ def test_faults_garbage_and_inactive_are_told_apart(issuer, servers):
     for server, accepted in ((garbage, "never-issued"), (inactive, "inactive")):
         assert (post(server, token="never-issued").status_code == 200) == (accepted == "never-issued")
         for bare in (False, True):
-            assert (post(server, token=opaque(issuer, server, False, bare)).status_code == 200) \
-                == (accepted == "inactive")
+            assert (post(server, token=opaque(issuer, server, False, bare)).status_code == 200) == (
+                accepted == "inactive"
+            )
     assert post(garbage, token=mint(issuer, garbage, exp=1)).status_code == 401  # JWTs are still checked
 
 

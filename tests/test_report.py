@@ -50,8 +50,9 @@ class Run:
         return found[0]
 
 
-def run_suite(directory: Path, server: str, *args: str, baseline: str | None = None,
-              option: str = "--mcp-server") -> Run:
+def run_suite(
+    directory: Path, server: str, *args: str, baseline: str | None = None, option: str = "--mcp-server"
+) -> Run:
     """`pytest --mcp-server server --mcp-report out *args` from an empty directory (with
     option="--mcp-client", `server` is the client command)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -60,8 +61,20 @@ def run_suite(directory: Path, server: str, *args: str, baseline: str | None = N
         (directory / "baseline.yml").write_text(baseline)
         args = (*args, "--mcp-expected-failures", "baseline.yml")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}  # not an xdist worker's
-    command = [sys.executable, "-m", "pytest", option, server, "--mcp-report", "out",
-               "-p", "no:cacheprovider", "-q", "--junitxml=junit.xml", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        option,
+        server,
+        "--mcp-report",
+        "out",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--junitxml=junit.xml",
+        *args,
+    ]
     done = subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=180)
     return Run(done.returncode, done.stdout + done.stderr, directory)
 
@@ -98,10 +111,19 @@ def faulty(tmp_path_factory) -> Run:
 @pytest.fixture(scope="module")
 def baselined(tmp_path_factory) -> Run:
     """The same fault, with its failures listed as expected."""
-    baseline = ("# known failures\nserver:\n  - ping-001   # a requirement ID\n"
-                "  - 'messages:test_response_envelope'\nclient:\n  - initialize\n")
-    return run_once(tmp_path_factory, "baselined", f"{REFERENCE} --fault ping-error", *REVISION,
-                    "-k", "ping or envelope or initialize", baseline=baseline)
+    baseline = (
+        "# known failures\nserver:\n  - ping-001   # a requirement ID\n"
+        "  - 'messages:test_response_envelope'\nclient:\n  - initialize\n"
+    )
+    return run_once(
+        tmp_path_factory,
+        "baselined",
+        f"{REFERENCE} --fault ping-error",
+        *REVISION,
+        "-k",
+        "ping or envelope or initialize",
+        baseline=baseline,
+    )
 
 
 def schema() -> dict:
@@ -122,8 +144,15 @@ def test_run_writes_every_report_file(faulty):
 def test_report_keeps_only_failure_transcripts_when_told(tmp_path):
     """--mcp-report-transcripts failures: a passing check carries no transcript, a failing
     one keeps the transcript that proves it (the default keeps every one: test above)."""
-    run = run_suite(tmp_path, f"{REFERENCE} --fault ping-error", *REVISION, "-k", "ping or initialize",
-                    "--mcp-report-transcripts", "failures")
+    run = run_suite(
+        tmp_path,
+        f"{REFERENCE} --fault ping-error",
+        *REVISION,
+        "-k",
+        "ping or initialize",
+        "--mcp-report-transcripts",
+        "failures",
+    )
     validate(run.report)
     assert run.report["options"]["transcripts"] == "failures"
     passed = [c for c in run.report["checks"] if c["outcome"] == "PASS"]
@@ -135,8 +164,14 @@ def test_client_run_writes_a_client_report(tmp_path):
     """--mcp-client with --mcp-report: role client, the client's clientInfo and transport,
     and the baseline's `client:` list applied (its `server:` list is not)."""
     client = f"{sys.executable} -m conformance.reference.client --fault answers-ping-wrong"
-    run = run_suite(tmp_path, client, "-k", "ping", option="--mcp-client",
-                    baseline="server:\n  - test_answers_ping\nclient:\n  - ping-001\n")
+    run = run_suite(
+        tmp_path,
+        client,
+        "-k",
+        "ping",
+        option="--mcp-client",
+        baseline="server:\n  - test_answers_ping\nclient:\n  - ping-001\n",
+    )
     assert run.returncode == 0, run.output
     data = run.report
     validate(data)
@@ -162,7 +197,9 @@ def test_report_json_is_valid_and_complete(faulty):
     assert ping["requirements"] == ["ping-001"]
     assert "What happened: " in ping["reason"] and "[gw" not in ping["reason"]
     assert any('"ping"' in m["data"] for m in ping["messages"]), "the transcript crossed xdist"
-    assert data["options"]["transcripts"] == "all" and any(c["messages"] for c in data["checks"] if c["outcome"] == "PASS")
+    assert data["options"]["transcripts"] == "all" and any(
+        c["messages"] for c in data["checks"] if c["outcome"] == "PASS"
+    )
     assert data["totals"]["2025-11-25"]["FAIL"] >= 2 and data["totals"]["2025-11-25"]["PASS"] > 5
     failed = {c["id"] for c in data["checks"] if c["outcome"] == "FAIL"}
     assert {i for problem in data["problems"] for i in problem["checks"]} == failed  # every failure, grouped
@@ -230,7 +267,9 @@ def test_expected_failures_do_not_fail_the_run(baselined):
     assert baselined.check("test_response_envelope[2025-11-25]")["expectedFailure"]
     assert data["baseline"]["stale"] == [] and data["baseline"]["client"] == ["initialize"]
     assert data["totals"]["2025-11-25"]["expectedFailures"] == 2 and data["baseline"]["expected"] == [
-        "ping-001", "messages:test_response_envelope"]
+        "ping-001",
+        "messages:test_response_envelope",
+    ]
     assert "FAIL*" in baselined.file("report.html") and "expected failure" in baselined.file("summary.md")
 
 
@@ -242,8 +281,15 @@ def test_expected_failures_in_junit_are_xfailed(baselined):
 
 
 def test_stale_entries_fail_the_run(tmp_path):
-    run = run_suite(tmp_path, REFERENCE, "--mcp-version", "2025-11-25", "-k", "ping",
-                    baseline="server:\n  - ping-001\n  - no_such_check\nclient: []\n")
+    run = run_suite(
+        tmp_path,
+        REFERENCE,
+        "--mcp-version",
+        "2025-11-25",
+        "-k",
+        "ping",
+        baseline="server:\n  - ping-001\n  - no_such_check\nclient: []\n",
+    )
     assert run.returncode == 1, run.output
     assert "STALE: ping-001" in run.output and "not exercised: no_such_check" in run.output
     assert run.report["baseline"]["stale"] == ["ping-001"]
@@ -256,8 +302,10 @@ def test_unreadable_baseline_is_a_usage_error(tmp_path):
 
 
 def test_baseline_parser_reads_the_flat_yaml():
-    text = ("---\n# comment\nserver:\n  - test_ping  # why\n  - \"messages:test_x\"\n- 'ping-001'\n"
-            "  - a#b\nclient: [one, 'two']\n")
+    text = (
+        "---\n# comment\nserver:\n  - test_ping  # why\n  - \"messages:test_x\"\n- 'ping-001'\n"
+        "  - a#b\nclient: [one, 'two']\n"
+    )
     assert parse(text) == {"server": ["test_ping", "messages:test_x", "ping-001", "a#b"], "client": ["one", "two"]}
     assert parse("server: []\n") == {"server": []}
     for bad in ("- test_ping\n", "other:\n  - x\n", "server:\n  just text\n", "server:\n  -\n", "server: x\n"):
@@ -265,19 +313,31 @@ def test_baseline_parser_reads_the_flat_yaml():
             parse(bad)
 
 
-@pytest.mark.parametrize("entry, expected", [
-    ("test_ping", True), ("test_ping[2025-11-25]", True), ("test_ping[2025-06-18]", False),
-    ("ping-001", True), ("ping", True), ("ping:test_ping", True), ("ping:test_ping[2025-11-25]", True),
-    ("messages:test_ping", False), ("test_pin", False), ("ping-002", False),
-])
+@pytest.mark.parametrize(
+    "entry, expected",
+    [
+        ("test_ping", True),
+        ("test_ping[2025-11-25]", True),
+        ("test_ping[2025-06-18]", False),
+        ("ping-001", True),
+        ("ping", True),
+        ("ping:test_ping", True),
+        ("ping:test_ping[2025-11-25]", True),
+        ("messages:test_ping", False),
+        ("test_pin", False),
+        ("ping-002", False),
+    ],
+)
 def test_baseline_entry_forms(entry, expected):
     assert matches(entry, "test_ping[2025-11-25]", "ping", ["ping-001"]) is expected
 
 
 def test_baseline_judgement():
     checks = [{"name": "test_a[r]", "area": "x", "requirements": ["x-1"], "outcome": o} for o in ("FAIL",)]
-    checks += [{"name": "test_b[r]", "area": "y", "requirements": ["y-1"], "outcome": "WARN"},
-               {"name": "test_c[r]", "area": "y", "requirements": ["y-2"], "outcome": "SKIP"}]
+    checks += [
+        {"name": "test_b[r]", "area": "y", "requirements": ["y-1"], "outcome": "WARN"},
+        {"name": "test_c[r]", "area": "y", "requirements": ["y-2"], "outcome": "SKIP"},
+    ]
     checks += [{"name": "test_d[r]", "area": "z", "requirements": [], "outcome": o} for o in ("BLOCKED", "INTERNAL")]
     judged = Baseline("b.yml", ["test_a", "y-1", "test_c", "zzz", "x", "test_d"]).judge(checks)
     assert judged["expected"] == ["test_a", "x"] and judged["stale"] == ["y-1"]
@@ -287,6 +347,7 @@ def test_baseline_judgement():
 def test_baseline_never_expects_an_internal_error():
     """A listed check that fails is xfailed; one that hit a bug of the suite stays failed."""
     from conformance.report import plugin
+
     stash = pytest.Stash()
     stash[plugin.BASELINE_KEY] = Baseline("b.yml", ["test_ping"])
     item = type("Item", (), {"name": "test_ping[2025-11-25]", "config": type("Config", (), {"stash": stash})})
@@ -304,11 +365,19 @@ def test_baseline_never_expects_an_internal_error():
 
 
 # -- report data from crafted reports --------------------------------------------------------------
-def phase(name: str, when: str, outcome: str, *, longrepr=None, props=(), area="ping", revision="2025-11-25",
-          detail=None) -> pytest.TestReport:
+def phase(
+    name: str, when: str, outcome: str, *, longrepr=None, props=(), area="ping", revision="2025-11-25", detail=None
+) -> pytest.TestReport:
     user_properties = [("mcp_requirements", ["ping-001"]), ("mcp_revision", revision), ("mcp_area", area), *props]
-    report = pytest.TestReport(f"{area}.py::{name}[{revision}]", (f"{area}.py", 1, name), {}, outcome, longrepr,
-                               when, user_properties=user_properties)
+    report = pytest.TestReport(
+        f"{area}.py::{name}[{revision}]",
+        (f"{area}.py", 1, name),
+        {},
+        outcome,
+        longrepr,
+        when,
+        user_properties=user_properties,
+    )
     if detail is not None:
         report.mcp_detail = detail
     return report
@@ -317,24 +386,41 @@ def phase(name: str, when: str, outcome: str, *, longrepr=None, props=(), area="
 def crafted(text: str = HOSTILE) -> dict:
     """Report data for one check of each outcome, with `text` wherever the implementation
     has a say: serverInfo, reasons, warnings, transcripts, baseline entries."""
-    message = {"t": 0.5, "direction": "<-", "data": json.dumps({"error": {"message": text}}), "notes": [text],
-               "connection": "stdio"}
-    detail = {"warnings": [text], "infos": [text], "messages": [message],
-              "server_info": {"name": text, "version": text}, "signatures": [text], "blocked_by": None}
+    message = {
+        "t": 0.5,
+        "direction": "<-",
+        "data": json.dumps({"error": {"message": text}}),
+        "notes": [text],
+        "connection": "stdio",
+    }
+    detail = {
+        "warnings": [text],
+        "infos": [text],
+        "messages": [message],
+        "server_info": {"name": text, "version": text},
+        "signatures": [text],
+        "blocked_by": None,
+    }
     results = model.Results(command=f"server --name {text}")
-    for name, outcome, extra in [("test_pass", "passed", {}),
-                                 ("test_fail", "failed", {"longrepr": f"What happened: {text}"}),
-                                 ("test_warn", "passed", {"props": [("mcp_outcome", "warned")]}),
-                                 ("test_info", "passed", {"props": [("mcp_outcome", "informational")]}),
-                                 ("test_xfail", "skipped", {"longrepr": text, "props": [("mcp_baseline", text)]}),
-                                 ("test_blocked", "skipped", {"longrepr": ("x.py", 1, f"Blocked: {text} (judged by x)"),
-                                                              "props": [("mcp_outcome", "blocked")]}),
-                                 ("test_internal", "failed", {"longrepr": f"INTERNAL ERROR {text}",
-                                                              "props": [("mcp_outcome", "internal")]})]:
+    for name, outcome, extra in [
+        ("test_pass", "passed", {}),
+        ("test_fail", "failed", {"longrepr": f"What happened: {text}"}),
+        ("test_warn", "passed", {"props": [("mcp_outcome", "warned")]}),
+        ("test_info", "passed", {"props": [("mcp_outcome", "informational")]}),
+        ("test_xfail", "skipped", {"longrepr": text, "props": [("mcp_baseline", text)]}),
+        (
+            "test_blocked",
+            "skipped",
+            {"longrepr": ("x.py", 1, f"Blocked: {text} (judged by x)"), "props": [("mcp_outcome", "blocked")]},
+        ),
+        ("test_internal", "failed", {"longrepr": f"INTERNAL ERROR {text}", "props": [("mcp_outcome", "internal")]}),
+    ]:
         blocked_by = {"blocked_by": text} if name == "test_blocked" else {}
-        for report in (phase(name, "setup", "passed"),
-                       phase(name, "call", outcome, detail=detail | blocked_by, **extra),
-                       phase(name, "teardown", "passed")):
+        for report in (
+            phase(name, "setup", "passed"),
+            phase(name, "call", outcome, detail=detail | blocked_by, **extra),
+            phase(name, "teardown", "passed"),
+        ):
             results.add(report)
     results.add(phase("test_skip", "setup", "skipped", longrepr=("x.py", 1, f"Skipped: {text}")))
     data = results.to_json()
@@ -346,9 +432,16 @@ def test_crafted_report_outcomes_and_schema():
     data = crafted()
     validate(data)
     outcomes = {c["test"]: (c["outcome"], c["expectedFailure"]) for c in data["checks"]}
-    assert outcomes == {"test_pass": ("PASS", False), "test_fail": ("FAIL", False), "test_warn": ("WARN", False),
-                        "test_info": ("INFO", False), "test_xfail": ("FAIL", True), "test_skip": ("SKIP", False),
-                        "test_blocked": ("BLOCKED", False), "test_internal": ("INTERNAL", False)}
+    assert outcomes == {
+        "test_pass": ("PASS", False),
+        "test_fail": ("FAIL", False),
+        "test_warn": ("WARN", False),
+        "test_info": ("INFO", False),
+        "test_xfail": ("FAIL", True),
+        "test_skip": ("SKIP", False),
+        "test_blocked": ("BLOCKED", False),
+        "test_internal": ("INTERNAL", False),
+    }
     assert data["implementation"]["name"] == HOSTILE
     assert data["totals"]["2025-11-25"]["mustPassRate"] == 60.0  # 3 of 5 graded: SKIP, BLOCKED, INTERNAL do not count
     assert [p["signature"] for p in data["problems"]] == [HOSTILE]  # test_fail and test_xfail: one problem
@@ -358,15 +451,25 @@ def test_crafted_report_outcomes_and_schema():
 def test_reports_survive_xdist_serialization():
     """The controller gets reports rebuilt from JSON (lists, not tuples): same result."""
     results = model.Results()
-    for report in (phase("test_w", "call", "passed", props=[("mcp_outcome", "warned")]),
-                   phase("test_s", "setup", "skipped", longrepr=("x.py", 1, "Skipped: why")),
-                   phase("test_b", "call", "skipped", longrepr=("x.py", 1, "Blocked: no answer (judged by test_w)"),
-                         props=[("mcp_outcome", "blocked")], detail={"blocked_by": "test_w"})):
+    for report in (
+        phase("test_w", "call", "passed", props=[("mcp_outcome", "warned")]),
+        phase("test_s", "setup", "skipped", longrepr=("x.py", 1, "Skipped: why")),
+        phase(
+            "test_b",
+            "call",
+            "skipped",
+            longrepr=("x.py", 1, "Blocked: no answer (judged by test_w)"),
+            props=[("mcp_outcome", "blocked")],
+            detail={"blocked_by": "test_w"},
+        ),
+    ):
         rebuilt = pytest.TestReport._from_json(json.loads(json.dumps(report._to_json())))
         results.add(rebuilt)
     assert [(c["test"], c["outcome"], c["reason"], c["blockedBy"]) for c in results.to_json()["checks"]] == [
-        ("test_b", "BLOCKED", "no answer (judged by test_w)", "test_w"), ("test_s", "SKIP", "why", None),
-        ("test_w", "WARN", "", None)]
+        ("test_b", "BLOCKED", "no answer (judged by test_w)", "test_w"),
+        ("test_s", "SKIP", "why", None),
+        ("test_w", "WARN", "", None),
+    ]
 
 
 def test_html_escapes_implementation_strings():
@@ -388,9 +491,17 @@ def test_lone_surrogates_from_the_implementation_are_written(tmp_path):
     assert "&lt;b&gt;" in (tmp_path / "report.html").read_text()
 
 
-@pytest.mark.parametrize("rate, warnings, colour", [
-    (100.0, 0, "brightgreen"), (100.0, 2, "green"), (95.0, 0, "yellow"), (80.0, 0, "orange"), (10.0, 0, "red"),
-    (None, 0, "lightgrey")])
+@pytest.mark.parametrize(
+    "rate, warnings, colour",
+    [
+        (100.0, 0, "brightgreen"),
+        (100.0, 2, "green"),
+        (95.0, 0, "yellow"),
+        (80.0, 0, "orange"),
+        (10.0, 0, "red"),
+        (None, 0, "lightgrey"),
+    ],
+)
 def test_badge_grades(rate, warnings, colour):
     assert badge.grade(rate, warnings) == colour
 
@@ -400,8 +511,12 @@ def test_badge_of_a_server_that_never_started():
     results = model.Results()
     results.add(phase("test_server_answers_initialize", "call", "failed", longrepr="no answer", revision="any"))
     results.add(phase("test_ping", "setup", "skipped", longrepr=("x", 1, "Skipped: unusable")))
-    assert badge.endpoint(results.to_json()) == {"schemaVersion": 1, "label": "MCP 2025-11-25", "message": "0%",
-                                                 "color": "red"}
+    assert badge.endpoint(results.to_json()) == {
+        "schemaVersion": 1,
+        "label": "MCP 2025-11-25",
+        "message": "0%",
+        "color": "red",
+    }
 
 
 def test_requirement_details_are_optional(monkeypatch):
@@ -427,16 +542,24 @@ def root_causes() -> dict:
     """Two checks failing with one signature (in two revisions), one failing with none, two
     BLOCKED (one by a check of this run, one by a check that is not in it), one INTERNAL."""
     results = model.Results()
-    for report in [phase("test_ping", "call", "failed", longrepr="What happened: error",
-                         detail={"signatures": [SHARED]}),
-                   phase("test_ping_id", "call", "failed", longrepr="What happened: error", revision="2025-06-18",
-                         detail={"signatures": [SHARED]}),
-                   phase("test_alone", "call", "failed", longrepr="What happened: no", detail={"signatures": []}),
-                   blocked("test_after", "test_ping", detail={"blocked_by": "test_ping"}),
-                   blocked("test_elsewhere", "test_wire_schema_valid", when="setup"),  # no mcp_detail at setup
-                   phase("test_oops", "call", "failed", longrepr="INTERNAL ERROR KeyError: 'x'",
-                         props=[("mcp_outcome", "internal")]),
-                   phase("test_fine", "call", "passed")]:
+    for report in [
+        phase("test_ping", "call", "failed", longrepr="What happened: error", detail={"signatures": [SHARED]}),
+        phase(
+            "test_ping_id",
+            "call",
+            "failed",
+            longrepr="What happened: error",
+            revision="2025-06-18",
+            detail={"signatures": [SHARED]},
+        ),
+        phase("test_alone", "call", "failed", longrepr="What happened: no", detail={"signatures": []}),
+        blocked("test_after", "test_ping", detail={"blocked_by": "test_ping"}),
+        blocked("test_elsewhere", "test_wire_schema_valid", when="setup"),  # no mcp_detail at setup
+        phase(
+            "test_oops", "call", "failed", longrepr="INTERNAL ERROR KeyError: 'x'", props=[("mcp_outcome", "internal")]
+        ),
+        phase("test_fine", "call", "passed"),
+    ]:
         results.add(report)
     return results.to_json()
 
@@ -450,8 +573,14 @@ def test_blocked_and_internal_outcomes_and_totals():
     validate(data)
     checks = by_test(data)
     assert {t: c["outcome"] for t, c in checks.items()} == {
-        "test_ping": "FAIL", "test_ping_id": "FAIL", "test_alone": "FAIL", "test_after": "BLOCKED",
-        "test_elsewhere": "BLOCKED", "test_oops": "INTERNAL", "test_fine": "PASS"}
+        "test_ping": "FAIL",
+        "test_ping_id": "FAIL",
+        "test_alone": "FAIL",
+        "test_after": "BLOCKED",
+        "test_elsewhere": "BLOCKED",
+        "test_oops": "INTERNAL",
+        "test_fine": "PASS",
+    }
     assert checks["test_after"]["blockedBy"] == "test_ping"
     assert checks["test_elsewhere"]["blockedBy"] == "test_wire_schema_valid"  # read from the reason
     assert checks["test_after"]["reason"] == "the connection stopped answering (judged by test_ping)"
@@ -468,16 +597,20 @@ def test_failed_checks_with_one_signature_are_one_problem():
     data = root_causes()
     ids = {t: c["id"] for t, c in by_test(data).items()}
     assert data["problems"] == [
-        {"signature": SHARED, "checks": [ids["test_ping"], ids["test_ping_id"]],
-         "revisions": ["2025-06-18", "2025-11-25"]},
-        {"signature": ids["test_alone"], "checks": [ids["test_alone"]], "revisions": ["2025-11-25"]}]
+        {
+            "signature": SHARED,
+            "checks": [ids["test_ping"], ids["test_ping_id"]],
+            "revisions": ["2025-06-18", "2025-11-25"],
+        },
+        {"signature": ids["test_alone"], "checks": [ids["test_alone"]], "revisions": ["2025-11-25"]},
+    ]
 
 
 def test_html_shows_problems_blocked_owners_and_suite_errors():
     data = root_causes()
     page = html_report.render(data)
     anchors = {t: c["anchor"] for t, c in by_test(data).items()}
-    problems = page[page.index("<h2>Problems</h2>"):page.index("<h2>Requirements</h2>")]
+    problems = page[page.index("<h2>Problems</h2>") : page.index("<h2>Requirements</h2>")]
     assert "2 distinct problems in 3 failed checks" in problems
     assert f'href="#{anchors["test_ping"]}"' in problems and f'href="#{anchors["test_ping_id"]}"' in problems
     assert page.index("<h2>Problems</h2>") < page.index("<h2>All checks</h2>")
@@ -491,8 +624,10 @@ def test_html_shows_problems_blocked_owners_and_suite_errors():
 def test_markdown_counts_problems_blocked_and_internal():
     summary = markdown.render(root_causes())
     assert "### 2 distinct problems in 3 failed checks" in summary
-    assert "- <code>ping-001 \u00b7 JSONRPCResponse \u00b7 result \u00b7 ping</code> (2025-06-18, 2025-11-25): " \
-           "test_ping[2025-11-25], test_ping_id[2025-06-18]" in summary
+    assert (
+        "- <code>ping-001 \u00b7 JSONRPCResponse \u00b7 result \u00b7 ping</code> (2025-06-18, 2025-11-25): "
+        "test_ping[2025-11-25], test_ping_id[2025-06-18]" in summary
+    )
     assert "**1 INTERNAL error of the suite.**" in summary and "2 checks BLOCKED" in summary
     assert "| all | 1 | 0 | 0 | 0 | 2 | 3 | 1 | 25% |" in summary
 
@@ -504,8 +639,11 @@ def test_badge_of_a_suite_error():
 
 def test_badge_counts_no_blocked_check_as_a_pass():
     results = model.Results()
-    for report in (phase("test_a", "call", "passed"), phase("test_b", "call", "failed", longrepr="x"),
-                   *(blocked(f"test_c{i}", "test_b") for i in range(5))):
+    for report in (
+        phase("test_a", "call", "passed"),
+        phase("test_b", "call", "failed", longrepr="x"),
+        *(blocked(f"test_c{i}", "test_b") for i in range(5)),
+    ):
         results.add(report)
     assert badge.endpoint(results.to_json())["message"] == "50%"
 
@@ -514,17 +652,26 @@ def test_badge_of_a_run_where_nothing_was_graded():
     results = model.Results()
     results.add(blocked("test_a", "test_server_answers_initialize", when="setup"))
     results.add(phase("test_b", "setup", "skipped", longrepr=("x", 1, "Skipped: not supported")))
-    assert badge.endpoint(results.to_json()) == {"schemaVersion": 1, "label": "MCP 2025-11-25",
-                                                 "message": "not tested", "color": "lightgrey"}
+    assert badge.endpoint(results.to_json()) == {
+        "schemaVersion": 1,
+        "label": "MCP 2025-11-25",
+        "message": "not tested",
+        "color": "lightgrey",
+    }
 
 
 def older(data: dict) -> dict:
     """`data` as a report.json written before BLOCKED, INTERNAL and signatures existed."""
     old = {k: v for k, v in data.items() if k != "problems"}
-    old["checks"] = [{k: v for k, v in c.items() if k not in ("signatures", "blockedBy")} for c in data["checks"]
-                     if c["outcome"] not in ("BLOCKED", "INTERNAL")]
-    old["totals"] = {rev: {k: v for k, v in t.items() if k not in ("BLOCKED", "INTERNAL", "problems")}
-                     for rev, t in data["totals"].items()}
+    old["checks"] = [
+        {k: v for k, v in c.items() if k not in ("signatures", "blockedBy")}
+        for c in data["checks"]
+        if c["outcome"] not in ("BLOCKED", "INTERNAL")
+    ]
+    old["totals"] = {
+        rev: {k: v for k, v in t.items() if k not in ("BLOCKED", "INTERNAL", "problems")}
+        for rev, t in data["totals"].items()
+    }
     return old
 
 
@@ -542,8 +689,12 @@ def test_an_older_report_json_still_validates_and_renders(tmp_path):
 def test_matrix_of_two_reports(faulty, baselined, tmp_path):
     page_path = tmp_path / "site" / "index.html"
     inputs = [str(faulty.directory / "out" / "report.json"), str(baselined.directory / "out" / "report.json")]
-    done = subprocess.run([sys.executable, "-m", "conformance.report.matrix", *inputs, "-o", str(page_path)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance.report.matrix", *inputs, "-o", str(page_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     page = page_path.read_text()
     assert '<table id="matrix">' in page and "<script" not in page

@@ -23,8 +23,16 @@ except ImportError:
     from test_report import HOSTILE, crafted, run_suite
 
 CHROMIUM = os.environ.get("MCP_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 # A stdio MCP server whose every string is markup: serverInfo, error messages (so ping
 # fails and its reason and transcript carry them too).
@@ -67,8 +75,12 @@ def chromium() -> str:
 
 def browse(chromium: str, page: Path, profile: Path, *mode: str) -> str:
     """Load `page` in headless Chromium; its stdout (the DOM after scripts, for --dump-dom)."""
-    done = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", *mode, page.as_uri()],
-                          capture_output=True, text=True, timeout=90)
+    done = subprocess.run(
+        [chromium, *FLAGS, f"--user-data-dir={profile}", *mode, page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 
@@ -95,8 +107,14 @@ def test_browser_runs_scripts(chromium, tmp_path):
 def test_report_of_a_hostile_server(chromium, tmp_path):
     server = tmp_path / "hostile_server.py"
     server.write_text(HOSTILE_SERVER)
-    run = run_suite(tmp_path / "run", shlex.join([sys.executable, str(server)]), "--mcp-version", "2025-11-25",
-                    "-k", "initialize or ping")
+    run = run_suite(
+        tmp_path / "run",
+        shlex.join([sys.executable, str(server)]),
+        "--mcp-version",
+        "2025-11-25",
+        "-k",
+        "initialize or ping",
+    )
     assert run.returncode == 1 and run.check("test_ping[2025-11-25]")["outcome"] == "FAIL", run.output
     assert run.report["implementation"]["name"] == HOSTILE
     dom = browse(chromium, run.directory / "out" / "report.html", tmp_path / "profile", "--dump-dom")
@@ -118,7 +136,13 @@ def test_crafted_report_and_matrix(chromium, tmp_path):
 def test_report_renders_to_pixels(chromium, tmp_path):
     output.write(crafted("a plain server"), tmp_path / "out")
     shot = tmp_path / "shot.png"
-    browse(chromium, tmp_path / "out" / "report.html", tmp_path / "profile", f"--screenshot={shot}",
-           "--window-size=1200,1600", "--hide-scrollbars")
+    browse(
+        chromium,
+        tmp_path / "out" / "report.html",
+        tmp_path / "profile",
+        f"--screenshot={shot}",
+        "--window-size=1200,1600",
+        "--hide-scrollbars",
+    )
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG") and len(data) > 20_000

@@ -47,7 +47,9 @@ def test_validators_are_compiled_once():
 def test_explicit_dir_wins_and_must_match_the_pin(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     shutil.copytree(SHARED_SPEC / "2025-06-18", tmp_path / "explicit" / "2025-06-18")
-    assert schema.load_bytes("2025-06-18", tmp_path / "explicit") == (SHARED_SPEC / "2025-06-18/schema.json").read_bytes()
+    assert (
+        schema.load_bytes("2025-06-18", tmp_path / "explicit") == (SHARED_SPEC / "2025-06-18/schema.json").read_bytes()
+    )
 
 
 def test_tampered_copy_is_refused_and_offline_download_fails_clearly(tmp_path, monkeypatch):

@@ -29,7 +29,7 @@ def test_lines_in_and_out():
     transport = StdioTransport("cat").start()
     transport.send_message(b'{"a":1}')
     transport.send(b'{"b":')
-    transport.send(b'2}\n')
+    transport.send(b"2}\n")
     assert [transport.receive(2).raw, transport.receive(2).raw] == [b'{"a":1}', b'{"b":2}']
     assert transport.close() == 0
 
@@ -57,8 +57,10 @@ def test_receive_times_out():
 
 
 def test_stderr_flood_does_not_block_and_keeps_only_a_tail():
-    flood = script("import sys\nfor i in range(20000): sys.stderr.write('x'*100 + str(i) + '\\n')\n"
-                   "sys.stdout.write('{}\\n'); sys.stdout.flush(); import time; time.sleep(30)")
+    flood = script(
+        "import sys\nfor i in range(20000): sys.stderr.write('x'*100 + str(i) + '\\n')\n"
+        "sys.stdout.write('{}\\n'); sys.stdout.flush(); import time; time.sleep(30)"
+    )
     transport = StdioTransport(flood).start()
     assert transport.receive(10).raw == b"{}"
     # stdout and stderr are read by separate threads: the stderr one may still be catching up.

@@ -14,12 +14,15 @@ from tests.conftest import run_suite
 REFERENCE = f"{sys.executable} -m conformance.reference.server"
 
 
-@pytest.mark.parametrize("nodeid, unit", [
-    ("scenarios/ping.py::test_ping[2025-06-18]", "2025-06-18"),
-    ("../lib/site-packages/conformance/scenarios/wire.py::test_messages_valid[2026-07-28]", "2026-07-28"),
-    ("scenarios/http.py::test_http_resumption", "2025-11-25"),  # no revision: the newest legacy one
-    ("tests/test_mine.py::test_own", "tests/test_mine.py"),
-])
+@pytest.mark.parametrize(
+    "nodeid, unit",
+    [
+        ("scenarios/ping.py::test_ping[2025-06-18]", "2025-06-18"),
+        ("../lib/site-packages/conformance/scenarios/wire.py::test_messages_valid[2026-07-28]", "2026-07-28"),
+        ("scenarios/http.py::test_http_resumption", "2025-11-25"),  # no revision: the newest legacy one
+        ("tests/test_mine.py::test_own", "tests/test_mine.py"),
+    ],
+)
 def test_unit_of_a_check(nodeid, unit):
     assert workers.unit_of(nodeid, ["2024-11-05", "2025-06-18", "2025-11-25", "2026-07-28"]) == unit
 
@@ -43,8 +46,11 @@ def test_workers_grade_as_a_serial_run():
     serial = run_suite(server, *args)
     side_by_side = run_suite(server, *args, "--mcp-workers", "2")
     assert "revisions side by side on 2 workers" in side_by_side.output, side_by_side.output[-3000:]
-    moved = {name: (grade, side_by_side.outcomes.get(name)) for name, grade in serial.outcomes.items()
-             if side_by_side.outcomes.get(name) != grade}
+    moved = {
+        name: (grade, side_by_side.outcomes.get(name))
+        for name, grade in serial.outcomes.items()
+        if side_by_side.outcomes.get(name) != grade
+    }
     assert not moved, f"(serial, on workers) grades that differ: {moved}"
     assert serial.outcomes["test_ping[2025-11-25]"] == "failed"
     assert side_by_side.returncode == serial.returncode == 1

@@ -59,7 +59,9 @@ PRE_REGISTERED = {"client_id": "pre-registered-client", "client_secret": "pre-re
 CREDENTIALS = {"client_id": "conformance-test-client", "client_secret": "conformance-test-secret"}
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ICON_PATH = "/icons/echo.png"
-ICON_PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+ICON_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass(frozen=True)
@@ -124,83 +126,221 @@ def _s(name, summary, **kw) -> AuthScenario:
 
 
 MODERN, LEGACY = "2026-07-28", "2025-03-26"
-SCENARIOS = {s.name: s for s in [
-    _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root"),
-    _s("metadata-var1", "PRM at the path-based URL, not in the challenge; OpenID configuration only",
-       prm_in_challenge=False, as_metadata=OIDC_ROOT, openid=True),
-    _s("metadata-var2", "PRM at the root URL only; issuer with a path (RFC 8414 path insertion)",
-       prm_path=PRM_ROOT, prm_in_challenge=False, as_metadata=AS_ROOT + "/tenant1", as_prefix="/tenant1"),
-    _s("metadata-var3", "PRM at a custom URL named in the challenge; OpenID configuration after the issuer path",
-       prm_path="/custom/metadata/location.json", as_metadata="/tenant1" + OIDC_ROOT, as_prefix="/tenant1",
-       openid=True),
-    _s("metadata-var4", "issuer with a path; OpenID configuration with the path inserted",
-       as_metadata=OIDC_ROOT + "/tenant1", as_prefix="/tenant1", openid=True),
-    _s("basic-cimd", "the AS supports client ID metadata documents", cimd=True),
-    _s("pre-registration", "no registration endpoint: the client has pre-registered credentials",
-       registration=False, auth_methods=("client_secret_basic",), pre_registered=True),
-    _s("token-endpoint-auth-basic", "the AS takes client_secret_basic only", auth_methods=("client_secret_basic",)),
-    _s("token-endpoint-auth-post", "the AS takes client_secret_post only", auth_methods=("client_secret_post",)),
-    _s("token-endpoint-auth-none", "the AS takes public clients (none)", auth_methods=("none",)),
-    _s("scope-from-www-authenticate", "the challenge names a scope; PRM lists only others (no set relation "
-       "may be assumed)", challenge_scope="mcp:read", prm_scopes=("mcp:profile", "mcp:admin")),
-    _s("scope-from-scopes-supported", "no scope in the challenge; PRM lists scopes_supported",
-       prm_scopes=("mcp:basic", "mcp:read", "mcp:write")),
-    _s("scope-omitted-when-undefined", "no scope anywhere: the client asks for none"),
-    _s("scope-step-up", "tools/list needs mcp:basic; tools/call answers 403 naming mcp:write until it is granted",
-       challenge_scope="mcp:basic", prm_scopes=("mcp:profile",), step_up=("mcp:basic", "mcp:write"),
-       expect="step-up"),
-    _s("scope-retry-limit", "every authorized request is answered 403 insufficient_scope",
-       challenge_scope="mcp:basic", always_403=True, expect="refused"),
-    _s("client-credentials-basic", "client_credentials with client_secret_basic (no user)",
-       registration=False, grant="client_credentials", client_auth="client_secret_basic",
-       auth_methods=("client_secret_basic",)),
-    _s("client-credentials-jwt", "client_credentials with private_key_jwt (RFC 7523)",
-       registration=False, grant="client_credentials", client_auth="private_key_jwt",
-       auth_methods=("private_key_jwt",)),
-    _s("resource-mismatch", "PRM names another server as its resource: the client must not authorize",
-       resource=EVIL + "/mcp", expect="no-authorization", revision=MODERN),
-    _s("metadata-issuer-mismatch", "the AS metadata names another issuer: the client must not authorize",
-       metadata_issuer=EVIL, expect="no-authorization", revision=MODERN),
-    _s("pkce-not-advertised", "the AS metadata has no code_challenge_methods_supported",
-       pkce_methods=None, expect="no-authorization"),
-    _s("oidc-pkce-not-advertised", "the OpenID configuration has no code_challenge_methods_supported",
-       as_metadata=OIDC_ROOT, openid=True, pkce_methods=None, expect="no-authorization"),
-    _s("state-mismatch", "the redirect carries another state: the client must not redeem the code",
-       state="tampered", expect="no-token"),
-    _s("iss-supported", "iss advertised and sent correctly", revision=MODERN),
-    _s("iss-not-advertised", "iss neither advertised nor sent", iss_supported=None, iss_mode="omit",
-       revision=MODERN),
-    _s("iss-supported-missing", "iss advertised but missing from the redirect", iss_mode="omit",
-       expect="no-token", revision=MODERN),
-    _s("iss-wrong-issuer", "iss advertised and naming another issuer", iss_mode="wrong", expect="no-token",
-       revision=MODERN),
-    _s("iss-unexpected", "iss not advertised, yet sent naming another issuer", iss_supported=None,
-       iss_mode="wrong", expect="no-token", revision=MODERN),
-    _s("iss-normalized", "iss is the issuer with a trailing slash (equal only after normalization)",
-       iss_mode="normalized", expect="no-token", revision=MODERN),
-    _s("resource-uppercase", "the PRM resource has an upper-case scheme and host",
-       resource="{upper}"),
-    _s("token-expiry", "the first two access tokens expire after two uses; refresh tokens rotate",
-       expire_after=2),
-    _s("2025-03-26-oauth-metadata-backcompat", "a 2025-03-26 server: no PRM; AS metadata at the MCP server's "
-       "root, its endpoints under /oauth", prm_path=None, legacy=True, endpoint_path="/oauth",
-       iss_supported=None, iss_mode="omit",
-       expect="legacy", revision=LEGACY),
-    _s("2025-03-26-oauth-endpoint-fallback", "a 2025-03-26 server: no metadata at all; /authorize, /token and "
-       "/register at the MCP server's root", prm_path=None, legacy=True, as_metadata=None,
-       iss_supported=None, iss_mode="omit",
-       expect="legacy", revision=LEGACY),
-    _s("authorization-server-migration", "after the first authorized request the PRM names a second AS, and "
-       "tokens of the first are refused", challenge_scope="mcp:basic", migrate=True, expect="migration",
-       revision=MODERN),
-    _s("offline-access-scope", "the AS metadata lists offline_access in scopes_supported (the PRM does not); "
-       "it takes client ID metadata documents and registrations", prm_scopes=("mcp:basic",),
-       as_scopes=("mcp:basic", "offline_access"), cimd=True, revision=MODERN),
-    _s("offline-access-not-supported", "the AS metadata lists scopes_supported without offline_access",
-       prm_scopes=("mcp:basic", "mcp:read"), as_scopes=("mcp:basic", "mcp:read"), revision=MODERN),
-    _s("registration-rejected", "the first registration is refused 400 invalid_redirect_uri",
-       reject_registrations=1, expect="registration-rejected"),
-]}
+SCENARIOS = {
+    s.name: s
+    for s in [
+        _s("metadata-default", "PRM at the path-based URL and in the challenge; AS metadata at the root"),
+        _s(
+            "metadata-var1",
+            "PRM at the path-based URL, not in the challenge; OpenID configuration only",
+            prm_in_challenge=False,
+            as_metadata=OIDC_ROOT,
+            openid=True,
+        ),
+        _s(
+            "metadata-var2",
+            "PRM at the root URL only; issuer with a path (RFC 8414 path insertion)",
+            prm_path=PRM_ROOT,
+            prm_in_challenge=False,
+            as_metadata=AS_ROOT + "/tenant1",
+            as_prefix="/tenant1",
+        ),
+        _s(
+            "metadata-var3",
+            "PRM at a custom URL named in the challenge; OpenID configuration after the issuer path",
+            prm_path="/custom/metadata/location.json",
+            as_metadata="/tenant1" + OIDC_ROOT,
+            as_prefix="/tenant1",
+            openid=True,
+        ),
+        _s(
+            "metadata-var4",
+            "issuer with a path; OpenID configuration with the path inserted",
+            as_metadata=OIDC_ROOT + "/tenant1",
+            as_prefix="/tenant1",
+            openid=True,
+        ),
+        _s("basic-cimd", "the AS supports client ID metadata documents", cimd=True),
+        _s(
+            "pre-registration",
+            "no registration endpoint: the client has pre-registered credentials",
+            registration=False,
+            auth_methods=("client_secret_basic",),
+            pre_registered=True,
+        ),
+        _s("token-endpoint-auth-basic", "the AS takes client_secret_basic only", auth_methods=("client_secret_basic",)),
+        _s("token-endpoint-auth-post", "the AS takes client_secret_post only", auth_methods=("client_secret_post",)),
+        _s("token-endpoint-auth-none", "the AS takes public clients (none)", auth_methods=("none",)),
+        _s(
+            "scope-from-www-authenticate",
+            "the challenge names a scope; PRM lists only others (no set relation may be assumed)",
+            challenge_scope="mcp:read",
+            prm_scopes=("mcp:profile", "mcp:admin"),
+        ),
+        _s(
+            "scope-from-scopes-supported",
+            "no scope in the challenge; PRM lists scopes_supported",
+            prm_scopes=("mcp:basic", "mcp:read", "mcp:write"),
+        ),
+        _s("scope-omitted-when-undefined", "no scope anywhere: the client asks for none"),
+        _s(
+            "scope-step-up",
+            "tools/list needs mcp:basic; tools/call answers 403 naming mcp:write until it is granted",
+            challenge_scope="mcp:basic",
+            prm_scopes=("mcp:profile",),
+            step_up=("mcp:basic", "mcp:write"),
+            expect="step-up",
+        ),
+        _s(
+            "scope-retry-limit",
+            "every authorized request is answered 403 insufficient_scope",
+            challenge_scope="mcp:basic",
+            always_403=True,
+            expect="refused",
+        ),
+        _s(
+            "client-credentials-basic",
+            "client_credentials with client_secret_basic (no user)",
+            registration=False,
+            grant="client_credentials",
+            client_auth="client_secret_basic",
+            auth_methods=("client_secret_basic",),
+        ),
+        _s(
+            "client-credentials-jwt",
+            "client_credentials with private_key_jwt (RFC 7523)",
+            registration=False,
+            grant="client_credentials",
+            client_auth="private_key_jwt",
+            auth_methods=("private_key_jwt",),
+        ),
+        _s(
+            "resource-mismatch",
+            "PRM names another server as its resource: the client must not authorize",
+            resource=EVIL + "/mcp",
+            expect="no-authorization",
+            revision=MODERN,
+        ),
+        _s(
+            "metadata-issuer-mismatch",
+            "the AS metadata names another issuer: the client must not authorize",
+            metadata_issuer=EVIL,
+            expect="no-authorization",
+            revision=MODERN,
+        ),
+        _s(
+            "pkce-not-advertised",
+            "the AS metadata has no code_challenge_methods_supported",
+            pkce_methods=None,
+            expect="no-authorization",
+        ),
+        _s(
+            "oidc-pkce-not-advertised",
+            "the OpenID configuration has no code_challenge_methods_supported",
+            as_metadata=OIDC_ROOT,
+            openid=True,
+            pkce_methods=None,
+            expect="no-authorization",
+        ),
+        _s(
+            "state-mismatch",
+            "the redirect carries another state: the client must not redeem the code",
+            state="tampered",
+            expect="no-token",
+        ),
+        _s("iss-supported", "iss advertised and sent correctly", revision=MODERN),
+        _s(
+            "iss-not-advertised",
+            "iss neither advertised nor sent",
+            iss_supported=None,
+            iss_mode="omit",
+            revision=MODERN,
+        ),
+        _s(
+            "iss-supported-missing",
+            "iss advertised but missing from the redirect",
+            iss_mode="omit",
+            expect="no-token",
+            revision=MODERN,
+        ),
+        _s(
+            "iss-wrong-issuer",
+            "iss advertised and naming another issuer",
+            iss_mode="wrong",
+            expect="no-token",
+            revision=MODERN,
+        ),
+        _s(
+            "iss-unexpected",
+            "iss not advertised, yet sent naming another issuer",
+            iss_supported=None,
+            iss_mode="wrong",
+            expect="no-token",
+            revision=MODERN,
+        ),
+        _s(
+            "iss-normalized",
+            "iss is the issuer with a trailing slash (equal only after normalization)",
+            iss_mode="normalized",
+            expect="no-token",
+            revision=MODERN,
+        ),
+        _s("resource-uppercase", "the PRM resource has an upper-case scheme and host", resource="{upper}"),
+        _s("token-expiry", "the first two access tokens expire after two uses; refresh tokens rotate", expire_after=2),
+        _s(
+            "2025-03-26-oauth-metadata-backcompat",
+            "a 2025-03-26 server: no PRM; AS metadata at the MCP server's root, its endpoints under /oauth",
+            prm_path=None,
+            legacy=True,
+            endpoint_path="/oauth",
+            iss_supported=None,
+            iss_mode="omit",
+            expect="legacy",
+            revision=LEGACY,
+        ),
+        _s(
+            "2025-03-26-oauth-endpoint-fallback",
+            "a 2025-03-26 server: no metadata at all; /authorize, /token and /register at the MCP server's root",
+            prm_path=None,
+            legacy=True,
+            as_metadata=None,
+            iss_supported=None,
+            iss_mode="omit",
+            expect="legacy",
+            revision=LEGACY,
+        ),
+        _s(
+            "authorization-server-migration",
+            "after the first authorized request the PRM names a second AS, and tokens of the first are refused",
+            challenge_scope="mcp:basic",
+            migrate=True,
+            expect="migration",
+            revision=MODERN,
+        ),
+        _s(
+            "offline-access-scope",
+            "the AS metadata lists offline_access in scopes_supported (the PRM does not); "
+            "it takes client ID metadata documents and registrations",
+            prm_scopes=("mcp:basic",),
+            as_scopes=("mcp:basic", "offline_access"),
+            cimd=True,
+            revision=MODERN,
+        ),
+        _s(
+            "offline-access-not-supported",
+            "the AS metadata lists scopes_supported without offline_access",
+            prm_scopes=("mcp:basic", "mcp:read"),
+            as_scopes=("mcp:basic", "mcp:read"),
+            revision=MODERN,
+        ),
+        _s(
+            "registration-rejected",
+            "the first registration is refused 400 invalid_redirect_uri",
+            reject_registrations=1,
+            expect="registration-rejected",
+        ),
+    ]
+}
 
 
 def _upper_origin(url: str) -> str:
@@ -258,8 +398,9 @@ class AuthHarness:
         self.issued: list[str] = []  # the names of the access tokens issued, in order
         self.authorizations = 0  # over every authorization server: the runaway bound is the client's
         self.registrations = 0
-        self.assertion_key = ec.generate_private_key(ec.SECP256R1()) if scenario.client_auth == "private_key_jwt" \
-            else None
+        self.assertion_key = (
+            ec.generate_private_key(ec.SECP256R1()) if scenario.client_auth == "private_key_jwt" else None
+        )
         self.servers: _Loopback | None = None
         self.resource_url = ""
         self.authorization_servers: list[_AuthorizationServer] = []
@@ -267,7 +408,7 @@ class AuthHarness:
 
     # -- where things are --------------------------------------------------------------------
     @property
-    def current(self) -> "_AuthorizationServer":
+    def current(self) -> _AuthorizationServer:
         return self.authorization_servers[1 if self.migrated else 0]
 
     @property
@@ -293,13 +434,14 @@ class AuthHarness:
         elif self.scenario.client_auth == "client_secret_basic":
             extra = dict(CREDENTIALS)
         elif self.scenario.client_auth == "private_key_jwt":
-            pem = self.assertion_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()).decode("ascii")
+            pem = self.assertion_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            ).decode("ascii")
             extra = {"client_id": CREDENTIALS["client_id"], "private_key_pem": pem, "signing_algorithm": "ES256"}
         return {"name": self.scenario.name, **extra}
 
     # -- life ------------------------------------------------------------------------------
-    def start(self) -> "AuthHarness":
+    def start(self) -> AuthHarness:
         with AuthHarness._keys_lock:  # RSA key generation is slow: one key set for all scenarios
             AuthHarness._keys = AuthHarness._keys or SigningKeys.generate()
         s = self.scenario
@@ -317,9 +459,16 @@ class AuthHarness:
         if s.icon:
             self.peer.tool = {**TOOL, "icons": [{"src": self.resource_url + ICON_PATH, "mimeType": "image/png"}]}
         self.servers.start(self.peer)
-        self.peer.record({"event": "oauth-setup", "mcp_url": self.mcp_url, "resource": self.resource,
-                          "issuer": self.issuer, "issuers": [a.issuer for a in self.authorization_servers],
-                          "prm_url": self.resource_url + s.prm_path if s.prm_path else None})
+        self.peer.record(
+            {
+                "event": "oauth-setup",
+                "mcp_url": self.mcp_url,
+                "resource": self.resource,
+                "issuer": self.issuer,
+                "issuers": [a.issuer for a in self.authorization_servers],
+                "prm_url": self.resource_url + s.prm_path if s.prm_path else None,
+            }
+        )
         return self
 
     def stop(self) -> None:
@@ -330,8 +479,17 @@ class AuthHarness:
 
     def log(self, server: str, request, status: int, **found) -> None:
         query = {} if "params" in found else _shown(parse_qs(request.url.query, keep_blank_values=True))
-        self.peer.record({"event": "oauth-http", "server": server, "method": request.method,
-                          "path": request.url.path, "query": query, "status": status, **found})
+        self.peer.record(
+            {
+                "event": "oauth-http",
+                "server": server,
+                "method": request.method,
+                "path": request.url.path,
+                "query": query,
+                "status": status,
+                **found,
+            }
+        )
 
     def token_name(self, token: str) -> str:
         return self.token_names.setdefault(token, f"token #{len(self.token_names) + 1}")
@@ -352,6 +510,7 @@ class AuthHarness:
 
             async def replayed():
                 return replay.pop() if replay else await receive()
+
             await PeerApp(self.peer)(scope, replayed, send)
             return
         if path == self.scenario.prm_path:
@@ -362,8 +521,14 @@ class AuthHarness:
             await _json(200, document)(scope, receive, send)
             return
         if path == ICON_PATH and request.method == "GET":
-            self.log("resource", request, 200, what="icon", authorization=request.headers.get("authorization")
-                     is not None, cookie=request.headers.get("cookie") is not None)
+            self.log(
+                "resource",
+                request,
+                200,
+                what="icon",
+                authorization=request.headers.get("authorization") is not None,
+                cookie=request.headers.get("cookie") is not None,
+            )
             await Response(ICON_PNG, media_type="image/png")(scope, receive, send)
             return
         if self.scenario.legacy and self.current.handler(request) is not None:
@@ -397,20 +562,30 @@ class AuthHarness:
         claims = self.verify(token) if token else None
         if claims is None:
             status = 401
-            self.log("resource", request, status, what="mcp", **found,
-                     refused="no token" if not token else "invalid token")
-            return _json(status, {"error": "invalid_token"},
-                         {"WWW-Authenticate": self.challenge("invalid_token" if token else None)})
+            self.log(
+                "resource", request, status, what="mcp", **found, refused="no token" if not token else "invalid token"
+            )
+            return _json(
+                status,
+                {"error": "invalid_token"},
+                {"WWW-Authenticate": self.challenge("invalid_token" if token else None)},
+            )
         needed = self.needed_scope(method)
         granted = set((claims.get("scope") or "").split())
         if self.scenario.always_403 or not set(needed.split()) <= granted:
             wanted = "mcp:admin" if self.scenario.always_403 else needed
             self.log("resource", request, 403, what="mcp", **found, refused=f"insufficient scope (needs {wanted})")
-            return _json(403, {"error": "insufficient_scope"},
-                         {"WWW-Authenticate": self.challenge("insufficient_scope", wanted)})
+            return _json(
+                403, {"error": "insufficient_scope"}, {"WWW-Authenticate": self.challenge("insufficient_scope", wanted)}
+            )
         self.log("resource", request, 0, what="mcp", **found)  # 0: passed on to the MCP peer
-        if self.scenario.migrate and not self.migrated and method and method != "initialize" \
-                and not method.startswith("notifications/"):
+        if (
+            self.scenario.migrate
+            and not self.migrated
+            and method
+            and method != "initialize"
+            and not method.startswith("notifications/")
+        ):
             # The resource moves to the second authorization server: its metadata names it
             # from now on, and the first one's tokens are refused (their issuer is not it).
             self.migrated = True
@@ -427,8 +602,13 @@ class AuthHarness:
         """The claims of a live access token the current authorization server issued for
         this resource, else None."""
         try:
-            claims = jwt.decode(token, AuthHarness._keys.es256.public_key(), algorithms=["ES256"],
-                                issuer=self.issuer, options={"verify_aud": False, "require": ["exp", "aud"]})
+            claims = jwt.decode(
+                token,
+                AuthHarness._keys.es256.public_key(),
+                algorithms=["ES256"],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "aud"]},
+            )
         except jwt.PyJWTError:
             return None
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
@@ -495,11 +675,16 @@ class _AuthorizationServer:
 
     def metadata(self) -> dict:
         s, base = self.scenario, self.endpoints
-        document = {"issuer": s.metadata_issuer or self.issuer, "authorization_endpoint": base + "/authorize",
-                    "token_endpoint": base + "/token", "response_types_supported": ["code"],
-                    "grant_types_supported": (["client_credentials"] if s.grant == "client_credentials"
-                                              else ["authorization_code", "refresh_token"]),
-                    "token_endpoint_auth_methods_supported": list(s.auth_methods)}
+        document = {
+            "issuer": s.metadata_issuer or self.issuer,
+            "authorization_endpoint": base + "/authorize",
+            "token_endpoint": base + "/token",
+            "response_types_supported": ["code"],
+            "grant_types_supported": (
+                ["client_credentials"] if s.grant == "client_credentials" else ["authorization_code", "refresh_token"]
+            ),
+            "token_endpoint_auth_methods_supported": list(s.auth_methods),
+        }
         if s.registration:
             document["registration_endpoint"] = base + "/register"
         if s.pkce_methods is not None:
@@ -513,8 +698,11 @@ class _AuthorizationServer:
         if s.client_auth == "private_key_jwt":
             document["token_endpoint_auth_signing_alg_values_supported"] = ["ES256"]
         if s.openid:
-            document.update(jwks_uri=base + "/jwks.json", subject_types_supported=["public"],
-                            id_token_signing_alg_values_supported=["ES256"])
+            document.update(
+                jwks_uri=base + "/jwks.json",
+                subject_types_supported=["public"],
+                id_token_signing_alg_values_supported=["ES256"],
+            )
         return document
 
     async def metadata_document(self, request):
@@ -529,9 +717,20 @@ class _AuthorizationServer:
         if not isinstance(body, dict):
             self.log(request, 400, what="register")
             return _json(400, {"error": "invalid_client_metadata"})
-        shown = {k: v for k, v in body.items() if k in ("client_name", "redirect_uris", "grant_types",
-                                                         "response_types", "token_endpoint_auth_method",
-                                                         "application_type", "scope")}
+        shown = {
+            k: v
+            for k, v in body.items()
+            if k
+            in (
+                "client_name",
+                "redirect_uris",
+                "grant_types",
+                "response_types",
+                "token_endpoint_auth_method",
+                "application_type",
+                "scope",
+            )
+        }
         self.harness.registrations += 1
         if self.harness.registrations <= self.scenario.reject_registrations:
             refusal = "the redirect URIs do not fit this authorization server's rules for the application type"
@@ -541,8 +740,9 @@ class _AuthorizationServer:
         if method not in self.scenario.auth_methods:
             method = self.scenario.auth_methods[0]
         prefix = f"as{self.number}-client" if self.scenario.migrate else "client"
-        client = Client(f"{prefix}-{secrets.token_hex(4)}",
-                        None if method == "none" else secrets.token_urlsafe(16), method)
+        client = Client(
+            f"{prefix}-{secrets.token_hex(4)}", None if method == "none" else secrets.token_urlsafe(16), method
+        )
         self.clients[client.client_id] = client
         self.log(request, 201, what="register", registration=shown, client_id=client.client_id)
         answer = {**shown, "client_id": client.client_id, "token_endpoint_auth_method": method}
@@ -559,18 +759,31 @@ class _AuthorizationServer:
         known = client_id in self.clients or (self.scenario.cimd and client_id.startswith("https://"))
         if known and client_id not in self.clients and client_id != CIMD_URL:
             found["client_metadata"] = await client_metadata(client_id, redirect)
-        problem = ("too many authorization requests" if self.harness.authorizations > MAX_AUTHORIZATIONS else
-                   "unknown client_id" if not known else "no redirect_uri" if not redirect else
-                   "response_type is not code" if one.get("response_type") != "code" else
-                   "client metadata document: " + "; ".join(found["client_metadata"]["problems"])
-                   if found.get("client_metadata", {}).get("problems") else None)
+        problem = (
+            "too many authorization requests"
+            if self.harness.authorizations > MAX_AUTHORIZATIONS
+            else "unknown client_id"
+            if not known
+            else "no redirect_uri"
+            if not redirect
+            else "response_type is not code"
+            if one.get("response_type") != "code"
+            else "client metadata document: " + "; ".join(found["client_metadata"]["problems"])
+            if found.get("client_metadata", {}).get("problems")
+            else None
+        )
         if problem:
             self.log(request, 400, **found, refused=problem)
             return _json(400, {"error": "invalid_request", "error_description": problem})
         code = secrets.token_urlsafe(16)
-        self.codes[code] = {"client_id": client_id, "redirect_uri": redirect, "challenge": one.get("code_challenge"),
-                            "method": one.get("code_challenge_method"), "resource": query.get("resource", []),
-                            "scope": one.get("scope", "")}
+        self.codes[code] = {
+            "client_id": client_id,
+            "redirect_uri": redirect,
+            "challenge": one.get("code_challenge"),
+            "method": one.get("code_challenge_method"),
+            "resource": query.get("resource", []),
+            "scope": one.get("scope", ""),
+        }
         state = one.get("state")
         answer = {"code": code}
         if state is not None:
@@ -586,18 +799,30 @@ class _AuthorizationServer:
         form = _form(await request.body())
         one = {k: v[0] for k, v in form.items()}
         grant = one.get("grant_type")
-        found = {"what": "token", "grant_type": grant, "params": _shown(form),
-                 "client_auth": self.client_auth_used(request, one)}
-        handler = {"authorization_code": self.redeem_code, "refresh_token": self.refresh,
-                   "client_credentials": self.client_credentials}.get(grant)
+        found = {
+            "what": "token",
+            "grant_type": grant,
+            "params": _shown(form),
+            "client_auth": self.client_auth_used(request, one),
+        }
+        handler = {
+            "authorization_code": self.redeem_code,
+            "refresh_token": self.refresh,
+            "client_credentials": self.client_credentials,
+        }.get(grant)
         if handler is None:
             self.log(request, 400, **found, refused="unsupported grant_type")
             return _json(400, {"error": "unsupported_grant_type"})
         problem, scope = handler(request, one, found)
         if problem:
             self.log(request, 400, **found, refused=problem)
-            return _json(400, {"error": "invalid_grant" if "client" not in problem else "invalid_client",
-                               "error_description": problem})
+            return _json(
+                400,
+                {
+                    "error": "invalid_grant" if "client" not in problem else "invalid_client",
+                    "error_description": problem,
+                },
+            )
         access = self.minter.valid(self.harness.resource, scope)
         answer = {"access_token": access, "token_type": "Bearer", "expires_in": 3600, "scope": scope}
         if grant != "client_credentials":
@@ -621,8 +846,11 @@ class _AuthorizationServer:
         """Why the client's authentication at the token endpoint fails, or None."""
         client = self.clients.get(client_id)
         if client is None:
-            return None if self.scenario.cimd and client_id.startswith("https://") else "client authentication: " \
-                                                                                         "unknown client"
+            return (
+                None
+                if self.scenario.cimd and client_id.startswith("https://")
+                else "client authentication: unknown client"
+            )
         basic = _basic_credentials(request.headers.get("authorization"))
         if client.method == "client_secret_basic":
             ok = basic == (client.client_id, client.secret)
@@ -640,14 +868,24 @@ class _AuthorizationServer:
         if bound is None:
             return "unknown or used code", ""
         verifier = one.get("code_verifier")
-        pkce = ("missing" if not verifier or not bound["challenge"] else
-                "match" if s256(verifier) == bound["challenge"] else "mismatch")
+        pkce = (
+            "missing"
+            if not verifier or not bound["challenge"]
+            else "match"
+            if s256(verifier) == bound["challenge"]
+            else "mismatch"
+        )
         found.update(pkce=pkce, authorize_resource=bound["resource"])
-        problem = (self.authenticate(request, one, client_id) or
-                   ("the code was issued to another client" if client_id != bound["client_id"] else None) or
-                   ("redirect_uri differs from the authorization request"
-                    if one.get("redirect_uri") != bound["redirect_uri"] else None) or
-                   (f"PKCE: code_verifier {pkce}" if pkce != "match" else None))
+        problem = (
+            self.authenticate(request, one, client_id)
+            or ("the code was issued to another client" if client_id != bound["client_id"] else None)
+            or (
+                "redirect_uri differs from the authorization request"
+                if one.get("redirect_uri") != bound["redirect_uri"]
+                else None
+            )
+            or (f"PKCE: code_verifier {pkce}" if pkce != "match" else None)
+        )
         return problem, bound["scope"]
 
     def refresh(self, request, one: dict, found: dict) -> tuple[str | None, str]:
@@ -667,8 +905,11 @@ class _AuthorizationServer:
         client_id = CREDENTIALS["client_id"]
         if self.scenario.client_auth == "client_secret_basic":
             basic = _basic_credentials(request.headers.get("authorization"))
-            problem = None if basic == (client_id, CREDENTIALS["client_secret"]) else \
-                "client authentication: client_secret_basic with the context's credentials expected"
+            problem = (
+                None
+                if basic == (client_id, CREDENTIALS["client_secret"])
+                else "client authentication: client_secret_basic with the context's credentials expected"
+            )
         else:
             problem = self.assertion_problem(one, client_id)
         found["assertion"] = problem or "valid" if self.scenario.client_auth == "private_key_jwt" else None
@@ -680,8 +921,13 @@ class _AuthorizationServer:
         base = self.issuer
         audiences = [base, base + "/", base + "/token"]
         try:
-            claims = jwt.decode(one.get("client_assertion", ""), self.harness.assertion_key.public_key(),
-                                algorithms=["ES256"], audience=audiences, options={"require": ["exp", "iss", "sub"]})
+            claims = jwt.decode(
+                one.get("client_assertion", ""),
+                self.harness.assertion_key.public_key(),
+                algorithms=["ES256"],
+                audience=audiences,
+                options={"require": ["exp", "iss", "sub"]},
+            )
         except jwt.PyJWTError as exc:
             return f"client authentication: the assertion does not verify ({exc})"
         if claims["iss"] != client_id or claims["sub"] != client_id:
@@ -707,13 +953,23 @@ async def client_metadata(url: str, redirect_uri: str) -> dict:
     if response.status_code != 200 or not isinstance(document, dict):
         return {"fetched": True, "status": response.status_code, "problems": ["no JSON object behind the URL"]}
     uris = document.get("redirect_uris")
-    problems = [f"client_id {document.get('client_id')!r} is not the document's URL"
-                if document.get("client_id") != url else None,
-                "no client_name" if not isinstance(document.get("client_name"), str) else None,
-                "no redirect_uris" if not isinstance(uris, list) or not uris else
-                f"redirect_uri {redirect_uri!r} is not among its redirect_uris" if redirect_uri not in uris else None]
-    return {"fetched": True, "status": 200, "problems": [p for p in problems if p],
-            "grant_types": document.get("grant_types")}
+    problems = [
+        f"client_id {document.get('client_id')!r} is not the document's URL"
+        if document.get("client_id") != url
+        else None,
+        "no client_name" if not isinstance(document.get("client_name"), str) else None,
+        "no redirect_uris"
+        if not isinstance(uris, list) or not uris
+        else f"redirect_uri {redirect_uri!r} is not among its redirect_uris"
+        if redirect_uri not in uris
+        else None,
+    ]
+    return {
+        "fetched": True,
+        "status": 200,
+        "problems": [p for p in problems if p],
+        "grant_types": document.get("grant_types"),
+    }
 
 
 def _mcp_method(body: bytes) -> str | None:
@@ -744,16 +1000,21 @@ class _Loopback:
     async def dispatch(self, scope, receive, send) -> None:
         await self.apps[scope["server"][1]](scope, receive, send)
 
-    def start(self, peer: HttpPeer, timeout: float = 5.0) -> "_Loopback":
+    def start(self, peer: HttpPeer, timeout: float = 5.0) -> _Loopback:
         import uvicorn
-        self.server = uvicorn.Server(uvicorn.Config(self.dispatch, log_level="warning", lifespan="off", interface="asgi3",
-                                                    timeout_graceful_shutdown=0.1))
+
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                self.dispatch, log_level="warning", lifespan="off", interface="asgi3", timeout_graceful_shutdown=0.1
+            )
+        )
 
         async def main():
             async def ticks():  # the peer's held answers time out by ticks
                 while True:
                     await asyncio.sleep(0.1)
                     peer.tick()
+
             ticker = asyncio.ensure_future(ticks())
             try:
                 await self.server.serve(sockets=self.sockets)

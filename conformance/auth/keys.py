@@ -44,13 +44,17 @@ class SigningKeys:
     stranger: ec.EllipticCurvePrivateKey
 
     @classmethod
-    def generate(cls) -> "SigningKeys":
-        return cls(es256=_es256_key(), es256_kid=_new_kid("ES256"),
-                   rs256=rsa.generate_private_key(public_exponent=65537, key_size=2048),
-                   rs256_kid=_new_kid("RS256"), stranger=_es256_key())
+    def generate(cls) -> SigningKeys:
+        return cls(
+            es256=_es256_key(),
+            es256_kid=_new_kid("ES256"),
+            rs256=rsa.generate_private_key(public_exponent=65537, key_size=2048),
+            rs256_kid=_new_kid("RS256"),
+            stranger=_es256_key(),
+        )
 
     @classmethod
-    def load(cls, path: str | Path) -> "SigningKeys":
+    def load(cls, path: str | Path) -> SigningKeys:
         """Keys from a private JWK set; a missing file is created, so later runs reuse its keys."""
         path = Path(path)
         if not path.exists():
@@ -65,8 +69,7 @@ class SigningKeys:
         (es256, es256_kid), (rs256, rs256_kid) = found["ES256"], found["RS256"]
         if es256_kid == rs256_kid:  # a verifier picks the key by kid: it must tell them apart
             raise KeyFileError(f"{path}: the ES256 and RS256 keys share the kid {es256_kid!r}")
-        return cls(es256=es256, es256_kid=es256_kid, rs256=rs256, rs256_kid=rs256_kid,
-                   stranger=_es256_key())
+        return cls(es256=es256, es256_kid=es256_kid, rs256=rs256, rs256_kid=rs256_kid, stranger=_es256_key())
 
     def save(self, path: str | Path) -> None:
         """Writes the private JWK set, readable by the owner only (it holds private keys)."""

@@ -70,32 +70,41 @@ class AuthorizationServer:
 
     def env(self) -> dict[str, str]:
         """Where the server under test finds this AS (SERVER_URL: the TS SDK's name for it)."""
-        return {"MCP_CONFORMANCE_AUTH_ISSUER": self.issuer,
-                "MCP_CONFORMANCE_AUTH_JWKS_URI": self.jwks_uri,
-                "MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT": self.introspection_endpoint,
-                "MCP_CONFORMANCE_AUTH_SERVER_URL": self.issuer}
+        return {
+            "MCP_CONFORMANCE_AUTH_ISSUER": self.issuer,
+            "MCP_CONFORMANCE_AUTH_JWKS_URI": self.jwks_uri,
+            "MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT": self.introspection_endpoint,
+            "MCP_CONFORMANCE_AUTH_SERVER_URL": self.issuer,
+        }
 
-    def start(self) -> "AuthorizationServer":
+    def start(self) -> AuthorizationServer:
         """Serves until stop(); returns once connections are accepted."""
         if self._thread is not None:
             return self
         import uvicorn
+
         self._socket = self._bind()
         self.port = self._socket.getsockname()[1]
         self.minter.issuer = self.issuer
-        config = uvicorn.Config(self._app(), host=HOST, port=self.port, log_level="warning",
-                                lifespan="off", timeout_graceful_shutdown=0.1)
+        config = uvicorn.Config(
+            self._app(), host=HOST, port=self.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=0.1
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        daemon=True, name=f"mcp-auth-server-{self.port}")
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name=f"mcp-auth-server-{self.port}",
+        )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._server.started and self._thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.01)
         if not self._server.started:
             self.stop()
-            raise AuthServerError(f"the suite's authorization server on {HOST}:{self.port} "
-                                  f"did not start within {START_TIMEOUT:g} s")
+            raise AuthServerError(
+                f"the suite's authorization server on {HOST}:{self.port} did not start within {START_TIMEOUT:g} s"
+            )
         return self
 
     def stop(self) -> None:
@@ -111,7 +120,7 @@ class AuthorizationServer:
             self._socket.close()
         self._server = self._thread = self._socket = None
 
-    def __enter__(self) -> "AuthorizationServer":
+    def __enter__(self) -> AuthorizationServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -126,16 +135,19 @@ class AuthorizationServer:
         except OSError as exc:
             sock.close()
             reason = "address in use" if exc.errno == errno.EADDRINUSE else exc.strerror
-            raise AuthServerError(f"cannot start the suite's authorization server on "
-                                  f"{HOST}:{self.port}: {reason}") from None
+            raise AuthServerError(
+                f"cannot start the suite's authorization server on {HOST}:{self.port}: {reason}"
+            ) from None
         return sock
 
     def _app(self):
-        routes = [Route("/.well-known/oauth-authorization-server", self._oauth_metadata),
-                  Route("/.well-known/openid-configuration", self._openid_configuration),
-                  Route("/jwks.json", self._jwks),
-                  Route("/introspect", self._introspect, methods=["POST"]),
-                  Route("/token", self._token, methods=["POST"])]
+        routes = [
+            Route("/.well-known/oauth-authorization-server", self._oauth_metadata),
+            Route("/.well-known/openid-configuration", self._openid_configuration),
+            Route("/jwks.json", self._jwks),
+            Route("/introspect", self._introspect, methods=["POST"]),
+            Route("/token", self._token, methods=["POST"]),
+        ]
         starlette = Starlette(routes=routes)
 
         async def app(scope, receive, send):  # logs every request, unknown paths too
@@ -143,27 +155,35 @@ class AuthorizationServer:
                 with self._lock:
                     self.requests.append((scope["method"], scope["path"]))
             await starlette(scope, receive, send)
+
         return app
 
     def metadata(self) -> dict:
         """The RFC 8414 document (issuer with no path, so the well-known URL has no suffix)."""
-        return {"issuer": self.issuer,
-                "authorization_endpoint": self.issuer + "/authorize",
-                "token_endpoint": self.token_endpoint,
-                "jwks_uri": self.jwks_uri,
-                "introspection_endpoint": self.introspection_endpoint,
-                "response_types_supported": ["code"],
-                "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
-                "code_challenge_methods_supported": ["S256"],
-                "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
-                "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS}
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": self.issuer + "/authorize",
+            "token_endpoint": self.token_endpoint,
+            "jwks_uri": self.jwks_uri,
+            "introspection_endpoint": self.introspection_endpoint,
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+            "introspection_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        }
 
     async def _oauth_metadata(self, request: Request) -> JSONResponse:
         return JSONResponse(self.metadata())
 
     async def _openid_configuration(self, request: Request) -> JSONResponse:
-        return JSONResponse({**self.metadata(), "subject_types_supported": ["public"],
-                             "id_token_signing_alg_values_supported": ["ES256", "RS256"]})
+        return JSONResponse(
+            {
+                **self.metadata(),
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+            }
+        )
 
     async def _jwks(self, request: Request) -> JSONResponse:
         return JSONResponse(self.keys.jwks())
@@ -182,8 +202,10 @@ class AuthorizationServer:
         resources = form.get("resource", [])  # RFC 8707: repeatable, each an audience
         audience = resources[0] if len(resources) == 1 else (resources or None)
         scope = form.get("scope", [""])[0]
-        return JSONResponse({"access_token": self.minter.valid(audience, scope), "token_type": "Bearer",
-                             "expires_in": LIFETIME}, headers=NO_STORE)
+        return JSONResponse(
+            {"access_token": self.minter.valid(audience, scope), "token_type": "Bearer", "expires_in": LIFETIME},
+            headers=NO_STORE,
+        )
 
 
 async def _form(request: Request) -> dict[str, list[str]]:

@@ -40,10 +40,13 @@ class AuthOptions:
     user_token: str | None = None
 
     @classmethod
-    def from_config(cls, command: str | None, port: int | None, key_file: str | None,
-                    token: str | None) -> "AuthOptions":
-        return cls(issuer_wanted=ISSUER_PLACEHOLDER in (command or "") or port is not None,
-                   port=port or 0, key_file=key_file, user_token=token or os.environ.get(TOKEN_ENV) or None)
+    def from_config(cls, command: str | None, port: int | None, key_file: str | None, token: str | None) -> AuthOptions:
+        return cls(
+            issuer_wanted=ISSUER_PLACEHOLDER in (command or "") or port is not None,
+            port=port or 0,
+            key_file=key_file,
+            user_token=token or os.environ.get(TOKEN_ENV) or None,
+        )
 
 
 def absolute_http_url(value) -> bool:
@@ -67,8 +70,9 @@ def metadata_places(advertised, endpoint: str) -> list[tuple[str, str]]:
 def fetch_json(session, url: str):
     """GET `url` without credentials (recorded in the session's transcript): the exchange,
     and the JSON object it served (None unless a 200 with one)."""
-    exchange = session.exchange("GET", url=url, session=False,
-                                headers={"Authorization": None, "Accept": "application/json"})
+    exchange = session.exchange(
+        "GET", url=url, session=False, headers={"Authorization": None, "Accept": "application/json"}
+    )
     return exchange, json_object(exchange.status, exchange.content)
 
 
@@ -142,8 +146,9 @@ def probe(session, body: bytes) -> Protection:
     Resource Metadata (the challenge's resource_metadata, else the well-known URLs: a server
     that publishes it claims protection even if it answered). Every exchange goes to the
     session's transcript."""
-    exchange = session.exchange("POST", body, session=False, headers={"Authorization": None},
-                                until=lambda e: bool(e.messages))
+    exchange = session.exchange(
+        "POST", body, session=False, headers={"Authorization": None}, until=lambda e: bool(e.messages)
+    )
     found = Protection(exchange.status, exchange.headers.get("www-authenticate"), exchanges=[exchange])
     advertised = found.challenge.params.get("resource_metadata") if found.challenge else None
     for _, url in metadata_places(advertised, session.transport.url):
@@ -188,6 +193,7 @@ class AuthSetup:
         from ..transport import ServerStartError
         from .keys import KeyFileError, SigningKeys
         from .server import AuthorizationServer, AuthServerError
+
         try:
             keys = SigningKeys.load(self.options.key_file) if self.options.key_file else SigningKeys.generate()
             self.server = AuthorizationServer(port=self.options.port, keys=keys).start()
@@ -239,15 +245,19 @@ class AuthSetup:
     def can_mint(self) -> str | None:
         """None when the suite can mint tokens this server accepts, else why not."""
         if self.server is None:
-            return ("no token the suite can mint: the server does not trust the suite's authorization server "
-                    "(put {issuer} in its command, or start it trusting http://127.0.0.1:N and pass "
-                    "--mcp-auth-port N)")
+            return (
+                "no token the suite can mint: the server does not trust the suite's authorization server "
+                "(put {issuer} in its command, or start it trusting http://127.0.0.1:N and pass "
+                "--mcp-auth-port N)"
+            )
         listed = (self.protection.metadata or {}).get("authorization_servers") if self.protection else None
         if isinstance(listed, list) and listed and not self.protection.trusts(self.issuer):
             # A server naming other authorization servers will not take ours; one naming none
             # (a metadata defect its own check reports) is given the benefit of the doubt.
-            return (f"the server does not trust the suite's authorization server {self.issuer}: its resource "
-                    f"metadata lists {listed}")
+            return (
+                f"the server does not trust the suite's authorization server {self.issuer}: its resource "
+                f"metadata lists {listed}"
+            )
         return None
 
     def header(self) -> str | None:
@@ -267,8 +277,13 @@ def same_resource(aud, resource: str, case_sensitive: bool = False) -> bool:
     if case_sensitive:
         return aud == resource
     a, r = urlsplit(aud), urlsplit(resource)
-    return ((a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment)
-            == (r.scheme.lower(), r.netloc.lower(), r.path, r.query, r.fragment))
+    return (a.scheme.lower(), a.netloc.lower(), a.path, a.query, a.fragment) == (
+        r.scheme.lower(),
+        r.netloc.lower(),
+        r.path,
+        r.query,
+        r.fragment,
+    )
 
 
 def s256(verifier: str) -> str:

@@ -47,24 +47,58 @@ class Minter:
         self._opaque: dict[str, dict] = {}  # token -> its record; read by the AS thread too
         self._lock = threading.Lock()
 
-    def _claims(self, *, audience, scope: str | None = "", subject: str = DEFAULT_SUBJECT,
-               lifetime: int = LIFETIME, not_before: int | None = None, issuer: str | None = None,
-               extra: dict | None = None, omit: tuple[str, ...] = ()) -> dict:
+    def _claims(
+        self,
+        *,
+        audience,
+        scope: str | None = "",
+        subject: str = DEFAULT_SUBJECT,
+        lifetime: int = LIFETIME,
+        not_before: int | None = None,
+        issuer: str | None = None,
+        extra: dict | None = None,
+        omit: tuple[str, ...] = (),
+    ) -> dict:
         now = int(time.time())
-        claims = {"iss": issuer or self.issuer, "sub": subject, "aud": audience, "client_id": CLIENT_ID,
-                  "scope": scope, "iat": now, "nbf": now if not_before is None else not_before,
-                  "exp": now + lifetime, "jti": secrets.token_urlsafe(16)}
+        claims = {
+            "iss": issuer or self.issuer,
+            "sub": subject,
+            "aud": audience,
+            "client_id": CLIENT_ID,
+            "scope": scope,
+            "iat": now,
+            "nbf": now if not_before is None else not_before,
+            "exp": now + lifetime,
+            "jti": secrets.token_urlsafe(16),
+        }
         claims.update(extra or {})
-        return {name: value for name, value in claims.items()
-                if value is not None and name not in omit}
+        return {name: value for name, value in claims.items() if value is not None and name not in omit}
 
-    def mint(self, *, audience: str | list[str] | None, scope: str | None = "",
-             subject: str = DEFAULT_SUBJECT, lifetime: int = LIFETIME, not_before: int | None = None,
-             issuer: str | None = None, alg: str = "ES256", key=None, extra: dict | None = None,
-             omit: tuple[str, ...] = ()) -> str:
+    def mint(
+        self,
+        *,
+        audience: str | list[str] | None,
+        scope: str | None = "",
+        subject: str = DEFAULT_SUBJECT,
+        lifetime: int = LIFETIME,
+        not_before: int | None = None,
+        issuer: str | None = None,
+        alg: str = "ES256",
+        key=None,
+        extra: dict | None = None,
+        omit: tuple[str, ...] = (),
+    ) -> str:
         """An RFC 9068 JWT access token; `key` signs instead of the trusted key (the kid stays)."""
-        claims = self._claims(audience=audience, scope=scope, subject=subject, lifetime=lifetime,
-                             not_before=not_before, issuer=issuer, extra=extra, omit=omit)
+        claims = self._claims(
+            audience=audience,
+            scope=scope,
+            subject=subject,
+            lifetime=lifetime,
+            not_before=not_before,
+            issuer=issuer,
+            extra=extra,
+            omit=omit,
+        )
         headers = {"typ": "at+jwt", "kid": self.keys.kid(alg)}
         return jwt.encode(claims, key or self.keys.private(alg), algorithm=alg, headers=headers)
 
@@ -81,13 +115,11 @@ class Minter:
 
     def expired(self, audience, scope="") -> str:
         issued = int(time.time()) - 2 * HOUR
-        return self.mint(audience=audience, scope=scope, not_before=issued, lifetime=-HOUR,
-                         extra={"iat": issued})
+        return self.mint(audience=audience, scope=scope, not_before=issued, lifetime=-HOUR, extra={"iat": issued})
 
     def not_yet_valid(self, audience, scope="") -> str:
         # iat stays now (a future iat is a different fault); exp after nbf so only nbf is wrong
-        return self.mint(audience=audience, scope=scope, not_before=int(time.time()) + HOUR,
-                         lifetime=HOUR + LIFETIME)
+        return self.mint(audience=audience, scope=scope, not_before=int(time.time()) + HOUR, lifetime=HOUR + LIFETIME)
 
     def wrong_issuer(self, audience, scope="") -> str:
         return self.mint(audience=audience, scope=scope, issuer=FOREIGN_ISSUER)
@@ -134,7 +166,12 @@ class Minter:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             alg = next(a for a in ALGORITHMS if self.keys.kid(a) == kid)
-            return jwt.decode(token, self.keys.private(alg).public_key(), algorithms=[alg],
-                              issuer=self.issuer, options={"verify_aud": False, "require": ["exp"]})
+            return jwt.decode(
+                token,
+                self.keys.private(alg).public_key(),
+                algorithms=[alg],
+                issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp"]},
+            )
         except (jwt.PyJWTError, StopIteration):
             return None

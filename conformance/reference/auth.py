@@ -10,8 +10,8 @@ RS256; signature, `iss` exactly, `aud` naming this resource with scheme and host
 case-insensitively, `exp`, `nbf`, then the `scope` claim); any other token is opaque and is
 introspected (RFC 7662) at the issuer. The resource is the endpoint's URL; the one the
 metadata advertises is accepted as well (they differ only under the prm-* faults, whose
-defect is the metadata document alone, so the suite's tokens minted for it still work). The JWKS is fetched on first use and again when a
-`kid` is unknown, so the issuer may start before or after this server.
+defect is the metadata document alone, so the suite's tokens minted for it still work).
+The JWKS is fetched on first use and again when a `kid` is unknown, so the issuer may start before or after this server.
 
   * no token                      401  Bearer resource_metadata=..., scope=...
   * another scheme, bad token     401  Bearer error="invalid_token", error_description=..., ...
@@ -48,71 +48,102 @@ SESSION_HEADER = b"mcp-session-id"
 OFFLINE_ACCESS = "offline_access"
 
 
-def _fault(description: str, check: str, outcome: str = "failed", revision: str = "2025-11-25",
-           also: tuple[str, ...] = ()) -> Fault:
+def _fault(
+    description: str, check: str, outcome: str = "failed", revision: str = "2025-11-25", also: tuple[str, ...] = ()
+) -> Fault:
     return Fault(description, check, outcome, ISSUER_ARGS, revision=revision, also=also)
 
 
 FAULTS: dict[str, Fault] = {
     # the positive control: every other check of the run is BLOCKED by it
-    "auth-refuse-valid": _fault("refuses every token, valid ones too (401 invalid_token)",
-                                "test_auth_valid_token_accepted"),
+    "auth-refuse-valid": _fault(
+        "refuses every token, valid ones too (401 invalid_token)", "test_auth_valid_token_accepted"
+    ),
     # refusing the unauthenticated, and the challenge
     "auth-open": _fault("serves POST /mcp without any token", "test_auth_unauthenticated_refused"),
-    "auth-get-open": _fault("serves GET (SSE stream) and DELETE without a token (POST still protected)",
-                            "test_auth_unauthenticated_refused"),
+    "auth-get-open": _fault(
+        "serves GET (SSE stream) and DELETE without a token (POST still protected)", "test_auth_unauthenticated_refused"
+    ),
     "auth-401-no-challenge": _fault("answers 401 without WWW-Authenticate", "test_auth_challenge_is_bearer"),
-    "auth-challenge-not-bearer": _fault('challenges 401s with Basic realm="mcp", not Bearer',
-                                        "test_auth_challenge_is_bearer"),
-    "auth-no-resource-metadata": _fault("challenges without resource_metadata and serves no Protected Resource "
-                                        "Metadata at either well-known URL",
-                                        "test_auth_resource_metadata_discoverable"),
+    "auth-challenge-not-bearer": _fault(
+        'challenges 401s with Basic realm="mcp", not Bearer', "test_auth_challenge_is_bearer"
+    ),
+    "auth-no-resource-metadata": _fault(
+        "challenges without resource_metadata and serves no Protected Resource Metadata at either well-known URL",
+        "test_auth_resource_metadata_discoverable",
+    ),
     "auth-401-no-scope": _fault("401 challenges carry no scope parameter", "test_auth_challenge_names_scope", "warned"),
-    "auth-offline-access": _fault("names offline_access in scopes_supported and in the challenge scope",
-                                  "test_auth_no_offline_access", "warned", revision=MODERN),
+    "auth-offline-access": _fault(
+        "names offline_access in scopes_supported and in the challenge scope",
+        "test_auth_no_offline_access",
+        "warned",
+        revision=MODERN,
+    ),
     # Protected Resource Metadata
-    "prm-wrong-resource": _fault("Protected Resource Metadata names the resource .../other",
-                                 "test_auth_protected_resource_metadata"),
-    "prm-no-authorization-servers": _fault("Protected Resource Metadata with authorization_servers []",
-                                           "test_auth_protected_resource_metadata"),
-    "prm-trailing-slash": _fault("Protected Resource Metadata names the resource .../mcp/ (trailing slash)",
-                                 "test_auth_resource_uri_form", "warned",
-                                 also=("test_auth_protected_resource_metadata",)),
+    "prm-wrong-resource": _fault(
+        "Protected Resource Metadata names the resource .../other", "test_auth_protected_resource_metadata"
+    ),
+    "prm-no-authorization-servers": _fault(
+        "Protected Resource Metadata with authorization_servers []", "test_auth_protected_resource_metadata"
+    ),
+    "prm-trailing-slash": _fault(
+        "Protected Resource Metadata names the resource .../mcp/ (trailing slash)",
+        "test_auth_resource_uri_form",
+        "warned",
+        also=("test_auth_protected_resource_metadata",),
+    ),
     # the token and where it comes from
-    "auth-accept-garbage": _fault("accepts a token that is neither a JWT nor known to introspection",
-                                  "test_auth_invalid_token_refused"),
-    "auth-any-scheme": _fault("accepts a valid token after any scheme (Basic <jwt>)",
-                              "test_auth_malformed_authorization_refused"),
+    "auth-accept-garbage": _fault(
+        "accepts a token that is neither a JWT nor known to introspection", "test_auth_invalid_token_refused"
+    ),
+    "auth-any-scheme": _fault(
+        "accepts a valid token after any scheme (Basic <jwt>)", "test_auth_malformed_authorization_refused"
+    ),
     "auth-accept-query-token": _fault("accepts the token from ?access_token=", "test_auth_query_token_refused"),
     # JWT validation
-    "auth-accept-any-audience": _fault("does not check aud (any value; a missing aud is still refused)",
-                                       "test_auth_token_audience_validated"),
+    "auth-accept-any-audience": _fault(
+        "does not check aud (any value; a missing aud is still refused)", "test_auth_token_audience_validated"
+    ),
     "auth-accept-no-audience": _fault("accepts a token without aud", "test_auth_token_audience_validated"),
     "auth-accept-expired": _fault("does not check exp", "test_auth_token_lifetime_validated"),
     "auth-ignore-nbf": _fault("does not check nbf", "test_auth_token_lifetime_validated"),
     "auth-accept-any-issuer": _fault("does not check iss", "test_auth_token_issuer_validated"),
-    "auth-skip-signature": _fault("does not verify JWT signatures (alg none still refused)",
-                                  "test_auth_token_signature_validated"),
+    "auth-skip-signature": _fault(
+        "does not verify JWT signatures (alg none still refused)", "test_auth_token_signature_validated"
+    ),
     "auth-accept-alg-none": _fault("accepts unsigned alg=none tokens", "test_auth_token_signature_validated"),
-    "auth-case-sensitive-aud": _fault("compares aud case-sensitively (an uppercase scheme or host is refused)",
-                                      "test_auth_uppercase_audience_accepted", "warned"),
+    "auth-case-sensitive-aud": _fault(
+        "compares aud case-sensitively (an uppercase scheme or host is refused)",
+        "test_auth_uppercase_audience_accepted",
+        "warned",
+    ),
     # A server that ignores `active` accepts any random token too (unknown ones are inactive):
     # the invalid-token rule is broken as well.
-    "auth-introspection-ignores-active": _fault("accepts tokens introspection answers with active:false",
-                                                "test_auth_inactive_introspected_token_refused",
-                                                also=("test_auth_invalid_token_refused",)),
+    "auth-introspection-ignores-active": _fault(
+        "accepts tokens introspection answers with active:false",
+        "test_auth_inactive_introspected_token_refused",
+        also=("test_auth_invalid_token_refused",),
+    ),
     # scopes
-    "auth-scope-as-401": _fault("answers a missing scope with 401 invalid_token, not 403",
-                                "test_auth_insufficient_scope"),
+    "auth-scope-as-401": _fault(
+        "answers a missing scope with 401 invalid_token, not 403", "test_auth_insufficient_scope"
+    ),
     "auth-403-no-challenge": _fault("answers 403 without WWW-Authenticate", "test_auth_insufficient_scope", "warned"),
     "auth-403-no-scope": _fault("403 challenges carry no scope parameter", "test_auth_insufficient_scope", "warned"),
-    "auth-incremental-challenge": _fault("a 403 names only the first missing scope, the next one on the next try",
-                                         "test_auth_scope_challenge_complete", "warned", revision=MODERN),
+    "auth-incremental-challenge": _fault(
+        "a 403 names only the first missing scope, the next one on the next try",
+        "test_auth_scope_challenge_complete",
+        "warned",
+        revision=MODERN,
+    ),
     # sessions
-    "auth-validate-first-request-only": _fault("validates only the initialize request: a session's later requests "
-                                               "are served whatever their token", "test_auth_every_request_validated"),
-    "auth-session-not-bound": _fault("serves a session to any subject's valid token",
-                                     "test_auth_session_bound_to_subject", "warned"),
+    "auth-validate-first-request-only": _fault(
+        "validates only the initialize request: a session's later requests are served whatever their token",
+        "test_auth_every_request_validated",
+    ),
+    "auth-session-not-bound": _fault(
+        "serves a session to any subject's valid token", "test_auth_session_bound_to_subject", "warned"
+    ),
 }
 
 B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")  # RFC 6750 §2.1 b64token
@@ -170,8 +201,14 @@ class ResourceGuard:
     """ASGI middleware: serves Protected Resource Metadata and lets through only requests
     whose bearer token the issuer vouches for (see the module docstring)."""
 
-    def __init__(self, app, issuer: str, resource: str, scopes: list[str] | tuple[str, ...],
-                 faults: set[str] | frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        app,
+        issuer: str,
+        resource: str,
+        scopes: list[str] | tuple[str, ...],
+        faults: set[str] | frozenset[str] = frozenset(),
+    ):
         try:
             from jwt.algorithms import has_crypto
         except ImportError:
@@ -185,8 +222,9 @@ class ResourceGuard:
         self.faults = set(faults)
         base = issuer.rstrip("/")
         self.jwks_uri = os.environ.get("MCP_CONFORMANCE_AUTH_JWKS_URI") or f"{base}/jwks.json"
-        self.introspection_endpoint = (os.environ.get("MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT")
-                                       or f"{base}/introspect")
+        self.introspection_endpoint = (
+            os.environ.get("MCP_CONFORMANCE_AUTH_INTROSPECTION_ENDPOINT") or f"{base}/introspect"
+        )
         self.metadata_url = metadata_url(resource)
         self.keys: list | None = None  # the issuer's keys (PyJWK), fetched on first use
         self._keys_lock: asyncio.Lock | None = None
@@ -208,9 +246,12 @@ class ResourceGuard:
         return [*self.scopes, OFFLINE_ACCESS] if self.has("auth-offline-access") else list(self.scopes)
 
     def metadata(self) -> dict:
-        return {"resource": self.advertised_resource(),
-                "authorization_servers": [] if self.has("prm-no-authorization-servers") else [self.issuer],
-                "scopes_supported": self.advertised_scopes(), "bearer_methods_supported": ["header"]}
+        return {
+            "resource": self.advertised_resource(),
+            "authorization_servers": [] if self.has("prm-no-authorization-servers") else [self.issuer],
+            "scopes_supported": self.advertised_scopes(),
+            "bearer_methods_supported": ["header"],
+        }
 
     def challenge(self, refusal: Refusal) -> str | None:
         """The WWW-Authenticate value for a refusal (None: the header is left out)."""
@@ -237,8 +278,11 @@ class ResourceGuard:
             await self.app(scope, receive, send)
             return
         path = scope.get("path", "")
-        if path in (PRM_PATH, urlsplit(self.metadata_url).path) and scope["method"] in ("GET", "HEAD") \
-                and not self.has("auth-no-resource-metadata"):
+        if (
+            path in (PRM_PATH, urlsplit(self.metadata_url).path)
+            and scope["method"] in ("GET", "HEAD")
+            and not self.has("auth-no-resource-metadata")
+        ):
             await self.send_json(send, 200, self.metadata(), {})
             return
         if path.startswith("/.well-known/"):  # discovery probes are not the MCP endpoint: 404 there
@@ -280,14 +324,21 @@ class ResourceGuard:
         await send({"type": "http.response.body", "body": body})
 
     async def send_json(self, send, status: int, document: dict, headers: dict[str, str]) -> None:
-        await self.send_body(send, status, json.dumps(document).encode(),
-                             {"content-type": "application/json", "cache-control": "no-store", **headers})
+        await self.send_body(
+            send,
+            status,
+            json.dumps(document).encode(),
+            {"content-type": "application/json", "cache-control": "no-store", **headers},
+        )
 
     async def refuse(self, send, refusal: Refusal) -> None:
         challenge = self.challenge(refusal)
         headers = {"www-authenticate": challenge} if challenge is not None else {}
-        document = ({"error": refusal.error, "error_description": refusal.description} if refusal.error
-                    else {"error_description": "Authentication required: send Authorization: Bearer <token>"})
+        document = (
+            {"error": refusal.error, "error_description": refusal.description}
+            if refusal.error
+            else {"error_description": "Authentication required: send Authorization: Bearer <token>"}
+        )
         await self.send_json(send, refusal.status, document, headers)
 
     # -- who is asking -----------------------------------------------------------------------
@@ -303,7 +354,8 @@ class ResourceGuard:
                 token = query.get("access_token") or None
             if token is None:
                 if (method == "POST" and self.has("auth-open")) or (
-                        method in ("GET", "DELETE") and self.has("auth-get-open")):
+                    method in ("GET", "DELETE") and self.has("auth-get-open")
+                ):
                     return None
                 raise Refusal(401, None, None)
         else:
@@ -328,6 +380,7 @@ class ResourceGuard:
     def unverified_subject(self, token: str, session_id: str):
         """The `sub` a JWT claims, unverified, else the session's own subject."""
         import jwt
+
         try:
             return jwt.decode(token, options={"verify_signature": False}).get("sub")
         except Exception:
@@ -359,6 +412,7 @@ class ResourceGuard:
         if token.count(".") != 2:
             return None
         import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except Exception:
@@ -368,10 +422,18 @@ class ResourceGuard:
     # -- JWTs --------------------------------------------------------------------------------
     async def verify_jwt(self, token: str, header: dict) -> Principal:
         import jwt
+
         alg = header.get("alg")
         unsigned = isinstance(alg, str) and alg.lower() == "none"
-        lenient = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
-                   "verify_iss": False, "verify_sub": False, "verify_jti": False}
+        lenient = {
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+            "verify_aud": False,
+            "verify_iss": False,
+            "verify_sub": False,
+            "verify_jti": False,
+        }
         try:
             if unsigned and not self.has("auth-accept-alg-none"):
                 raise Refusal(401, "invalid_token", "unsigned tokens (alg none) are not accepted")
@@ -447,13 +509,15 @@ class ResourceGuard:
         async with self._keys_lock:
             if self.keys is None or refresh:
                 from jwt import PyJWK
+
                 try:
                     response = await self.client().get(self.jwks_uri)
                     response.raise_for_status()
                     documents = response.json().get("keys", [])
                 except Exception as exc:
-                    raise Refusal(401, "invalid_token", f"the authorization server's keys are unavailable "
-                                                        f"({type(exc).__name__})") from None
+                    raise Refusal(
+                        401, "invalid_token", f"the authorization server's keys are unavailable ({type(exc).__name__})"
+                    ) from None
                 keys = []
                 for document in documents if isinstance(documents, list) else []:
                     try:
@@ -466,6 +530,7 @@ class ResourceGuard:
     def client(self):
         if self._client is None:
             import httpx
+
             self._client = httpx.AsyncClient(trust_env=False, timeout=FETCH_TIMEOUT)
         return self._client
 
@@ -474,11 +539,14 @@ class ResourceGuard:
         """An opaque token, vouched for by the issuer's introspection endpoint (RFC 7662)."""
         auth = None
         if os.environ.get("MCP_CONFORMANCE_AUTH_RS_CLIENT_ID"):
-            auth = (os.environ["MCP_CONFORMANCE_AUTH_RS_CLIENT_ID"],
-                    os.environ.get("MCP_CONFORMANCE_AUTH_RS_CLIENT_SECRET", ""))
+            auth = (
+                os.environ["MCP_CONFORMANCE_AUTH_RS_CLIENT_ID"],
+                os.environ.get("MCP_CONFORMANCE_AUTH_RS_CLIENT_SECRET", ""),
+            )
         try:
-            response = await self.client().post(self.introspection_endpoint, data={"token": token},
-                                                headers={"accept": "application/json"}, auth=auth)
+            response = await self.client().post(
+                self.introspection_endpoint, data={"token": token}, headers={"accept": "application/json"}, auth=auth
+            )
             answer = response.json() if response.status_code == 200 else None
         except Exception:
             answer = None

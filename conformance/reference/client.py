@@ -80,14 +80,14 @@ FAULTS = {
     "http-polls-at-once": "over HTTP, reconnects to a stream the server closed at once, whatever its retry field",
     "http-polls-without-last-event": "over HTTP, reconnects to a stream the server closed without Last-Event-ID",
     "strips-schema-keywords": "holds a tool's inputSchema as type, properties and required only (scenario "
-                              "json-schema-2020-12-preservation echoes it)",
+    "json-schema-2020-12-preservation echoes it)",
     "partial-defaults": "pre-fills an elicitation form with the defaults of its string fields only (scenario "
-                        "elicitation-defaults)",
+    "elicitation-defaults)",
     "progress-goes-back": "reports progress on a server request backwards (2 of 2, then 1 of 2)",
     "task-progress-new-token": "reports progress on a task it runs under the task's id, not the request's "
-                               "progressToken",
+    "progressToken",
     "case-sensitive-headers": "over HTTP, looks up response header names in lower case only: an answer whose "
-                              "Content-Type is named in another case goes unread, and the client gives up",
+    "Content-Type is named in another case goes unread, and the client gives up",
     "http-no-delete": "over HTTP, ends without DELETE for the session it was given",
     "unpublished-version": "asks for protocol version 2024-13-01, which was never published",
     "no-discover-probe": "lists the tools (modern era) before probing with server/discover",
@@ -109,14 +109,14 @@ FAULTS = {
     "derefs-network-refs": "fetches the network URIs its tools' inputSchema $refs name",
     "modern-needs-elicitation-mode": "leaves a modern-era elicitation input request without a mode unanswered",
     "modern-samples-with-undeclared-tools": "fulfils a modern-era sampling input request offering tools, without "
-                                            "declaring sampling.tools",
+    "declaring sampling.tools",
     "tool-task-forbidden": "calls a tool whose taskSupport is forbidden as a task",
     "modern-answers-undeclared": "leaves sampling and roots out of its modern-era clientCapabilities, yet fulfils "
-                                 "input requests for them",
+    "input requests for them",
     "tool-task-required-plain": "calls a tool whose taskSupport is required without a task",
     "tool-task-undeclared": "calls a required tool as a task on a server that declares no tasks capability",
     "uncorrelated-notifications": "(modern era, stdio) re-lists the tools on any tools list change notification, "
-                                  "whatever subscription it names",
+    "whatever subscription it names",
     "no-resubscribe": "(modern era, stdio) starts the server again after it exited, without subscribing again",
     "reuses-listen-id": "(modern era) sends its next request with the id of its open subscriptions/listen",
     "shares-progress-token": "(modern era) gives its tool calls made at once one progress token",
@@ -146,9 +146,8 @@ FAULTS = {
     "oauth-wrong-auth-method": "authenticates at the token endpoint with client_secret_post, whatever the AS takes",
     "oauth-ignore-resource-mismatch": "authorizes even when the resource metadata names another server",
     "oauth-ignore-metadata-endpoints": "with no resource metadata (2025-03-26), uses the default endpoints even "
-                                       "where the authorization server metadata names others",
-    "oauth-reuse-client-across-as": "keeps its client registration when the resource names a new authorization "
-                                    "server",
+    "where the authorization server metadata names others",
+    "oauth-reuse-client-across-as": "keeps its client registration when the resource names a new authorization server",
     "oauth-offline-access-always": "asks for offline_access whether or not the authorization server lists it",
     "oauth-ignore-registration-error": "when its registration is refused, authorizes with a client_id of its own",
     "oauth-auth-header-on-icons": "fetches the tools' icons with its Authorization header",
@@ -270,7 +269,8 @@ class Client:
 
     def answer(self, message: jsonrpc.Message) -> None:
         if self.fault == "ignores-server-requests" or (
-                self.fault == "ignores-sampling" and message.method == "sampling/createMessage"):
+            self.fault == "ignores-sampling" and message.method == "sampling/createMessage"
+        ):
             return
         if message.method in client_tasks.METHODS and "tasks" in self.capabilities:
             self.send(self.tasks.answer(message))
@@ -296,9 +296,10 @@ class Client:
             return
         if task is not None and self.fault == "task-progress-new-token":
             token = task
-        for done in ((2, 1) if self.fault == "progress-goes-back" else (1, 2)):
-            self.send(jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": done,
-                                                                       "total": 2}))
+        for done in (2, 1) if self.fault == "progress-goes-back" else (1, 2):
+            self.send(
+                jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": done, "total": 2})
+            )
 
     def response_to(self, message: jsonrpc.Message) -> dict:
         refusal = self.refusal_of(message)
@@ -316,7 +317,8 @@ class Client:
         other is answered as if the `task` field were not there)."""
         params = message.params if isinstance(message.params, dict) else {}
         return isinstance(params.get("task"), dict) and (
-            self.fault == "tasks-undeclared" or declares_task_support(self.capabilities, message.method))
+            self.fault == "tasks-undeclared" or declares_task_support(self.capabilities, message.method)
+        )
 
     def refusal_of(self, message: jsonrpc.Message) -> str | None:
         """Why a server request asks for what this client did not declare (elicitation-040,
@@ -357,9 +359,13 @@ class Client:
         only the string fields)."""
         schema = params.get("requestedSchema") if isinstance(params, dict) else None
         fields = schema.get("properties") if isinstance(schema, dict) else None
-        return {name: field["default"] for name, field in (fields if isinstance(fields, dict) else {}).items()
-                if isinstance(field, dict) and "default" in field
-                and (self.fault != "partial-defaults" or field.get("type") == "string")}
+        return {
+            name: field["default"]
+            for name, field in (fields if isinstance(fields, dict) else {}).items()
+            if isinstance(field, dict)
+            and "default" in field
+            and (self.fault != "partial-defaults" or field.get("type") == "string")
+        }
 
     def session(self) -> int:
         if self.fault == "sends-request-before-initialize":
@@ -388,8 +394,9 @@ class Client:
         if self.fault == "unpublished-version":
             newest = "2024-13-01"
         version_key = "version" if self.fault == "wrong-version-field" else "protocolVersion"
-        response = self.request("initialize", {version_key: newest, "capabilities": self.capabilities,
-                                               "clientInfo": CLIENT_INFO})
+        response = self.request(
+            "initialize", {version_key: newest, "capabilities": self.capabilities, "clientInfo": CLIENT_INFO}
+        )
         if response.kind is not Kind.RESULT:
             print(f"initialize failed: {response.error}", file=sys.stderr)
             return 1
@@ -398,8 +405,10 @@ class Client:
         if self.fault == "stalls-on-older-version" and answered != newest:
             time.sleep(3600)
         if answered not in legacy_revisions() and self.fault != "ignores-version":
-            print(f"the server answered protocol version {answered!r}, which this client does not support",
-                  file=sys.stderr)
+            print(
+                f"the server answered protocol version {answered!r}, which this client does not support",
+                file=sys.stderr,
+            )
             return 1
         if self.fault == "no-version-header":
             self.transport.protocol_version = None  # HttpTransport then leaves the header out
@@ -426,8 +435,9 @@ class Client:
         self.send(initialized)
         if self.fault == "http-posts-elsewhere" and http:
             elsewhere = self.transport.url.rstrip("/") + "/elsewhere"
-            self.transport._client.post(elsewhere, content=jsonrpc.encode(initialized),
-                                        headers={"Content-Type": "application/json"})
+            self.transport._client.post(
+                elsewhere, content=jsonrpc.encode(initialized), headers={"Content-Type": "application/json"}
+            )
 
     def meta(self, full: bool = True) -> dict:
         meta = {META + "protocolVersion": MODERN, META + "clientInfo": CLIENT_INFO}
@@ -450,8 +460,11 @@ class Client:
         if self.fault == "bad-meta-key":
             listing = {**listing, "_meta": {**listing.get("_meta", {}), "-demo/trace": "x"}}
         tools = self.request("tools/list", listing)
-        if self.fault == "rejects-missing-result-type" and tools.kind is Kind.RESULT \
-                and "resultType" not in tools.result:
+        if (
+            self.fault == "rejects-missing-result-type"
+            and tools.kind is Kind.RESULT
+            and "resultType" not in tools.result
+        ):
             raise GaveUp("tools/list came back without resultType")
         listed = (tools.result or {}).get("tools") or [] if tools.kind is Kind.RESULT else []
         kind = (tools.result or {}).get("resultType", "complete") if tools.kind is Kind.RESULT else None
@@ -486,8 +499,11 @@ class Client:
         if at_once and self.fault == "shares-progress-token":
             for call in prepared:
                 call["_meta"]["progressToken"] = "progress-shared"
-        answers = self.request_all("tools/call", prepared) if at_once else (
-            self.request("tools/call", call) for call in prepared)
+        answers = (
+            self.request_all("tools/call", prepared)
+            if at_once
+            else (self.request("tools/call", call) for call in prepared)
+        )
         for call, answer in zip(prepared, answers):
             if answer.kind is Kind.RESULT and answer.result.get("resultType") == "input_required":
                 self.retry(call, answer)
@@ -502,8 +518,11 @@ class Client:
         """Open a subscription to tools list changes (2026 subscriptions/listen): its answer
         comes only when it ends, so it is not awaited."""
         self.subscription = self.next_id()
-        self.send(jsonrpc.request(self.subscription, "subscriptions/listen",
-                                  {**self.extra(), "notifications": {"toolsListChanged": True}}))
+        self.send(
+            jsonrpc.request(
+                self.subscription, "subscriptions/listen", {**self.extra(), "notifications": {"toolsListChanged": True}}
+            )
+        )
 
     def request_all(self, method: str, many: list[dict]) -> list[jsonrpc.Message]:
         """Send the requests at once, then wait for each answer (none of them authorized)."""
@@ -530,8 +549,14 @@ class Client:
             filled = {a.get("name"): "world" for a in arguments if isinstance(a, dict)}
             self.request("prompts/get", {"name": listed[0].get("name"), "arguments": filled, **extra()})
         if "completions" in declared and arguments:
-            self.request("completion/complete", {"ref": {"type": "ref/prompt", "name": listed[0]["name"]},
-                                                 "argument": {"name": arguments[0]["name"], "value": "w"}, **extra()})
+            self.request(
+                "completion/complete",
+                {
+                    "ref": {"type": "ref/prompt", "name": listed[0]["name"]},
+                    "argument": {"name": arguments[0]["name"], "value": "w"},
+                    **extra(),
+                },
+            )
 
     def as_task(self, support: str | None) -> bool:
         """Whether to call a tool as a task (tasks-004/005/008): a required one always, when
@@ -566,8 +591,9 @@ class Client:
                 self.send(jsonrpc.result(key, {**result, "resultType": "complete"}))
         retry = dict(call)
         if self.fault != "mrtr-no-input-responses" and asked:
-            retry["inputResponses"] = {key: self.result_for(r.get("method")) or {} for key, r in asked.items()
-                                       if self.fulfils(r)}
+            retry["inputResponses"] = {
+                key: self.result_for(r.get("method")) or {} for key, r in asked.items() if self.fulfils(r)
+            }
         if "requestState" in answer.result:
             state = answer.result["requestState"]
             retry["requestState"] = state + "-mine" if self.fault == "mrtr-alters-state" else state
@@ -577,13 +603,20 @@ class Client:
         """Whether it answers an input request: not sampling with tools, without sampling.tools
         declared (2026 sampling-006, schema-055/056: it cannot answer it with an error)."""
         params = input_request.get("params") if isinstance(input_request.get("params"), dict) else {}
-        if self.fault == "modern-needs-elicitation-mode" and input_request.get("method") == "elicitation/create" \
-                and "mode" not in params:
+        if (
+            self.fault == "modern-needs-elicitation-mode"
+            and input_request.get("method") == "elicitation/create"
+            and "mode" not in params
+        ):
             return False
-        with_tools = input_request.get("method") == "sampling/createMessage" \
-            and ("tools" in params or "toolChoice" in params)
-        return not with_tools or "tools" in self.capabilities["sampling"] \
+        with_tools = input_request.get("method") == "sampling/createMessage" and (
+            "tools" in params or "toolChoice" in params
+        )
+        return (
+            not with_tools
+            or "tools" in self.capabilities["sampling"]
             or self.fault == "modern-samples-with-undeclared-tools"
+        )
 
     def drain(self, seconds: float) -> None:
         """Take what the server sends for `seconds` more (from the last re-list of the tools,
@@ -618,8 +651,12 @@ def schema_echo(listed: list, fault: str | None) -> list[tuple[str, dict]]:
 
 def listed_items(answer: jsonrpc.Message | None, key: str) -> list[dict]:
     """The objects a list request's result holds under `key` (none for an error or no answer)."""
-    if answer is None or answer.kind is not Kind.RESULT or not isinstance(answer.result, dict) \
-            or not isinstance(answer.result.get(key), list):
+    if (
+        answer is None
+        or answer.kind is not Kind.RESULT
+        or not isinstance(answer.result, dict)
+        or not isinstance(answer.result.get(key), list)
+    ):
         return []
     return [item for item in answer.result[key] if isinstance(item, dict)]
 
@@ -661,12 +698,14 @@ def connect(url: str | None, args: argparse.Namespace):
         transport.accept = "application/json"
     if args.fault == "no-param-headers" and url:
         derive = transport.modern_headers
-        transport.modern_headers = lambda message: {k: v for k, v in derive(message).items()
-                                                    if not k.startswith(PARAM_HEADER)}
+        transport.modern_headers = lambda message: {
+            k: v for k, v in derive(message).items() if not k.startswith(PARAM_HEADER)
+        }
     if args.fault == "http-ignores-sse" and url:
         deliver = transport._deliver  # a POST's SSE stream is noted "HTTP 200 text/event-stream"
-        transport._deliver = lambda raw, note: (jsonrpc.decode(raw) if "event-stream" in note
-                                                and jsonrpc.decode(raw).is_response else deliver(raw, note))
+        transport._deliver = lambda raw, note: (
+            jsonrpc.decode(raw) if "event-stream" in note and jsonrpc.decode(raw).is_response else deliver(raw, note)
+        )
     if args.fault == "http-no-poll" and url:
         transport.resumes = False
     if args.fault == "http-polls-at-once" and url:
@@ -682,17 +721,23 @@ def connect(url: str | None, args: argparse.Namespace):
                 transport._inbox.end("the answer has no content-type header (header names compared as written)")
                 return []
             return consume(response, note, *rest)
+
         transport._consume = lower_case_names_only
     return transport
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.reference.client",
-                                     description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fault", choices=sorted(FAULTS), help="break one rule: " + "; ".join(
-        f"{k}: {v}" for k, v in FAULTS.items()))
-    parser.add_argument("server", nargs=argparse.REMAINDER, help="the server command and its arguments, or the URL "
-                                                                   "of a Streamable HTTP endpoint")
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.reference.client", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--fault", choices=sorted(FAULTS), help="break one rule: " + "; ".join(f"{k}: {v}" for k, v in FAULTS.items())
+    )
+    parser.add_argument(
+        "server",
+        nargs=argparse.REMAINDER,
+        help="the server command and its arguments, or the URL of a Streamable HTTP endpoint",
+    )
     args = parser.parse_args(argv)
     if not args.server:
         parser.error("give the server command")
@@ -717,8 +762,7 @@ def main(argv: list[str] | None = None) -> int:
                 client.subscribes = args.fault != "no-resubscribe"
             elif url and transport.session_ended and args.fault != "http-no-reinitialize":
                 # transports-062: the server ended the session (HTTP 404): start a new one.
-                print(f"reference client: session {transport.session_ended} ended; initializing anew",
-                      file=sys.stderr)
+                print(f"reference client: session {transport.session_ended} ended; initializing anew", file=sys.stderr)
                 transport.close()
                 oauth.close()
                 transport = connect(url, args)

@@ -48,8 +48,14 @@ class TaskStore:
         stamp = now()
         task_id = uuid.uuid4().hex
         status = "completed" if self.fault == "task-starts-completed" else "working"
-        self.tasks[task_id] = {"taskId": task_id, "status": status, "createdAt": stamp, "lastUpdatedAt": stamp,
-                               "ttl": TTL, "pollInterval": 100}
+        self.tasks[task_id] = {
+            "taskId": task_id,
+            "status": status,
+            "createdAt": stamp,
+            "lastUpdatedAt": stamp,
+            "ttl": TTL,
+            "pollInterval": 100,
+        }
         self.outcomes[task_id] = outcome
         return {"task": dict(self.tasks[task_id])}
 

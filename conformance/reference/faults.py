@@ -32,57 +32,78 @@ FAULTS: dict[str, Fault] = {
     # startup and bad input (the server is unusable: one clear failed check)
     "exit-at-start": Fault("exits with status 3 before reading anything", "test_server_answers_initialize"),
     "silent": Fault("reads input but never answers", "test_server_answers_initialize"),
-    "garbage": Fault("answers every line with non-JSON text", "test_server_answers_initialize",
-                     also=("test_stdout_carries_only_messages",)),
-    "stdout-flood": Fault("floods stdout with endless non-JSON lines", "test_server_answers_initialize",
-                          also=("test_stdout_carries_only_messages",)),
+    "garbage": Fault(
+        "answers every line with non-JSON text",
+        "test_server_answers_initialize",
+        also=("test_stdout_carries_only_messages",),
+    ),
+    "stdout-flood": Fault(
+        "floods stdout with endless non-JSON lines",
+        "test_server_answers_initialize",
+        also=("test_stdout_carries_only_messages",),
+    ),
     "stops-answering": Fault("answers the handshake, then no request at all", "test_requests_answered"),
-    "no-known-version": Fault("answers initialize with a version no revision defines, server/discover with -32601",
-                              "test_revisions_testable"),
+    "no-known-version": Fault(
+        "answers initialize with a version no revision defines, server/discover with -32601", "test_revisions_testable"
+    ),
     # lifecycle
     "init-missing-server-info": Fault("initialize result without serverInfo", "test_initialize_result_shape"),
-    "capabilities-not-object": Fault("capabilities declared as a list", "test_capabilities_object",
-                                     also=("test_initialize_result_shape",)),
-    "capability-not-object": Fault("a capability value that is `true`, not an object", "test_capabilities_object",
-                                   also=("test_initialize_result_shape",)),
-    "version-mismatch": Fault("answers a version it does not echo when asked for it",
-                              "test_answered_versions_are_echoed"),
-    "version-oldest": Fault("answers an unknown version with its oldest, not latest, version",
-                            "test_unsupported_version_gets_latest", "warned"),
-    "version-unsupported-answer": Fault("answers an unknown version with a version it does not support",
-                                        "test_unsupported_version_gets_supported"),
-    "request-before-initialized": Fault("sends roots/list before the initialized notification",
-                                        "test_no_requests_before_initialized", "warned",
-                                        also=("test_roots_only_when_declared",)),
+    "capabilities-not-object": Fault(
+        "capabilities declared as a list", "test_capabilities_object", also=("test_initialize_result_shape",)
+    ),
+    "capability-not-object": Fault(
+        "a capability value that is `true`, not an object",
+        "test_capabilities_object",
+        also=("test_initialize_result_shape",),
+    ),
+    "version-mismatch": Fault(
+        "answers a version it does not echo when asked for it", "test_answered_versions_are_echoed"
+    ),
+    "version-oldest": Fault(
+        "answers an unknown version with its oldest, not latest, version",
+        "test_unsupported_version_gets_latest",
+        "warned",
+    ),
+    "version-unsupported-answer": Fault(
+        "answers an unknown version with a version it does not support", "test_unsupported_version_gets_supported"
+    ),
+    "request-before-initialized": Fault(
+        "sends roots/list before the initialized notification",
+        "test_no_requests_before_initialized",
+        "warned",
+        also=("test_roots_only_when_declared",),
+    ),
     # ping
     "ping-not-empty": Fault("ping result carries a field", "test_ping"),
     "ping-error": Fault("ping answered with an error", "test_ping", also=("test_response_envelope",)),
     # JSON-RPC envelope
     "id-as-string": Fault("echoes integer ids as strings", "test_response_id_echoed"),
-    "jsonrpc-version": Fault('responses say "jsonrpc": "1.0"', "test_response_envelope",
-                             also=("test_error_envelope",)),
+    "jsonrpc-version": Fault('responses say "jsonrpc": "1.0"', "test_response_envelope", also=("test_error_envelope",)),
     "error-code-string": Fault("error codes sent as strings", "test_error_envelope"),
     "result-and-error": Fault("error responses also carry a result", "test_error_envelope"),
     "unknown-method-result": Fault("answers an unknown method with a result", "test_unknown_method"),
-    "unknown-method-code": Fault("answers an unknown method with -32603, not -32601",
-                                 "test_unknown_method", "warned"),
+    "unknown-method-code": Fault("answers an unknown method with -32603, not -32601", "test_unknown_method", "warned"),
     "answer-notifications": Fault("answers notifications with an error", "test_notifications_not_answered"),
     # malformed input
     "parse-error-silent": Fault("ignores lines that are not JSON", "test_parse_error", "warned"),
     "parse-error-with-id": Fault("answers a parse error with id 0", "test_parse_error"),
     "invalid-request-silent": Fault("ignores JSON that is not a JSON-RPC request", "test_invalid_request", "warned"),
     "invalid-request-result": Fault("answers an invalid request with a result", "test_invalid_request"),
-    "crash-on-garbage": Fault("exits when it reads a line that is not JSON", "test_survives_malformed_input",
-                              "warned"),
+    "crash-on-garbage": Fault("exits when it reads a line that is not JSON", "test_survives_malformed_input", "warned"),
     # stdio framing
     "stdout-banner": Fault("prints a banner line to stdout at startup", "test_stdout_carries_only_messages"),
-    "pretty-json": Fault("writes indented JSON (embedded newlines)", "test_stdout_carries_only_messages",
-                         also=("test_server_answers_initialize",)),
+    "pretty-json": Fault(
+        "writes indented JSON (embedded newlines)",
+        "test_stdout_carries_only_messages",
+        also=("test_server_answers_initialize",),
+    ),
     # batches
-    "batch-processed": Fault("processes JSON-RPC batches in revisions that removed them", "test_batch_rejected",
-                             "informational"),
-    "batch-unsupported": Fault("rejects batches in 2025-03-26, which requires them", "test_batch_supported",
-                               revision="2025-03-26"),
+    "batch-processed": Fault(
+        "processes JSON-RPC batches in revisions that removed them", "test_batch_rejected", "informational"
+    ),
+    "batch-unsupported": Fault(
+        "rejects batches in 2025-03-26, which requires them", "test_batch_supported", revision="2025-03-26"
+    ),
 }
 
 
@@ -99,6 +120,7 @@ def registry() -> dict[str, Fault]:
     Merged on demand, so a feature module may import `Fault` from here without a cycle."""
     from . import modern
     from .features import modules
+
     merged = dict(FAULTS)
     for module in [*modules(), modern]:
         merged.update(module.FAULTS)

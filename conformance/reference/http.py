@@ -40,8 +40,15 @@ from urllib.parse import urlsplit
 
 from .. import jsonrpc
 from ..jsonrpc import MISSING_REQUIRED_CLIENT_CAPABILITY, Kind
-from ..transport.http import (METHOD_HEADER, NAME_HEADER, NAMED_BY, PARAM_HEADER, argument_at, decoded_header,
-                              header_params)
+from ..transport.http import (
+    METHOD_HEADER,
+    NAME_HEADER,
+    NAMED_BY,
+    PARAM_HEADER,
+    argument_at,
+    decoded_header,
+    header_params,
+)
 from .auth import FAULTS as AUTH_FAULTS
 from .faults import FAULTS as BASE_FAULTS
 from .faults import HARMLESS, Fault
@@ -58,58 +65,75 @@ def _modern(description: str, check: str, outcome: str = "failed", server_args: 
 
 FAULTS: dict[str, Fault] = {
     # Streamable HTTP
-    "http-wrong-content-type": Fault("answers requests with a JSON body labelled Content-Type text/plain",
-                                     "test_http_post_answered_json_or_sse"),
-    "http-200-for-notification": Fault("answers notifications and responses with 200, not 202",
-                                       "test_http_notification_accepted_202"),
-    "http-no-405-on-get": Fault("answers GET with 400 instead of an SSE stream or 405",
-                                "test_http_get_stream_or_405"),
-    "http-session-id-not-ascii": Fault("assigns session ids containing a space",
-                                       "test_http_session_id_visible_ascii"),
-    "http-missing-session-404": Fault("answers a request without a session id with 404, not 400",
-                                      "test_http_session_id_required", "warned"),
-    "http-400-for-unknown-session": Fault("answers a session id it never issued with 400, not 404",
-                                          "test_http_unknown_session_404", "warned"),
-    "http-400-for-terminated-session": Fault("answers a deleted session's id with 400, not 404",
-                                             "test_http_terminated_session_404"),
-    "http-protocol-version-ignored": Fault("accepts an unsupported MCP-Protocol-Version header",
-                                           "test_http_unsupported_protocol_version_400"),
-    "http-accept-foreign-origin": Fault("serves requests that carry a foreign Origin",
-                                        "test_http_foreign_origin_rejected"),
-    "http-foreign-origin-400": Fault("refuses a foreign Origin with 400, not 403",
-                                     "test_http_foreign_origin_rejected"),
-    "http-no-priming-event": Fault("starts SSE streams without an event id and empty data",
-                                   "test_http_sse_priming_event", "warned"),
-    "http-event-ids-per-stream": Fault("numbers SSE event ids per stream, so ids repeat across streams",
-                                       "test_http_sse_event_ids_unique"),
-    "http-broadcast-responses": Fault("sends each response on the GET stream too",
-                                      "test_http_concurrent_streams"),
-    "http-replay-other-streams": Fault("replays the events of every stream on resumption",
-                                       "test_http_resumption"),
+    "http-wrong-content-type": Fault(
+        "answers requests with a JSON body labelled Content-Type text/plain", "test_http_post_answered_json_or_sse"
+    ),
+    "http-200-for-notification": Fault(
+        "answers notifications and responses with 200, not 202", "test_http_notification_accepted_202"
+    ),
+    "http-no-405-on-get": Fault("answers GET with 400 instead of an SSE stream or 405", "test_http_get_stream_or_405"),
+    "http-session-id-not-ascii": Fault("assigns session ids containing a space", "test_http_session_id_visible_ascii"),
+    "http-missing-session-404": Fault(
+        "answers a request without a session id with 404, not 400", "test_http_session_id_required", "warned"
+    ),
+    "http-400-for-unknown-session": Fault(
+        "answers a session id it never issued with 400, not 404", "test_http_unknown_session_404", "warned"
+    ),
+    "http-400-for-terminated-session": Fault(
+        "answers a deleted session's id with 400, not 404", "test_http_terminated_session_404"
+    ),
+    "http-protocol-version-ignored": Fault(
+        "accepts an unsupported MCP-Protocol-Version header", "test_http_unsupported_protocol_version_400"
+    ),
+    "http-accept-foreign-origin": Fault(
+        "serves requests that carry a foreign Origin", "test_http_foreign_origin_rejected"
+    ),
+    "http-foreign-origin-400": Fault("refuses a foreign Origin with 400, not 403", "test_http_foreign_origin_rejected"),
+    "http-no-priming-event": Fault(
+        "starts SSE streams without an event id and empty data", "test_http_sse_priming_event", "warned"
+    ),
+    "http-event-ids-per-stream": Fault(
+        "numbers SSE event ids per stream, so ids repeat across streams", "test_http_sse_event_ids_unique"
+    ),
+    "http-broadcast-responses": Fault("sends each response on the GET stream too", "test_http_concurrent_streams"),
+    "http-replay-other-streams": Fault("replays the events of every stream on resumption", "test_http_resumption"),
     # Streamable HTTP, modern era (2026-07-28)
-    "http-modern-session-id": _modern("gives modern answers an Mcp-Session-Id", "test_http_modern_ignores_sessions",
-                                      "warned", "--era modern"),
-    "http-modern-get-served": _modern("a modern-only server answers GET and DELETE with 400, not 405",
-                                      "test_http_modern_get_delete_405", "warned", "--era modern"),
-    "http-missing-headers-accepted": _modern("serves modern requests that lack Mcp-Method or Mcp-Name",
-                                             "test_http_standard_headers_required"),
-    "http-header-mismatch-accepted": _modern("serves modern requests whose headers contradict the body",
-                                             "test_http_header_mismatch_rejected"),
-    "http-modern-errors-200": _modern("answers modern version and method errors with HTTP 200",
-                                      "test_http_modern_error_statuses"),
-    "http-param-header-unchecked": _modern("does not check Mcp-Param headers against the arguments",
-                                           "test_http_param_headers_validated"),
-    "http-param-header-not-decoded": _modern("compares Base64-encoded Mcp-Param headers without decoding them",
-                                             "test_http_param_headers_validated"),
-    "http-x-mcp-header-invalid": _modern("annotates a tool parameter with x-mcp-header 'Region Name' (not a token)",
-                                         "test_http_x_mcp_header_annotations_valid"),
+    "http-modern-session-id": _modern(
+        "gives modern answers an Mcp-Session-Id", "test_http_modern_ignores_sessions", "warned", "--era modern"
+    ),
+    "http-modern-get-served": _modern(
+        "a modern-only server answers GET and DELETE with 400, not 405",
+        "test_http_modern_get_delete_405",
+        "warned",
+        "--era modern",
+    ),
+    "http-missing-headers-accepted": _modern(
+        "serves modern requests that lack Mcp-Method or Mcp-Name", "test_http_standard_headers_required"
+    ),
+    "http-header-mismatch-accepted": _modern(
+        "serves modern requests whose headers contradict the body", "test_http_header_mismatch_rejected"
+    ),
+    "http-modern-errors-200": _modern(
+        "answers modern version and method errors with HTTP 200", "test_http_modern_error_statuses"
+    ),
+    "http-param-header-unchecked": _modern(
+        "does not check Mcp-Param headers against the arguments", "test_http_param_headers_validated"
+    ),
+    "http-param-header-not-decoded": _modern(
+        "compares Base64-encoded Mcp-Param headers without decoding them", "test_http_param_headers_validated"
+    ),
+    "http-x-mcp-header-invalid": _modern(
+        "annotates a tool parameter with x-mcp-header 'Region Name' (not a token)",
+        "test_http_x_mcp_header_annotations_valid",
+    ),
     # HTTP+SSE (2024-11-05)
-    "sse-no-endpoint-event": Fault("announces the POST URL in a `message` event, not `endpoint`",
-                                   "test_sse_endpoint_event"),
-    "sse-response-in-post-body": Fault("answers in the POST response body, not on the SSE stream",
-                                       "test_sse_post_answered_on_stream"),
-    "sse-accept-foreign-origin": Fault("serves an SSE stream to a foreign Origin",
-                                       "test_sse_foreign_origin_rejected"),
+    "sse-no-endpoint-event": Fault(
+        "announces the POST URL in a `message` event, not `endpoint`", "test_sse_endpoint_event"
+    ),
+    "sse-response-in-post-body": Fault(
+        "answers in the POST response body, not on the SSE stream", "test_sse_post_answered_on_stream"
+    ),
+    "sse-accept-foreign-origin": Fault("serves an SSE stream to a foreign Origin", "test_sse_foreign_origin_rejected"),
 }
 
 FAULTS.update(AUTH_FAULTS)  # OAuth resource-server faults: they need --auth-issuer {issuer}
@@ -129,15 +153,27 @@ class HeaderTool(ReferenceFeature):
 
     def schema(self) -> dict:
         region = "Region Name" if self.server.has("http-x-mcp-header-invalid") else "Region"
-        return {"type": "object", "additionalProperties": False, "required": ["region"], "properties": {
-            "region": {"type": "string", "x-mcp-header": region},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 100, "x-mcp-header": "Limit"},
-            "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
-            "query": {"type": "string"}}}
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["region"],
+            "properties": {
+                "region": {"type": "string", "x-mcp-header": region},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 100, "x-mcp-header": "Limit"},
+                "verbose": {"type": "boolean", "x-mcp-header": "Verbose"},
+                "query": {"type": "string"},
+            },
+        }
 
     def offered_tools(self) -> list[dict]:
-        return [{"name": HEADER_TOOL, "description": "Says where a query would be routed (its region goes in a "
-                 "header too).", "inputSchema": self.schema(), "annotations": READ_ONLY}]
+        return [
+            {
+                "name": HEADER_TOOL,
+                "description": "Says where a query would be routed (its region goes in a header too).",
+                "inputSchema": self.schema(),
+                "annotations": READ_ONLY,
+            }
+        ]
 
     def call_tool(self, message) -> list[dict]:
         arguments = (message.params or {}).get("arguments") or {}
@@ -171,8 +207,13 @@ class SseResponse:
         self.headers = {"content-type": "text/event-stream", "cache-control": "no-store", **(headers or {})}
 
     async def __call__(self, scope, receive, send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(k.encode(), v.encode("latin-1")) for k, v in self.headers.items()]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(k.encode(), v.encode("latin-1")) for k, v in self.headers.items()],
+            }
+        )
 
         async def pump():
             async for chunk in self.frames:
@@ -195,7 +236,7 @@ class SseResponse:
 class Stream:
     """One SSE stream of a Streamable HTTP session: a POST's answer, or a GET stream."""
 
-    def __init__(self, session: "HttpSession", kind: str, request_key: str | None = None):
+    def __init__(self, session: HttpSession, kind: str, request_key: str | None = None):
         self.session = session
         self.kind = kind  # "post" or "get"
         self.no = session.next_stream_no()
@@ -249,7 +290,7 @@ class Stream:
 class HttpSession:
     """One MCP session: its own ReferenceServer, its streams and its event log."""
 
-    def __init__(self, app: "ReferenceApp", session_id: str):
+    def __init__(self, app: ReferenceApp, session_id: str):
         self.app = app
         self.id = session_id
         self.loop = asyncio.get_running_loop()
@@ -290,7 +331,7 @@ class HttpSession:
                 target.push(payload)
                 self._maybe_broadcast(payload)
                 return
-        token = ((message.params or {}).get("progressToken") if isinstance(message.params, dict) else None)
+        token = (message.params or {}).get("progressToken") if isinstance(message.params, dict) else None
         related = self.progress.get(id_key(token)) if token is not None else None
         if related is not None and not related.finished:
             related.push(payload)
@@ -328,8 +369,11 @@ class HttpSession:
         if stream is None:
             return None
         everything = self.app.has("http-replay-other-streams")
-        replay = [(event_id, payload) for event_id, no, payload in entries[index + 1:]
-                  if payload is not None and (no == stream.no or everything)]
+        replay = [
+            (event_id, payload)
+            for event_id, no, payload in entries[index + 1 :]
+            if payload is not None and (no == stream.no or everything)
+        ]
         while not stream.queue.empty():  # what is queued is in the log, replayed above
             if stream.queue.get_nowait() is None:
                 stream.finished = True
@@ -348,8 +392,16 @@ class HttpSession:
 class ReferenceApp:
     """The ASGI application: Streamable HTTP at /mcp, or HTTP+SSE at /sse and /messages."""
 
-    def __init__(self, faults: set[str] = frozenset(), versions: list[str] | None = None, *,
-                 transport: str = "http", json_response: bool = False, get_stream: bool = True, era: str = "dual"):
+    def __init__(
+        self,
+        faults: set[str] = frozenset(),
+        versions: list[str] | None = None,
+        *,
+        transport: str = "http",
+        json_response: bool = False,
+        get_stream: bool = True,
+        era: str = "dual",
+    ):
         from starlette.applications import Starlette
         from starlette.routing import Route
 
@@ -362,11 +414,16 @@ class ReferenceApp:
         self.terminated: set[str] = set()
         self.legacy: dict[str, LegacySession] = {}
         if transport == "sse":
-            routes = [Route("/sse", self.legacy_get, methods=["GET"]),
-                      Route("/messages", self.legacy_post, methods=["POST"])]
+            routes = [
+                Route("/sse", self.legacy_get, methods=["GET"]),
+                Route("/messages", self.legacy_post, methods=["POST"]),
+            ]
         else:
-            routes = [Route("/mcp", self.post, methods=["POST"]), Route("/mcp", self.get, methods=["GET"]),
-                      Route("/mcp", self.delete, methods=["DELETE"])]
+            routes = [
+                Route("/mcp", self.post, methods=["POST"]),
+                Route("/mcp", self.get, methods=["GET"]),
+                Route("/mcp", self.delete, methods=["DELETE"]),
+            ]
         self.asgi = Starlette(routes=routes)
 
     def has(self, fault: str) -> bool:
@@ -384,6 +441,7 @@ class ReferenceApp:
     @staticmethod
     def refusal(status: int, text: str, headers: dict | None = None):
         from starlette.responses import Response
+
         body = jsonrpc.encode(jsonrpc.error(None, jsonrpc.INVALID_REQUEST, text))
         return Response(body, status, headers=headers, media_type="application/json")
 
@@ -436,6 +494,7 @@ class ReferenceApp:
     # -- Streamable HTTP -----------------------------------------------------------------
     async def post(self, request):
         from starlette.responses import Response
+
         if refusal := self.foreign_origin(request, "http-accept-foreign-origin"):
             return refusal
         body = await request.body()
@@ -472,13 +531,15 @@ class ReferenceApp:
 
     async def answer_request(self, session: HttpSession, message, payloads: list[bytes], headers: dict):
         from starlette.responses import Response
+
         key = id_key(message.id)
         meta = message.params.get("_meta") if isinstance(message.params, dict) else None
         token = meta.get("progressToken") if isinstance(meta, dict) else None
         media = "text/plain" if self.has("http-wrong-content-type") else "application/json"
         if self.json_response or self.has("http-wrong-content-type"):
-            response = next((p for p in payloads if jsonrpc.decode(p).is_response
-                             and id_key(jsonrpc.decode(p).id) == key), None)
+            response = next(
+                (p for p in payloads if jsonrpc.decode(p).is_response and id_key(jsonrpc.decode(p).id) == key), None
+            )
             for payload in payloads:
                 if payload is not response:
                     session.route(payload)
@@ -509,15 +570,26 @@ class ReferenceApp:
         """A stateless request: its headers checked against the body, then served by a
         session of its own (no session id is issued, none is read, Last-Event-ID is ignored)."""
         from starlette.responses import Response
+
         session = HttpSession(self, "modern")
         headers = {SESSION_HEADER: secrets.token_hex(16)} if self.has("http-modern-session-id") else {}
         if problem := self.header_problem(request, message, session.server):
             error = jsonrpc.error(message.id, HEADER_MISMATCH, f"Header mismatch: {problem}")
-            return Response(jsonrpc.encode(error), self.modern_status(message, error["error"]["code"]),
-                            headers=headers, media_type="application/json")
+            return Response(
+                jsonrpc.encode(error),
+                self.modern_status(message, error["error"]["code"]),
+                headers=headers,
+                media_type="application/json",
+            )
         payloads = self.handle(session.server, body)
-        answer = next((jsonrpc.decode(p) for p in payloads if jsonrpc.decode(p).is_response
-                       and id_key(jsonrpc.decode(p).id) == id_key(message.id)), None)
+        answer = next(
+            (
+                jsonrpc.decode(p)
+                for p in payloads
+                if jsonrpc.decode(p).is_response and id_key(jsonrpc.decode(p).id) == id_key(message.id)
+            ),
+            None,
+        )
         if answer is not None and answer.kind is Kind.ERROR:
             status = self.modern_status(message, answer.error_code)
             if status != 200:  # the error says it all: one JSON body with its status
@@ -555,8 +627,11 @@ class ReferenceApp:
                 if not self.has("http-param-header-unchecked" if param else "http-missing-headers-accepted"):
                     return f"the {header} header is missing"
             elif not self.has("http-param-header-unchecked" if param else "http-header-mismatch-accepted"):
-                if header != VERSION_HEADER and header != METHOD_HEADER and not (
-                        param and self.has("http-param-header-not-decoded")):
+                if (
+                    header != VERSION_HEADER
+                    and header != METHOD_HEADER
+                    and not (param and self.has("http-param-header-not-decoded"))
+                ):
                     got = decoded_header(got)
                 if not same_value(got, value):
                     return f"the {header} header {got!r} does not match the body's {value!r}"
@@ -567,6 +642,7 @@ class ReferenceApp:
         body with no session id): notifications are accepted; anything else gets the server's
         error with 400 (initialize to a modern-only server: the versions it supports)."""
         from starlette.responses import Response
+
         payloads = self.handle(self.new_server(), body)
         if not payloads:
             return Response(status_code=202)
@@ -594,6 +670,7 @@ class ReferenceApp:
 
     async def delete(self, request):
         from starlette.responses import Response
+
         if refusal := self.foreign_origin(request, "http-accept-foreign-origin"):
             return refusal
         if refusal := self.modern_only_405():
@@ -635,6 +712,7 @@ class ReferenceApp:
 
     async def legacy_post(self, request):
         from starlette.responses import Response
+
         if refusal := self.foreign_origin(request, "sse-accept-foreign-origin"):
             return refusal
         session = self.legacy.get(request.query_params.get("session_id", ""))
@@ -690,22 +768,46 @@ def _exit_with_parent() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.reference.http", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.reference.http",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--port", type=int, required=True, help="TCP port on 127.0.0.1")
-    parser.add_argument("--transport", choices=["http", "sse"], default="http",
-                        help="Streamable HTTP at /mcp (default) or HTTP+SSE (2024-11-05) at /sse")
+    parser.add_argument(
+        "--transport",
+        choices=["http", "sse"],
+        default="http",
+        help="Streamable HTTP at /mcp (default) or HTTP+SSE (2024-11-05) at /sse",
+    )
     parser.add_argument("--json-response", action="store_true", help="answer POSTed requests with one JSON body")
     parser.add_argument("--no-get-stream", action="store_true", help="answer GET with 405")
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME",
-                        choices=sorted({*BASE_FAULTS, *HARMLESS, *FAULTS}), help="switch on a fault (repeatable)")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        choices=sorted({*BASE_FAULTS, *HARMLESS, *FAULTS}),
+        help="switch on a fault (repeatable)",
+    )
     parser.add_argument("--versions", help="comma-separated protocol revisions to support")
-    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="dual",
-                        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
-    parser.add_argument("--auth-issuer", metavar="URL",
-                        help="protect /mcp as an OAuth 2.1 resource server trusting this issuer's tokens")
-    parser.add_argument("--auth-scope", default="mcp:basic mcp:tools", metavar="SCOPES",
-                        help='space-separated scopes every request needs (default "mcp:basic mcp:tools")')
+    parser.add_argument(
+        "--era",
+        choices=["legacy", "modern", "dual"],
+        default="dual",
+        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)",
+    )
+    parser.add_argument(
+        "--auth-issuer",
+        metavar="URL",
+        help="protect /mcp as an OAuth 2.1 resource server trusting this issuer's tokens",
+    )
+    parser.add_argument(
+        "--auth-scope",
+        default="mcp:basic mcp:tools",
+        metavar="SCOPES",
+        help='space-separated scopes every request needs (default "mcp:basic mcp:tools")',
+    )
     args = parser.parse_args(argv)
     if "exit-at-start" in args.fault:
         sys.stderr.write("reference server: fatal: refusing to start (fault exit-at-start)\n")
@@ -713,16 +815,25 @@ def main(argv: list[str] | None = None) -> int:
     if "slow-start" in args.fault:
         time.sleep(1.0)
     import uvicorn
+
     _exit_with_parent()
-    app = ReferenceApp(set(args.fault), args.versions.split(",") if args.versions else None,
-                       transport=args.transport, json_response=args.json_response,
-                       get_stream=not args.no_get_stream, era=args.era)
+    app = ReferenceApp(
+        set(args.fault),
+        args.versions.split(",") if args.versions else None,
+        transport=args.transport,
+        json_response=args.json_response,
+        get_stream=not args.no_get_stream,
+        era=args.era,
+    )
     if args.auth_issuer:
         from .auth import ResourceGuard
-        app = ResourceGuard(app, args.auth_issuer, f"http://127.0.0.1:{args.port}/mcp", args.auth_scope.split(),
-                            set(args.fault))
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off",
-                timeout_graceful_shutdown=0.1)  # open SSE streams must not hold up a stop
+
+        app = ResourceGuard(
+            app, args.auth_issuer, f"http://127.0.0.1:{args.port}/mcp", args.auth_scope.split(), set(args.fault)
+        )
+    uvicorn.run(
+        app, host="127.0.0.1", port=args.port, log_level="warning", lifespan="off", timeout_graceful_shutdown=0.1
+    )  # open SSE streams must not hold up a stop
     return 0
 
 

@@ -18,31 +18,45 @@ META = "io.modelcontextprotocol/"
 MODERN_VERSIONS = ["2026-07-28"]
 LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
 REMOVED = {"initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"}
-CACHEABLE = {"server/discover", "tools/list", "prompts/list", "resources/list", "resources/templates/list",
-             "resources/read"}
+CACHEABLE = {
+    "server/discover",
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+}
 UNSUPPORTED_PROTOCOL_VERSION = -32022
 SERVER_INFO = {"name": "mcp-conformance-reference", "version": __version__}
 
 FAULTS = {
     "discover-no-versions": _modern("server/discover result without supportedVersions", "test_discover_result"),
     "no-result-type": _modern("modern results without resultType", "test_result_type", also=("test_messages_valid",)),
-    "unsupported-version-code": _modern("an unsupported version gets -32602, not -32022",
-                                        "test_unsupported_version_error"),
-    "unsupported-version-no-data": _modern("the -32022 error lists no supported versions",
-                                           "test_unsupported_version_error"),
-    "accept-missing-capabilities": _modern("serves a modern request whose _meta lacks clientCapabilities",
-                                           "test_missing_required_meta_rejected"),
-    "serves-removed-methods": _modern("answers ping and logging/setLevel in the modern era",
-                                      "test_removed_methods_refused", "warned"),
-    "no-server-info-meta": _modern("modern results without serverInfo in _meta", "test_server_identifies_itself",
-                                   "warned"),
-    "no-cache-hints": _modern("cacheable modern results without ttlMs", "test_caching_hints",
-                              also=("test_messages_valid",)),
-    "negative-ttl": _modern("caching hints with a negative ttlMs", "test_caching_hints",
-                            also=("test_messages_valid",)),
-    "initialize-error-names-no-versions": _modern("a modern-only server refuses initialize without naming versions",
-                                                  "test_initialize_names_supported_versions", "warned",
-                                                  server_args="--era modern"),
+    "unsupported-version-code": _modern(
+        "an unsupported version gets -32602, not -32022", "test_unsupported_version_error"
+    ),
+    "unsupported-version-no-data": _modern(
+        "the -32022 error lists no supported versions", "test_unsupported_version_error"
+    ),
+    "accept-missing-capabilities": _modern(
+        "serves a modern request whose _meta lacks clientCapabilities", "test_missing_required_meta_rejected"
+    ),
+    "serves-removed-methods": _modern(
+        "answers ping and logging/setLevel in the modern era", "test_removed_methods_refused", "warned"
+    ),
+    "no-server-info-meta": _modern(
+        "modern results without serverInfo in _meta", "test_server_identifies_itself", "warned"
+    ),
+    "no-cache-hints": _modern(
+        "cacheable modern results without ttlMs", "test_caching_hints", also=("test_messages_valid",)
+    ),
+    "negative-ttl": _modern("caching hints with a negative ttlMs", "test_caching_hints", also=("test_messages_valid",)),
+    "initialize-error-names-no-versions": _modern(
+        "a modern-only server refuses initialize without naming versions",
+        "test_initialize_names_supported_versions",
+        "warned",
+        server_args="--era modern",
+    ),
 }
 
 
@@ -71,17 +85,20 @@ class ModernEra:
         if version not in MODERN_VERSIONS:
             if self.has("unsupported-version-code"):
                 return [server.error(message.id, jsonrpc.INVALID_PARAMS, "unsupported protocol version")]
-            data = {"requested": version} if self.has("unsupported-version-no-data") else \
-                {"supported": self.supported_versions(), "requested": version}
+            data = (
+                {"requested": version}
+                if self.has("unsupported-version-no-data")
+                else {"supported": self.supported_versions(), "requested": version}
+            )
             return [server.error(message.id, UNSUPPORTED_PROTOCOL_VERSION, "protocol version not served here", data)]
         if META + "clientCapabilities" not in meta and not self.has("accept-missing-capabilities"):
-            return [server.error(message.id, jsonrpc.INVALID_PARAMS,
-                                 f"_meta lacks the required {META}clientCapabilities")]
+            return [
+                server.error(message.id, jsonrpc.INVALID_PARAMS, f"_meta lacks the required {META}clientCapabilities")
+            ]
         if meta.get(META + "logLevel", "debug") not in LOG_LEVELS and not self.has("logging-invalid-level-accepted"):
             return [server.error(message.id, jsonrpc.INVALID_PARAMS, f"unknown log level {meta[META + 'logLevel']!r}")]
         if message.method in REMOVED and not self.has("serves-removed-methods"):
-            return [server.error(message.id, jsonrpc.METHOD_NOT_FOUND,
-                                 f"{message.method} does not exist in {version}")]
+            return [server.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{message.method} does not exist in {version}")]
         self.requests[message.id] = message.method
         if message.method == "server/discover":
             return [server.result(message.id, self.discover())]

@@ -6,13 +6,14 @@ OpenID order; exact issuer; S256 PKCE required; a server without resource metada
 2025-03-26 one: its origin's metadata, else the default endpoints), identifies itself
 (pre-registered credentials; a client ID metadata document: the official fixed URL in
 auth/basic-cimd, else its own, served on loopback TLS by client_metadata.py; or DCR), asks
-the authorization endpoint itself and takes the code from its redirect (state and RFC 9207 iss checked), and redeems it with PKCE
-and `resource`. The bearer then goes on every request and the refused message is sent
-again. A 403 insufficient_scope steps up to the union of scopes (3 authorizations per run);
-a 401 on a token that worked refreshes it (rotating) or re-authorizes (registering anew
-where the resource names another authorization server); offline_access is asked for where
-the authorization server lists it; tool icons are fetched without credentials. The official
-auth/client-credentials-* scenarios get the client_credentials grant instead.
+the authorization endpoint itself and takes the code from its redirect (state and RFC 9207
+iss checked), and redeems it with PKCE and `resource`. The bearer then goes on every request
+and the refused message is sent again. A 403 insufficient_scope steps up to the union of
+scopes (3 authorizations per run); a 401 on a token that worked refreshes it (rotating) or
+re-authorizes (registering anew where the resource names another authorization server);
+offline_access is asked for where the authorization server lists it; tool icons are fetched
+without credentials. The official auth/client-credentials-* scenarios get the
+client_credentials grant instead.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ OFFLINE = "offline_access"
 AS_WELL_KNOWN = "/.well-known/oauth-authorization-server"
 OIDC_WELL_KNOWN = "/.well-known/openid-configuration"
 # the official suite's scenarios of a client acting on its own behalf -> its authentication
-CLIENT_CREDENTIALS = {"auth/client-credentials-basic": "client_secret_basic",
-                      "auth/client-credentials-jwt": "private_key_jwt"}
+CLIENT_CREDENTIALS = {
+    "auth/client-credentials-basic": "client_secret_basic",
+    "auth/client-credentials-jwt": "private_key_jwt",
+}
 
 
 class OAuthError(Exception):
@@ -115,8 +118,10 @@ class OAuth:
         self.document_server: DocumentServer | None = None  # serves its client ID metadata document
         # The transport reports a refusal by status only: its challenge is read on the way.
         hooks = transport._client.event_hooks
-        transport._client.event_hooks = {"request": hooks["request"] + [self._present],
-                                         "response": hooks["response"] + [self._note]}
+        transport._client.event_hooks = {
+            "request": hooks["request"] + [self._present],
+            "response": hooks["response"] + [self._note],
+        }
 
     def close(self) -> None:
         self.http.close()
@@ -183,10 +188,13 @@ class OAuth:
             self.metadata = self.legacy_metadata()
             return
         resource, url = self.prm.get("resource"), self.transport.url
-        if not isinstance(resource, str) or (not names_server(resource, url)
-                                             and self.fault != "oauth-ignore-resource-mismatch"):
-            raise OAuthError(f"the protected resource metadata names the resource {resource!r}, not this server "
-                             f"{url}: not authorizing")
+        if not isinstance(resource, str) or (
+            not names_server(resource, url) and self.fault != "oauth-ignore-resource-mismatch"
+        ):
+            raise OAuthError(
+                f"the protected resource metadata names the resource {resource!r}, not this server "
+                f"{url}: not authorizing"
+            )
         servers = self.prm.get("authorization_servers")
         if not isinstance(servers, list) or not servers or not isinstance(servers[0], str):
             raise OAuthError("the protected resource metadata lists no authorization server")
@@ -220,8 +228,13 @@ class OAuth:
         found = self.fetch_json(origin + AS_WELL_KNOWN)
         if found is not None and self.fault != "oauth-ignore-metadata-endpoints":
             return found
-        return {"issuer": origin, "authorization_endpoint": origin + "/authorize", "token_endpoint": origin + "/token",
-                "registration_endpoint": origin + "/register", "code_challenge_methods_supported": ["S256"]}
+        return {
+            "issuer": origin,
+            "authorization_endpoint": origin + "/authorize",
+            "token_endpoint": origin + "/token",
+            "registration_endpoint": origin + "/register",
+            "code_challenge_methods_supported": ["S256"],
+        }
 
     def authorization_server(self, issuer: str) -> dict:
         urls = as_metadata_urls(issuer)
@@ -232,8 +245,9 @@ class OAuth:
             if metadata is None:
                 continue
             if metadata.get("issuer") != issuer and self.fault != "oauth-no-issuer-check":
-                raise OAuthError(f"the metadata at {url} names the issuer {metadata.get('issuer')!r}, not {issuer!r}: "
-                                 "not using it")
+                raise OAuthError(
+                    f"the metadata at {url} names the issuer {metadata.get('issuer')!r}, not {issuer!r}: not using it"
+                )
             return metadata
         raise OAuthError(f"no authorization server metadata for {issuer}")
 
@@ -294,20 +308,32 @@ class OAuth:
         """The authorization code grant with PKCE: the token response."""
         methods = self.metadata.get("code_challenge_methods_supported")
         if not (isinstance(methods, list) and "S256" in methods) and self.fault != "oauth-ignore-pkce-support":
-            raise OAuthError("the authorization server does not offer PKCE with S256 (code_challenge_methods_"
-                             "supported): not authorizing")
+            raise OAuthError(
+                "the authorization server does not offer PKCE with S256 (code_challenge_methods_"
+                "supported): not authorizing"
+            )
         client = self.registered()
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(16)
-        query = {"response_type": "code", "client_id": client["client_id"], "redirect_uri": self.redirect_uri,
-                 "state": state, **self.resource_param(), **self.scope_param()}
+        query = {
+            "response_type": "code",
+            "client_id": client["client_id"],
+            "redirect_uri": self.redirect_uri,
+            "state": state,
+            **self.resource_param(),
+            **self.scope_param(),
+        }
         if self.fault == "oauth-plain-pkce":
             query |= {"code_challenge": verifier, "code_challenge_method": "plain"}
         elif self.fault != "oauth-no-pkce":
             query |= {"code_challenge": challenge, "code_challenge_method": "S256"}
         code = self.code_from(self.redirect(query), state)
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri,
-                **self.resource_param()}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": self.redirect_uri,
+            **self.resource_param(),
+        }
         if self.fault != "oauth-no-pkce":
             form["code_verifier"] = verifier
         return self.token_request(form, client)
@@ -328,8 +354,10 @@ class OAuth:
         if self.fault != "oauth-ignore-iss":
             self.check_iss(answer.get("iss"))
         if "error" in answer or not answer.get("code"):
-            raise OAuthError(f"authorization refused: {answer.get('error', 'no code')} "
-                             f"{answer.get('error_description', '')}".rstrip())
+            raise OAuthError(
+                f"authorization refused: {answer.get('error', 'no code')} "
+                f"{answer.get('error_description', '')}".rstrip()
+            )
         return answer["code"]
 
     def check_iss(self, iss: str | None) -> None:
@@ -369,9 +397,14 @@ class OAuth:
         return {"client_id": self.document_server.url, "client_secret": None, "method": "none"}
 
     def client_metadata(self, url: str) -> dict:
-        document = {"client_id": url, "client_name": CLIENT_NAME, "redirect_uris": [self.redirect_uri],
-                    "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-                    "token_endpoint_auth_method": "none"}
+        document = {
+            "client_id": url,
+            "client_name": CLIENT_NAME,
+            "redirect_uris": [self.redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        }
         if self.fault == "oauth-incomplete-client-metadata":
             del document["redirect_uris"]
         return document
@@ -379,12 +412,19 @@ class OAuth:
     def register(self) -> dict:
         """Dynamic Client Registration (RFC 7591)."""
         if not isinstance(self.metadata.get("registration_endpoint"), str):
-            raise OAuthError("no client identity for this authorization server: no pre-registered credentials, no "
-                             "client ID metadata document support, no registration_endpoint")
+            raise OAuthError(
+                "no client identity for this authorization server: no pre-registered credentials, no "
+                "client ID metadata document support, no registration_endpoint"
+            )
         method = self.auth_method(confidential=True)
-        body = {"client_name": CLIENT_NAME, "redirect_uris": [self.redirect_uri],
-                "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-                "token_endpoint_auth_method": method, "application_type": "native"}
+        body = {
+            "client_name": CLIENT_NAME,
+            "redirect_uris": [self.redirect_uri],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": method,
+            "application_type": "native",
+        }
         if self.fault == "oauth-no-application-type":
             del body["application_type"]
         if self.fault == "oauth-no-refresh-grant":
@@ -395,8 +435,11 @@ class OAuth:
         answer = self.answer(response, "registration")
         if not isinstance(answer.get("client_id"), str):
             raise OAuthError("the registration answer has no client_id")
-        return {"client_id": answer["client_id"], "client_secret": answer.get("client_secret"),
-                "method": answer.get("token_endpoint_auth_method") or method}
+        return {
+            "client_id": answer["client_id"],
+            "client_secret": answer.get("client_secret"),
+            "method": answer.get("token_endpoint_auth_method") or method,
+        }
 
     def auth_method(self, confidential: bool) -> str:
         """client_secret_basic if the server takes it, else client_secret_post, else none
@@ -411,8 +454,11 @@ class OAuth:
         client_id = self.context.get("client_id")
         if not isinstance(client_id, str):
             raise OAuthError(f"{self.scenario}: MCP_CONFORMANCE_CONTEXT has no client_id")
-        client = {"client_id": client_id, "client_secret": self.context.get("client_secret"),
-                  "method": CLIENT_CREDENTIALS[self.scenario]}
+        client = {
+            "client_id": client_id,
+            "client_secret": self.context.get("client_secret"),
+            "method": CLIENT_CREDENTIALS[self.scenario],
+        }
         form = {"grant_type": "client_credentials", **self.resource_param(), **self.scope_param()}
         return self.token_request(form, client)
 
@@ -423,14 +469,18 @@ class OAuth:
             return False
         self.refreshes += 1
         token = self.refresh_tokens[0] if self.fault == "oauth-reuse-refresh-token" else self.refresh_tokens[-1]
-        self.use(self.token_request({"grant_type": "refresh_token", "refresh_token": token, **self.resource_param()},
-                                    self.registered()))
+        self.use(
+            self.token_request(
+                {"grant_type": "refresh_token", "refresh_token": token, **self.resource_param()}, self.registered()
+            )
+        )
         return True
 
     def token_request(self, form: dict, client: dict) -> dict:
         form, headers = self.authenticated(form, client)
-        answer = self.answer(self.call("POST", self.endpoint("token_endpoint"), data=form, headers=headers),
-                             "token request")
+        answer = self.answer(
+            self.call("POST", self.endpoint("token_endpoint"), data=form, headers=headers), "token request"
+        )
         if not isinstance(answer.get("access_token"), str):
             raise OAuthError("the token response has no access_token")
         return answer
@@ -452,12 +502,20 @@ class OAuth:
         """An RFC 7523 client assertion for this authorization server, signed with the
         context's key."""
         import jwt  # here: PyJWT (with cryptography) costs every start of the reference client about 60 ms
+
         now = int(time.time())
-        claims = {"iss": client_id, "sub": client_id, "aud": self.metadata.get("issuer"),
-                  "jti": secrets.token_urlsafe(16), "iat": now, "exp": now + 300}
+        claims = {
+            "iss": client_id,
+            "sub": client_id,
+            "aud": self.metadata.get("issuer"),
+            "jti": secrets.token_urlsafe(16),
+            "iat": now,
+            "exp": now + 300,
+        }
         try:
-            return jwt.encode(claims, self.context.get("private_key_pem"),
-                              algorithm=self.context.get("signing_algorithm") or "ES256")
+            return jwt.encode(
+                claims, self.context.get("private_key_pem"), algorithm=self.context.get("signing_algorithm") or "ES256"
+            )
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise OAuthError(f"cannot sign the client assertion: {error}") from None
 
@@ -472,8 +530,11 @@ class OAuth:
                 src = icon.get("src") if isinstance(icon, dict) else None
                 if not isinstance(src, str) or urlsplit(src).netloc != server.netloc:
                     continue
-                headers = {"Authorization": f"Bearer {self.access_token}"} \
-                    if self.fault == "oauth-auth-header-on-icons" and self.access_token else {}
+                headers = (
+                    {"Authorization": f"Bearer {self.access_token}"}
+                    if self.fault == "oauth-auth-header-on-icons" and self.access_token
+                    else {}
+                )
                 try:
                     self.http.get(src, headers=headers)
                 except httpx.HTTPError:

@@ -13,7 +13,8 @@ import json
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import __version__, jsonrpc
 from ..jsonrpc import Kind
@@ -21,7 +22,6 @@ from ..revisions import legacy_revisions
 from .faults import HARMLESS, registry
 from .features import modules as feature_modules
 from .modern import ModernEra, is_modern
-
 
 UNDECLARED_FEATURES = ("tools", "prompts", "resources", "completions")  # what features-undeclared hides
 
@@ -40,8 +40,9 @@ class ReferenceServer:
         # Work that outlives one input line (slow tools, progress) writes through emit().
         self.emit: Callable[[dict], None] = lambda obj: None
         self.features = {m.__name__.rsplit(".", 1)[1]: m.Feature(self) for m in feature_modules()}
-        self.routes = {method: handler for feature in self.features.values()
-                       for method, handler in feature.handlers().items()}
+        self.routes = {
+            method: handler for feature in self.features.values() for method, handler in feature.handlers().items()
+        }
 
     def has(self, fault: str) -> bool:
         return fault in self.faults
@@ -134,8 +135,16 @@ class ReferenceServer:
         if self.has("no-known-version") and opening:
             if message.method == "server/discover":
                 return [self.error(message.id, jsonrpc.METHOD_NOT_FOUND, "unknown method")]
-            return [self.result(message.id, {"protocolVersion": "1999-01-01", "capabilities": {},
-                                             "serverInfo": {"name": "mcp-conformance-reference", "version": "0"}})]
+            return [
+                self.result(
+                    message.id,
+                    {
+                        "protocolVersion": "1999-01-01",
+                        "capabilities": {},
+                        "serverInfo": {"name": "mcp-conformance-reference", "version": "0"},
+                    },
+                )
+            ]
         return None
 
     def refuse_legacy(self, message) -> list[dict]:
@@ -144,16 +153,26 @@ class ReferenceServer:
             requested = (message.params or {}).get("protocolVersion")
             if self.has("initialize-error-names-no-versions"):
                 return [self.error(message.id, jsonrpc.METHOD_NOT_FOUND, "unknown method")]
-            return [self.error(message.id, -32022, "this server speaks only modern protocol versions",
-                               {"supported": self.modern.supported_versions(), "requested": requested})]
-        return [self.error(message.id, jsonrpc.INVALID_PARAMS,
-                           "a request must carry _meta with io.modelcontextprotocol/protocolVersion")]
+            return [
+                self.error(
+                    message.id,
+                    -32022,
+                    "this server speaks only modern protocol versions",
+                    {"supported": self.modern.supported_versions(), "requested": requested},
+                )
+            ]
+        return [
+            self.error(
+                message.id,
+                jsonrpc.INVALID_PARAMS,
+                "a request must carry _meta with io.modelcontextprotocol/protocolVersion",
+            )
+        ]
 
     def before_response(self) -> list[dict]:
         if not (self.has("notify-first") and self.initialized):
             return []
-        return [*self.features["logging"].log("info", "about to answer"),
-                jsonrpc.request(f"srv-{self.ids()}", "ping")]
+        return [*self.features["logging"].log("info", "about to answer"), jsonrpc.request(f"srv-{self.ids()}", "ping")]
 
     def dispatch(self, message) -> list[dict]:
         handler = {"initialize": self.on_initialize, "ping": self.on_ping, **self.routes}.get(message.method)
@@ -193,8 +212,11 @@ class ReferenceServer:
         """Capabilities of every feature that declares one (fault features-undeclared: all but
         logging are hidden, while the features go on serving)."""
         hidden = UNDECLARED_FEATURES if self.has("features-undeclared") else ()
-        return {f.capability_name: f.capability() for f in self.features.values()
-                if f.capability() is not None and f.capability_name not in hidden}
+        return {
+            f.capability_name: f.capability()
+            for f in self.features.values()
+            if f.capability() is not None and f.capability_name not in hidden
+        }
 
     def negotiate(self, requested: Any) -> str:
         if self.has("version-mismatch"):
@@ -268,14 +290,27 @@ def serve_stdio(server: ReferenceServer) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m conformance.reference.server", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m conformance.reference.server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     faults = registry()
-    parser.add_argument("--fault", action="append", default=[], choices=sorted({*faults, *HARMLESS}),
-                        metavar="NAME", help="switch on a fault (repeatable); --list-faults shows them")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        choices=sorted({*faults, *HARMLESS}),
+        metavar="NAME",
+        help="switch on a fault (repeatable); --list-faults shows them",
+    )
     parser.add_argument("--versions", help="comma-separated legacy protocol revisions to support")
-    parser.add_argument("--era", choices=["legacy", "modern", "dual"], default="dual",
-                        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)")
+    parser.add_argument(
+        "--era",
+        choices=["legacy", "modern", "dual"],
+        default="dual",
+        help="legacy (initialize handshake), modern (2026-07-28, stateless) or dual (both)",
+    )
     parser.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     args = parser.parse_args(argv)
     if args.list_faults:

@@ -9,8 +9,14 @@ from html import escape
 
 from .model import badge_totals, grade_label
 
-COLOURS = {"brightgreen": "#4c1", "green": "#97ca00", "yellow": "#dfb317", "orange": "#fe7d37",
-           "red": "#e05d44", "lightgrey": "#9f9f9f"}
+COLOURS = {
+    "brightgreen": "#4c1",
+    "green": "#97ca00",
+    "yellow": "#dfb317",
+    "orange": "#fe7d37",
+    "red": "#e05d44",
+    "lightgrey": "#9f9f9f",
+}
 # Approximate advance widths of Verdana 11px (what shields uses), enough to size the boxes.
 WIDTHS = {**dict.fromkeys("0123456789", 7.0), **dict.fromkeys(" .:,;!|il", 3.6), "%": 11.9, "-": 4.7, "/": 4.9}
 
@@ -47,16 +53,21 @@ def svg(data: dict) -> str:
     left, right = round(text_width(label) + 10), round(text_width(message) + 10)
     width, colour = left + right, COLOURS[badge["color"]]
     label_x, message_x = left / 2, left + right / 2
-    texts = "".join(f'<text x="{x}" y="15" fill="#010101" fill-opacity=".3">{escape(t)}</text>'  # the shadow
-                    f'<text x="{x}" y="14">{escape(t)}</text>' for x, t in ((label_x, label), (message_x, message)))
+    texts = "".join(
+        f'<text x="{x}" y="15" fill="#010101" fill-opacity=".3">{escape(t)}</text>'  # the shadow
+        f'<text x="{x}" y="14">{escape(t)}</text>'
+        for x, t in ((label_x, label), (message_x, message))
+    )
     title = escape(f"{label}: {message}")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{title}">'
-            f"<title>{title}</title>"
-            '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
-            '<stop offset="1" stop-opacity=".1"/></linearGradient>'
-            f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
-            f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
-            f'<rect x="{left}" width="{right}" height="20" fill="{colour}"/>'
-            f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
-            '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
-            f'font-size="11">{texts}</g></svg>\n')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{title}">'
+        f"<title>{title}</title>"
+        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
+        '<stop offset="1" stop-opacity=".1"/></linearGradient>'
+        f'<clipPath id="r"><rect width="{width}" height="20" rx="3" fill="#fff"/></clipPath>'
+        f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
+        f'<rect x="{left}" width="{right}" height="20" fill="{colour}"/>'
+        f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
+        f'font-size="11">{texts}</g></svg>\n'
+    )

@@ -100,7 +100,7 @@ class Baseline:
         return self.client if self.role == "client" else self.server
 
     @classmethod
-    def load(cls, path: str) -> "Baseline":
+    def load(cls, path: str) -> Baseline:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as error:
@@ -118,12 +118,20 @@ class Baseline:
         INTERNAL, or a typo)."""
         expected, stale, unexercised = [], [], []
         for entry in self.entries:
-            hits = [c for c in checks if matches(entry, c["name"], c["area"], c["requirements"], c.get("scenarios", []))]
+            hits = [
+                c for c in checks if matches(entry, c["name"], c["area"], c["requirements"], c.get("scenarios", []))
+            ]
             if any(c["outcome"] == "FAIL" for c in hits):
                 expected.append(entry)
             elif any(c["outcome"] in RAN for c in hits):
                 stale.append(entry)
             else:
                 unexercised.append(entry)
-        return {"file": self.path, "server": self.server, "client": self.client,
-                "expected": expected, "stale": stale, "unexercised": unexercised}
+        return {
+            "file": self.path,
+            "server": self.server,
+            "client": self.client,
+            "expected": expected,
+            "stale": stale,
+            "unexercised": unexercised,
+        }

@@ -7,8 +7,8 @@ through `esc`; the page also forbids scripts by Content-Security-Policy, as a se
 from __future__ import annotations
 
 import re
-from html import escape
 from collections.abc import Sequence
+from html import escape
 from importlib import resources
 
 from . import OUTCOMES
@@ -28,12 +28,24 @@ def css() -> str:
 
 
 def page(title: str, body: list[str]) -> str:
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(title)}</title>", f"<style>\n{css()}</style>", "</head>",
-        "<body>", *body, "</body>", "</html>", ""])
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>{esc(title)}</title>",
+            f"<style>\n{css()}</style>",
+            "</head>",
+            "<body>",
+            *body,
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def implementation_label(data: dict) -> str:
@@ -83,19 +95,26 @@ def rate_text(rate: float | None) -> str:
 def header(data: dict) -> list[str]:
     revision, graded = badge_totals(data)
     rate = graded["mustPassRate"]
-    meta = [("Implementation", implementation_label(data)), ("Tested as", role_text(data)),
-            ("Command", data.get("command")),
-            ("Revisions", ", ".join(data["revisions"]) or "none"), ("Transports", ", ".join(data["transports"])),
-            ("Run", f"{data['startedAt']} to {data['finishedAt']}"),
-            ("Suite", f"{data['suite']['name']} {data['suite']['version']}"),
-            ("Grade", f"{grade_label(data, revision)}: {rate_text(rate)} of checks kept every MUST")]
+    meta = [
+        ("Implementation", implementation_label(data)),
+        ("Tested as", role_text(data)),
+        ("Command", data.get("command")),
+        ("Revisions", ", ".join(data["revisions"]) or "none"),
+        ("Transports", ", ".join(data["transports"])),
+        ("Run", f"{data['startedAt']} to {data['finishedAt']}"),
+        ("Suite", f"{data['suite']['name']} {data['suite']['version']}"),
+        ("Grade", f"{grade_label(data, revision)}: {rate_text(rate)} of checks kept every MUST"),
+    ]
     items = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in meta)
     return [f"<h1>{esc(title(data))}</h1>", f'<dl class="meta">{items}</dl>']
 
 
 def summary(data: dict) -> list[str]:
-    rows = [[f"<th>{esc(rev)}</th>", *counts_cells(t)] for rev, t in data["totals"].items()
-            if rev != "all" and any(t.get(o) for o in OUTCOMES)]
+    rows = [
+        [f"<th>{esc(rev)}</th>", *counts_cells(t)]
+        for rev, t in data["totals"].items()
+        if rev != "all" and any(t.get(o) for o in OUTCOMES)
+    ]
     rows.append(["<th>all</th>", *counts_cells(data["totals"]["all"])])
     header_cells = ["Revision", *OUTCOMES, "MUST pass rate"]
     return ["<h2>Summary</h2>", table(header_cells, rows, "summary"), *by_area(data)]
@@ -103,8 +122,10 @@ def summary(data: dict) -> list[str]:
 
 def by_area(data: dict) -> list[str]:
     areas = sorted({c["area"] for c in data["checks"]})
-    rows = [[f"<th>{esc(area)}</th>", *counts_cells(totals([c for c in data["checks"] if c["area"] == area]))]
-            for area in areas]
+    rows = [
+        [f"<th>{esc(area)}</th>", *counts_cells(totals([c for c in data["checks"] if c["area"] == area]))]
+        for area in areas
+    ]
     return ["<h3>By area</h3>", table(["Area", *OUTCOMES, "MUST pass rate"], rows, "areas")]
 
 
@@ -112,12 +133,25 @@ def requirements(data: dict) -> list[str]:
     revisions = [*data["revisions"], "any"]
     rows = []
     for req in data["requirements"]:
-        cells = [outcome_badge(c["outcome"], c["expectedFailure"], "#" + c["anchor"])
-                 if (c := req["revisions"].get(rev)) else "" for rev in revisions]
-        link = (f'<a href="{esc(req["url"])}">{esc(req["id"])}</a>' if str(req.get("url", "")).startswith("https://")
-                else esc(req["id"]))
-        rows.append([f"<td>{link}</td>", f"<td>{esc(req.get('level', ''))}</td>",
-                     f"<td>{esc(req.get('summary', ''))}</td>", *(f"<td>{c}</td>" for c in cells)])
+        cells = [
+            outcome_badge(c["outcome"], c["expectedFailure"], "#" + c["anchor"])
+            if (c := req["revisions"].get(rev))
+            else ""
+            for rev in revisions
+        ]
+        link = (
+            f'<a href="{esc(req["url"])}">{esc(req["id"])}</a>'
+            if str(req.get("url", "")).startswith("https://")
+            else esc(req["id"])
+        )
+        rows.append(
+            [
+                f"<td>{link}</td>",
+                f"<td>{esc(req.get('level', ''))}</td>",
+                f"<td>{esc(req.get('summary', ''))}</td>",
+                *(f"<td>{c}</td>" for c in cells),
+            ]
+        )
     header_cells = ["Requirement", "Level", "Summary", *map(esc, revisions)]
     return ["<h2>Requirements</h2>", table(header_cells, rows, "requirements")]
 
@@ -140,7 +174,7 @@ def explained(reason: str) -> list[tuple[str, str]]:
     if not marks:
         return [("What happened", reason)]
     ends = [m.start() for m in marks[1:]] + [len(reason)]
-    return [(m.group(1), reason[m.end():end].strip()) for m, end in zip(marks, ends)]
+    return [(m.group(1), reason[m.end() : end].strip()) for m, end in zip(marks, ends)]
 
 
 def plural(count: int, noun: str) -> str:
@@ -167,12 +201,18 @@ def problems(data: dict) -> list[str]:
     if not found:
         return []
     by_id = {c["id"]: c for c in data["checks"]}
-    items = "".join(f"<li><code>{esc(p['signature'])}</code> ({esc(', '.join(p['revisions']))}): "
-                    + ", ".join(check_link(by_id[i]) if i in by_id else esc(i) for i in p["checks"]) + "</li>"
-                    for p in found)
+    items = "".join(
+        f"<li><code>{esc(p['signature'])}</code> ({esc(', '.join(p['revisions']))}): "
+        + ", ".join(check_link(by_id[i]) if i in by_id else esc(i) for i in p["checks"])
+        + "</li>"
+        for p in found
+    )
     failed = sum(1 for c in data["checks"] if c["outcome"] == "FAIL")
-    return ["<h2>Problems</h2>", f"<p>{problem_count(len(found), failed)}, grouped by root cause.</p>",
-            f'<ol id="problems">{items}</ol>']
+    return [
+        "<h2>Problems</h2>",
+        f"<p>{problem_count(len(found), failed)}, grouped by root cause.</p>",
+        f'<ol id="problems">{items}</ol>',
+    ]
 
 
 def suite_errors(data: dict) -> list[str]:
@@ -191,18 +231,25 @@ def failures(data: dict) -> list[str]:
 
 
 def failure(c: dict) -> str:
-    parts = "".join(f"<dt>{esc(label)}</dt><dd><pre>{esc(text)}</pre></dd>"
-                    for label, text in explained(c["reason"]) if label not in ("Check", "Requirements"))
+    parts = "".join(
+        f"<dt>{esc(label)}</dt><dd><pre>{esc(text)}</pre></dd>"
+        for label, text in explained(c["reason"])
+        if label not in ("Check", "Requirements")
+    )
     expected = c["expectedFailure"]
     note = f" (expected failure: baseline entry <code>{esc(c['baselineEntry'])}</code>)" if expected else ""
-    where = (f"Area {esc(c['area'])}, revision {esc(c['revision'])}, "
-             f"requirements {esc(', '.join(c['requirements']) or 'none')}")
+    where = (
+        f"Area {esc(c['area'])}, revision {esc(c['revision'])}, "
+        f"requirements {esc(', '.join(c['requirements']) or 'none')}"
+    )
     causes = ", ".join(f"<code>{esc(s)}</code>" for s in c.get("signatures") or [])
     root = f"<p>Root cause: {causes}</p>" if causes else ""
     kind = "internal" if c["outcome"] == "INTERNAL" else "failure expected" if expected else "failure"
-    return (f'<section class="{kind}">'
-            f'<h3><a href="#{esc(c["anchor"])}">{esc(c["name"])}</a>{note}</h3>'
-            f"<p>{where}</p>{root}<dl>{parts}</dl>{transcript(c['messages'])}</section>")
+    return (
+        f'<section class="{kind}">'
+        f'<h3><a href="#{esc(c["anchor"])}">{esc(c["name"])}</a>{note}</h3>'
+        f"<p>{where}</p>{root}<dl>{parts}</dl>{transcript(c['messages'])}</section>"
+    )
 
 
 def owner_of(check: dict, checks: list[dict]) -> dict | None:
@@ -233,13 +280,22 @@ def outcome_note(check: dict, checks: list[dict]) -> str:
 def checks(data: dict) -> list[str]:
     rows = []
     for c in data["checks"]:
-        detail = (f"<details><summary>details</summary><pre>{esc(c['reason'])}</pre>"
-                  f"{transcript(c['messages'])}</details>" if c["reason"] or c["messages"] else "")
-        rows.append([f'<td>{esc(c["area"])}</td>', f'<td id="{esc(c["anchor"])}">{esc(c["name"])}</td>',
-                     f"<td>{esc(c['revision'])}</td>", f"<td>{esc(', '.join(c['requirements']))}</td>",
-                     f"<td>{outcome_badge(c['outcome'], c['expectedFailure'])}</td>",
-                     f'<td class="n">{c["duration"]:.2f}s</td>',
-                     f"<td>{outcome_note(c, data['checks'])}{detail}</td>"])
+        detail = (
+            f"<details><summary>details</summary><pre>{esc(c['reason'])}</pre>{transcript(c['messages'])}</details>"
+            if c["reason"] or c["messages"]
+            else ""
+        )
+        rows.append(
+            [
+                f"<td>{esc(c['area'])}</td>",
+                f'<td id="{esc(c["anchor"])}">{esc(c["name"])}</td>',
+                f"<td>{esc(c['revision'])}</td>",
+                f"<td>{esc(', '.join(c['requirements']))}</td>",
+                f"<td>{outcome_badge(c['outcome'], c['expectedFailure'])}</td>",
+                f'<td class="n">{c["duration"]:.2f}s</td>',
+                f"<td>{outcome_note(c, data['checks'])}{detail}</td>",
+            ]
+        )
     row_classes = [f"row-{c['outcome']}" if c["outcome"] in ("BLOCKED", "INTERNAL") else "" for c in data["checks"]]
     header_cells = ["Area", "Check", "Revision", "Requirements", "Outcome", "Time", "Reason and transcript"]
     return ["<h2>All checks</h2>", table(header_cells, rows, "checks", row_classes)]
@@ -249,14 +305,26 @@ def baseline(data: dict) -> list[str]:
     judged = data.get("baseline")
     if not judged:
         return []
-    kinds = [("stale", "STALE (passes now: remove it)", ' class="stale"'), ("expected", "still failing", ""),
-             ("unexercised", "not exercised in this run", "")]
+    kinds = [
+        ("stale", "STALE (passes now: remove it)", ' class="stale"'),
+        ("expected", "still failing", ""),
+        ("unexercised", "not exercised in this run", ""),
+    ]
     items = "".join(f"<li{cls}>{what}: <code>{esc(e)}</code></li>" for key, what, cls in kinds for e in judged[key])
     return [f"<h2>Expected failures ({esc(judged['file'])})</h2>", f"<ul>{items or '<li>none listed</li>'}</ul>"]
 
 
 def render(data: dict) -> str:
-    body = [*header(data), *summary(data), *suite_errors(data), *baseline(data), *problems(data), *requirements(data),
-            *failures(data), *checks(data), "<p>FAIL* marks an expected failure listed in the baseline. "
-            "BLOCKED: not judged, because of what another check judges. INTERNAL: a bug of the suite.</p>"]
+    body = [
+        *header(data),
+        *summary(data),
+        *suite_errors(data),
+        *baseline(data),
+        *problems(data),
+        *requirements(data),
+        *failures(data),
+        *checks(data),
+        "<p>FAIL* marks an expected failure listed in the baseline. "
+        "BLOCKED: not judged, because of what another check judges. INTERNAL: a bug of the suite.</p>",
+    ]
     return page(title(data), body)

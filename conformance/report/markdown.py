@@ -21,11 +21,15 @@ def cell(value: object) -> str:
 
 def render(data: dict) -> str:
     revision, graded = badge_totals(data)
-    lines = [f"## {cell(title(data))}", "",
-             f"{cell(grade_label(data, revision))}: **{rate_text(graded['mustPassRate'])}** of checks kept every MUST "
-             f"(suite {cell(data['suite']['version'])}, transports {cell(', '.join(data['transports']))})", "",
-             "| Revision | " + " | ".join(OUTCOMES) + " | MUST pass rate |",
-             "|---|" + "---:|" * (len(OUTCOMES) + 1)]
+    lines = [
+        f"## {cell(title(data))}",
+        "",
+        f"{cell(grade_label(data, revision))}: **{rate_text(graded['mustPassRate'])}** of checks kept every MUST "
+        f"(suite {cell(data['suite']['version'])}, transports {cell(', '.join(data['transports']))})",
+        "",
+        "| Revision | " + " | ".join(OUTCOMES) + " | MUST pass rate |",
+        "|---|" + "---:|" * (len(OUTCOMES) + 1),
+    ]
     for rev, totals in data["totals"].items():
         if rev == "all" or any(totals.get(o) for o in OUTCOMES):
             counts = " | ".join(str(totals.get(o, 0)) for o in OUTCOMES)  # an older report lacks some
@@ -48,8 +52,11 @@ def problems(data: dict) -> list[str]:
         return []
     failed = sum(1 for c in data["checks"] if c["outcome"] == "FAIL")
     names = {c["id"]: c["name"] for c in data["checks"]}
-    items = [f"- <code>{cell(p['signature'])}</code> ({cell(', '.join(p['revisions']))}): "
-             + cell(", ".join(names.get(i, i) for i in p["checks"])) for p in found]
+    items = [
+        f"- <code>{cell(p['signature'])}</code> ({cell(', '.join(p['revisions']))}): "
+        + cell(", ".join(names.get(i, i) for i in p["checks"]))
+        for p in found
+    ]
     return [f"### {problem_count(len(found), failed)}", "", *items, ""]
 
 
@@ -57,8 +64,12 @@ def baseline(data: dict) -> list[str]:
     judged = data.get("baseline")
     if not judged or not judged["stale"]:
         return []
-    return ["### Stale expected failures (these now pass: remove them from the baseline)", "",
-            *(f"- `{cell(entry).replace('`', '')}`" for entry in judged["stale"]), ""]
+    return [
+        "### Stale expected failures (these now pass: remove them from the baseline)",
+        "",
+        *(f"- `{cell(entry).replace('`', '')}`" for entry in judged["stale"]),
+        "",
+    ]
 
 
 def failures(data: dict) -> list[str]:
@@ -69,6 +80,12 @@ def failures(data: dict) -> list[str]:
     for c in failed:
         expected = " (expected failure, baseline)" if c["expectedFailure"] else ""
         reason = c["reason"] if len(c["reason"]) <= MAX_REASON else c["reason"][:MAX_REASON] + " ..."
-        lines += [f"<details><summary><b>{escape(c['name'])}</b> {escape(', '.join(c['requirements']))}{expected}"
-                  "</summary>", "", f"<pre>{escape(reason, quote=False)}</pre>", "", "</details>", ""]
+        lines += [
+            f"<details><summary><b>{escape(c['name'])}</b> {escape(', '.join(c['requirements']))}{expected}</summary>",
+            "",
+            f"<pre>{escape(reason, quote=False)}</pre>",
+            "",
+            "</details>",
+            "",
+        ]
     return lines

@@ -61,12 +61,20 @@ def render(reports: list[tuple[Path, dict]], output: Path) -> str:
     names = (f'<a href="{esc(href)}">{esc(implementation_label(data))}</a>' for href, (_, data) in zip(hrefs, reports))
     rows = [['<th colspan="3">MUST pass rate</th>', *(grade(data) for _, data in reports)]]
     for area, name, _, requirements in rows_of(reports):
-        rows.append([f"<td>{esc(area)}</td>", f"<td>{esc(name)}</td>", f"<td>{esc(', '.join(requirements))}</td>",
-                     *(cell(checks.get((area, name)), href) for href, checks in zip(hrefs, by_check))])
-    body = ["<h1>MCP conformance matrix</h1>",
-            f"<p>{len(reports)} implementations. Each cell links to the check in that implementation's report; "
-            "FAIL* is an expected failure listed in its baseline.</p>",
-            table(["Area", "Check", "Requirements", *names], rows, "matrix")]
+        rows.append(
+            [
+                f"<td>{esc(area)}</td>",
+                f"<td>{esc(name)}</td>",
+                f"<td>{esc(', '.join(requirements))}</td>",
+                *(cell(checks.get((area, name)), href) for href, checks in zip(hrefs, by_check)),
+            ]
+        )
+    body = [
+        "<h1>MCP conformance matrix</h1>",
+        f"<p>{len(reports)} implementations. Each cell links to the check in that implementation's report; "
+        "FAIL* is an expected failure listed in its baseline.</p>",
+        table(["Area", "Check", "Requirements", *names], rows, "matrix"),
+    ]
     return page("MCP conformance matrix", body)
 
 

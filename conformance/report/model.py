@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import conformance
@@ -31,7 +31,7 @@ SEVERITY = {"SKIP": 0, "BLOCKED": 1, "PASS": 2, "INFO": 3, "WARN": 4, "FAIL": 5,
 BASELINE_PROPERTY = "mcp_baseline"
 
 
-@lru_cache(maxsize=None)
+@cache
 def requirement_info(requirement_id: str) -> dict | None:
     """Level, summary and URL of a requirement from conformance.catalogue, or None while
     the catalogue is not there (the single place to wire it)."""
@@ -91,12 +91,17 @@ class Check:
     blocked_by: str | None = None  # the owner check (test name) of a BLOCKED check
 
     @classmethod
-    def from_report(cls, report: Any, props: dict) -> "Check":
+    def from_report(cls, report: Any, props: dict) -> Check:
         name = report.nodeid.rsplit("::", 1)[-1]
         requirements = props.get("mcp_requirements") or []
-        return cls(id=report.nodeid, name=name, area=str(props.get("mcp_area", "other")),
-                   revision=str(props.get("mcp_revision", "any")), requirements=[str(r) for r in requirements],
-                   scenarios=[str(s) for s in props.get("mcp_scenarios") or []])
+        return cls(
+            id=report.nodeid,
+            name=name,
+            area=str(props.get("mcp_area", "other")),
+            revision=str(props.get("mcp_revision", "any")),
+            requirements=[str(r) for r in requirements],
+            scenarios=[str(s) for s in props.get("mcp_scenarios") or []],
+        )
 
     @property
     def test(self) -> str:
@@ -132,13 +137,26 @@ class Check:
             self.reason = "\n".join(self.warnings if graded == "warned" else self.infos if graded else [])
 
     def as_json(self) -> dict:
-        return {"id": self.id, "name": self.name, "test": self.test, "area": self.area,
-                "revision": self.revision, "requirements": self.requirements, "outcome": self.outcome,
-                "expectedFailure": self.baseline_entry is not None, "baselineEntry": self.baseline_entry,
-                "reason": self.reason, "warnings": self.warnings, "infos": self.infos,
-                "duration": round(self.duration, 4), "anchor": anchor(self.area, self.name),
-                "messages": self.messages, "signatures": self.signatures, "blockedBy": self.blocked_by,
-                **({"scenarios": self.scenarios} if self.scenarios else {})}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "test": self.test,
+            "area": self.area,
+            "revision": self.revision,
+            "requirements": self.requirements,
+            "outcome": self.outcome,
+            "expectedFailure": self.baseline_entry is not None,
+            "baselineEntry": self.baseline_entry,
+            "reason": self.reason,
+            "warnings": self.warnings,
+            "infos": self.infos,
+            "duration": round(self.duration, 4),
+            "anchor": anchor(self.area, self.name),
+            "messages": self.messages,
+            "signatures": self.signatures,
+            "blockedBy": self.blocked_by,
+            **({"scenarios": self.scenarios} if self.scenarios else {}),
+        }
 
 
 def totals(checks: list[dict]) -> dict:
@@ -148,10 +166,12 @@ def totals(checks: list[dict]) -> dict:
     counts = Counter(c["outcome"] for c in checks)
     ran = sum(counts[o] for o in RAN)
     graded = sum(counts[o] for o in GRADED)
-    return {**{o: counts[o] for o in OUTCOMES},
-            "expectedFailures": sum(1 for c in checks if c.get("expectedFailure")),
-            "problems": len(failure_problems(checks)),
-            "mustPassRate": round(100.0 * ran / graded, 1) if graded else None}
+    return {
+        **{o: counts[o] for o in OUTCOMES},
+        "expectedFailures": sum(1 for c in checks if c.get("expectedFailure")),
+        "problems": len(failure_problems(checks)),
+        "mustPassRate": round(100.0 * ran / graded, 1) if graded else None,
+    }
 
 
 def failure_problems(checks: list[dict]) -> list[dict]:
@@ -160,8 +180,10 @@ def failure_problems(checks: list[dict]) -> list[dict]:
     A check of an older report.json (no signatures) is a problem of its own."""
     failed = {c["id"]: c for c in checks if c["outcome"] == "FAIL"}
     grouped = problems((c["id"], c.get("signatures") or []) for c in failed.values())
-    found = [{"signature": signature, "checks": ids, "revisions": sorted({failed[i]["revision"] for i in ids})}
-             for signature, ids in grouped.items()]
+    found = [
+        {"signature": signature, "checks": ids, "revisions": sorted({failed[i]["revision"] for i in ids})}
+        for signature, ids in grouped.items()
+    ]
     return sorted(found, key=lambda problem: -len(problem["checks"]))
 
 
@@ -173,8 +195,11 @@ def requirement_rows(checks: list[dict]) -> list[dict]:
             row = rows.setdefault(rid, {"id": rid, **(requirement_info(rid) or {}), "revisions": {}})
             cell = row["revisions"].get(check["revision"])
             if cell is None or SEVERITY[check["outcome"]] > SEVERITY[cell["outcome"]]:
-                row["revisions"][check["revision"]] = {"outcome": check["outcome"], "anchor": check["anchor"],
-                                                       "expectedFailure": check["expectedFailure"]}
+                row["revisions"][check["revision"]] = {
+                    "outcome": check["outcome"],
+                    "anchor": check["anchor"],
+                    "expectedFailure": check["expectedFailure"],
+                }
     return [rows[k] for k in sorted(rows)]
 
 
@@ -204,8 +229,11 @@ def _implementation(server_info: Any, client_info: Any = None, role: str = "serv
     sent = client_info if role == "client" else server_info
     info = sent if isinstance(sent, dict) else {}
     name, version = info.get("name"), info.get("version")
-    found = {"name": None if name is None else str(name), "version": None if version is None else str(version),
-             "serverInfo": server_info}
+    found = {
+        "name": None if name is None else str(name),
+        "version": None if version is None else str(version),
+        "serverInfo": server_info,
+    }
     return {**found, "clientInfo": client_info} if role == "client" else found
 
 
@@ -237,16 +265,24 @@ class Results:
 
     def to_json(self) -> dict:
         """The report.json data (its baseline judgement, if any, is filled in by the plugin)."""
-        ran = sorted((c for c in self.checks.values() if c.outcome is not None),
-                     key=lambda c: (c.area, c.test, c.revision, c.name))  # xdist delivers in any order
+        ran = sorted(
+            (c for c in self.checks.values() if c.outcome is not None),
+            key=lambda c: (c.area, c.test, c.revision, c.name),
+        )  # xdist delivers in any order
         checks = [c.as_json() for c in ran]
         revisions = sorted({c["revision"] for c in checks} - {"any"})
         return {
-            "format": FORMAT, "formatVersion": FORMAT_VERSION,
+            "format": FORMAT,
+            "formatVersion": FORMAT_VERSION,
             "suite": {"name": "mcp-conformance", "version": conformance.__version__},
             "implementation": _implementation(self.server_info, self.client_info, self.role),
-            "role": self.role, "command": self.command, "transports": self.transports, "revisions": revisions,
-            "startedAt": self.started_at, "finishedAt": now(), "options": self.options,
+            "role": self.role,
+            "command": self.command,
+            "transports": self.transports,
+            "revisions": revisions,
+            "startedAt": self.started_at,
+            "finishedAt": now(),
+            "options": self.options,
             "totals": {rev: totals([c for c in checks if c["revision"] == rev]) for rev in [*revisions, "any"]}
             | {"all": totals(checks)},
             "requirements": requirement_rows(checks),

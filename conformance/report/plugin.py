@@ -21,15 +21,25 @@ REPORTER_NAME = "mcp-conformance-reporter"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mcp-conformance", "MCP conformance")
-    group.addoption("--mcp-report", metavar="DIR",
-                    help="write report.json, report.html, summary.md, badge.svg and badge.json to DIR")
-    group.addoption("--mcp-report-transcripts", choices=["all", "failures"], default="all",
-                    help="the wire transcripts a report keeps: of every check (default), or only of the "
-                         "checks that did not pass or skip (a smaller report to publish)")
-    group.addoption("--mcp-expected-failures", metavar="FILE",
-                    help="expected failures in the official MCP conformance suite's YAML format (server: and "
-                         "client: lists of checks, requirement IDs or areas): listed failures do not fail the "
-                         "run, listed checks that now pass do (stale entries)")
+    group.addoption(
+        "--mcp-report",
+        metavar="DIR",
+        help="write report.json, report.html, summary.md, badge.svg and badge.json to DIR",
+    )
+    group.addoption(
+        "--mcp-report-transcripts",
+        choices=["all", "failures"],
+        default="all",
+        help="the wire transcripts a report keeps: of every check (default), or only of the "
+        "checks that did not pass or skip (a smaller report to publish)",
+    )
+    group.addoption(
+        "--mcp-expected-failures",
+        metavar="FILE",
+        help="expected failures in the official MCP conformance suite's YAML format (server: and "
+        "client: lists of checks, requirement IDs or areas): listed failures do not fail the "
+        "run, listed checks that now pass do (stale entries)",
+    )
 
 
 def is_worker(config: pytest.Config) -> bool:
@@ -45,10 +55,12 @@ def transports_of(config: pytest.Config) -> list[str]:
     """The transport of the run, in the report's names."""
     if role_of(config) == "client":
         from ..client_plugin import choose_transport
+
         chosen = choose_transport(config.getoption("--mcp-client"), config.getoption("--mcp-client-transport", "auto"))
     else:
-        chosen = config.getoption("--mcp-transport", None) or ("http" if config.getoption("--mcp-url", None)
-                                                              else "stdio")
+        chosen = config.getoption("--mcp-transport", None) or (
+            "http" if config.getoption("--mcp-url", None) else "stdio"
+        )
     return [{"http": "streamable-http", "sse": "http+sse"}.get(chosen, chosen)]
 
 
@@ -77,8 +89,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     props = dict(report.user_properties)
     if "mcp_revision" not in props or props.get("mcp_outcome") == "internal":
         return report
-    entry = baseline.match(item.name, str(props.get("mcp_area", "")), list(props.get("mcp_requirements") or []),
-                           list(props.get("mcp_scenarios") or []))
+    entry = baseline.match(
+        item.name,
+        str(props.get("mcp_area", "")),
+        list(props.get("mcp_requirements") or []),
+        list(props.get("mcp_scenarios") or []),
+    )
     if entry is not None:
         report.outcome = "skipped"
         report.wasxfail = REASON
@@ -93,13 +109,21 @@ class Reporter:
         self.config = config
         self.baseline = baseline
         role = role_of(config)
-        command = config.getoption("--mcp-client") if role == "client" else (
-            config.getoption("--mcp-server", None) or config.getoption("--mcp-url", None))
-        self.results = Results(command=command, role=role, transports=transports_of(config),
-                               options={"strict": bool(config.getoption("--mcp-strict", False)),
-                                        "timeout": config.getoption("--mcp-client-timeout" if role == "client"
-                                                                    else "--mcp-timeout", None),
-                                        "transcripts": config.getoption("--mcp-report-transcripts")})
+        command = (
+            config.getoption("--mcp-client")
+            if role == "client"
+            else (config.getoption("--mcp-server", None) or config.getoption("--mcp-url", None))
+        )
+        self.results = Results(
+            command=command,
+            role=role,
+            transports=transports_of(config),
+            options={
+                "strict": bool(config.getoption("--mcp-strict", False)),
+                "timeout": config.getoption("--mcp-client-timeout" if role == "client" else "--mcp-timeout", None),
+                "transcripts": config.getoption("--mcp-report-transcripts"),
+            },
+        )
         self.data: dict | None = None
         self.written: Path | None = None
 

@@ -26,8 +26,8 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import httpx
 
@@ -92,7 +92,7 @@ class SseParser:
             match = _EOL.search(self._buffer)
             if match is None or (match.group() == b"\r" and match.end() == len(self._buffer)):
                 break  # no full line yet (a lone \r may be half of \r\n)
-            line, self._buffer = self._buffer[:match.start()], self._buffer[match.end():]
+            line, self._buffer = self._buffer[: match.start()], self._buffer[match.end() :]
             event = self._line(line)
             if event is not None:
                 events.append(event)
@@ -110,8 +110,7 @@ class SseParser:
         if not line:
             if not self._fields:
                 return None
-            event = SseEvent(b"\n".join(self._data), self._event or "message", self._id, self._retry,
-                             bool(self._data))
+            event = SseEvent(b"\n".join(self._data), self._event or "message", self._id, self._retry, bool(self._data))
             self._reset()
             return event
         if line.startswith(b":"):
@@ -137,6 +136,7 @@ class SseParser:
 
 # -- one raw exchange ------------------------------------------------------------------------
 _ACCESS_TOKEN = re.compile(r"([?&]access_token=)[^&#]*")  # never shown: reports may be published
+
 
 @dataclass
 class Exchange:
@@ -208,9 +208,19 @@ class Exchange:
         return text
 
 
-def perform(client: httpx.Client, method: str, url: str, headers: dict[str, str], body: bytes | None = None, *,
-            timeout: float, read_for: float | None = None, until: Callable[[Exchange], bool] | None = None,
-            on_headers: Callable[[Exchange], None] | None = None, idle: float | None = None) -> Exchange:
+def perform(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | None = None,
+    *,
+    timeout: float,
+    read_for: float | None = None,
+    until: Callable[[Exchange], bool] | None = None,
+    on_headers: Callable[[Exchange], None] | None = None,
+    idle: float | None = None,
+) -> Exchange:
     """Send one request; read the answer until it ends, `until(exchange)` holds, `read_for`
     seconds (default `timeout`) have passed, no byte has come for `idle` seconds after the
     headers, or another thread calls `exchange.abort()`. Each wait is bounded by `timeout`."""
@@ -250,7 +260,7 @@ def _read(exchange: Exchange, response: httpx.Response, deadline: float, until, 
             if parser is not None:
                 exchange.events += parser.feed(chunk)
             elif len(exchange.content) < MAX_BODY:
-                exchange.content += chunk[:MAX_BODY - len(exchange.content)]
+                exchange.content += chunk[: MAX_BODY - len(exchange.content)]
             if (until is not None and until(exchange)) or time.monotonic() > deadline:
                 return
         exchange.complete = True
@@ -309,7 +319,7 @@ def decoded_header(text: str) -> str | None:
     if not (text.startswith(SENTINEL[0]) and text.endswith(SENTINEL[1]) and len(text) >= 11):
         return text
     try:
-        return base64.b64decode(text[len(SENTINEL[0]):-len(SENTINEL[1])], validate=True).decode("utf-8")
+        return base64.b64decode(text[len(SENTINEL[0]) : -len(SENTINEL[1])], validate=True).decode("utf-8")
     except ValueError:
         return None
 
@@ -319,8 +329,13 @@ def _primitive(declared) -> bool:
     given cannot be judged and is let be)."""
     if declared is None:
         return True
-    types = ({t for t in declared if isinstance(t, str)} if isinstance(declared, list)
-             else {declared} if isinstance(declared, str) else set())
+    types = (
+        {t for t in declared if isinstance(t, str)}
+        if isinstance(declared, list)
+        else {declared}
+        if isinstance(declared, str)
+        else set()
+    )
     return bool(types - {"null"}) and types - {"null"} <= {"string", "integer", "boolean"}
 
 
@@ -345,8 +360,10 @@ def header_params(schema) -> tuple[list[tuple[tuple[str, ...], str]], list[str]]
             elif not isinstance(name, str) or not _TOKEN.fullmatch(name):
                 problems.append(f"x-mcp-header {name!r} at {where} is not an HTTP field-name token")
             elif not _primitive(node.get("type")):
-                problems.append(f"x-mcp-header {name!r} at {where} is on a property of type {node.get('type')!r}, "
-                                "not string, integer or boolean")
+                problems.append(
+                    f"x-mcp-header {name!r} at {where} is on a property of type {node.get('type')!r}, "
+                    "not string, integer or boolean"
+                )
             else:
                 found.append((path, name))
         for key, value in node.items():
@@ -358,8 +375,9 @@ def header_params(schema) -> tuple[list[tuple[tuple[str, ...], str]], list[str]]
 
     walk(schema, (), True, "")
     names = [name.lower() for _, name in found]
-    problems += [f"x-mcp-header {name!r} is used more than once" for name in sorted(set(names))
-                 if names.count(name) > 1]
+    problems += [
+        f"x-mcp-header {name!r} is used more than once" for name in sorted(set(names)) if names.count(name) > 1
+    ]
     return found, problems
 
 
@@ -526,7 +544,7 @@ class HttpTransport(HttpBased):
         self._cancelled: set[str] = set()  # ids of requests cancelled by notification: no stream resumed
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self) -> "HttpTransport":
+    def start(self) -> HttpTransport:
         if self.server is not None:
             self.server.ensure_running()
             self.url = self.server.url
@@ -534,8 +552,11 @@ class HttpTransport(HttpBased):
             raise ServerStartError("no URL for the HTTP server")
         self.started_at = time.monotonic()
         # trust_env=False: no proxy from the environment; the endpoint is the one given.
-        self._client = httpx.Client(trust_env=False, follow_redirects=False,
-                                    limits=httpx.Limits(max_connections=None, max_keepalive_connections=10))
+        self._client = httpx.Client(
+            trust_env=False,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=10),
+        )
         return self
 
     def close(self) -> int | None:
@@ -581,8 +602,11 @@ class HttpTransport(HttpBased):
         for page in range(MAX_TOOL_PAGES):
             request_id = f"conformance-tool-headers-{page}"
             params = {"_meta": meta, **({"cursor": cursor} if cursor is not None else {})}
-            exchange = self.exchange("POST", jsonrpc.encode(jsonrpc.request(request_id, "tools/list", params)),
-                                     until=lambda e: e.response_to(request_id) is not None)
+            exchange = self.exchange(
+                "POST",
+                jsonrpc.encode(jsonrpc.request(request_id, "tools/list", params)),
+                until=lambda e: e.response_to(request_id) is not None,
+            )
             response = exchange.response_to(request_id)
             if response is None or response.kind is not Kind.RESULT or not isinstance(response.result, dict):
                 TOOL_HEADERS.learn(self.url, {}, complete=True)  # no tools to learn: do not ask again
@@ -606,15 +630,23 @@ class HttpTransport(HttpBased):
         message = jsonrpc.decode(body)
         if self._cancel_by_closing(message):
             return
-        if message.kind is Kind.NOTIFICATION and message.method == "notifications/cancelled" \
-                and isinstance(message.params, dict):
+        if (
+            message.kind is Kind.NOTIFICATION
+            and message.method == "notifications/cancelled"
+            and isinstance(message.params, dict)
+        ):
             self._cancelled.add(str(message.params.get("requestId")))  # its answer is not awaited
         if message.kind is Kind.REQUEST and message.method == "initialize":
             self._initialize_ids.append(message.id)
         if message.kind is Kind.REQUEST and message.method == "tools/list":
             self._tool_lists.add(str(message.id))
-        headers = {"Accept": self.accept, "Content-Type": "application/json", **self.credentials(),
-                   **self.session_headers(), **self.modern_headers(message)}
+        headers = {
+            "Accept": self.accept,
+            "Content-Type": "application/json",
+            **self.credentials(),
+            **self.session_headers(),
+            **self.modern_headers(message),
+        }
         answered = threading.Event()
         outcome: dict = {}
         self._read_on_thread("mcp-http-post", self._post_worker, body, headers, message, answered, outcome)
@@ -638,13 +670,14 @@ class HttpTransport(HttpBased):
         _shutdown(response)
         return True
 
-    def _post_worker(self, body: bytes, headers: dict, message: Message, answered: threading.Event,
-                     outcome: dict) -> None:
+    def _post_worker(
+        self, body: bytes, headers: dict, message: Message, answered: threading.Event, outcome: dict
+    ) -> None:
         response = None
         try:
             request = self._client.build_request(
-                "POST", self.url, headers=headers, content=body,
-                timeout=httpx.Timeout(self.timeout, read=None))  # an answer may take long: close() ends it
+                "POST", self.url, headers=headers, content=body, timeout=httpx.Timeout(self.timeout, read=None)
+            )  # an answer may take long: close() ends it
             response = self._client.send(request, stream=True)
         except httpx.HTTPError as error:
             reason = f"POST {self.url} failed: {error or type(error).__name__}"
@@ -684,11 +717,18 @@ class HttpTransport(HttpBased):
             delivered = self._consume(response, f"HTTP {response.status_code} {content_type}".rstrip(), cursor)
             if not modern_request and self._left_unanswered(message, cursor, delivered):
                 delivered += self._resume(cursor, message.id)
-            if (message.kind is Kind.REQUEST and response.status_code >= 400
-                    and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)):
+            if (
+                message.kind is Kind.REQUEST
+                and response.status_code >= 400
+                and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)
+            ):
                 self.refused[str(message.id)] = response.status_code
-            if (message.kind is Kind.NOTIFICATION and message.method == "notifications/initialized"
-                    and response.status_code < 300 and self.listen):
+            if (
+                message.kind is Kind.NOTIFICATION
+                and message.method == "notifications/initialized"
+                and response.status_code < 300
+                and self.listen
+            ):
                 self._start_listening()
         finally:
             answered.set()
@@ -698,13 +738,17 @@ class HttpTransport(HttpBased):
                     self._modern_answers.pop(str(message.id), None)
             response.close()
 
-    def _left_unanswered(self, message: Message, cursor: "StreamCursor", delivered: list[Message]) -> bool:
+    def _left_unanswered(self, message: Message, cursor: StreamCursor, delivered: list[Message]) -> bool:
         """Whether the SSE stream of a request (not cancelled) ended after an event id but
         without its answer: a stream to resume."""
-        return (message.kind is Kind.REQUEST and cursor.last_id is not None and str(message.id) not in self._cancelled
-                and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered))
+        return (
+            message.kind is Kind.REQUEST
+            and cursor.last_id is not None
+            and str(message.id) not in self._cancelled
+            and not any(m.is_response and jsonrpc.same_id(message.id, m.id) for m in delivered)
+        )
 
-    def _resume(self, cursor: "StreamCursor", request_id) -> list[Message]:
+    def _resume(self, cursor: StreamCursor, request_id) -> list[Message]:
         """A POST's SSE stream ended after an event id but before the answer: the server may
         close the connection and let the client poll (2025-11-25 transports, sending
         messages): wait the retry it named, then GET with Last-Event-ID, a few times at most."""
@@ -717,8 +761,12 @@ class HttpTransport(HttpBased):
             if self._stopping.wait(wait) or self._client is None:
                 break
             label = f"GET (resuming after event {cursor.last_id})"
-            got = self._get_stream({"Last-Event-ID": cursor.last_id} if self.names_last_event else {}, label,
-                                   "HTTP GET stream (resumed)", cursor)
+            got = self._get_stream(
+                {"Last-Event-ID": cursor.last_id} if self.names_last_event else {},
+                label,
+                "HTTP GET stream (resumed)",
+                cursor,
+            )
             if got is None:
                 break
             delivered += got
@@ -726,7 +774,7 @@ class HttpTransport(HttpBased):
                 break
         return delivered
 
-    def _consume(self, response: httpx.Response, note: str, cursor: "StreamCursor | None" = None) -> list[Message]:
+    def _consume(self, response: httpx.Response, note: str, cursor: StreamCursor | None = None) -> list[Message]:
         """Feed the messages of an answer (JSON body or SSE stream) to the inbox; an SSE
         stream's last event id and retry go to `cursor`."""
         delivered: list[Message] = []
@@ -749,9 +797,14 @@ class HttpTransport(HttpBased):
 
     def _deliver(self, raw: bytes, note: str) -> Message:
         message = jsonrpc.decode(raw)
-        if (self._initialize_ids and self.protocol_version is None and message.kind is Kind.RESULT
-                and any(jsonrpc.same_id(i, message.id) for i in self._initialize_ids)
-                and isinstance(message.result, dict) and isinstance(message.result.get("protocolVersion"), str)):
+        if (
+            self._initialize_ids
+            and self.protocol_version is None
+            and message.kind is Kind.RESULT
+            and any(jsonrpc.same_id(i, message.id) for i in self._initialize_ids)
+            and isinstance(message.result, dict)
+            and isinstance(message.result.get("protocolVersion"), str)
+        ):
             self.protocol_version = message.result["protocolVersion"]
         if message.kind is Kind.RESULT and str(message.id) in self._tool_lists and isinstance(message.result, dict):
             TOOL_HEADERS.learn(self.url, message.result, complete=message.result.get("nextCursor") is None)
@@ -790,13 +843,14 @@ class HttpTransport(HttpBased):
     def _listen(self) -> None:
         self._get_stream({}, "GET", "HTTP GET stream")
 
-    def _get_stream(self, extra: dict, label: str, note: str, cursor: "StreamCursor | None" = None):
+    def _get_stream(self, extra: dict, label: str, note: str, cursor: StreamCursor | None = None):
         """GET an SSE stream of the endpoint and read it to its end into the inbox: the
         messages it carried, or None when no stream came (logged as `label`)."""
         headers = {"Accept": "text/event-stream", **self.credentials(), **self.session_headers(), **extra}
         try:
-            request = self._client.build_request("GET", self.url, headers=headers,
-                                                 timeout=httpx.Timeout(self.timeout, read=None))
+            request = self._client.build_request(
+                "GET", self.url, headers=headers, timeout=httpx.Timeout(self.timeout, read=None)
+            )
             response = self._client.send(request, stream=True)
         except (httpx.HTTPError, RuntimeError) as error:
             self.http_log.append(f"{label} -> no answer ({error or type(error).__name__})")
@@ -816,10 +870,20 @@ class HttpTransport(HttpBased):
 
     # -- bytes in ------------------------------------------------------------------
     # -- raw access for transport checks -----------------------------------------------
-    def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
-                 session: bool = True, timeout: float | None = None, read_for: float | None = None,
-                 until: Callable[[Exchange], bool] | None = None, url: str | None = None,
-                 on_headers: Callable[[Exchange], None] | None = None, idle: float | None = None) -> Exchange:
+    def exchange(
+        self,
+        method: str = "POST",
+        body: bytes | None = None,
+        *,
+        headers: dict | None = None,
+        session: bool = True,
+        timeout: float | None = None,
+        read_for: float | None = None,
+        until: Callable[[Exchange], bool] | None = None,
+        url: str | None = None,
+        on_headers: Callable[[Exchange], None] | None = None,
+        idle: float | None = None,
+    ) -> Exchange:
         """One HTTP request, outside the message flow. The usual headers (Accept, Content-Type
         for a body, and with `session` the session and version headers) are sent unless
         `headers` overrides them (a None value drops one), and so are the run's credentials.
@@ -833,18 +897,47 @@ class HttpTransport(HttpBased):
             base.update(self.session_headers())
         if body is not None:
             base.update(self.modern_headers(jsonrpc.decode(body)))
-        exchange = perform(self._client, method, url or self.url, merge_headers(base, headers), body,
-                           timeout=self.timeout if timeout is None else timeout, read_for=read_for,
-                           until=until, on_headers=on_headers, idle=idle)
+        exchange = perform(
+            self._client,
+            method,
+            url or self.url,
+            merge_headers(base, headers),
+            body,
+            timeout=self.timeout if timeout is None else timeout,
+            read_for=read_for,
+            until=until,
+            on_headers=on_headers,
+            idle=idle,
+        )
         self.http_log.append(exchange.summary())
         return exchange
 
     def initialize_body(self, revision: str, request_id="conformance-init") -> bytes:
         from ..session import CLIENT_INFO
-        return jsonrpc.encode(jsonrpc.request(request_id, "initialize", {
-            "protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}))
+
+        return jsonrpc.encode(
+            jsonrpc.request(
+                request_id, "initialize", {"protocolVersion": revision, "capabilities": {}, "clientInfo": CLIENT_INFO}
+            )
+        )
 
 
-__all__ = ["ACCEPT_BOTH", "Exchange", "HttpTransport", "METHOD_HEADER", "NAME_HEADER", "PARAM_HEADER", "SESSION_HEADER",
-           "SseEvent", "SseParser", "TOOL_HEADERS", "VERSION_HEADER", "decoded_header", "header_params", "header_text",
-           "merge_headers", "modern_headers", "perform"]
+__all__ = [
+    "ACCEPT_BOTH",
+    "Exchange",
+    "HttpTransport",
+    "METHOD_HEADER",
+    "NAME_HEADER",
+    "PARAM_HEADER",
+    "SESSION_HEADER",
+    "SseEvent",
+    "SseParser",
+    "TOOL_HEADERS",
+    "VERSION_HEADER",
+    "decoded_header",
+    "header_params",
+    "header_text",
+    "merge_headers",
+    "modern_headers",
+    "perform",
+]

@@ -69,8 +69,17 @@ class _PortTaken(Exception):
 class LaunchedServer:
     """An HTTP server process started from a command line with `{port}` in it."""
 
-    def __init__(self, command: str, *, url: str | None = None, path: str = "/mcp", timeout: float = 5.0,
-                 grace: float = 2.0, keep: int = 64 * 1024, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        command: str,
+        *,
+        url: str | None = None,
+        path: str = "/mcp",
+        timeout: float = 5.0,
+        grace: float = 2.0,
+        keep: int = 64 * 1024,
+        env: dict[str, str] | None = None,
+    ):
         self.command = command
         self.env = env  # added to the suite's environment (the authorization server's location)
         self.url_template = url
@@ -99,27 +108,41 @@ class LaunchedServer:
                 return self._start_once()
             except _PortTaken:
                 if attempt == attempts - 1:
-                    raise ServerStartError(f"another process took each port chosen for {self.command!r} "
-                                           f"({attempts} tries)", self.exit_code, self.stderr_tail()) from None
+                    raise ServerStartError(
+                        f"another process took each port chosen for {self.command!r} ({attempts} tries)",
+                        self.exit_code,
+                        self.stderr_tail(),
+                    ) from None
 
     def _start_once(self) -> None:
         templated = "{port}" in self.command or "{port}" in (self.url_template or "")
         fixed = urlsplit(self.url_template).port if self.url_template and "{port}" not in self.url_template else None
         if not templated and fixed is None:
-            raise ServerStartError(f"cannot tell which port {self.command!r} listens on: put {{port}} in the "
-                                   "command (a free port is chosen) or give the URL with its port")
+            raise ServerStartError(
+                f"cannot tell which port {self.command!r} listens on: put {{port}} in the "
+                "command (a free port is chosen) or give the URL with its port"
+            )
         self.port = fixed or free_port()
-        self.url = (self.url_template.replace("{port}", str(self.port)) if self.url_template
-                    else f"http://127.0.0.1:{self.port}{self.path}")
+        self.url = (
+            self.url_template.replace("{port}", str(self.port))
+            if self.url_template
+            else f"http://127.0.0.1:{self.port}{self.path}"
+        )
         host = urlsplit(self.url).hostname or "127.0.0.1"
         argv = [arg.replace("{port}", str(self.port)) for arg in shlex.split(self.command)]
         if not argv:
             raise ServerStartError("the server command is empty")
         self._output.clear()
         try:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, start_new_session=True, bufsize=0,
-                                         env={**os.environ, **self.env} if self.env else None)
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                bufsize=0,
+                env={**os.environ, **self.env} if self.env else None,
+            )
         except FileNotFoundError:
             raise ServerStartError(f"command not found: {argv[0]!r} (from {self.command!r})") from None
         except OSError as exc:
@@ -144,15 +167,20 @@ class LaunchedServer:
                 if chosen and listening:
                     raise _PortTaken  # someone else holds the port we picked: pick another
                 time.sleep(0.1)  # let the output drain
-                raise ServerStartError(f"the server exited with code {code} before listening on {host}:{port}",
-                                       code, self.stderr_tail())
-            if listening and (not chosen or listener_group(port) in (None, self.proc.pid)
-                              or time.monotonic() > foreign_until):
+                raise ServerStartError(
+                    f"the server exited with code {code} before listening on {host}:{port}", code, self.stderr_tail()
+                )
+            if listening and (
+                not chosen or listener_group(port) in (None, self.proc.pid) or time.monotonic() > foreign_until
+            ):
                 return
             if time.monotonic() > deadline:
                 self.stop()
-                raise ServerStartError(f"the server did not accept connections on {host}:{port} "
-                                       f"within {self.timeout:g}s", self.exit_code, self.stderr_tail())
+                raise ServerStartError(
+                    f"the server did not accept connections on {host}:{port} within {self.timeout:g}s",
+                    self.exit_code,
+                    self.stderr_tail(),
+                )
             time.sleep(0.05)
 
     @staticmethod
@@ -213,19 +241,28 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
-def launched(command: str, *, url: str | None, path: str, timeout: float,
-             env: dict[str, str] | None = None) -> LaunchedServer:
+def launched(
+    command: str, *, url: str | None, path: str, timeout: float, env: dict[str, str] | None = None
+) -> LaunchedServer:
     """The shared server for this command line (not started until a transport starts)."""
     key = (command, url, path, tuple(sorted((env or {}).items())))
     with _servers_lock:
         if key not in _servers:
-            _servers[key] = LaunchedServer(command, url=url, path=path, timeout=timeout,
-                                           grace=min(timeout, 2.0), env=env)
+            _servers[key] = LaunchedServer(
+                command, url=url, path=path, timeout=timeout, grace=min(timeout, 2.0), env=env
+            )
         return _servers[key]
 
 
-def make_transport(kind: str, *, url: str | None = None, command: str | None = None, timeout: float,
-                   endpoint_path: str | None = None, env: dict[str, str] | None = None):
+def make_transport(
+    kind: str,
+    *,
+    url: str | None = None,
+    command: str | None = None,
+    timeout: float,
+    endpoint_path: str | None = None,
+    env: dict[str, str] | None = None,
+):
     """A transport of `kind` (stdio, http or sse), not yet started.
 
     stdio needs `command`. http and sse need `url`, `command` (with `{port}`; the server is

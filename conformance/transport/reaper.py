@@ -80,13 +80,19 @@ def _start_reaper() -> subprocess.Popen | None:
     """The reaper process, or None when it cannot run here."""
     if not sys.executable or not hasattr(os, "killpg"):
         return None
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
-                                                                     os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     try:
         # cwd "/": nothing in the suite's directory can shadow a module the reaper imports.
-        return subprocess.Popen([sys.executable, "-c", BOOT, str(os.getpgrp())], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                cwd="/", env=env, start_new_session=True, bufsize=0)
+        return subprocess.Popen(
+            [sys.executable, "-c", BOOT, str(os.getpgrp())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd="/",
+            env=env,
+            start_new_session=True,
+            bufsize=0,
+        )
     except (OSError, ValueError):
         return None
 
@@ -120,8 +126,11 @@ def main(args: list[str]) -> int:
     `args`: the suite's process group, never to be killed (default: the parent's)."""
     suite_group = parse_group(args)
     if suite_group is None:
-        print("usage: python -m conformance.transport.reaper [SUITE_PGID]  (reads +PGID / -PGID lines "
-              "on stdin; at EOF kills the groups still registered)", file=sys.stderr)
+        print(
+            "usage: python -m conformance.transport.reaper [SUITE_PGID]  (reads +PGID / -PGID lines "
+            "on stdin; at EOF kills the groups still registered)",
+            file=sys.stderr,
+        )
         return 2
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)

@@ -11,19 +11,18 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from .base import Inbound, Inbox, ServerStartError, TransportClosed, TransportError
-from .http import LOG_KEEP, HttpBased, Exchange, SseParser, _shutdown, looks_like_message, merge_headers, perform
+from .http import LOG_KEEP, Exchange, HttpBased, SseParser, _shutdown, looks_like_message, merge_headers, perform
 
 
 def same_origin(a: str, b: str) -> bool:
     x, y = urlsplit(a), urlsplit(b)
     return (x.scheme, x.hostname, x.port) == (y.scheme, y.hostname, y.port)
-
 
 
 class SseTransport(HttpBased):
@@ -46,7 +45,7 @@ class SseTransport(HttpBased):
         self._closed = False
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self) -> "SseTransport":
+    def start(self) -> SseTransport:
         if self.server is not None:
             self.server.ensure_running()
             self.url = self.server.url
@@ -76,9 +75,12 @@ class SseTransport(HttpBased):
     # -- the stream ----------------------------------------------------------------
     def _read_stream(self) -> None:
         try:
-            request = self._client.build_request("GET", self.url, headers={"Accept": "text/event-stream",
-                                                                           **self.credentials()},
-                                                 timeout=httpx.Timeout(self.timeout, read=None))
+            request = self._client.build_request(
+                "GET",
+                self.url,
+                headers={"Accept": "text/event-stream", **self.credentials()},
+                timeout=httpx.Timeout(self.timeout, read=None),
+            )
             response = self._client.send(request, stream=True)
         except (httpx.HTTPError, RuntimeError) as error:
             self._fail(f"GET {self.url} failed: {error or type(error).__name__}")
@@ -142,21 +144,38 @@ class SseTransport(HttpBased):
         # Lenient: a message in the POST's answer is passed on (the checks judge where it came).
         for payload in exchange.payloads:
             if exchange.is_sse or looks_like_message(payload, exchange.content_type):
-                self._inbox.put(Inbound(time.monotonic(), payload,
-                                  note=f"in the body of the POST's HTTP {exchange.status} answer"))
+                self._inbox.put(
+                    Inbound(time.monotonic(), payload, note=f"in the body of the POST's HTTP {exchange.status} answer")
+                )
 
     # -- bytes in ------------------------------------------------------------------
     # -- raw access for transport checks -----------------------------------------------
-    def exchange(self, method: str = "POST", body: bytes | None = None, *, headers: dict | None = None,
-                 timeout: float | None = None, read_for: float | None = None,
-                 until: Callable[[Exchange], bool] | None = None, url: str | None = None) -> Exchange:
+    def exchange(
+        self,
+        method: str = "POST",
+        body: bytes | None = None,
+        *,
+        headers: dict | None = None,
+        timeout: float | None = None,
+        read_for: float | None = None,
+        until: Callable[[Exchange], bool] | None = None,
+        url: str | None = None,
+    ) -> Exchange:
         """One HTTP request: by default a POST to the announced endpoint, a GET to the stream."""
         if self._client is None:
             raise TransportClosed("the transport is not started")
         base = {"Accept": "text/event-stream"} if method == "GET" else {"Content-Type": "application/json"}
         base.update(self.credentials())
         target = url or (self.url if method == "GET" else self.endpoint_url)
-        exchange = perform(self._client, method, target, merge_headers(base, headers), body,
-                           timeout=self.timeout if timeout is None else timeout, read_for=read_for, until=until)
+        exchange = perform(
+            self._client,
+            method,
+            target,
+            merge_headers(base, headers),
+            body,
+            timeout=self.timeout if timeout is None else timeout,
+            read_for=read_for,
+            until=until,
+        )
         self.http_log.append(exchange.summary())
         return exchange

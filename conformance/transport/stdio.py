@@ -22,7 +22,7 @@ from ..jsonrpc import LineFramer, OversizedLine
 from . import reaper
 from .base import Inbound, Inbox, OutputTail, ServerStartError, TransportClosed, TransportStalled, pipe_chunks
 
-_live: "weakref.WeakSet[StdioTransport]" = weakref.WeakSet()
+_live: weakref.WeakSet[StdioTransport] = weakref.WeakSet()
 
 
 def close_all() -> None:
@@ -38,8 +38,16 @@ class StdioTransport:
     kind = "stdio"
     ordered = True  # the peer's messages arrive in the order it wrote them (Session.barrier)
 
-    def __init__(self, command: str, *, env: dict | None = None, cwd: str | None = None,
-                 shutdown_grace: float = 2.0, stderr_keep: int = 64 * 1024, write_timeout: float = 5.0):
+    def __init__(
+        self,
+        command: str,
+        *,
+        env: dict | None = None,
+        cwd: str | None = None,
+        shutdown_grace: float = 2.0,
+        stderr_keep: int = 64 * 1024,
+        write_timeout: float = 5.0,
+    ):
         self.command = command
         self.argv = shlex.split(command)
         self.env = env
@@ -54,13 +62,19 @@ class StdioTransport:
         self.stdout_eof = False
 
     # -- lifecycle -----------------------------------------------------------------
-    def start(self) -> "StdioTransport":
+    def start(self) -> StdioTransport:
         if not self.argv:
             raise ServerStartError("the server command is empty")
         try:
             self.proc = subprocess.Popen(
-                self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=self.env, cwd=self.cwd, start_new_session=True, bufsize=0,
+                self.argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self.env,
+                cwd=self.cwd,
+                start_new_session=True,
+                bufsize=0,
             )
         except FileNotFoundError:
             raise ServerStartError(f"command not found: {self.argv[0]!r} (from {self.command!r})") from None
@@ -142,12 +156,15 @@ class StdioTransport:
         while view:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TransportStalled(f"the server read none of the last {len(view)} bytes written to its stdin "
-                                       f"within {seconds:g}s: it stopped reading its input", self.exit_code,
-                                       self.stderr_tail())
+                raise TransportStalled(
+                    f"the server read none of the last {len(view)} bytes written to its stdin "
+                    f"within {seconds:g}s: it stopped reading its input",
+                    self.exit_code,
+                    self.stderr_tail(),
+                )
             select.select([], [fd], [], remaining)
             try:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             except BlockingIOError:
                 continue
 

@@ -24,8 +24,11 @@ def test_client_connects_and_initializes(client_run):
     if outcome.start_error:
         fail(outcome.describe())
     if not record.connected:
-        how = ("never started the suite's server ({server} in its command)" if record.transport == "stdio"
-               else "never connected to the suite's server (its URL is the client's last argument, or {url})")
+        how = (
+            "never started the suite's server ({server} in its command)"
+            if record.transport == "stdio"
+            else "never connected to the suite's server (its URL is the client's last argument, or {url})"
+        )
         fail(f"the client {how}\n" + outcome.describe())
     if not any(m.method == "initialize" for m in record.client_requests()):
         if record.modern_requests():
@@ -34,8 +37,10 @@ def test_client_connects_and_initializes(client_run):
             fail("the client started the server but sent no initialize request\n" + outcome.describe())
     if outcome.timed_out:
         fail("the client did not finish its session: " + outcome.describe())
-    should(outcome.exit_code == 0, f"the client exited with code {outcome.exit_code} after a scripted session "
-                                   "in which nothing went wrong")
+    should(
+        outcome.exit_code == 0,
+        f"the client exited with code {outcome.exit_code} after a scripted session in which nothing went wrong",
+    )
 
 
 @requirement("lifecycle-002", "lifecycle-003", "lifecycle-004")
@@ -46,14 +51,21 @@ def test_initialize_request_shape(client_run):
     record.require_session()
     params = _initialize(record).params
     expect(isinstance(params, dict), f"initialize has no params object: {params!r}")
-    expect(isinstance(params.get("protocolVersion"), str),
-           f"protocolVersion must be a string, got {params.get('protocolVersion')!r}")
-    expect(isinstance(params.get("capabilities"), dict),
-           f"capabilities must be an object, got {params.get('capabilities')!r}")
+    expect(
+        isinstance(params.get("protocolVersion"), str),
+        f"protocolVersion must be a string, got {params.get('protocolVersion')!r}",
+    )
+    expect(
+        isinstance(params.get("capabilities"), dict),
+        f"capabilities must be an object, got {params.get('capabilities')!r}",
+    )
     client_info = params.get("clientInfo")
-    expect(isinstance(client_info, dict) and isinstance(client_info.get("name"), str)
-           and isinstance(client_info.get("version"), str),
-           f"clientInfo must be an object with name and version strings, got {client_info!r}")
+    expect(
+        isinstance(client_info, dict)
+        and isinstance(client_info.get("name"), str)
+        and isinstance(client_info.get("version"), str),
+        f"clientInfo must be an object with name and version strings, got {client_info!r}",
+    )
 
 
 @requirement("lifecycle-008", "lifecycle-009")
@@ -63,8 +75,11 @@ def test_requests_a_published_version(client_run):
     record = client_run("initialize")
     record.require_session()
     asked = record.requested
-    expect(asked in legacy_revisions(), f"the client asked for {asked!r}, which is no published revision "
-                                        f"with an initialize handshake ({', '.join(legacy_revisions())})")
+    expect(
+        asked in legacy_revisions(),
+        f"the client asked for {asked!r}, which is no published revision "
+        f"with an initialize handshake ({', '.join(legacy_revisions())})",
+    )
     if asked != legacy_revisions()[-1]:
         info(f"the client asked for {asked}, not the newest revision {legacy_revisions()[-1]}")
 
@@ -79,9 +94,11 @@ def test_initialize_comes_first(client_run):
     first = next(m for m in requests if m.method != PROBE)
     expect(first.method == "initialize", f"the first request was {first.method!r}, not initialize")
     answered = record.initialize_answered_at()
-    early = [i.message.method for i in record.items[:answered]
-             if i.from_client and i.message.kind is Kind.REQUEST
-             and i.message.method not in ("initialize", "ping", PROBE)]
+    early = [
+        i.message.method
+        for i in record.items[:answered]
+        if i.from_client and i.message.kind is Kind.REQUEST and i.message.method not in ("initialize", "ping", PROBE)
+    ]
     should(not early, f"requests before initialize was answered: {early}")
 
 
@@ -96,8 +113,7 @@ def test_initialized_before_other_requests(client_run):
     later = [i.message for i in record.items[answered:] if i.from_client]
     done = next((n for n, m in enumerate(later) if m.method == "notifications/initialized"), None)
     others = [m.method for m in later[:done] if m.kind is Kind.REQUEST and m.method != "ping"]
-    expect(done is not None or not others,
-           f"the client never sent notifications/initialized, but sent {others}")
+    expect(done is not None or not others, f"the client never sent notifications/initialized, but sent {others}")
     expect(not others, f"requests before notifications/initialized: {others}")
     if done is None:
         info("the client sent notifications/initialized never, and no request either")
@@ -128,12 +144,20 @@ def test_request_ids_not_reused(client_run):
             open_ids[key] = message.method
         elif not item.from_client and message.is_response:
             open_ids.pop(key, None)
-    expect(not clashes, "scenario modern-subscriptions: request ids of requests still open used again:\n  "
-                        + "\n  ".join(clashes))
+    expect(
+        not clashes,
+        "scenario modern-subscriptions: request ids of requests still open used again:\n  " + "\n  ".join(clashes),
+    )
 
 
-SERVER_FEATURES = {"tools/": "tools", "prompts/": "prompts", "resources/": "resources", "logging/": "logging",
-                   "completion/": "completions", "tasks/": "tasks"}  # request method prefix -> server capability
+SERVER_FEATURES = {
+    "tools/": "tools",
+    "prompts/": "prompts",
+    "resources/": "resources",
+    "logging/": "logging",
+    "completion/": "completions",
+    "tasks/": "tasks",
+}  # request method prefix -> server capability
 COMPLETIONS_SINCE = "2025-03-26"  # the completions capability (completion/complete had none before)
 
 
@@ -150,11 +174,15 @@ def test_requests_only_declared_server_features(client_run):
         if answered is None:
             continue
         declared = record.items[answered].message.result.get("capabilities") or {}
-        asked += [f"scenario {scenario}: {i.message.method} (id {i.message.id}), without the {feature} capability"
-                  for i in record.items[answered:] if i.from_client and i.message.kind is Kind.REQUEST
-                  for prefix, feature in SERVER_FEATURES.items()
-                  if (i.message.method or "").startswith(prefix) and feature not in declared
-                  and (feature != "completions" or record.revision >= COMPLETIONS_SINCE)]
+        asked += [
+            f"scenario {scenario}: {i.message.method} (id {i.message.id}), without the {feature} capability"
+            for i in record.items[answered:]
+            if i.from_client and i.message.kind is Kind.REQUEST
+            for prefix, feature in SERVER_FEATURES.items()
+            if (i.message.method or "").startswith(prefix)
+            and feature not in declared
+            and (feature != "completions" or record.revision >= COMPLETIONS_SINCE)
+        ]
     expect(not asked, "requests for server features the server did not declare:\n  " + "\n  ".join(asked))
 
 
@@ -164,12 +192,16 @@ def test_client_notifications_have_no_id(mcp_client):
     notifications/initialized, notifications/cancelled...) carries no `id`: with one it
     would be a request, which the server answers. Judged in every scenario."""
     from conformance.peer import SCENARIOS
+
     with_id = []
     for name in SCENARIOS:
         record = mcp_client.run(name)
         notifications = mcp_client.schema_for(record.revision).notification_defs
-        with_id += [f"scenario {name}: {m.method} with id {m.id!r}" for m in record.client_requests()
-                    if m.method in notifications]
+        with_id += [
+            f"scenario {name}: {m.method} with id {m.id!r}"
+            for m in record.client_requests()
+            if m.method in notifications
+        ]
     expect(not with_id, "notifications sent with an id:\n  " + "\n  ".join(with_id))
 
 
@@ -200,9 +232,16 @@ def test_closes_stdin_first(client_run):
 
 
 @sweep
-@requirement("basic-003", "basic-004", "basic-005", "basic-008", "basic-011", "basic-012",
-             *(f"2026-07-28/basic-{n}" for n in ("003", "004", "005", "008", "016", "017")),
-             "2026-07-28/sampling-015")
+@requirement(
+    "basic-003",
+    "basic-004",
+    "basic-005",
+    "basic-008",
+    "basic-011",
+    "basic-012",
+    *(f"2026-07-28/basic-{n}" for n in ("003", "004", "005", "008", "016", "017")),
+    "2026-07-28/sampling-015",
+)
 def test_client_messages_valid(mcp_client):
     """Every message the client sent in every scenario is valid against the schema of its
     revision; among the rules the schema holds: request ids are strings or integers (never
@@ -211,8 +250,10 @@ def test_client_messages_valid(mcp_client):
     has a role, user or assistant, and content. The one owner of the client's schema validity: each distinct problem
     (definition, JSON path, method) is reported here once, with where it was first seen;
     the checks that read those messages judge only their own rule."""
-    from conformance.peer import SCENARIOS
     from conformance.scenarios.client.transports import posted_batch
+
+    from conformance.peer import SCENARIOS
+
     seen: dict = {}
     for name in SCENARIOS:
         record = mcp_client.run(name)
@@ -220,8 +261,12 @@ def test_client_messages_valid(mcp_client):
         for entry, violation in record.violations():
             if id(entry) in batches:
                 continue  # a batch POSTed over HTTP is test_http_posts_one_message_each's
-            seen.setdefault(ledger.signature_of(entry, violation), f"scenario {name}: {violation}\n    "
-                                                                   + entry.format(300).strip())
+            seen.setdefault(
+                ledger.signature_of(entry, violation), f"scenario {name}: {violation}\n    " + entry.format(300).strip()
+            )
     if seen:
-        fail(f"{len(seen)} distinct schema violation(s) in what the client sent (wire-schema-valid):\n"
-             + "\n".join(f"- {signature}\n  {text}" for signature, text in list(seen.items())[:20]), list(seen))
+        fail(
+            f"{len(seen)} distinct schema violation(s) in what the client sent (wire-schema-valid):\n"
+            + "\n".join(f"- {signature}\n  {text}" for signature, text in list(seen.items())[:20]),
+            list(seen),
+        )

@@ -23,9 +23,16 @@ def _modern(record):
     return requests
 
 
-@requirement("2026-07-28/basic-053", "2026-07-28/basic-056", "2026-07-28/mrtr-002", "2026-07-28/tools-001",
-             "2026-07-28/pagination-001", "2026-07-28/prompts-001", "2026-07-28/resources-001",
-             "2026-07-28/completion-001")
+@requirement(
+    "2026-07-28/basic-053",
+    "2026-07-28/basic-056",
+    "2026-07-28/mrtr-002",
+    "2026-07-28/tools-001",
+    "2026-07-28/pagination-001",
+    "2026-07-28/prompts-001",
+    "2026-07-28/resources-001",
+    "2026-07-28/completion-001",
+)
 def test_modern_requests_carry_meta(client_run):
     """In the modern era every request (server/discover, the paginated tools/list,
     tools/call, and the prompts/, resources/ and completion/ requests a client sends to the
@@ -69,8 +76,11 @@ def test_retries_after_unsupported_version(client_run):
     record = client_run("modern-retry")
     modern = _modern(record)
     refused = {str(m.params["_meta"][META + "protocolVersion"]) for m in modern}
-    errors = [m for m in (i.message for i in record.items if not i.from_client)
-              if m.kind is Kind.ERROR and m.error_code == UNSUPPORTED_PROTOCOL_VERSION]
+    errors = [
+        m
+        for m in (i.message for i in record.items if not i.from_client)
+        if m.kind is Kind.ERROR and m.error_code == UNSUPPORTED_PROTOCOL_VERSION
+    ]
     expect(errors, "the suite's server refused no request (see the transcript)")
     supported = (errors[0].error.get("data") or {}).get("supported", [])
     repeated = len(modern) - 1
@@ -90,10 +100,18 @@ def _input_required(record):
     calls = [m for m in _modern(record) if m.method == "tools/call"]
     if not calls:
         not_applicable("the client called no tool in the modern era, so it got no InputRequiredResult")
-    answer = next((i.message for i in record.items if not i.from_client and i.message.kind is Kind.RESULT
-                   and jsonrpc.same_id(i.message.id, calls[0].id)), None)
-    expect(answer is not None and answer.result.get("resultType") == "input_required",
-           "the suite's server did not answer the first tools/call with an InputRequiredResult (see the transcript)")
+    answer = next(
+        (
+            i.message
+            for i in record.items
+            if not i.from_client and i.message.kind is Kind.RESULT and jsonrpc.same_id(i.message.id, calls[0].id)
+        ),
+        None,
+    )
+    expect(
+        answer is not None and answer.result.get("resultType") == "input_required",
+        "the suite's server did not answer the first tools/call with an InputRequiredResult (see the transcript)",
+    )
     return calls, answer.result
 
 
@@ -113,23 +131,33 @@ def test_missing_result_type_read_as_complete(client_run):
     initialize = next((n for n, m in enumerate(requests) if m.method == "initialize"), None)
     if initialize is None:
         not_applicable("the client gave up after the refusal, so it got no result from the legacy-era server")
-    later = requests[initialize + 1:]
+    later = requests[initialize + 1 :]
     lists = [n for n, m in enumerate(later) if m.method == "tools/list"]
     if not lists:
         not_applicable("the client sent no tools/list to the legacy-era server")
-    after = later[lists[0] + 1:]
+    after = later[lists[0] + 1 :]
     if any(m.method == "tools/call" for m in after):
         return
-    expect(not any(m.method == "tools/list" for m in after),
-           "the client asked for tools/list again after a result without resultType (it is complete)")
-    expect(record.outcome.exit_code == 0 or record.outcome.timed_out,
-           f"the client stopped (exit code {record.outcome.exit_code}) after a tools/list result without "
-           "resultType, which it must read as complete\n" + record.outcome.describe())
+    expect(
+        not any(m.method == "tools/list" for m in after),
+        "the client asked for tools/list again after a result without resultType (it is complete)",
+    )
+    expect(
+        record.outcome.exit_code == 0 or record.outcome.timed_out,
+        f"the client stopped (exit code {record.outcome.exit_code}) after a tools/list result without "
+        "resultType, which it must read as complete\n" + record.outcome.describe(),
+    )
     info("the client called no tool after tools/list, so the use of the list is not seen")
 
 
-@requirement("2026-07-28/mrtr-026", "2026-07-28/mrtr-028", "2026-07-28/mrtr-031", "2026-07-28/mrtr-032",
-             "2026-07-28/tools-012", "2026-07-28/basic-032")
+@requirement(
+    "2026-07-28/mrtr-026",
+    "2026-07-28/mrtr-028",
+    "2026-07-28/mrtr-031",
+    "2026-07-28/mrtr-032",
+    "2026-07-28/tools-012",
+    "2026-07-28/basic-032",
+)
 def test_retry_after_input_required(client_run):
     """Answered with an InputRequiredResult, the client retries the call under a new id with
     an inputResponses entry for every input request and the requestState unchanged (the
@@ -139,19 +167,29 @@ def test_retry_after_input_required(client_run):
     calls, asked = _input_required(record)
     first = calls[0]
     retry = _retry(calls)
-    carriers = [f"{m.method} (id {m.id})" for m in record.client_requests() if m is not retry
-                and isinstance(m.params, dict) and ("requestState" in m.params or "inputResponses" in m.params)]
+    carriers = [
+        f"{m.method} (id {m.id})"
+        for m in record.client_requests()
+        if m is not retry
+        and isinstance(m.params, dict)
+        and ("requestState" in m.params or "inputResponses" in m.params)
+    ]
     expect(not carriers, "requests other than the retry carry requestState or inputResponses: " + ", ".join(carriers))
     if retry is None:
         info("the client did not retry the tool call after the InputRequiredResult")
         return
     expect(not jsonrpc.same_id(retry.id, first.id), f"the retry reuses the id of the first request ({first.id!r})")
-    expect(retry.params["requestState"] == asked.get("requestState"),
-           f"the retry's requestState {retry.params['requestState']!r} is not the one the server sent "
-           f"({asked.get('requestState')!r}): it must be echoed unchanged")
+    expect(
+        retry.params["requestState"] == asked.get("requestState"),
+        f"the retry's requestState {retry.params['requestState']!r} is not the one the server sent "
+        f"({asked.get('requestState')!r}): it must be echoed unchanged",
+    )
     responses = retry.params.get("inputResponses")
-    missing = sorted(set(asked.get("inputRequests") or {}) - set(responses if isinstance(responses, dict) else {})
-                     - {FORM_BY_DEFAULT})
+    missing = sorted(
+        set(asked.get("inputRequests") or {})
+        - set(responses if isinstance(responses, dict) else {})
+        - {FORM_BY_DEFAULT}
+    )
     expect(not missing, f"the retry's inputResponses lack answers to the input requests {missing}")
 
 
@@ -166,12 +204,17 @@ def test_modern_client_sends_no_responses(client_run):
         if not record.modern_requests():
             continue
         seen += 1
-        answers += [f"scenario {scenario}: {i.message.text()[:200]}" for i in record.before_fallback()
-                    if i.from_client and i.message.is_response]
+        answers += [
+            f"scenario {scenario}: {i.message.text()[:200]}"
+            for i in record.before_fallback()
+            if i.from_client and i.message.is_response
+        ]
     if not seen:
         not_applicable("the client sent no modern-era request (legacy era only)")
-    expect(not answers, "JSON-RPC responses sent in the modern era, where the server sends no requests:\n  "
-           + "\n  ".join(answers))
+    expect(
+        not answers,
+        "JSON-RPC responses sent in the modern era, where the server sends no requests:\n  " + "\n  ".join(answers),
+    )
 
 
 def undeclared_inputs_retry(client_run) -> tuple[dict, dict, dict]:
@@ -188,9 +231,11 @@ def undeclared_inputs_retry(client_run) -> tuple[dict, dict, dict]:
 
 
 # What fulfilling an input request shows the client supports: method -> (capability, the sign)
-SUPPORT_SHOWN = {"sampling/createMessage": ("sampling", lambda answer: "content" in answer),
-                 "elicitation/create": ("elicitation", lambda answer: answer.get("action") == "accept"),
-                 "roots/list": ("roots", lambda answer: isinstance(answer.get("roots"), list))}
+SUPPORT_SHOWN = {
+    "sampling/createMessage": ("sampling", lambda answer: "content" in answer),
+    "elicitation/create": ("elicitation", lambda answer: answer.get("action") == "accept"),
+    "roots/list": ("roots", lambda answer: isinstance(answer.get("roots"), list)),
+}
 
 
 @requirement("2026-07-28/elicitation-007", "2026-07-28/sampling-008", "2026-07-28/roots-002")
@@ -206,8 +251,9 @@ def test_modern_capabilities_declared_per_request(client_run):
         capability, shown = SUPPORT_SHOWN[request["method"]]
         answer = responses.get(key)
         if isinstance(answer, dict) and shown(answer) and capability not in declared:
-            undeclared.append(f"{key} ({request['method']}) fulfilled, yet {capability} is not in the retry's "
-                              "clientCapabilities")
+            undeclared.append(
+                f"{key} ({request['method']}) fulfilled, yet {capability} is not in the retry's clientCapabilities"
+            )
     expect(not undeclared, "features used but not declared per request:\n  " + "\n  ".join(undeclared))
 
 
@@ -227,14 +273,24 @@ def test_modern_elicitation_capability_names_a_mode(client_run):
     """An elicitation capability a modern-era request declares supports a mode: it names
     form or url, or is empty (which means form). Judged in the scenarios modern and
     modern-mrtr."""
-    declared = [(r, c["elicitation"]) for name in ("modern", MRTR)
-                for r, c in declared_per_request(client_run(name)) if "elicitation" in c]
+    declared = [
+        (r, c["elicitation"])
+        for name in ("modern", MRTR)
+        for r, c in declared_per_request(client_run(name))
+        if "elicitation" in c
+    ]
     if not declared:
         not_applicable("no modern-era request declared elicitation")
-    wrong = [f"{r.method} (id {r.id}): elicitation {e!r}" for r, e in declared
-             if not (isinstance(e, dict) and (not e or "form" in e or "url" in e))]
-    expect(not wrong, "elicitation declared without a mode it supports (form, url, or {} for form):\n  "
-           + "\n  ".join(dict.fromkeys(wrong)))
+    wrong = [
+        f"{r.method} (id {r.id}): elicitation {e!r}"
+        for r, e in declared
+        if not (isinstance(e, dict) and (not e or "form" in e or "url" in e))
+    ]
+    expect(
+        not wrong,
+        "elicitation declared without a mode it supports (form, url, or {} for form):\n  "
+        + "\n  ".join(dict.fromkeys(wrong)),
+    )
 
 
 @requirement("2026-07-28/basic-012", "2026-07-28/basic-013")
@@ -247,15 +303,27 @@ def test_unknown_result_type_treated_as_invalid(client_run):
     requests = _modern(record)
     if any(m.method == "initialize" for m in record.client_requests()):
         not_applicable("the client went on in the legacy era although the server offered the modern one")
-    listed = {t["name"] for i in record.items if not i.from_client and i.message.kind is Kind.RESULT
-              and i.message.result.get("resultType") == UNKNOWN_RESULT_TYPE
-              for t in i.message.result.get("tools") or [] if isinstance(t, dict) and "name" in t}
+    listed = {
+        t["name"]
+        for i in record.items
+        if not i.from_client
+        and i.message.kind is Kind.RESULT
+        and i.message.result.get("resultType") == UNKNOWN_RESULT_TYPE
+        for t in i.message.result.get("tools") or []
+        if isinstance(t, dict) and "name" in t
+    }
     if not listed:
         not_applicable("the client sent no tools/list, so it got no result of an unknown resultType")
-    called = [f"{m.method} {m.params.get('name')!r} (id {m.id})" for m in requests if m.method == "tools/call"
-              and isinstance(m.params, dict) and m.params.get("name") in listed]
-    expect(not called, f"the client used a tools/list result of resultType {UNKNOWN_RESULT_TYPE!r}, which it must "
-                       "take as invalid: " + ", ".join(called))
+    called = [
+        f"{m.method} {m.params.get('name')!r} (id {m.id})"
+        for m in requests
+        if m.method == "tools/call" and isinstance(m.params, dict) and m.params.get("name") in listed
+    ]
+    expect(
+        not called,
+        f"the client used a tools/list result of resultType {UNKNOWN_RESULT_TYPE!r}, which it must "
+        "take as invalid: " + ", ".join(called),
+    )
 
 
 @requirement("2026-07-28/sampling-006", "2026-07-28/schema-055", "2026-07-28/schema-056")
@@ -268,11 +336,19 @@ def test_modern_tool_sampling_needs_capability(client_run):
     sampling = declared.get("sampling")
     if isinstance(sampling, dict) and "tools" in sampling:
         not_applicable("the client declares sampling.tools: tool-enabled sampling is allowed")
-    sampled = [key for key, request in (asked.get("inputRequests") or {}).items()
-               if request["method"] == "sampling/createMessage" and "tools" in (request.get("params") or {})
-               and isinstance(responses.get(key), dict) and "content" in responses[key]]
-    expect(not sampled, f"the client sampled a message for {sampled} (tools offered) without declaring "
-                        f"sampling.tools (it declares sampling {sampling!r})")
+    sampled = [
+        key
+        for key, request in (asked.get("inputRequests") or {}).items()
+        if request["method"] == "sampling/createMessage"
+        and "tools" in (request.get("params") or {})
+        and isinstance(responses.get(key), dict)
+        and "content" in responses[key]
+    ]
+    expect(
+        not sampled,
+        f"the client sampled a message for {sampled} (tools offered) without declaring "
+        f"sampling.tools (it declares sampling {sampling!r})",
+    )
 
 
 @requirement("2026-07-28/elicitation-015")
@@ -289,5 +365,7 @@ def test_modern_elicitation_without_mode_is_form(client_run):
         not_applicable("the client did not retry the tool call after the InputRequiredResult")
     responses = retry.params.get("inputResponses") if isinstance(retry.params.get("inputResponses"), dict) else {}
     answer = responses.get(FORM_BY_DEFAULT)
-    expect(isinstance(answer, dict) and answer.get("action") in ("accept", "decline", "cancel"),
-           f"the elicitation without a mode ({FORM_BY_DEFAULT}) got no form answer in the retry: {answer!r}")
+    expect(
+        isinstance(answer, dict) and answer.get("action") in ("accept", "decline", "cancel"),
+        f"the elicitation without a mode ({FORM_BY_DEFAULT}) got no form answer in the retry: {answer!r}",
+    )

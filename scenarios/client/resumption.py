@@ -23,8 +23,10 @@ def closed_stream(client_run):
         not_applicable(f"a Streamable HTTP rule; the client speaks {record.transport}")
     record.require_session()
     if (record.answered or "") < POLLING_SINCE:
-        not_applicable(f"servers may close a stream for the client to poll from {POLLING_SINCE}; the session "
-                       f"is in {record.answered}")
+        not_applicable(
+            f"servers may close a stream for the client to poll from {POLLING_SINCE}; the session "
+            f"is in {record.answered}"
+        )
     closed = next((e for e in record.events if e.get("event") == "stream-closed"), None)
     if closed is None:
         not_applicable("the client called no tool, so the suite's server closed no stream early")
@@ -32,8 +34,7 @@ def closed_stream(client_run):
 
 
 def gets_after(record, closed: dict) -> list[dict]:
-    return [e for e in record.events if e.get("event") == "http" and e.get("method") == "GET"
-            and e["t"] >= closed["t"]]
+    return [e for e in record.events if e.get("event") == "http" and e.get("method") == "GET" and e["t"] >= closed["t"]]
 
 
 @requirement("transports-025", "transports-052")
@@ -43,12 +44,18 @@ def test_http_polls_closed_stream(client_run):
     id (both SHOULDs), and so gets its answer."""
     record, closed = closed_stream(client_run)
     gets = gets_after(record, closed)
-    should(gets, f"the suite's server closed the stream of tools/call (id {closed['id']!r}) after event "
-                 f"{closed['last_event']!r} with retry {closed['retry']} ms, and the client never reconnected "
-                 f"with a GET: its answer was never delivered")
+    should(
+        gets,
+        f"the suite's server closed the stream of tools/call (id {closed['id']!r}) after event "
+        f"{closed['last_event']!r} with retry {closed['retry']} ms, and the client never reconnected "
+        f"with a GET: its answer was never delivered",
+    )
     named = [g.get("headers", {}).get("last-event-id") for g in gets]
-    should(closed["last_event"] in named, f"the client reconnected, but no GET named the last event it got "
-                                          f"({closed['last_event']!r}) in Last-Event-ID: {named}")
+    should(
+        closed["last_event"] in named,
+        f"the client reconnected, but no GET named the last event it got "
+        f"({closed['last_event']!r}) in Last-Event-ID: {named}",
+    )
 
 
 @requirement("transports-027")
@@ -57,14 +64,17 @@ def test_http_waits_retry_before_reconnecting(client_run):
     the server closed: the GET naming the closed stream's last event comes at least that
     long after the close (less EARLY for timing). Later is allowed (noted)."""
     record, closed = closed_stream(client_run)
-    polls = [g for g in gets_after(record, closed)
-             if g.get("headers", {}).get("last-event-id") == closed["last_event"]]
+    polls = [g for g in gets_after(record, closed) if g.get("headers", {}).get("last-event-id") == closed["last_event"]]
     if not polls:
-        not_applicable("no GET named the closed stream's last event in Last-Event-ID (see "
-                       "test_http_polls_closed_stream), so which GET polls that stream cannot be told")
+        not_applicable(
+            "no GET named the closed stream's last event in Last-Event-ID (see "
+            "test_http_polls_closed_stream), so which GET polls that stream cannot be told"
+        )
     waited, asked = polls[0]["t"] - closed["t"], closed["retry"] / 1000
-    expect(waited >= asked - EARLY, f"the client reconnected {waited * 1000:.0f} ms after the server closed the "
-                                    f"stream, whose retry field asked for {closed['retry']} ms")
+    expect(
+        waited >= asked - EARLY,
+        f"the client reconnected {waited * 1000:.0f} ms after the server closed the "
+        f"stream, whose retry field asked for {closed['retry']} ms",
+    )
     if waited > 2 * asked:
-        info(f"the client reconnected after {waited * 1000:.0f} ms, more than twice the retry of "
-             f"{closed['retry']} ms")
+        info(f"the client reconnected after {waited * 1000:.0f} ms, more than twice the retry of {closed['retry']} ms")

@@ -25,15 +25,27 @@ def test_tool_schema_keywords_kept(client_run):
     record = client_run(SCHEMA_PRESERVATION)
     record.require_session()
     if (record.answered or "") < DIALECT_SINCE:
-        not_applicable(f"JSON Schema 2020-12 is the default dialect from {DIALECT_SINCE}; the session is in "
-                       f"{record.answered}")
-    echo = next((m for m in record.client_requests() if m.method == "tools/call"
-                 and isinstance(m.params, dict) and m.params.get("name") == SCHEMA_ECHO_TOOL), None)
+        not_applicable(
+            f"JSON Schema 2020-12 is the default dialect from {DIALECT_SINCE}; the session is in {record.answered}"
+        )
+    echo = next(
+        (
+            m
+            for m in record.client_requests()
+            if m.method == "tools/call" and isinstance(m.params, dict) and m.params.get("name") == SCHEMA_ECHO_TOOL
+        ),
+        None,
+    )
     arguments = echo.params.get("arguments") if echo is not None else None
     schema = arguments.get("schema") if isinstance(arguments, dict) else None
     if not isinstance(schema, dict):
-        not_applicable(f"the client made no {SCHEMA_ECHO_TOOL} call with a schema object (scenario "
-                       f"{SCHEMA_PRESERVATION}'s contract: echo the inputSchema of json_schema_2020_12_tool)")
+        not_applicable(
+            f"the client made no {SCHEMA_ECHO_TOOL} call with a schema object (scenario "
+            f"{SCHEMA_PRESERVATION}'s contract: echo the inputSchema of json_schema_2020_12_tool)"
+        )
     changed = [key for key, value in RICH_SCHEMA.items() if schema.get(key) != value]
-    expect(not changed, f"the inputSchema the client holds for json_schema_2020_12_tool lost or changed {changed}: "
-                        f"it sent back {json.dumps(schema)[:400]}")
+    expect(
+        not changed,
+        f"the inputSchema the client holds for json_schema_2020_12_tool lost or changed {changed}: "
+        f"it sent back {json.dumps(schema)[:400]}",
+    )

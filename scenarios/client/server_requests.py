@@ -7,7 +7,7 @@ elicitation; basic/utilities/ping)
 
 from conformance import jsonrpc
 from conformance.checks import expect, info, not_applicable, requirement, should
-from conformance.jsonrpc import INVALID_PARAMS, Kind, METHOD_NOT_FOUND
+from conformance.jsonrpc import INVALID_PARAMS, METHOD_NOT_FOUND, Kind
 from conformance.revisions import URL_MODE_SINCE, elicitation_modes
 
 SCENARIO = "server-requests"
@@ -27,8 +27,9 @@ def _undeclared(client_run):
     record = client_run(UNDECLARED)
     record.require_session()
     if record.revision < URL_MODE_SINCE:
-        not_applicable(f"elicitation modes and tools in sampling came in {URL_MODE_SINCE}; the session is in "
-                       f"{record.revision}")
+        not_applicable(
+            f"elicitation modes and tools in sampling came in {URL_MODE_SINCE}; the session is in {record.revision}"
+        )
     return record
 
 
@@ -50,8 +51,11 @@ def test_answers_server_requests_in_any_order(client_run):
     unanswered = [f"{m.method} (id {m.id})" for m in sent if record.answer_to(m) is None]
     expect(not unanswered, "requests from the server never answered: " + ", ".join(unanswered))
     expired = [e for e in record.events if e.get("event") == "hold-expired"]
-    expect(not expired, "the client's own request was held until the server's requests were answered, "
-                        "and they were not answered within the hold time")
+    expect(
+        not expired,
+        "the client's own request was held until the server's requests were answered, "
+        "and they were not answered within the hold time",
+    )
 
 
 @requirement("basic-013", "2026-07-28/basic-026")
@@ -64,8 +68,11 @@ def test_client_answers_no_notifications(client_run):
         record = client_run(scenario)
         record.require_session()
         sent = record.peer_requests()
-        stray += [f"scenario {scenario}: {m.text()[:200]}" for m in record.from_client()
-                  if m.is_response and not any(r.has_id and m.has_id and jsonrpc.same_id(r.id, m.id) for r in sent)]
+        stray += [
+            f"scenario {scenario}: {m.text()[:200]}"
+            for m in record.from_client()
+            if m.is_response and not any(r.has_id and m.has_id and jsonrpc.same_id(r.id, m.id) for r in sent)
+        ]
     expect(not stray, "responses to no request of the server (notifications get none):\n  " + "\n  ".join(stray))
 
 
@@ -85,9 +92,12 @@ def modern_roots(client_run) -> list:
     """The roots the client gave in the modern era: its answers to the roots input request
     of scenario modern-mrtr (none when it speaks only the legacy era or was not asked)."""
     record = client_run("modern-mrtr")
-    return [r for m in record.modern_requests() if isinstance(m.params, dict)
-            and isinstance((m.params.get("inputResponses") or {}).get("roots"), dict)
-            for r in m.params["inputResponses"]["roots"].get("roots") or []]
+    return [
+        r
+        for m in record.modern_requests()
+        if isinstance(m.params, dict) and isinstance((m.params.get("inputResponses") or {}).get("roots"), dict)
+        for r in m.params["inputResponses"]["roots"].get("roots") or []
+    ]
 
 
 @requirement("roots-001", "roots-003", "roots-004", "2026-07-28/roots-003")
@@ -103,8 +113,10 @@ def test_roots_list(client_run):
     _, answer = _sent(record, "roots/list")
     expect(answer is not None, "the client never answered roots/list")
     if _declared(record, "roots") is None:
-        should(answer.kind is Kind.ERROR and answer.error_code == METHOD_NOT_FOUND,
-               f"roots is not declared, so roots/list should get error -32601; got {answer.text()[:200]}")
+        should(
+            answer.kind is Kind.ERROR and answer.error_code == METHOD_NOT_FOUND,
+            f"roots is not declared, so roots/list should get error -32601; got {answer.text()[:200]}",
+        )
         return
     expect(answer.kind is Kind.RESULT, f"roots is declared but roots/list got an error: {answer.error}")
     roots = answer.result.get("roots")
@@ -129,14 +141,20 @@ def test_roots_change_notified(client_run):
     if len(answers) < 2:
         not_applicable("the client did not answer roots/list twice with a result")
     if answers[0].result.get("roots") == answers[1].result.get("roots"):
-        not_applicable("the client's roots did not change during the session (a host's action, which no "
-                       "environment contract asks for)")
+        not_applicable(
+            "the client's roots did not change during the session (a host's action, which no "
+            "environment contract asks for)"
+        )
     first = record.index(lambda i: i.message is answers[0])
-    notified = any(i.from_client and i.message.method == "notifications/roots/list_changed"
-                   for i in record.items[first:])
-    expect(notified, "the client's roots changed between its two roots/list answers, and it sent no "
-                     f"notifications/roots/list_changed: {answers[0].result.get('roots')} then "
-                     f"{answers[1].result.get('roots')}")
+    notified = any(
+        i.from_client and i.message.method == "notifications/roots/list_changed" for i in record.items[first:]
+    )
+    expect(
+        notified,
+        "the client's roots changed between its two roots/list answers, and it sent no "
+        f"notifications/roots/list_changed: {answers[0].result.get('roots')} then "
+        f"{answers[1].result.get('roots')}",
+    )
 
 
 @requirement("sampling-007")
@@ -169,11 +187,15 @@ def test_elicitation_answered(client_run):
         not_applicable(f"no elicitation in the negotiated revision {record.revision}")
     _, answer = _sent(record, "elicitation/create")
     expect(answer is not None, "the client never answered elicitation/create")
-    expect(answer.kind is Kind.RESULT or answer.error_code != METHOD_NOT_FOUND,
-           "elicitation is declared, but elicitation/create got -32601")
+    expect(
+        answer.kind is Kind.RESULT or answer.error_code != METHOD_NOT_FOUND,
+        "elicitation is declared, but elicitation/create got -32601",
+    )
     if answer.kind is Kind.RESULT:
-        expect(answer.result.get("action") in ("accept", "decline", "cancel"),
-               f"elicitation result action must be accept, decline or cancel: {answer.result!r}")
+        expect(
+            answer.result.get("action") in ("accept", "decline", "cancel"),
+            f"elicitation result action must be accept, decline or cancel: {answer.result!r}",
+        )
 
 
 @requirement("elicitation-040")
@@ -188,10 +210,15 @@ def test_undeclared_elicitation_mode_refused(client_run):
     request, answer = _sent(record, "elicitation/create")
     mode = (request.params or {}).get("mode")
     expect(answer is not None, f"the client never answered elicitation/create in the undeclared mode {mode!r}")
-    expect(answer.kind is Kind.ERROR, f"the client accepted elicitation mode {mode!r}, which it did not declare "
-                                      f"(it declared {sorted(modes)}): {answer.text()[:200]}")
-    expect(answer.error_code == INVALID_PARAMS, f"an undeclared elicitation mode must get error -32602 (Invalid "
-                                                f"params), got {answer.error_code!r}")
+    expect(
+        answer.kind is Kind.ERROR,
+        f"the client accepted elicitation mode {mode!r}, which it did not declare "
+        f"(it declared {sorted(modes)}): {answer.text()[:200]}",
+    )
+    expect(
+        answer.error_code == INVALID_PARAMS,
+        f"an undeclared elicitation mode must get error -32602 (Invalid params), got {answer.error_code!r}",
+    )
 
 
 @requirement("sampling-005", "schema-027", "schema-028")
@@ -201,9 +228,14 @@ def test_tool_sampling_refused_without_capability(client_run):
     record = _undeclared(client_run)
     sampling = _declared(record, "sampling")
     if not isinstance(sampling, dict) or "tools" in sampling:
-        not_applicable(f"the client declares sampling {sampling!r}: tool-enabled sampling is "
-                       + ("allowed" if isinstance(sampling, dict) else "never sent"))
+        not_applicable(
+            f"the client declares sampling {sampling!r}: tool-enabled sampling is "
+            + ("allowed" if isinstance(sampling, dict) else "never sent")
+        )
     _, answer = _sent(record, "sampling/createMessage")
     expect(answer is not None, "the client never answered sampling/createMessage offering tools")
-    expect(answer.kind is Kind.ERROR, "the client sampled a message with tools offered, though it did not declare "
-                                      f"sampling.tools: {answer.text()[:200]}")
+    expect(
+        answer.kind is Kind.ERROR,
+        "the client sampled a message with tools offered, though it did not declare "
+        f"sampling.tools: {answer.text()[:200]}",
+    )

@@ -18,14 +18,17 @@ def _stdio_subscription(client_run, scenario):
     is nothing to judge."""
     record = client_run(scenario)
     if record.transport != "stdio":
-        not_applicable(f"the rule is stdio's, where one channel carries every subscription; this run is over "
-                       f"{record.transport}")
+        not_applicable(
+            f"the rule is stdio's, where one channel carries every subscription; this run is over {record.transport}"
+        )
     if not record.modern_requests():
         not_applicable(f"the client sent no modern-era request in scenario {scenario} (legacy era only)")
     listen = next((m for m in record.client_requests() if m.method == "subscriptions/listen"), None)
     if listen is None:
-        not_applicable(f"the client opened no subscription (no subscriptions/listen) in scenario {scenario}, "
-                       f"though the server declares tools.listChanged")
+        not_applicable(
+            f"the client opened no subscription (no subscriptions/listen) in scenario {scenario}, "
+            f"though the server declares tools.listChanged"
+        )
     return record, listen
 
 
@@ -45,16 +48,20 @@ def test_subscription_notifications_correlated(client_run):
     ours = record.index(lambda i: not i.from_client and i.message.method == LIST_CHANGED)
     if ours is None:
         not_applicable("the client listed no tools after subscribing, so the suite's server sent no list change")
-    strays = record.index(lambda i: not i.from_client and i.message.method == LIST_CHANGED
-                          and i.message.params is None)
+    strays = record.index(lambda i: not i.from_client and i.message.method == LIST_CHANGED and i.message.params is None)
     if strays is None:
-        not_applicable(f"the client did not list the tools again after the change of its subscription "
-                       f"{listen.id!r}: how it routes notifications cannot be seen")
+        not_applicable(
+            f"the client did not list the tools again after the change of its subscription "
+            f"{listen.id!r}: how it routes notifications cannot be seen"
+        )
     again = _tool_lists_after(record, strays)
-    expect(not again, f"the client listed the tools {len(again)} more time(s) after two list changes that belong "
-                      f"to no subscription of its own (one without io.modelcontextprotocol/subscriptionId, one "
-                      f"naming 'mcp-conformance-no-such-subscription'; its subscription is {listen.id!r}): "
-                      f"tools/list id(s) {[m.id for m in again]}")
+    expect(
+        not again,
+        f"the client listed the tools {len(again)} more time(s) after two list changes that belong "
+        f"to no subscription of its own (one without io.modelcontextprotocol/subscriptionId, one "
+        f"naming 'mcp-conformance-no-such-subscription'; its subscription is {listen.id!r}): "
+        f"tools/list id(s) {[m.id for m in again]}",
+    )
 
 
 @requirement("2026-07-28/subscriptions-010")
@@ -69,8 +76,10 @@ def test_resubscribes_after_reconnect(client_run):
         not_applicable("the client did not start the server again after it exited (no connection re-established)")
     anew = [i.message for i in record.items if i.entry.t >= starts[1]["t"] and i.from_client]
     expect(anew, "the client started the server again but sent it nothing")
-    expect(any(m.method == "subscriptions/listen" for m in anew),
-           f"after the server exited, the client started it again and sent {[m.method for m in anew]}, but no "
-           f"subscriptions/listen: its subscription to tools list changes is gone with the old connection")
+    expect(
+        any(m.method == "subscriptions/listen" for m in anew),
+        f"after the server exited, the client started it again and sent {[m.method for m in anew]}, but no "
+        f"subscriptions/listen: its subscription to tools list changes is gone with the old connection",
+    )
     if len(starts) > 2:
         info(f"the client started the server {len(starts)} times")

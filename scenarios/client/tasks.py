@@ -14,11 +14,12 @@ Spec: https://modelcontextprotocol.io/specification/2025-11-25/basic/utilities/t
 
 from __future__ import annotations
 
+from conformance.scenarios.tasks import NEXT, RELATED, TERMINAL, iso_problem
+
 from conformance.checks import blocked, expect, info, not_applicable, requirement
 from conformance.jsonrpc import INVALID_PARAMS, Kind, Message, same_id
 from conformance.peer import TASK_PROGRESS, TASK_SUPPORT, TOOL_TASK_SCENARIOS, UNKNOWN_CURSOR, UNKNOWN_TASK
 from conformance.revisions import TASKS_REVISION, declares_task_support
-from conformance.scenarios.tasks import NEXT, RELATED, TERMINAL, iso_problem
 
 SCENARIO = "tasks"
 
@@ -34,8 +35,11 @@ class TaskRun:
 
     def answers(self, method: str, **params) -> list[tuple[Message, Message | None]]:
         """(request, answer) of each request of `method` the server sent (with these params)."""
-        return [(m, self.record.answer_to(m)) for m in self.sent if m.method == method
-                and all((m.params or {}).get(k) == v for k, v in params.items())]
+        return [
+            (m, self.record.answer_to(m))
+            for m in self.sent
+            if m.method == method and all((m.params or {}).get(k) == v for k, v in params.items())
+        ]
 
     @property
     def task(self) -> dict:
@@ -55,14 +59,18 @@ def task_run(client_run, declared: bool = True) -> TaskRun:
         not_applicable("the client declares neither sampling nor elicitation: nothing could be asked as a task")
     capabilities = record.client_capabilities()
     if declares_task_support(capabilities, run.asked.method) != declared:
-        not_applicable(f"the client {'does not declare' if declared else 'declares'} task support for "
-                       f"{run.asked.method} (tasks.requests)")
+        not_applicable(
+            f"the client {'does not declare' if declared else 'declares'} task support for "
+            f"{run.asked.method} (tasks.requests)"
+        )
     if declared:
         if run.answer is None:
             not_applicable(f"the client never answered the task-augmented {run.asked.method}")
         if run.answer.kind is Kind.ERROR:
-            not_applicable(f"the client refused the task-augmented {run.asked.method} "
-                           f"(error {run.answer.error_code}): no task to judge")
+            not_applicable(
+                f"the client refused the task-augmented {run.asked.method} "
+                f"(error {run.answer.error_code}): no task to judge"
+            )
     return run
 
 
@@ -72,8 +80,11 @@ def test_client_task_created(client_run):
     is answered with a CreateTaskResult: a task with a string taskId, in status `working`,
     with ISO 8601 createdAt and lastUpdatedAt."""
     run = task_run(client_run)
-    expect(run.task, f"the client accepted the task-augmented {run.asked.method} but answered without a task "
-                     f"(a CreateTaskResult): {run.answer.text()[:300]}")
+    expect(
+        run.task,
+        f"the client accepted the task-augmented {run.asked.method} but answered without a task "
+        f"(a CreateTaskResult): {run.answer.text()[:300]}",
+    )
     problems = [] if isinstance(run.task.get("taskId"), str) else [f"taskId {run.task.get('taskId')!r} is no string"]
     if run.task.get("status") != "working":
         problems.append(f"the new task's status is {run.task.get('status')!r}, not 'working'")
@@ -89,8 +100,10 @@ def task_id(run: TaskRun) -> str:
 
 def answered(pairs, method: str) -> tuple[Message, Message]:
     if not pairs or pairs[0][1] is None:
-        not_applicable(f"the suite's server sent no {method}, or the client never answered it (it ends its "
-                       "session when its own work is done)")
+        not_applicable(
+            f"the suite's server sent no {method}, or the client never answered it (it ends its "
+            "session when its own work is done)"
+        )
     return pairs[0]
 
 
@@ -100,15 +113,22 @@ def test_client_task_progress_keeps_token(client_run):
     progress the client reports on that task, also after its CreateTaskResult, names that
     token. Reporting none is allowed (not applicable)."""
     run = task_run(client_run)
-    created = run.record.index(lambda i: i.from_client and i.message.is_response
-                               and same_id(i.message.id, run.asked.id))
-    later = [i.message.params for i in run.record.items[created or 0:] if i.from_client
-             and i.message.method == "notifications/progress" and isinstance(i.message.params, dict)]
+    created = run.record.index(
+        lambda i: i.from_client and i.message.is_response and same_id(i.message.id, run.asked.id)
+    )
+    later = [
+        i.message.params
+        for i in run.record.items[created or 0 :]
+        if i.from_client and i.message.method == "notifications/progress" and isinstance(i.message.params, dict)
+    ]
     if not later:
         not_applicable("the client reported no progress on the task after creating it: a receiver may send none")
     other = sorted({str(p.get("progressToken")) for p in later if p.get("progressToken") != TASK_PROGRESS})
-    expect(not other, f"after its CreateTaskResult the client reported progress under {other}, not the "
-                      f"request's progressToken {TASK_PROGRESS!r}")
+    expect(
+        not other,
+        f"after its CreateTaskResult the client reported progress under {other}, not the "
+        f"request's progressToken {TASK_PROGRESS!r}",
+    )
 
 
 @requirement("tasks-027", "tasks-028", "tasks-029", "tasks-047", "tasks-040")
@@ -157,8 +177,11 @@ def test_client_task_result_is_underlying_result(client_run, mcp_client):
         info(f"the task failed; tasks/result gave its error {result.error_code}")
         return
     definition, problems = underlying_result_problems(run, result, mcp_client)
-    expect(not problems, f"tasks/result is not the {run.asked.method} result ({definition}): "
-                         f"{result.text()[:300]}\n  " + "\n  ".join(problems))
+    expect(
+        not problems,
+        f"tasks/result is not the {run.asked.method} result ({definition}): "
+        f"{result.text()[:300]}\n  " + "\n  ".join(problems),
+    )
 
 
 @requirement("tasks-068", "tasks-049", "tasks-066")
@@ -174,8 +197,10 @@ def test_client_task_result_related_meta(client_run, mcp_client):
         blocked(f"tasks/result is not the {run.asked.method} result", "test_client_task_result_is_underlying_result")
     meta = result.result.get("_meta") if isinstance(result.result.get("_meta"), dict) else {}
     related = meta.get(RELATED)
-    expect(isinstance(related, dict) and related.get("taskId") == tid,
-           f"the tasks/result response has no _meta {RELATED} naming task {tid!r} (got {related!r})")
+    expect(
+        isinstance(related, dict) and related.get("taskId") == tid,
+        f"the tasks/result response has no _meta {RELATED} naming task {tid!r} (got {related!r})",
+    )
 
 
 @requirement("tasks-060")
@@ -201,16 +226,21 @@ def test_client_task_errors(client_run):
     ended."""
     run = task_run(client_run)
     tid = task_id(run)
-    asked = [("tasks/get of an unknown task", run.answers("tasks/get", taskId=UNKNOWN_TASK)),
-             ("tasks/list with an unknown cursor", run.answers("tasks/list", cursor=UNKNOWN_CURSOR))]
+    asked = [
+        ("tasks/get of an unknown task", run.answers("tasks/get", taskId=UNKNOWN_TASK)),
+        ("tasks/list with an unknown cursor", run.answers("tasks/list", cursor=UNKNOWN_CURSOR)),
+    ]
     ended = [a.result.get("status") for _, a in run.answers("tasks/get", taskId=tid) if a and a.kind is Kind.RESULT]
     if ended and ended[-1] in TERMINAL:
         asked.append((f"tasks/cancel of the {ended[-1]} task", run.answers("tasks/cancel", taskId=tid)))
     judged = [(what, pairs[0][1]) for what, pairs in asked if pairs and pairs[0][1] is not None]
     if not judged:
         not_applicable("the client answered none of the requests that must be refused")
-    wrong = [f"{what}: {answer.text()[:200]}" for what, answer in judged
-             if not (answer.kind is Kind.ERROR and answer.error_code == INVALID_PARAMS)]
+    wrong = [
+        f"{what}: {answer.text()[:200]}"
+        for what, answer in judged
+        if not (answer.kind is Kind.ERROR and answer.error_code == INVALID_PARAMS)
+    ]
     expect(not wrong, "answered otherwise than with error -32602:\n  " + "\n  ".join(wrong))
 
 
@@ -230,10 +260,15 @@ def test_client_task_cancel_sticks(client_run):
         not_applicable(f"tasks/cancel of the second task got error {answer.error_code}: it had ended already")
     _, got = answered(run.answers("tasks/get", taskId=tid), "tasks/get")
     statuses = [answer.result.get("status"), got.result.get("status") if got.kind is Kind.RESULT else None]
-    expect(statuses[0] == "cancelled", f"tasks/cancel of the working task {tid!r} answered with status "
-                                       f"{statuses[0]!r}, not 'cancelled'")
-    expect(statuses[1] == "cancelled", f"the cancelled task {tid!r} is {statuses[1]!r} at the next tasks/get: a "
-                                       f"cancelled task stays cancelled ({got.text()[:200]})")
+    expect(
+        statuses[0] == "cancelled",
+        f"tasks/cancel of the working task {tid!r} answered with status {statuses[0]!r}, not 'cancelled'",
+    )
+    expect(
+        statuses[1] == "cancelled",
+        f"the cancelled task {tid!r} is {statuses[1]!r} at the next tasks/get: a "
+        f"cancelled task stays cancelled ({got.text()[:200]})",
+    )
 
 
 @requirement("tasks-021", "tasks-001", "schema-001")
@@ -245,15 +280,20 @@ def test_client_ignores_task_without_capability(client_run):
     run = task_run(client_run, declared=False)
     if run.answer is None:
         not_applicable(f"the client never answered the {run.asked.method} with a `task` field")
-    expect(not run.task, f"the client ran {run.asked.method} as a task though it declares no task support for "
-                         f"it: {run.answer.text()[:300]}")
+    expect(
+        not run.task,
+        f"the client ran {run.asked.method} as a task though it declares no task support for "
+        f"it: {run.answer.text()[:300]}",
+    )
     if run.answer.kind is Kind.ERROR:
         plain = client_run("server-requests")
         asked = next((m for m in plain.peer_requests() if m.method == run.asked.method), None)
         answer = plain.answer_to(asked) if asked else None
-        expect(answer is None or answer.kind is Kind.ERROR,
-               f"{run.asked.method} with a `task` field got error {run.answer.error}, but without it a result: "
-               "the field was not ignored")
+        expect(
+            answer is None or answer.kind is Kind.ERROR,
+            f"{run.asked.method} with a `task` field got error {run.answer.error}, but without it a result: "
+            "the field was not ignored",
+        )
 
 
 def tool_task_problems(record) -> list[str]:
@@ -268,11 +308,14 @@ def tool_task_problems(record) -> list[str]:
         name, as_task = params.get("name"), "task" in params
         support = TASK_SUPPORT.get(name, "unknown")
         if as_task and not declared:
-            problems.append(f"{record.scenario}: {name} called as a task, though the server declares no "
-                            "tasks.requests.tools.call (tasks-004)")
+            problems.append(
+                f"{record.scenario}: {name} called as a task, though the server declares no "
+                "tasks.requests.tools.call (tasks-004)"
+            )
         elif as_task and support in (None, "forbidden"):
-            problems.append(f"{record.scenario}: {name} (taskSupport {support or 'absent'}) called as a task "
-                            "(tasks-005)")
+            problems.append(
+                f"{record.scenario}: {name} (taskSupport {support or 'absent'}) called as a task (tasks-005)"
+            )
         elif not as_task and declared and support == "required":
             problems.append(f"{record.scenario}: {name} (taskSupport required) called without a task (tasks-008)")
     return problems

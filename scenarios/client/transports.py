@@ -7,8 +7,16 @@ and https://modelcontextprotocol.io/specification/2026-07-28/basic/transports/st
 from conformance.checks import blocked, expect, not_applicable, requirement, should
 from conformance.jsonrpc import Kind
 from conformance.peer import CANARY_PATH, HEADER_TOOLS, INVALID_HEADER_TOOLS, STANDARD_HEADERS, SUBSCRIPTIONS
-from conformance.transport.http import (PARAM_HEADER, SENTINEL, SESSION_HEADER, argument_at, decoded_header,
-                                        header_params, header_text, modern_headers)
+from conformance.transport.http import (
+    PARAM_HEADER,
+    SENTINEL,
+    SESSION_HEADER,
+    argument_at,
+    decoded_header,
+    header_params,
+    header_text,
+    modern_headers,
+)
 from conformance.wire import supports_batches
 
 HEADER = "mcp-protocol-version"
@@ -28,10 +36,14 @@ def http_record(client_run, scenario: str):
 def endpoint_requests(record) -> list[tuple[float, str, str, dict]]:
     """(time, HTTP method, what it carried, headers) of each request the client made to the
     MCP endpoint, in order: a POST per message, and its GETs and DELETEs."""
-    posts = [(i.entry.t, "POST", i.message.method or i.message.kind.value, i.headers)
-             for i in record.items if i.from_client]
-    others = [(e["t"], e["method"], "", e.get("headers") or {})
-              for e in record.events if e.get("event") == "http" and e.get("method") in ("GET", "DELETE")]
+    posts = [
+        (i.entry.t, "POST", i.message.method or i.message.kind.value, i.headers) for i in record.items if i.from_client
+    ]
+    others = [
+        (e["t"], e["method"], "", e.get("headers") or {})
+        for e in record.events
+        if e.get("event") == "http" and e.get("method") in ("GET", "DELETE")
+    ]
     return sorted(posts + others, key=lambda request: request[0])
 
 
@@ -45,8 +57,10 @@ def assigned_session(record) -> str:
     record.require_session()
     assigned = next((e["id"] for e in record.events if e.get("event") == "session"), None)
     if assigned is None:
-        not_applicable("the suite's server assigned no session: initialize was not answered "
-                       "(see test_client_connects_and_initializes)")
+        not_applicable(
+            "the suite's server assigned no session: initialize was not answered "
+            "(see test_client_connects_and_initializes)"
+        )
     return assigned
 
 
@@ -56,8 +70,10 @@ def after_initialization(record) -> list[tuple[float, str, str, dict]]:
     that answer that is not a ping, when it sends no notifications/initialized."""
     answered = record.initialize_answered_at()
     later = [i for i in record.items[answered:] if i.from_client] if answered is not None else []
-    first = next((i for i in later if i.message.method == "notifications/initialized"),
-                 next((i for i in later if i.message.method != "ping"), None))
+    first = next(
+        (i for i in later if i.message.method == "notifications/initialized"),
+        next((i for i in later if i.message.method != "ping"), None),
+    )
     return [] if first is None else [r for r in endpoint_requests(record) if r[0] >= first.entry.t]
 
 
@@ -79,8 +95,13 @@ def test_http_protocol_version_header(client_run):
     should(not other, f"MCP-Protocol-Version names {other}, not the negotiated {record.answered}")
 
 
-@requirement("2026-07-28/streamable-http-025", "2026-07-28/streamable-http-026", "2026-07-28/streamable-http-032",
-             "2026-07-28/streamable-http-010", "2026-07-28/schema-006")
+@requirement(
+    "2026-07-28/streamable-http-025",
+    "2026-07-28/streamable-http-026",
+    "2026-07-28/streamable-http-032",
+    "2026-07-28/streamable-http-010",
+    "2026-07-28/schema-006",
+)
 def test_http_modern_request_headers(client_run):
     """In the modern era every POSTed request carries MCP-Protocol-Version (the version in
     its `_meta`), Mcp-Method and, for a tools/call, resources/read or prompts/get, Mcp-Name,
@@ -90,8 +111,11 @@ def test_http_modern_request_headers(client_run):
     posted = []
     for scenario in ("modern", STANDARD_HEADERS):
         record = http_record(client_run, scenario)
-        posted += [(scenario, i) for i in record.items if i.from_client and i.message.kind is Kind.REQUEST
-                   and modern_headers(i.message)]
+        posted += [
+            (scenario, i)
+            for i in record.items
+            if i.from_client and i.message.kind is Kind.REQUEST and modern_headers(i.message)
+        ]
     if not posted:
         not_applicable("the client sent no modern-era request (legacy era only)")
     wrong = []
@@ -99,20 +123,33 @@ def test_http_modern_request_headers(client_run):
         for name, value in modern_headers(item.message).items():
             sent = item.headers.get(name.lower())
             if sent != value:
-                wrong.append(f"{scenario}: {item.message.method} (id {item.message.id}): {name} is {sent!r}, "
-                             f"expected {value!r}")
-    expect(not wrong, "modern-era requests whose standard headers are missing or do not match the body:\n  "
-           + "\n  ".join(wrong))
+                wrong.append(
+                    f"{scenario}: {item.message.method} (id {item.message.id}): {name} is {sent!r}, expected {value!r}"
+                )
+    expect(
+        not wrong,
+        "modern-era requests whose standard headers are missing or do not match the body:\n  " + "\n  ".join(wrong),
+    )
 
 
 def posted_batch(record, item, schema_for) -> bool:
     """A message POSTed in a JSON-RPC batch, in a revision without batches (2025-03-26 had them)."""
-    return item.from_client and (item.batch or item.message.kind is Kind.BATCH) and record.transport == "http" \
+    return (
+        item.from_client
+        and (item.batch or item.message.kind is Kind.BATCH)
+        and record.transport == "http"
         and not supports_batches(schema_for(record.revision))
+    )
 
 
-@requirement("transports-014", "transports-015", "transports-017", "2026-07-28/streamable-http-007",
-             "2026-07-28/streamable-http-008", "2026-07-28/streamable-http-011")
+@requirement(
+    "transports-014",
+    "transports-015",
+    "transports-017",
+    "2026-07-28/streamable-http-007",
+    "2026-07-28/streamable-http-008",
+    "2026-07-28/streamable-http-011",
+)
 def test_http_posts_one_message_each(client_run, mcp_client):
     """Each message the client sends is a POST of its own, to the MCP endpoint: no batch of
     several in one body (batches were allowed only in 2025-03-26), none POSTed to another
@@ -122,10 +159,14 @@ def test_http_posts_one_message_each(client_run, mcp_client):
     for scenario in ("initialize", "server-requests", "modern"):
         record = http_record(client_run, scenario)
         batches = {id(i.entry): i for i in record.items if posted_batch(record, i, mcp_client.schema_for)}
-        wrong += [f"{scenario}: a batch of {i.batch} in one POST: {i.entry.format(200).strip()}"
-                  for i in batches.values()]
-        wrong += [f"{scenario}: POST to {e['path']}, not the MCP endpoint: {e['data'][:200]}"
-                  for e in record.events if e.get("event") == "http-elsewhere" and e.get("method") == "POST"]
+        wrong += [
+            f"{scenario}: a batch of {i.batch} in one POST: {i.entry.format(200).strip()}" for i in batches.values()
+        ]
+        wrong += [
+            f"{scenario}: POST to {e['path']}, not the MCP endpoint: {e['data'][:200]}"
+            for e in record.events
+            if e.get("event") == "http-elsewhere" and e.get("method") == "POST"
+        ]
     expect(not wrong, "messages not POSTed one by one to the MCP endpoint:\n  " + "\n  ".join(wrong))
 
 
@@ -142,8 +183,10 @@ def test_http_accept_headers(client_run):
             seen += bool(wanted)
             missing = [t for t in wanted if t not in accepted_types(headers.get("accept", ""))]
             if missing:
-                wrong.append(f"{scenario}: {method} {what} with Accept {headers.get('accept')!r} does not list "
-                             + " and ".join(missing))
+                wrong.append(
+                    f"{scenario}: {method} {what} with Accept {headers.get('accept')!r} does not list "
+                    + " and ".join(missing)
+                )
     if not seen:
         not_applicable("the client sent no POST or GET to the MCP endpoint")
     expect(not wrong, "requests whose Accept header lacks a type the client must accept:\n  " + "\n  ".join(wrong))
@@ -155,10 +198,15 @@ def test_http_session_id_echoed(client_run):
     request of the client (POST, GET, DELETE: from notifications/initialized on) carries it."""
     record = http_record(client_run, "initialize")
     assigned = assigned_session(record)
-    wrong = [f"{method} {what}".rstrip() + f" with MCP-Session-Id {headers.get(SESSION)!r}"
-             for _, method, what, headers in after_initialization(record) if headers.get(SESSION) != assigned]
-    expect(not wrong, f"requests after initialization without the session id {assigned!r} they were given:\n  "
-           + "\n  ".join(wrong))
+    wrong = [
+        f"{method} {what}".rstrip() + f" with MCP-Session-Id {headers.get(SESSION)!r}"
+        for _, method, what, headers in after_initialization(record)
+        if headers.get(SESSION) != assigned
+    ]
+    expect(
+        not wrong,
+        f"requests after initialization without the session id {assigned!r} they were given:\n  " + "\n  ".join(wrong),
+    )
 
 
 @requirement("transports-063")
@@ -187,8 +235,10 @@ def test_http_json_and_sse_answers_handled(client_run):
     plain = http_record(client_run, "initialize")
     plain.require_session()
     if plain.outcome.exit_code != 0:
-        not_applicable(f"the client exits with code {plain.outcome.exit_code} after a session answered in JSON "
-                       "only, so how it ends after an SSE answer says nothing")
+        not_applicable(
+            f"the client exits with code {plain.outcome.exit_code} after a session answered in JSON "
+            "only, so how it ends after an SSE answer says nothing"
+        )
     stuck, streamed = [], 0
     for scenario in ("server-requests", "progress", SUBSCRIPTIONS):
         record = http_record(client_run, scenario)
@@ -208,9 +258,12 @@ def stuck_after(record, answers: list[dict], what: str) -> list[str]:
     nothing more and did not end cleanly (exit 0): what it did then, for each."""
     if record.transport != "http" or record.outcome.exit_code == 0:
         return []
-    return [f"after {what} to request {answer['id']!r} the client sent nothing more and ended: "
-            + record.outcome.describe().splitlines()[0]
-            for answer in answers if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)]
+    return [
+        f"after {what} to request {answer['id']!r} the client sent nothing more and ended: "
+        + record.outcome.describe().splitlines()[0]
+        for answer in answers
+        if not any(i.from_client and i.entry.t > answer["t"] for i in record.items)
+    ]
 
 
 @requirement("2026-07-28/streamable-http-069")
@@ -223,8 +276,10 @@ def test_http_header_names_case_insensitive(client_run):
     if not plain.modern_requests():
         not_applicable("the client sent no modern-era request in scenario modern (legacy era only)")
     if plain.outcome.exit_code != 0:
-        not_applicable(f"the client exits with code {plain.outcome.exit_code} in scenario modern, where header "
-                       "names are lower case, so how it ends here says nothing")
+        not_applicable(
+            f"the client exits with code {plain.outcome.exit_code} in scenario modern, where header "
+            "names are lower case, so how it ends here says nothing"
+        )
     record = http_record(client_run, STANDARD_HEADERS)
     if not record.modern_requests():
         not_applicable(f"the client sent no modern-era request in scenario {STANDARD_HEADERS}")
@@ -248,10 +303,15 @@ def test_http_new_session_after_404(client_run):
     later = [(method, what, headers) for t, method, what, headers in endpoint_requests(record) if t > ended["t"]]
     initialize = next((headers for method, what, headers in later if method == "POST" and what == "initialize"), None)
     sent = ", ".join(f"{method} {what}".rstrip() for method, what, _ in later) or "nothing"
-    expect(initialize is not None, f"after HTTP 404 for its session {ended['id']!r} the client did not initialize "
-                                   f"anew: it sent {sent}, then {record.outcome.describe().splitlines()[0]}")
-    expect(SESSION not in initialize, "the new initialize carries MCP-Session-Id "
-                                             f"{initialize.get(SESSION)!r}; a new session starts without one")
+    expect(
+        initialize is not None,
+        f"after HTTP 404 for its session {ended['id']!r} the client did not initialize "
+        f"anew: it sent {sent}, then {record.outcome.describe().splitlines()[0]}",
+    )
+    expect(
+        SESSION not in initialize,
+        f"the new initialize carries MCP-Session-Id {initialize.get(SESSION)!r}; a new session starts without one",
+    )
 
 
 @requirement(*(f"2026-07-28/streamable-http-{n}" for n in ("035", "036", "033", "051", "065", "066", "067")))
@@ -266,23 +326,36 @@ def test_http_custom_headers(client_run):
     if not record.modern_requests():
         not_applicable("the client sent no modern-era request (legacy era only)")
     annotated = {tool["name"]: header_params(tool["inputSchema"])[0] for tool in HEADER_TOOLS}
-    calls = [i for i in record.items if i.from_client and i.message.method == "tools/call"
-             and isinstance(i.message.params, dict) and i.message.params.get("name") in annotated]
+    calls = [
+        i
+        for i in record.items
+        if i.from_client
+        and i.message.method == "tools/call"
+        and isinstance(i.message.params, dict)
+        and i.message.params.get("name") in annotated
+    ]
     if not calls:
-        not_applicable(f"the client called none of {sorted(annotated)}, the tools with x-mcp-header parameters "
-                       "that MCP_CONFORMANCE_CONTEXT's toolCalls name")
+        not_applicable(
+            f"the client called none of {sorted(annotated)}, the tools with x-mcp-header parameters "
+            "that MCP_CONFORMANCE_CONTEXT's toolCalls name"
+        )
     wrong = []
     for call in calls:
         name, arguments = call.message.params["name"], call.message.params.get("arguments") or {}
-        wrong += [f"{name} (id {call.message.id}): {problem}"
-                  for problem in param_header_problems(annotated[name], arguments, call.headers)]
+        wrong += [
+            f"{name} (id {call.message.id}): {problem}"
+            for problem in param_header_problems(annotated[name], arguments, call.headers)
+        ]
     expect(not wrong, "tool calls whose Mcp-Param headers do not mirror their arguments:\n  " + "\n  ".join(wrong))
 
 
 def param_header_problems(annotations, arguments, headers: dict) -> list[str]:
     """What is wrong with the Mcp-Param headers (lower-case names) of one call."""
-    expected = {header.lower(): (header, value) for path, header in annotations
-                if (value := argument_at(arguments, path)) is not None}
+    expected = {
+        header.lower(): (header, value)
+        for path, header in annotations
+        if (value := argument_at(arguments, path)) is not None
+    }
     sent = {name.removeprefix(PARAM): value for name, value in headers.items() if name.startswith(PARAM)}
     problems = []
     for key, (header, value) in expected.items():
@@ -290,15 +363,19 @@ def param_header_problems(annotations, arguments, headers: dict) -> list[str]:
         if raw is None:
             problems.append(f"no Mcp-Param-{header} for the argument {value!r}")
         elif wanted.startswith(SENTINEL[0]) and not raw.startswith(SENTINEL[0]):
-            problems.append(f"Mcp-Param-{header} is {raw!r}; {value!r} must go as Base64 in the sentinel form "
-                            f"{wanted!r}")
+            problems.append(
+                f"Mcp-Param-{header} is {raw!r}; {value!r} must go as Base64 in the sentinel form {wanted!r}"
+            )
         elif decoded_header(raw) != decoded_header(wanted):
-            problems.append(f"Mcp-Param-{header} is {raw!r}, which does not read as the argument {value!r} "
-                            f"(expected {wanted!r})")
+            problems.append(
+                f"Mcp-Param-{header} is {raw!r}, which does not read as the argument {value!r} (expected {wanted!r})"
+            )
     extra = sorted(set(sent) - set(expected))
     if extra:
-        problems.append("Mcp-Param headers for no annotated, non-null argument: "
-                        + ", ".join(f"Mcp-Param-{h}: {sent[h]!r}" for h in extra))
+        problems.append(
+            "Mcp-Param headers for no annotated, non-null argument: "
+            + ", ".join(f"Mcp-Param-{h}: {sent[h]!r}" for h in extra)
+        )
     return problems
 
 
@@ -312,16 +389,27 @@ def test_http_invalid_header_tools_dropped(client_run):
     record = http_record(client_run, "modern-invalid-tool-headers")
     if not record.modern_requests():
         not_applicable("the client sent no modern-era request (legacy era only)")
-    invalid = {tool["name"]: header_params(tool["inputSchema"])[1][0] for tool in INVALID_HEADER_TOOLS
-               if header_params(tool["inputSchema"])[1]}
-    called = {i.message.params.get("name") for i in record.items if i.from_client and i.message.method == "tools/call"
-              and isinstance(i.message.params, dict)}
+    invalid = {
+        tool["name"]: header_params(tool["inputSchema"])[1][0]
+        for tool in INVALID_HEADER_TOOLS
+        if header_params(tool["inputSchema"])[1]
+    }
+    called = {
+        i.message.params.get("name")
+        for i in record.items
+        if i.from_client and i.message.method == "tools/call" and isinstance(i.message.params, dict)
+    }
     if not called - set(invalid):
-        not_applicable("the client called no valid tool either (MCP_CONFORMANCE_CONTEXT asks for a call of each), "
-                       "so whether it drops the invalid ones cannot be told")
+        not_applicable(
+            "the client called no valid tool either (MCP_CONFORMANCE_CONTEXT asks for a call of each), "
+            "so whether it drops the invalid ones cannot be told"
+        )
     kept = sorted(called & set(invalid))
-    expect(not kept, "tools with invalid x-mcp-header annotations were called:\n  "
-           + "\n  ".join(f"{name}: {invalid[name]}" for name in kept))
+    expect(
+        not kept,
+        "tools with invalid x-mcp-header annotations were called:\n  "
+        + "\n  ".join(f"{name}: {invalid[name]}" for name in kept),
+    )
 
 
 @requirement("2026-07-28/basic-043")
@@ -335,6 +423,9 @@ def test_network_refs_not_fetched(client_run):
         not_applicable("the client did not stay in the modern era in scenario modern-network-ref")
     if not any(m.method == "tools/list" for m in record.client_requests()):
         not_applicable("the client listed no tools, so it never saw the schema")
-    fetched = [f"{e['method']} {e['path']}" for e in record.events
-               if e.get("event") == "http-elsewhere" and e.get("path") == CANARY_PATH]
+    fetched = [
+        f"{e['method']} {e['path']}"
+        for e in record.events
+        if e.get("event") == "http-elsewhere" and e.get("path") == CANARY_PATH
+    ]
     expect(not fetched, "the client dereferenced the network $ref of a tool's inputSchema: " + ", ".join(fetched))

@@ -23,8 +23,7 @@ def test_disconnects_on_unsupported_version(client_run):
     later = _after_answer(record)
     used = [m.method for m in later if m.kind in (Kind.REQUEST, Kind.NOTIFICATION)]
     should(not used, f"the server answered {IMPOSSIBLE_VERSION}, yet the client went on with {used}")
-    expect(not record.outcome.timed_out, "the client neither disconnected nor exited: "
-           + record.outcome.describe())
+    expect(not record.outcome.timed_out, "the client neither disconnected nor exited: " + record.outcome.describe())
 
 
 @requirement("schema-010", "lifecycle-013")

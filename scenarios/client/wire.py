@@ -15,6 +15,7 @@ from conformance.wire import extension_id_problem, meta_key_problem, metas
 def every_run(mcp_client):
     """(scenario, record) of each scripted scenario (authorization ones aside)."""
     from conformance.peer import SCENARIOS
+
     return [(name, mcp_client.run(name)) for name in SCENARIOS]
 
 
@@ -28,13 +29,25 @@ def what(message) -> str:
 def test_client_writes_utf8(mcp_client):
     """Every message the client writes (every line over stdio, every POST body over HTTP)
     is UTF-8 encoded."""
-    bad = [f"scenario {name}: {what(i.message)}: {i.entry.format(200).strip()}"
-           for name, record in every_run(mcp_client) for i in record.items if i.from_client and not i.utf8]
+    bad = [
+        f"scenario {name}: {what(i.message)}: {i.entry.format(200).strip()}"
+        for name, record in every_run(mcp_client)
+        for i in record.items
+        if i.from_client and not i.utf8
+    ]
     expect(not bad, "messages that are not UTF-8 (shown with replacement characters):\n  " + "\n  ".join(bad))
 
 
-@requirement("basic-026", "basic-027", "basic-029", "2026-07-28/basic-048", "2026-07-28/basic-049",
-             "2026-07-28/basic-051", "2026-07-28/schema-002", "2026-07-28/schema-005")
+@requirement(
+    "basic-026",
+    "basic-027",
+    "basic-029",
+    "2026-07-28/basic-048",
+    "2026-07-28/basic-049",
+    "2026-07-28/basic-051",
+    "2026-07-28/schema-002",
+    "2026-07-28/schema-005",
+)
 def test_client_meta_keys_well_formed(mcp_client):
     """Every `_meta` key the client sends follows the key-name rules: an optional prefix of
     dot-separated labels (each starting with a letter, ending with a letter or digit, with
@@ -71,8 +84,12 @@ def declared_extensions(message) -> dict:
 def test_client_extension_ids_well_formed(mcp_client):
     """Each extension the client declares (the keys of its capabilities' `extensions`) has
     an id that follows the `_meta` key-name rules, with the prefix those rules make optional."""
-    declared = {key for _, record in every_run(mcp_client) for message in record.client_requests()
-                for key in declared_extensions(message)}
+    declared = {
+        key
+        for _, record in every_run(mcp_client)
+        for message in record.client_requests()
+        for key in declared_extensions(message)
+    }
     if not declared:
         not_applicable("the client declared no extensions in any scenario")
     problems = [f"{key!r}: {why}" for key in sorted(declared) if (why := extension_id_problem(key))]

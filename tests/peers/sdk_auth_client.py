@@ -13,6 +13,7 @@ SDK refuses (or fails) to authorize; gives up after 20 s.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sys
@@ -83,25 +84,48 @@ class HeadlessBrowser:
 async def provider_for(scenario: str, context: dict, url: str) -> OAuthClientProvider:
     storage = MemoryStorage()
     if scenario == "auth/client-credentials-basic":
-        return ClientCredentialsOAuthProvider(url, storage, client_id=context["client_id"],
-                                              client_secret=context["client_secret"],
-                                              token_endpoint_auth_method="client_secret_basic")
+        return ClientCredentialsOAuthProvider(
+            url,
+            storage,
+            client_id=context["client_id"],
+            client_secret=context["client_secret"],
+            token_endpoint_auth_method="client_secret_basic",
+        )
     if scenario == "auth/client-credentials-jwt":
-        signer = SignedJWTParameters(issuer=context["client_id"], subject=context["client_id"],
-                                     signing_key=context["private_key_pem"],
-                                     signing_algorithm=context.get("signing_algorithm", "ES256"))
-        return PrivateKeyJWTOAuthProvider(url, storage, client_id=context["client_id"],
-                                          assertion_provider=signer.create_assertion_provider())
+        signer = SignedJWTParameters(
+            issuer=context["client_id"],
+            subject=context["client_id"],
+            signing_key=context["private_key_pem"],
+            signing_algorithm=context.get("signing_algorithm", "ES256"),
+        )
+        return PrivateKeyJWTOAuthProvider(
+            url, storage, client_id=context["client_id"], assertion_provider=signer.create_assertion_provider()
+        )
     if "client_id" in context:  # pre-registered credentials
         secret = context.get("client_secret")
-        await storage.set_client_info(OAuthClientInformationFull(
-            client_id=context["client_id"], client_secret=secret, redirect_uris=[REDIRECT_URI],
-            token_endpoint_auth_method="client_secret_basic" if secret else "none"))
+        await storage.set_client_info(
+            OAuthClientInformationFull(
+                client_id=context["client_id"],
+                client_secret=secret,
+                redirect_uris=[REDIRECT_URI],
+                token_endpoint_auth_method="client_secret_basic" if secret else "none",
+            )
+        )
     browser = HeadlessBrowser()
-    metadata = OAuthClientMetadata(client_name="mcp-conformance-sdk-auth-client", redirect_uris=[REDIRECT_URI],
-                                   grant_types=["authorization_code", "refresh_token"], response_types=["code"])
-    return OAuthClientProvider(url, metadata, storage, redirect_handler=browser.redirect,
-                               callback_handler=browser.callback, client_metadata_url=CLIENT_METADATA_URL)
+    metadata = OAuthClientMetadata(
+        client_name="mcp-conformance-sdk-auth-client",
+        redirect_uris=[REDIRECT_URI],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+    )
+    return OAuthClientProvider(
+        url,
+        metadata,
+        storage,
+        redirect_handler=browser.redirect,
+        callback_handler=browser.callback,
+        client_metadata_url=CLIENT_METADATA_URL,
+    )
 
 
 async def main(url: str) -> int:
@@ -123,11 +147,13 @@ async def main(url: str) -> int:
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: sdk_auth_client.py URL")
-    warnings.simplefilter("ignore", MCPDeprecationWarning)  # the contract names no issuer; issuer= is optional until 3.0
+    warnings.simplefilter(
+        "ignore", MCPDeprecationWarning
+    )  # the contract names no issuer; issuer= is optional until 3.0
     try:
         sys.exit(anyio.run(main, sys.argv[1]))
     except Exception as exc:  # the SDK refused or failed: say so, exit non-zero
-        while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        while isinstance(exc, getattr(builtins, "BaseExceptionGroup", ())) and len(exc.exceptions) == 1:
             exc = exc.exceptions[0]  # unwrap task-group wrappers to the real error
         print(f"sdk auth client: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -27,8 +27,9 @@ async def list_roots(context):
 
 
 async def sampling(context, params):
-    return types.CreateMessageResult(role="assistant", content=types.TextContent(type="text", text="Hello."),
-                                     model="scripted")
+    return types.CreateMessageResult(
+        role="assistant", content=types.TextContent(type="text", text="Hello."), model="scripted"
+    )
 
 
 async def elicitation(context, params):
@@ -42,16 +43,24 @@ async def progress(done, total, message):
 async def main(argv: list[str]) -> int:
     url = len(argv) == 1 and argv[0].startswith(("http://", "https://"))
     server = argv[0] if url else StdioServerParameters(command=argv[0], args=argv[1:])
-    async with Client(server, list_roots_callback=list_roots, sampling_callback=sampling,
-                      elicitation_callback=elicitation, read_timeout_seconds=10) as client:
+    async with Client(
+        server,
+        list_roots_callback=list_roots,
+        sampling_callback=sampling,
+        elicitation_callback=elicitation,
+        read_timeout_seconds=10,
+    ) as client:
         tools = await client.list_tools()
         calls = asked_calls({tool.name for tool in tools.tools})
         if tools.tools and not calls:
             calls = [(tools.tools[0].name, {"text": "hi"})]
         if os.environ.get("MCP_CONFORMANCE_SCENARIO") == "json-schema-2020-12-preservation":
             # the official scenario's contract: echo the inputSchema the SDK holds for the tool
-            calls = [("json_schema_echo", {"schema": tool.input_schema}) for tool in tools.tools
-                     if tool.name == "json_schema_2020_12_tool"]
+            calls = [
+                ("json_schema_echo", {"schema": tool.input_schema})
+                for tool in tools.tools
+                if tool.name == "json_schema_2020_12_tool"
+            ]
         for name, arguments in calls:
             await client.call_tool(name, arguments, progress_callback=progress)
     return 0

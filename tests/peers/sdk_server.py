@@ -4,7 +4,8 @@
     python tests/peers/sdk_server.py --port N        # Streamable HTTP at http://127.0.0.1:N/mcp
     python tests/peers/sdk_server.py --port N --auth-issuer URL [--auth-scope mcp]   # the same, OAuth-protected
 
-Serves over stdio, or over Streamable HTTP (the SDK's own uvicorn app) with --port. It offers what a typical real server offers: three tools (one annotated
+Serves over stdio, or over Streamable HTTP (the SDK's own uvicorn app) with --port. It
+offers what a typical real server offers: three tools (one annotated
 read-only, one that changes state and says so, one that asks the user for input: an
 elicitation request in the legacy era, a multi round-trip request in 2026-07-28), a static
 resource, a resource template and a prompt. The conformance suite's own tests run against it (tests/test_real_peers.py).
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import os
 import sys
-
 from typing import Annotated, Any
 
 try:
@@ -52,10 +52,13 @@ def command_line(argv: list[str]) -> dict[str, str]:
     if len(argv) % 2:
         sys.exit(USAGE)
     options = dict(zip(argv[::2], argv[1::2]))
-    if (len(options) != len(argv) // 2 or not set(options) <= {"--port", "--auth-issuer", "--auth-scope"}
-            or ("--port" in options and not options["--port"].isdigit())
-            or ("--auth-issuer" in options and "--port" not in options)
-            or ("--auth-scope" in options and "--auth-issuer" not in options)):
+    if (
+        len(options) != len(argv) // 2
+        or not set(options) <= {"--port", "--auth-issuer", "--auth-scope"}
+        or ("--port" in options and not options["--port"].isdigit())
+        or ("--auth-issuer" in options and "--port" not in options)
+        or ("--auth-scope" in options and "--auth-issuer" not in options)
+    ):
         sys.exit(USAGE)
     return options
 
@@ -73,17 +76,21 @@ class JwksVerifier:
 
     def _claims(self, token: str) -> dict[str, Any]:
         key = self.jwks.get_signing_key_from_jwt(token).key  # fetches the JWKS (cached; again for a new kid)
-        return self.jwt.decode(token, key, algorithms=["ES256", "RS256"], audience=self.resource,
-                               issuer=self.issuer)
+        return self.jwt.decode(token, key, algorithms=["ES256", "RS256"], audience=self.resource, issuer=self.issuer)
 
     async def verify_token(self, token: str) -> AccessToken | None:
         try:
             claims = await anyio.to_thread.run_sync(self._claims, token)  # the JWKS fetch blocks
             scope = claims.get("scope", "")
-            return AccessToken(token=token, client_id=str(claims.get("client_id") or claims.get("azp") or "unknown"),
-                               scopes=scope.split() if isinstance(scope, str) else [],
-                               expires_at=claims.get("exp"), resource=self.resource, subject=claims.get("sub"),
-                               claims=claims)
+            return AccessToken(
+                token=token,
+                client_id=str(claims.get("client_id") or claims.get("azp") or "unknown"),
+                scopes=scope.split() if isinstance(scope, str) else [],
+                expires_at=claims.get("exp"),
+                resource=self.resource,
+                subject=claims.get("sub"),
+                claims=claims,
+            )
         except (self.jwt.PyJWTError, ValueError, TypeError):  # pydantic's ValidationError is a ValueError
             return None
 
@@ -96,9 +103,15 @@ def protection(options: dict[str, str]) -> dict[str, Any]:
     resource = f"http://127.0.0.1:{options['--port']}/mcp"
     scopes = options.get("--auth-scope", "mcp").split()
     jwks_uri = os.environ.get("MCP_CONFORMANCE_AUTH_JWKS_URI") or issuer.rstrip("/") + "/jwks.json"
-    return {"auth": AuthSettings(issuer_url=issuer, resource_server_url=resource, required_scopes=scopes or None,
-                                 validate_token_resource=True),
-            "token_verifier": JwksVerifier(issuer, jwks_uri, resource)}
+    return {
+        "auth": AuthSettings(
+            issuer_url=issuer,
+            resource_server_url=resource,
+            required_scopes=scopes or None,
+            validate_token_resource=True,
+        ),
+        "token_verifier": JwksVerifier(issuer, jwks_uri, resource),
+    }
 
 
 OPTIONS = command_line(sys.argv[1:]) if __name__ == "__main__" else {}
@@ -117,8 +130,9 @@ NOTES: dict[str, str] = {"welcome": "Hello from the Python SDK peer."}
 @server.tool(
     title="Count words",
     description="Count the words in a text.",
-    annotations=ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                                open_world_hint=False),
+    annotations=ToolAnnotations(
+        read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+    ),
 )
 def count_words(text: str) -> int:
     return len(text.split())
@@ -127,8 +141,9 @@ def count_words(text: str) -> int:
 @server.tool(
     title="Add note",
     description="Store a note under a name (replaces a note of the same name).",
-    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
-                                open_world_hint=False),
+    annotations=ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+    ),
 )
 def add_note(name: str, text: str) -> str:
     NOTES[name] = text
@@ -152,14 +167,20 @@ def sign_note(name: str, author: Annotated[Author, Resolve(ask_author)]) -> str:
     return f"note {name!r} signed by {author.name}"
 
 
-@server.resource("notes://index", name="notes-index", title="Note index",
-                 description="The names of all stored notes, one per line.", mime_type="text/plain")
+@server.resource(
+    "notes://index",
+    name="notes-index",
+    title="Note index",
+    description="The names of all stored notes, one per line.",
+    mime_type="text/plain",
+)
 def notes_index() -> str:
     return "\n".join(sorted(NOTES))
 
 
-@server.resource("notes://note/{name}", name="note", title="A note",
-                 description="One stored note by name.", mime_type="text/plain")
+@server.resource(
+    "notes://note/{name}", name="note", title="A note", description="One stored note by name.", mime_type="text/plain"
+)
 def note(name: str) -> str:
     return NOTES.get(name, "")
 

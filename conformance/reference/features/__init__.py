@@ -11,7 +11,8 @@ import importlib
 import pkgutil
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..server import ReferenceServer
@@ -22,7 +23,7 @@ class ReferenceFeature:
 
     capability_name: str | None = None  # key in ServerCapabilities, e.g. "tools"
 
-    def __init__(self, server: "ReferenceServer"):
+    def __init__(self, server: ReferenceServer):
         self.server = server
 
     def capability(self) -> dict | None:
@@ -66,6 +67,8 @@ def _ticking(seconds: float, tick: Callable[[], None]) -> None:
 
 
 def modules():
-    return [importlib.import_module(f"{__name__}.{info.name}")
-            for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
-            if not info.name.startswith("_")]
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+        if not info.name.startswith("_")
+    ]

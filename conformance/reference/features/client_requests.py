@@ -44,82 +44,138 @@ INPUT_KEY = "answer"  # the one input request of an InputRequiredResult
 MAX_TOOL_ROUNDS = 3  # sampling tool loop: at most this many createMessage requests per call
 CONNECT_URL = "https://example.com/mcp-conformance/connect?elicitation="
 READ_ONLY = {"readOnlyHint": True, "destructiveHint": False, "idempotentHint": False, "openWorldHint": True}
-LOOKUP_TOOL = {"name": "lookup", "description": "Looks a topic up in the reference server's notes.",
-               "inputSchema": {"type": "object", "properties": {"topic": {"type": "string"}}}}
+LOOKUP_TOOL = {
+    "name": "lookup",
+    "description": "Looks a topic up in the reference server's notes.",
+    "inputSchema": {"type": "object", "properties": {"topic": {"type": "string"}}},
+}
 
 TOOLS = [
-    {"name": "ask_llm", "description": "Asks the client's LLM a question (sampling).", "since": "2024-11-05",
-     "inputSchema": {"type": "object", "properties": {"question": {"type": "string"}}, "required": ["question"],
-                     "additionalProperties": False}},
-    {"name": "list_roots", "description": "Lists the client's roots.", "since": "2024-11-05",
-     "inputSchema": {"type": "object", "additionalProperties": False}},
-    {"name": "ask_user", "description": "Asks the user for their name (form elicitation).", "since": "2025-06-18",
-     "inputSchema": {"type": "object", "additionalProperties": False}},
-    {"name": "ask_url", "description": "Sends the user to a web page (URL elicitation).", "since": "2025-11-25",
-     "inputSchema": {"type": "object", "additionalProperties": False}},
-    {"name": "connect_account", "description": "Needs an account link first (URL elicitation required).",
-     "since": "2025-11-25", "until": "2025-11-25", "inputSchema": {"type": "object", "additionalProperties": False}},
+    {
+        "name": "ask_llm",
+        "description": "Asks the client's LLM a question (sampling).",
+        "since": "2024-11-05",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"question": {"type": "string"}},
+            "required": ["question"],
+            "additionalProperties": False,
+        },
+    },
+    {
+        "name": "list_roots",
+        "description": "Lists the client's roots.",
+        "since": "2024-11-05",
+        "inputSchema": {"type": "object", "additionalProperties": False},
+    },
+    {
+        "name": "ask_user",
+        "description": "Asks the user for their name (form elicitation).",
+        "since": "2025-06-18",
+        "inputSchema": {"type": "object", "additionalProperties": False},
+    },
+    {
+        "name": "ask_url",
+        "description": "Sends the user to a web page (URL elicitation).",
+        "since": "2025-11-25",
+        "inputSchema": {"type": "object", "additionalProperties": False},
+    },
+    {
+        "name": "connect_account",
+        "description": "Needs an account link first (URL elicitation required).",
+        "since": "2025-11-25",
+        "until": "2025-11-25",
+        "inputSchema": {"type": "object", "additionalProperties": False},
+    },
 ]
 NAMES = {tool["name"] for tool in TOOLS}
 
 FAULTS = {
     # capabilities
-    "sampling-request-invalid": Fault("sends sampling/createMessage with maxTokens as a string (schema-invalid)",
-                                      "test_messages_valid"),
-    "sampling-undeclared": Fault("sends sampling/createMessage to a client that did not declare sampling",
-                                 "test_sampling_only_when_declared"),
-    "sampling-tools-undeclared": Fault("sends tool-enabled sampling to a client without sampling.tools",
-                                       "test_sampling_only_when_declared"),
-    "elicitation-undeclared": Fault("sends elicitation/create to a client that did not declare elicitation",
-                                    "test_elicitation_only_declared_modes"),
-    "elicitation-url-undeclared": Fault("sends URL-mode elicitation to a client that declared form mode only",
-                                        "test_elicitation_only_declared_modes"),
-    "roots-undeclared": Fault("sends roots/list to a client that did not declare roots",
-                              "test_roots_only_when_declared"),
+    "sampling-request-invalid": Fault(
+        "sends sampling/createMessage with maxTokens as a string (schema-invalid)", "test_messages_valid"
+    ),
+    "sampling-undeclared": Fault(
+        "sends sampling/createMessage to a client that did not declare sampling", "test_sampling_only_when_declared"
+    ),
+    "sampling-tools-undeclared": Fault(
+        "sends tool-enabled sampling to a client without sampling.tools", "test_sampling_only_when_declared"
+    ),
+    "elicitation-undeclared": Fault(
+        "sends elicitation/create to a client that did not declare elicitation", "test_elicitation_only_declared_modes"
+    ),
+    "elicitation-url-undeclared": Fault(
+        "sends URL-mode elicitation to a client that declared form mode only", "test_elicitation_only_declared_modes"
+    ),
+    "roots-undeclared": Fault(
+        "sends roots/list to a client that did not declare roots", "test_roots_only_when_declared"
+    ),
     # request shapes
-    "elicitation-empty-message": Fault("elicitation requests with an empty message",
-                                       "test_elicitation_request_shape"),
-    "elicitation-bad-url": Fault("a URL elicitation whose url is not a URL", "test_elicitation_request_shape",
-                                 also=("test_url_elicitation_required_error",)),
-    "elicitation-form-link": Fault("a form elicitation whose message holds a clickable link",
-                                   "test_form_elicitation_has_no_links", "warned"),
-    "elicitation-complete-wrong-id": Fault("elicitation/complete names an id no elicitation had",
-                                           "test_elicitation_complete_ids"),
+    "elicitation-empty-message": Fault("elicitation requests with an empty message", "test_elicitation_request_shape"),
+    "elicitation-bad-url": Fault(
+        "a URL elicitation whose url is not a URL",
+        "test_elicitation_request_shape",
+        also=("test_url_elicitation_required_error",),
+    ),
+    "elicitation-form-link": Fault(
+        "a form elicitation whose message holds a clickable link", "test_form_elicitation_has_no_links", "warned"
+    ),
+    "elicitation-complete-wrong-id": Fault(
+        "elicitation/complete names an id no elicitation had", "test_elicitation_complete_ids"
+    ),
     "url-required-no-elicitations": Fault("error -32042 lists no elicitations", "test_url_elicitation_required_error"),
-    "url-required-form-mode": Fault("error -32042 lists a form-mode elicitation without elicitationId",
-                                    "test_url_elicitation_required_error"),
-    "sampling-tool-result-mixed": Fault("a sampling user message mixes tool results with text",
-                                        "test_sampling_tool_results_paired"),
-    "sampling-tool-result-unmatched": Fault("tool results in sampling name a toolUseId that was never used",
-                                            "test_sampling_tool_results_paired"),
-    "sampling-include-context": Fault('sampling asks includeContext "thisServer" without sampling.context',
-                                      "test_sampling_include_context", "warned"),
+    "url-required-form-mode": Fault(
+        "error -32042 lists a form-mode elicitation without elicitationId", "test_url_elicitation_required_error"
+    ),
+    "sampling-tool-result-mixed": Fault(
+        "a sampling user message mixes tool results with text", "test_sampling_tool_results_paired"
+    ),
+    "sampling-tool-result-unmatched": Fault(
+        "tool results in sampling name a toolUseId that was never used", "test_sampling_tool_results_paired"
+    ),
+    "sampling-include-context": Fault(
+        'sampling asks includeContext "thisServer" without sampling.context', "test_sampling_include_context", "warned"
+    ),
     # the wire
     "meta-key-bad-prefix": Fault("a _meta key whose prefix label starts with a digit", "test_meta_keys_well_formed"),
     "meta-key-bad-name": Fault("a _meta key whose name starts with an underscore", "test_meta_keys_well_formed"),
     "server-request-id-null": Fault("requests to the client with id null", "test_server_request_ids"),
     "server-request-id-reused": Fault("every request to the client uses the same id", "test_server_request_ids"),
-    "notification-with-id": Fault("notifications/elicitation/complete carries an id",
-                                  "test_notifications_have_no_id"),
-    "server-progress-token-float": Fault("requests to the client carry progress token 1.5",
-                                         "test_progress_tokens_typed"),
+    "notification-with-id": Fault("notifications/elicitation/complete carries an id", "test_notifications_have_no_id"),
+    "server-progress-token-float": Fault(
+        "requests to the client carry progress token 1.5", "test_progress_tokens_typed"
+    ),
     # 2026-07-28: multi round-trip requests and missing client capabilities
-    "mrtr-server-request": _modern("asks the client with a server-to-client request, not an InputRequiredResult",
-                                   "test_no_server_requests_in_modern_era", also=("test_server_sends_no_requests",)),
-    "mrtr-empty-input-required": _modern("an InputRequiredResult with neither inputRequests nor requestState",
-                                         "test_input_required_result_shape"),
-    "mrtr-input-request-not-client-request": _modern("inputRequests holds a tools/list request",
-                                                     "test_input_requests_valid", also=("test_messages_valid",)),
-    "mrtr-input-undeclared": _modern("inputRequests asks for sampling from a client that did not declare it",
-                                     "test_input_requests_declared"),
-    "mrtr-sampling-tool-result-mixed": _modern("a sampling input request mixes tool results with text",
-                                               "test_input_sampling_tool_results_paired"),
-    "mrtr-missing-input-error": _modern("a retry without the asked-for input gets an error, not a new question",
-                                        "test_missing_input_asked_again", "warned"),
-    "missing-capability-no-data": _modern("error -32021 without data.requiredCapabilities",
-                                          "test_missing_client_capability"),
-    "missing-capability-as-result": _modern("a call needing an undeclared capability gets an isError result, "
-                                            "not -32021", "test_missing_client_capability", "warned"),
+    "mrtr-server-request": _modern(
+        "asks the client with a server-to-client request, not an InputRequiredResult",
+        "test_no_server_requests_in_modern_era",
+        also=("test_server_sends_no_requests",),
+    ),
+    "mrtr-empty-input-required": _modern(
+        "an InputRequiredResult with neither inputRequests nor requestState", "test_input_required_result_shape"
+    ),
+    "mrtr-input-request-not-client-request": _modern(
+        "inputRequests holds a tools/list request", "test_input_requests_valid", also=("test_messages_valid",)
+    ),
+    "mrtr-input-undeclared": _modern(
+        "inputRequests asks for sampling from a client that did not declare it", "test_input_requests_declared"
+    ),
+    "mrtr-sampling-tool-result-mixed": _modern(
+        "a sampling input request mixes tool results with text", "test_input_sampling_tool_results_paired"
+    ),
+    "mrtr-missing-input-error": _modern(
+        "a retry without the asked-for input gets an error, not a new question",
+        "test_missing_input_asked_again",
+        "warned",
+    ),
+    "missing-capability-no-data": _modern(
+        "error -32021 without data.requiredCapabilities", "test_missing_client_capability"
+    ),
+    "missing-capability-as-result": _modern(
+        "a call needing an undeclared capability gets an isError result, not -32021",
+        "test_missing_client_capability",
+        "warned",
+    ),
 }
 
 
@@ -155,8 +211,11 @@ class Feature(ReferenceFeature):
 
     def offered_tools(self) -> list[dict]:
         revision = self.revision
-        return [{**{k: v for k, v in tool.items() if k not in ("since", "until")}, "annotations": READ_ONLY}
-                for tool in TOOLS if tool["since"] <= revision <= tool.get("until", revision)]
+        return [
+            {**{k: v for k, v in tool.items() if k not in ("since", "until")}, "annotations": READ_ONLY}
+            for tool in TOOLS
+            if tool["since"] <= revision <= tool.get("until", revision)
+        ]
 
     # -- what the client declared ----------------------------------------------------------
     def declared(self, name: str) -> dict | None:
@@ -195,8 +254,9 @@ class Feature(ReferenceFeature):
         if sampling is None and not asks_anyway:
             return self.refuse(message, "sampling", {"sampling": {}})
         history = [{"role": "user", "content": {"type": "text", "text": str(arguments.get("question"))}}]
-        with_tools = (isinstance((sampling or {}).get("tools"), dict) and self.revision >= "2025-11-25") \
-            or self.server.has("sampling-tools-undeclared")
+        with_tools = (
+            isinstance((sampling or {}).get("tools"), dict) and self.revision >= "2025-11-25"
+        ) or self.server.has("sampling-tools-undeclared")
         return [self.create_message(message.id, history, with_tools, 1)]
 
     def create_message(self, call_id, history: list[dict], with_tools: bool, round_: int) -> dict:
@@ -206,8 +266,12 @@ class Feature(ReferenceFeature):
             params["toolChoice"] = {"mode": "auto"}
         if self.server.has("sampling-include-context") and "context" not in (self.declared("sampling") or {}):
             params["includeContext"] = "thisServer"
-        return self.ask(call_id, "sampling/createMessage", params,
-                        {"kind": "sampling", "history": history, "tools": with_tools, "round": round_})
+        return self.ask(
+            call_id,
+            "sampling/createMessage",
+            params,
+            {"kind": "sampling", "history": history, "tools": with_tools, "round": round_},
+        )
 
     def call_ask_user(self, message, arguments: dict) -> list[dict]:
         if "form" not in self.elicitation_modes() and not self.server.has("elicitation-undeclared"):
@@ -215,8 +279,14 @@ class Feature(ReferenceFeature):
         text_ = "" if self.server.has("elicitation-empty-message") else "What name should the reference server use?"
         if self.server.has("elicitation-form-link"):
             text_ += " See https://example.com/why-we-ask for details."
-        params: dict = {"message": text_, "requestedSchema": {
-            "type": "object", "properties": {"name": {"type": "string", "title": "Your name"}}, "required": ["name"]}}
+        params: dict = {
+            "message": text_,
+            "requestedSchema": {
+                "type": "object",
+                "properties": {"name": {"type": "string", "title": "Your name"}},
+                "required": ["name"],
+            },
+        }
         if self.revision >= "2025-11-25":
             params = {"mode": "form", **params}
         return [self.ask(message.id, "elicitation/create", params, {"kind": "form"})]
@@ -225,8 +295,14 @@ class Feature(ReferenceFeature):
         if "url" not in self.elicitation_modes() and not self.server.has("elicitation-url-undeclared"):
             return self.refuse(message, "URL elicitation", {"elicitation": {"url": {}}})
         elicitation = self.url_elicitation()
-        return [self.ask(message.id, "elicitation/create", elicitation,
-                         {"kind": "url", "elicitationId": elicitation.get("elicitationId")})]
+        return [
+            self.ask(
+                message.id,
+                "elicitation/create",
+                elicitation,
+                {"kind": "url", "elicitationId": elicitation.get("elicitationId")},
+            )
+        ]
 
     def url_elicitation(self) -> dict:
         elicitation_id = f"ref-elicitation-{self.sent + 1}"
@@ -242,11 +318,20 @@ class Feature(ReferenceFeature):
         elicitation = self.url_elicitation()
         self.sent += 1  # the id is spent
         if self.server.has("url-required-form-mode"):
-            elicitation = {"mode": "form", "message": elicitation["message"],
-                           "requestedSchema": {"type": "object", "properties": {}}}
+            elicitation = {
+                "mode": "form",
+                "message": elicitation["message"],
+                "requestedSchema": {"type": "object", "properties": {}},
+            }
         listed = [] if self.server.has("url-required-no-elicitations") else [elicitation]
-        return [self.server.error(message.id, URL_ELICITATION_REQUIRED, "This request requires more information.",
-                                  {"elicitations": listed})]
+        return [
+            self.server.error(
+                message.id,
+                URL_ELICITATION_REQUIRED,
+                "This request requires more information.",
+                {"elicitations": listed},
+            )
+        ]
 
     def call_list_roots(self, message, arguments: dict) -> list[dict]:
         if self.declared("roots") is None and not self.server.has("roots-undeclared"):
@@ -288,9 +373,14 @@ class Feature(ReferenceFeature):
             request = {"method": "tools/list", "params": {}}
         if self.server.has("mrtr-empty-input-required"):
             return self.server.result(call_id, {"resultType": "input_required"})
-        return self.server.result(call_id, {"resultType": "input_required", "inputRequests": {INPUT_KEY: request},
-                                            "requestState": self.seal({**state, "ask": request,
-                                                                                       "tool": self.calling})})
+        return self.server.result(
+            call_id,
+            {
+                "resultType": "input_required",
+                "inputRequests": {INPUT_KEY: request},
+                "requestState": self.seal({**state, "ask": request, "tool": self.calling}),
+            },
+        )
 
     def seal(self, state: dict) -> str:
         """requestState: the state as base64 JSON, signed, since the client could alter it."""
@@ -324,8 +414,14 @@ class Feature(ReferenceFeature):
         if kind == "sampling":
             return self.on_sampled(call_id, state, result)
         if kind == "form":
-            return [self.server.result(call_id, text(f"the user chose {result.get('action')}: "
-                                                     f"{jsonrpc.encode(result.get('content') or {}).decode()}"))]
+            return [
+                self.server.result(
+                    call_id,
+                    text(
+                        f"the user chose {result.get('action')}: {jsonrpc.encode(result.get('content') or {}).decode()}"
+                    ),
+                )
+            ]
         if kind == "url":
             replies = []
             if result.get("action") == "accept" and not self.modern:
@@ -348,9 +444,14 @@ class Feature(ReferenceFeature):
         if not uses or not state["tools"] or state["round"] >= MAX_TOOL_ROUNDS:
             said = " ".join(str(b.get("text")) for b in blocks if isinstance(b, dict) and b.get("type") == "text")
             return [self.server.result(call_id, text(f"the LLM said: {said}"))]
-        answers: list[dict] = [{"type": "tool_result", "toolUseId": str(use.get("id")),
-                                "content": [{"type": "text", "text": f"nothing noted on {use.get('input')}"}]}
-                               for use in uses]
+        answers: list[dict] = [
+            {
+                "type": "tool_result",
+                "toolUseId": str(use.get("id")),
+                "content": [{"type": "text", "text": f"nothing noted on {use.get('input')}"}],
+            }
+            for use in uses
+        ]
         if self.server.has("sampling-tool-result-unmatched"):
             answers[0]["toolUseId"] = "ref-no-such-tool-use"
         if self.server.has("sampling-tool-result-mixed") or self.server.has("mrtr-sampling-tool-result-mixed"):

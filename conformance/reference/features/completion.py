@@ -26,14 +26,20 @@ CANDIDATES = {
 }
 
 FAULTS = {
-    "completion-too-many": Fault("answers 101 completion values", "test_completion_values_bounded",
-                                 also=("test_completion_complete",)),
-    "completion-total-too-small": Fault("completion total is smaller than the values sent",
-                                        "test_completion_values_bounded", "warned"),
-    "completion-unknown-prompt-result": Fault("completion for an unknown prompt gets empty values, not -32602",
-                                              "test_completion_unknown_prompt_rejected", "warned"),
-    "fixture-completion-error": Fault("completion for test_prompt_with_arguments fails with -32603",
-                                      "test_completion_complete"),
+    "completion-too-many": Fault(
+        "answers 101 completion values", "test_completion_values_bounded", also=("test_completion_complete",)
+    ),
+    "completion-total-too-small": Fault(
+        "completion total is smaller than the values sent", "test_completion_values_bounded", "warned"
+    ),
+    "completion-unknown-prompt-result": Fault(
+        "completion for an unknown prompt gets empty values, not -32602",
+        "test_completion_unknown_prompt_rejected",
+        "warned",
+    ),
+    "fixture-completion-error": Fault(
+        "completion for test_prompt_with_arguments fails with -32603", "test_completion_complete"
+    ),
 }
 
 

@@ -15,17 +15,27 @@ DEEP = 32  # levels: fuzz-hang-on-deep-nesting stops answering after a deeper me
 STRING_MEMBERS = ("name", "uri", "cursor", "level")  # members fuzz-crash-on-wrong-type expects to be strings
 
 FAULTS = {
-    "fuzz-crash-on-nul": Fault("exits when a string in a request's params holds U+0000", "test_fuzz_valid_requests",
-                               also=("test_fuzz_invalid_params",)),  # its mutations hold U+0000 too
-    "fuzz-id-large-int": Fault("echoes integer ids of 2^31 or more truncated to 31 bits", "test_fuzz_valid_requests",
-                               also=("test_fuzz_malformed_input",)),  # its id classes include large integers
-    "fuzz-hang-on-deep-nesting": Fault(f"stops answering after a message nested over {DEEP} levels deep",
-                                       "test_fuzz_malformed_input"),
+    "fuzz-crash-on-nul": Fault(
+        "exits when a string in a request's params holds U+0000",
+        "test_fuzz_valid_requests",
+        also=("test_fuzz_invalid_params",),
+    ),  # its mutations hold U+0000 too
+    "fuzz-id-large-int": Fault(
+        "echoes integer ids of 2^31 or more truncated to 31 bits",
+        "test_fuzz_valid_requests",
+        also=("test_fuzz_malformed_input",),
+    ),  # its id classes include large integers
+    "fuzz-hang-on-deep-nesting": Fault(
+        f"stops answering after a message nested over {DEEP} levels deep", "test_fuzz_malformed_input"
+    ),
     "fuzz-long-line-dropped": Fault(f"ignores lines over {LONG_LINE // 1024} KiB", "test_fuzz_framing"),
-    "fuzz-crash-on-wrong-type": Fault(f"exits when a params member {'/'.join(STRING_MEMBERS)} is a number",
-                                      "test_fuzz_invalid_params"),
-    "fuzz-cancel-corrupts": Fault("after a cancellation of a finished request, answers the next request with the "
-                                  "cancelled id", "test_fuzz_session_machine"),
+    "fuzz-crash-on-wrong-type": Fault(
+        f"exits when a params member {'/'.join(STRING_MEMBERS)} is a number", "test_fuzz_invalid_params"
+    ),
+    "fuzz-cancel-corrupts": Fault(
+        "after a cancellation of a finished request, answers the next request with the cancelled id",
+        "test_fuzz_session_machine",
+    ),
 }
 
 
@@ -52,11 +62,16 @@ class Feature(ReferenceFeature):
         params = message.get("params") if isinstance(message, dict) else None
         if self.server.has("fuzz-crash-on-nul") and any("\x00" in text for text in _strings(params)):
             raise SystemExit(70)
-        if self.server.has("fuzz-crash-on-wrong-type") and isinstance(params, dict) and \
-                any(isinstance(params.get(k), (int, float)) for k in STRING_MEMBERS):
+        if (
+            self.server.has("fuzz-crash-on-wrong-type")
+            and isinstance(params, dict)
+            and any(isinstance(params.get(k), (int, float)) for k in STRING_MEMBERS)
+        ):
             raise SystemExit(70)
         replies = handle(line)
-        if isinstance(message, dict) and (self.server.has("fuzz-id-large-int") or self.server.has("fuzz-cancel-corrupts")):
+        if isinstance(message, dict) and (
+            self.server.has("fuzz-id-large-int") or self.server.has("fuzz-cancel-corrupts")
+        ):
             replies = [json.dumps(self.rewrite(message, json.loads(r))).encode() + b"\n" for r in replies]
         return replies
 
@@ -64,8 +79,8 @@ class Feature(ReferenceFeature):
         """The reply with its id changed the way the switched-on fault changes it."""
         if not isinstance(reply, dict) or "method" in reply or "id" not in reply:
             return reply
-        if self.server.has("fuzz-id-large-int") and type(reply["id"]) is int and reply["id"] >= 2 ** 31:
-            return {**reply, "id": reply["id"] & (2 ** 31 - 1)}
+        if self.server.has("fuzz-id-large-int") and type(reply["id"]) is int and reply["id"] >= 2**31:
+            return {**reply, "id": reply["id"] & (2**31 - 1)}
         if self.server.has("fuzz-cancel-corrupts"):
             return self.corrupt(message, reply)
         return reply

@@ -8,26 +8,36 @@ from __future__ import annotations
 
 from ... import jsonrpc
 from ..faults import Fault, modern
-from ..modern import LOG_LEVELS as LEVELS, META
+from ..modern import LOG_LEVELS as LEVELS
+from ..modern import META
 from . import ReferenceFeature
 
 FAULTS = {
     "logging-rejects-notice": Fault('logging/setLevel refuses the valid level "notice"', "test_logging_set_level"),
-    "logging-set-level-not-empty": Fault("logging/setLevel answers with a non-empty result",
-                                         "test_logging_set_level", "warned"),
-    "logging-invalid-level-accepted": Fault("logging/setLevel accepts a level that does not exist",
-                                            "test_logging_invalid_level", "warned"),
-    "logging-ignores-level": Fault("sends log messages below the level the client set",
-                                   "test_logging_respects_level", "warned"),
-    "logging-undeclared": Fault("sends log messages without declaring the logging capability",
-                                "test_notifications_match_capabilities",
-                                also=("test_log_messages_need_capability",)),
-    "log-undeclared": Fault("logs during tool calls (and nowhere else) without declaring the logging capability",
-                            "test_log_messages_need_capability"),
-    "log-level-ignored-in-tools": Fault("tool calls log below the level the client asked for",
-                                        "test_logging_respects_level", "warned"),
-    "modern-log-unasked": modern("tool calls log although the request's _meta asks for no log level",
-                                 "test_log_messages_only_when_asked"),
+    "logging-set-level-not-empty": Fault(
+        "logging/setLevel answers with a non-empty result", "test_logging_set_level", "warned"
+    ),
+    "logging-invalid-level-accepted": Fault(
+        "logging/setLevel accepts a level that does not exist", "test_logging_invalid_level", "warned"
+    ),
+    "logging-ignores-level": Fault(
+        "sends log messages below the level the client set", "test_logging_respects_level", "warned"
+    ),
+    "logging-undeclared": Fault(
+        "sends log messages without declaring the logging capability",
+        "test_notifications_match_capabilities",
+        also=("test_log_messages_need_capability",),
+    ),
+    "log-undeclared": Fault(
+        "logs during tool calls (and nowhere else) without declaring the logging capability",
+        "test_log_messages_need_capability",
+    ),
+    "log-level-ignored-in-tools": Fault(
+        "tool calls log below the level the client asked for", "test_logging_respects_level", "warned"
+    ),
+    "modern-log-unasked": modern(
+        "tool calls log although the request's _meta asks for no log level", "test_log_messages_only_when_asked"
+    ),
 }
 TOOL_LOGGER = "reference.tools"
 
@@ -68,8 +78,9 @@ class Feature(ReferenceFeature):
         threshold = self.threshold(in_tools)
         if threshold is None:
             return []
-        ignored = self.server.has("logging-ignores-level") \
-            or (in_tools and self.server.has("log-level-ignored-in-tools"))
+        ignored = self.server.has("logging-ignores-level") or (
+            in_tools and self.server.has("log-level-ignored-in-tools")
+        )
         if LEVELS.index(level) < LEVELS.index(threshold) and not ignored:
             return []
         return [jsonrpc.notification("notifications/message", {"level": level, "logger": logger, "data": data})]

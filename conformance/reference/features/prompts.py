@@ -23,26 +23,35 @@ def _argument(name: str, description: str, required: bool) -> dict:
 
 
 PROMPTS = [
-    {"name": "greeting", "description": "Asks for a greeting.",
-     "arguments": [_argument("name", "who to greet", True), _argument("style", "formal or casual", False)]},
+    {
+        "name": "greeting",
+        "description": "Asks for a greeting.",
+        "arguments": [_argument("name", "who to greet", True), _argument("style", "formal or casual", False)],
+    },
     {"name": "test_simple_prompt", "description": "A prompt without arguments."},
-    {"name": "test_prompt_with_arguments", "description": "A prompt with two required arguments.",
-     "arguments": [_argument("arg1", "first argument", True), _argument("arg2", "second argument", True)]},
+    {
+        "name": "test_prompt_with_arguments",
+        "description": "A prompt with two required arguments.",
+        "arguments": [_argument("arg1", "first argument", True), _argument("arg2", "second argument", True)],
+    },
     {"name": "test_prompt_with_image", "description": "A prompt holding an image."},
 ]
 
 FAULTS = {
-    "prompt-unknown-result": Fault("an unknown prompt name gets a result", "test_unknown_prompt_rejected",
-                                   "warned"),
-    "prompt-missing-argument-accepted": Fault("prompts/get without a required argument succeeds",
-                                              "test_prompt_missing_argument_rejected", "warned"),
-    "prompt-image-not-base64": Fault("a prompt's image data is not base64", "test_prompts_answer_get",
-                                     also=("test_prompts_get_with_image",)),
-    "fixture-prompt-arguments-unlisted": Fault("test_prompt_with_arguments is listed without its arguments",
-                                               "test_prompts_list"),
+    "prompt-unknown-result": Fault("an unknown prompt name gets a result", "test_unknown_prompt_rejected", "warned"),
+    "prompt-missing-argument-accepted": Fault(
+        "prompts/get without a required argument succeeds", "test_prompt_missing_argument_rejected", "warned"
+    ),
+    "prompt-image-not-base64": Fault(
+        "a prompt's image data is not base64", "test_prompts_answer_get", also=("test_prompts_get_with_image",)
+    ),
+    "fixture-prompt-arguments-unlisted": Fault(
+        "test_prompt_with_arguments is listed without its arguments", "test_prompts_list"
+    ),
     "fixture-simple-prompt-empty": Fault("test_simple_prompt has no messages", "test_prompts_get_simple"),
-    "fixture-prompt-arguments-ignored": Fault("test_prompt_with_arguments ignores its arguments",
-                                              "test_prompts_get_with_args"),
+    "fixture-prompt-arguments-ignored": Fault(
+        "test_prompt_with_arguments ignores its arguments", "test_prompts_get_with_args"
+    ),
     "fixture-prompt-image-missing": Fault("test_prompt_with_image holds no image", "test_prompts_get_with_image"),
 }
 
@@ -67,8 +76,10 @@ class Feature(ReferenceFeature):
     def prompts(self) -> list[dict]:
         if not self.server.has("fixture-prompt-arguments-unlisted"):
             return PROMPTS
-        return [{k: v for k, v in p.items() if k != "arguments" or p["name"] != "test_prompt_with_arguments"}
-                for p in PROMPTS]
+        return [
+            {k: v for k, v in p.items() if k != "arguments" or p["name"] != "test_prompt_with_arguments"}
+            for p in PROMPTS
+        ]
 
     def on_list(self, message) -> list[dict]:
         try:
@@ -91,8 +102,11 @@ class Feature(ReferenceFeature):
         problem = self.argument_problem(prompt, arguments)
         if problem:
             return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, problem)]
-        return [self.server.result(message.id, {"description": prompt["description"],
-                                                "messages": self.messages(name, arguments)})]
+        return [
+            self.server.result(
+                message.id, {"description": prompt["description"], "messages": self.messages(name, arguments)}
+            )
+        ]
 
     def argument_problem(self, prompt: dict, arguments) -> str | None:
         if not isinstance(arguments, dict) or not all(isinstance(v, str) for v in arguments.values()):
@@ -105,20 +119,28 @@ class Feature(ReferenceFeature):
 
     def messages(self, name: str, arguments: dict) -> list[dict]:
         if name == "greeting":
-            return [user(text(f"Write a {arguments.get('style', 'friendly')} greeting for "
-                                 f"{arguments.get('name', 'someone')}."))]
+            return [
+                user(
+                    text(
+                        f"Write a {arguments.get('style', 'friendly')} greeting for {arguments.get('name', 'someone')}."
+                    )
+                )
+            ]
         if name == "test_simple_prompt":
             return [] if self.server.has("fixture-simple-prompt-empty") else [user(text(SIMPLE_PROMPT_TEXT))]
         if name == "test_prompt_with_arguments":
             if self.server.has("fixture-prompt-arguments-ignored"):
                 arguments = {"arg1": "?", "arg2": "?"}
-            return [user(text(f"Prompt with arguments: arg1='{arguments.get('arg1')}', "
-                              f"arg2='{arguments.get('arg2')}'"))]
+            return [
+                user(text(f"Prompt with arguments: arg1='{arguments.get('arg1')}', arg2='{arguments.get('arg2')}'"))
+            ]
         return self.image_messages()
 
     def image_messages(self) -> list[dict]:
         if self.server.has("fixture-prompt-image-missing"):
             return [user(text("Imagine an image here."))]
         data = "not base64!" if self.server.has("prompt-image-not-base64") else PNG_1X1
-        return [user({"type": "image", "data": data, "mimeType": "image/png"}),
-                user(text("Please analyze the image above."))]
+        return [
+            user({"type": "image", "data": data, "mimeType": "image/png"}),
+            user(text("Please analyze the image above.")),
+        ]

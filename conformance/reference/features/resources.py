@@ -26,8 +26,12 @@ STATIC_TEXT = "This is the content of the static text resource."
 RESOURCES = [
     {"uri": "test://static-text", "name": "static-text", "mimeType": "text/plain"},
     {"uri": "test://static-binary", "name": "static-binary", "mimeType": "image/png"},
-    {"uri": WATCHED, "name": "watched-resource", "mimeType": "text/plain",
-     "description": "changes every 200 ms; subscribe to hear about it"},
+    {
+        "uri": WATCHED,
+        "name": "watched-resource",
+        "mimeType": "text/plain",
+        "description": "changes every 200 ms; subscribe to hear about it",
+    },
     {"uri": "reference://readme", "name": "readme", "mimeType": "text/markdown"},
     {"uri": "reference://logo.png", "name": "logo", "mimeType": "image/png"},
 ]
@@ -39,35 +43,51 @@ TEMPLATES = [
 ]
 
 FAULTS = {
-    "resources-templates-missing-name": Fault("resource templates are listed without the required name",
-                                              "test_resources_list"),
+    "resources-templates-missing-name": Fault(
+        "resource templates are listed without the required name", "test_resources_list"
+    ),
     "resources-blob-not-base64": Fault("a binary resource's blob is not base64", "test_resources_read_listed"),
     "resources-text-and-blob": Fault("a resource's contents carry both text and blob", "test_resources_read_listed"),
-    "resources-not-found-empty": Fault("an unknown URI reads as empty contents, not an error",
-                                       "test_resource_not_found", "warned"),
+    "resources-not-found-empty": Fault(
+        "an unknown URI reads as empty contents, not an error", "test_resource_not_found", "warned"
+    ),
     "resources-static-text-as-blob": Fault("test://static-text is served as a blob", "test_resources_read_text"),
     "resources-static-binary-as-text": Fault("test://static-binary is served as text", "test_resources_read_binary"),
-    "resources-template-ignores-id": Fault("test://template/{id}/data ignores the id",
-                                           "test_resources_templates_read"),
-    "resources-subscribe-error": Fault("resources/subscribe fails although subscribe is declared",
-                                       "test_resources_subscribe"),
+    "resources-template-ignores-id": Fault("test://template/{id}/data ignores the id", "test_resources_templates_read"),
+    "resources-subscribe-error": Fault(
+        "resources/subscribe fails although subscribe is declared", "test_resources_subscribe"
+    ),
     "resources-unsubscribe-error": Fault("resources/unsubscribe fails", "test_resources_unsubscribe"),
-    "resources-updates-after-unsubscribe": Fault("keeps sending updates after unsubscribe",
-                                                 "test_resource_updates_follow_subscription", "warned"),
-    "resources-unsubscribe-unrouted": Fault("declares subscribe but answers resources/unsubscribe with -32601",
-                                            "test_declared_capabilities_served",
-                                            also=("test_resources_unsubscribe",)),
-    "resources-list-changed-undeclared": Fault("sends resources/list_changed without declaring listChanged",
-                                               "test_notifications_match_capabilities"),
-    "resources-invalid-cursor-ignored": Fault("answers an invalid resources/list cursor with the first page",
-                                              "test_pagination_invalid_cursor", "warned"),
-    "resources-templates-cursor-loop": Fault("resources/templates/list hands out the same cursor forever",
-                                             "test_pagination_ends", also=("test_pagination_invalid_cursor",)),
-    "resources-list-fails": modern("resources/list answers -32603 although resources are declared",
-                                   "test_pagination_ends", also=("test_pagination_invalid_cursor",)),
-    "resources-uri-invalid": modern("lists a resource whose URI holds a space and a stray %", "test_resource_uris_valid"),
-    "paging-cache-scope-varies": modern("later pages of a list are private, the first public",
-                                        "test_pages_share_cache_scope"),
+    "resources-updates-after-unsubscribe": Fault(
+        "keeps sending updates after unsubscribe", "test_resource_updates_follow_subscription", "warned"
+    ),
+    "resources-unsubscribe-unrouted": Fault(
+        "declares subscribe but answers resources/unsubscribe with -32601",
+        "test_declared_capabilities_served",
+        also=("test_resources_unsubscribe",),
+    ),
+    "resources-list-changed-undeclared": Fault(
+        "sends resources/list_changed without declaring listChanged", "test_notifications_match_capabilities"
+    ),
+    "resources-invalid-cursor-ignored": Fault(
+        "answers an invalid resources/list cursor with the first page", "test_pagination_invalid_cursor", "warned"
+    ),
+    "resources-templates-cursor-loop": Fault(
+        "resources/templates/list hands out the same cursor forever",
+        "test_pagination_ends",
+        also=("test_pagination_invalid_cursor",),
+    ),
+    "resources-list-fails": modern(
+        "resources/list answers -32603 although resources are declared",
+        "test_pagination_ends",
+        also=("test_pagination_invalid_cursor",),
+    ),
+    "resources-uri-invalid": modern(
+        "lists a resource whose URI holds a space and a stray %", "test_resource_uris_valid"
+    ),
+    "paging-cache-scope-varies": modern(
+        "later pages of a list are private, the first public", "test_pages_share_cache_scope"
+    ),
 }
 
 
@@ -85,9 +105,13 @@ class Feature(ReferenceFeature):
         return {"subscribe": True, "listChanged": True}
 
     def handlers(self):
-        return {"resources/list": self.on_list, "resources/templates/list": self.on_templates,
-                "resources/read": self.on_read, "resources/subscribe": self.on_subscribe,
-                "resources/unsubscribe": self.on_unsubscribe}
+        return {
+            "resources/list": self.on_list,
+            "resources/templates/list": self.on_templates,
+            "resources/read": self.on_read,
+            "resources/subscribe": self.on_subscribe,
+            "resources/unsubscribe": self.on_unsubscribe,
+        }
 
     # -- lists ---------------------------------------------------------------------
     def on_list(self, message) -> list[dict]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Callable
 
 from ... import jsonrpc
 from ..faults import Fault, modern
@@ -32,50 +32,71 @@ POLL_INTERVAL = 50  # ms
 STEP_SECONDS = 0.1  # pace of a slow tool run as a task (time to cancel it in flight)
 
 FAULTS = {
-    "extension-id-unprefixed": modern("advertises the tasks extension as 'tasks', an id without a prefix",
-                                      "test_extension_ids_well_formed"),
-    "tasks-capability-no-tools-call": Fault("tools declare taskSupport but tasks.requests.tools.call is not declared",
-                                            "test_task_support_declared",
-                                            also=("test_task_field_ignored_without_capability",)),
-    "tasks-create-returns-call-result": Fault("a task-augmented tools/call answers with the tool result itself",
-                                              "test_task_augmented_call_creates_task"),
-    "tasks-created-at-not-iso": Fault("task objects carry createdAt 'just now', not an ISO 8601 timestamp",
-                                      "test_task_augmented_call_creates_task"),
-    "tasks-status-leaves-terminal": Fault("a completed task later reports working again",
-                                          "test_task_status_transitions"),
-    "tasks-result-wrong-shape": Fault("tasks/result answers with the task object, not the tool's result",
-                                      "test_task_result_is_underlying_result"),
-    "tasks-result-not-blocking": Fault("tasks/result on a working task answers at once with an error",
-                                       "test_task_result_waits_for_terminal_status"),
-    "tasks-result-no-related-task": Fault("tasks/result carries no related-task _meta",
-                                          "test_task_related_task_metadata"),
-    "tasks-get-related-task": Fault("tasks/get results carry related-task _meta",
-                                    "test_task_related_task_metadata", "warned"),
+    "extension-id-unprefixed": modern(
+        "advertises the tasks extension as 'tasks', an id without a prefix", "test_extension_ids_well_formed"
+    ),
+    "tasks-capability-no-tools-call": Fault(
+        "tools declare taskSupport but tasks.requests.tools.call is not declared",
+        "test_task_support_declared",
+        also=("test_task_field_ignored_without_capability",),
+    ),
+    "tasks-create-returns-call-result": Fault(
+        "a task-augmented tools/call answers with the tool result itself", "test_task_augmented_call_creates_task"
+    ),
+    "tasks-created-at-not-iso": Fault(
+        "task objects carry createdAt 'just now', not an ISO 8601 timestamp", "test_task_augmented_call_creates_task"
+    ),
+    "tasks-status-leaves-terminal": Fault(
+        "a completed task later reports working again", "test_task_status_transitions"
+    ),
+    "tasks-result-wrong-shape": Fault(
+        "tasks/result answers with the task object, not the tool's result", "test_task_result_is_underlying_result"
+    ),
+    "tasks-result-not-blocking": Fault(
+        "tasks/result on a working task answers at once with an error", "test_task_result_waits_for_terminal_status"
+    ),
+    "tasks-result-no-related-task": Fault(
+        "tasks/result carries no related-task _meta", "test_task_related_task_metadata"
+    ),
+    "tasks-get-related-task": Fault(
+        "tasks/get results carry related-task _meta", "test_task_related_task_metadata", "warned"
+    ),
     "tasks-unknown-id-code": Fault("an unknown taskId gets -32603, not -32602", "test_task_unknown_id_rejected"),
-    "tasks-list-omits-tasks": Fault("tasks/list leaves out tasks that tasks/get still finds",
-                                    "test_task_list_includes_tasks"),
-    "tasks-list-bad-cursor-accepted": Fault("tasks/list answers an invalid cursor with the first page",
-                                            "test_task_list_invalid_cursor_rejected"),
-    "tasks-cancel-not-cancelled": Fault("tasks/cancel answers with the task still working",
-                                        "test_task_cancel_marks_cancelled"),
-    "tasks-cancel-then-completes": Fault("a cancelled task turns completed when its work ends",
-                                         "test_task_cancel_marks_cancelled"),
-    "tasks-cancel-terminal-accepted": Fault("tasks/cancel of a completed task succeeds",
-                                            "test_task_cancel_terminal_rejected"),
-    "tasks-forbidden-tool-accepts-task": Fault("a tool without taskSupport runs as a task when asked",
-                                               "test_task_forbidden_tool_rejected", "warned"),
-    "tasks-required-tool-runs-plainly": Fault("lists a tool requiring tasks, and runs it without one",
-                                              "test_task_required_tool_rejects_plain_call"),
-    "tasks-status-notification-related-task": Fault("notifications/tasks/status carry related-task _meta",
-                                                    "test_task_status_notifications", "warned"),
-    "tasks-undeclared-creates-task": Fault("declares no tasks capability, yet answers a tools/call with a `task` "
-                                           "field with a CreateTaskResult",
-                                           "test_task_field_ignored_without_capability",
-                                           also=("test_task_support_declared",)),
-    "tasks-progress-after-terminal": Fault("sends a progress notification for a task after it completed",
-                                           "test_task_progress_ends_with_task"),
-    "tasks-failed-reported-completed": Fault("a task whose tool result has isError ends completed, not failed",
-                                             "test_task_failed_status", "warned"),
+    "tasks-list-omits-tasks": Fault(
+        "tasks/list leaves out tasks that tasks/get still finds", "test_task_list_includes_tasks"
+    ),
+    "tasks-list-bad-cursor-accepted": Fault(
+        "tasks/list answers an invalid cursor with the first page", "test_task_list_invalid_cursor_rejected"
+    ),
+    "tasks-cancel-not-cancelled": Fault(
+        "tasks/cancel answers with the task still working", "test_task_cancel_marks_cancelled"
+    ),
+    "tasks-cancel-then-completes": Fault(
+        "a cancelled task turns completed when its work ends", "test_task_cancel_marks_cancelled"
+    ),
+    "tasks-cancel-terminal-accepted": Fault(
+        "tasks/cancel of a completed task succeeds", "test_task_cancel_terminal_rejected"
+    ),
+    "tasks-forbidden-tool-accepts-task": Fault(
+        "a tool without taskSupport runs as a task when asked", "test_task_forbidden_tool_rejected", "warned"
+    ),
+    "tasks-required-tool-runs-plainly": Fault(
+        "lists a tool requiring tasks, and runs it without one", "test_task_required_tool_rejects_plain_call"
+    ),
+    "tasks-status-notification-related-task": Fault(
+        "notifications/tasks/status carry related-task _meta", "test_task_status_notifications", "warned"
+    ),
+    "tasks-undeclared-creates-task": Fault(
+        "declares no tasks capability, yet answers a tools/call with a `task` field with a CreateTaskResult",
+        "test_task_field_ignored_without_capability",
+        also=("test_task_support_declared",),
+    ),
+    "tasks-progress-after-terminal": Fault(
+        "sends a progress notification for a task after it completed", "test_task_progress_ends_with_task"
+    ),
+    "tasks-failed-reported-completed": Fault(
+        "a task whose tool result has isError ends completed, not failed", "test_task_failed_status", "warned"
+    ),
 }
 
 
@@ -133,14 +154,23 @@ class Feature(ReferenceFeature):
         return declared
 
     def handlers(self):
-        return {"tasks/get": self.on_get, "tasks/result": self.on_result, "tasks/list": self.on_list,
-                "tasks/cancel": self.on_cancel}
+        return {
+            "tasks/get": self.on_get,
+            "tasks/result": self.on_result,
+            "tasks/list": self.on_list,
+            "tasks/cancel": self.on_cancel,
+        }
 
     # -- the task object -----------------------------------------------------------
     def describe(self, task: Task) -> dict:
-        described = {"taskId": task.task_id, "status": task.status,
-                     "createdAt": "just now" if self.server.has("tasks-created-at-not-iso") else task.created_at,
-                     "lastUpdatedAt": task.updated_at, "ttl": task.ttl, "pollInterval": POLL_INTERVAL}
+        described = {
+            "taskId": task.task_id,
+            "status": task.status,
+            "createdAt": "just now" if self.server.has("tasks-created-at-not-iso") else task.created_at,
+            "lastUpdatedAt": task.updated_at,
+            "ttl": task.ttl,
+            "pollInterval": POLL_INTERVAL,
+        }
         if task.status_message:
             described["statusMessage"] = task.status_message
         return described
@@ -166,8 +196,9 @@ class Feature(ReferenceFeature):
         answer = self.server.result(message.id, {"task": self.describe(task)})
         token = ((message.params or {}).get("_meta") or {}).get("progressToken")
         task.late_progress = (token, steps + 1) if token is not None else None
-        threading.Thread(target=self.work, args=(task, run, steps, token), daemon=True,
-                         name=f"task-{task.task_id[:8]}").start()
+        threading.Thread(
+            target=self.work, args=(task, run, steps, token), daemon=True, name=f"task-{task.task_id[:8]}"
+        ).start()
         return [answer]
 
     def work(self, task: Task, run, steps: int, token) -> None:
@@ -182,8 +213,9 @@ class Feature(ReferenceFeature):
                     return
                 failed = result.get("isError") is True and not self.server.has("tasks-failed-reported-completed")
                 task.outcome = ("result", result)
-                self.set_status(task, "failed" if failed else "completed",
-                                "the tool reported an error" if failed else None)
+                self.set_status(
+                    task, "failed" if failed else "completed", "the tool reported an error" if failed else None
+                )
                 waiters, task.waiters = task.waiters, []
             for request_id in waiters:
                 self.server.emit(self.payload(request_id, task))
@@ -192,8 +224,9 @@ class Feature(ReferenceFeature):
 
     @staticmethod
     def progress(token, step: int, total: int) -> dict:
-        return jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": step,
-                                                               "total": total})
+        return jsonrpc.notification(
+            "notifications/progress", {"progressToken": token, "progress": step, "total": total}
+        )
 
     # -- requests ------------------------------------------------------------------------
     def find(self, message) -> tuple[Task | None, list[dict]]:
@@ -290,8 +323,13 @@ class Feature(ReferenceFeature):
             return errors
         with self.lock:
             if task.status in TERMINAL and not self.server.has("tasks-cancel-terminal-accepted"):
-                return [self.server.error(message.id, jsonrpc.INVALID_PARAMS,
-                                          f"Cannot cancel task: already in terminal status {task.status!r}")]
+                return [
+                    self.server.error(
+                        message.id,
+                        jsonrpc.INVALID_PARAMS,
+                        f"Cannot cancel task: already in terminal status {task.status!r}",
+                    )
+                ]
             if self.server.has("tasks-cancel-not-cancelled"):
                 return [self.server.result(message.id, self.describe(task))]
             task.cancelled.set()

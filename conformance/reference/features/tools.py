@@ -54,92 +54,152 @@ def _object(properties: dict, required: list[str]) -> dict:
 
 
 TOOLS = [
-    {"name": "echo", "description": "Returns the text it is given.",
-     "inputSchema": _object({"text": {"type": "string"}}, ["text"]),
-     "outputSchema": _object({"text": {"type": "string"}}, ["text"])},
-    {"name": "add", "description": "Adds two numbers.",
-     "inputSchema": _object({"a": {"type": "number"}, "b": {"type": "number"}}, ["a", "b"]),
-     "outputSchema": _object({"sum": {"type": "number"}}, ["sum"])},
-    {"name": "count_slowly", "description": "Counts to `count`, one step every 50 ms, reporting progress.",
-     "inputSchema": _object({"count": {"type": "integer", "minimum": 1, "maximum": 3}}, ["count"]),
-     "taskSupport": "optional"},
+    {
+        "name": "echo",
+        "description": "Returns the text it is given.",
+        "inputSchema": _object({"text": {"type": "string"}}, ["text"]),
+        "outputSchema": _object({"text": {"type": "string"}}, ["text"]),
+    },
+    {
+        "name": "add",
+        "description": "Adds two numbers.",
+        "inputSchema": _object({"a": {"type": "number"}, "b": {"type": "number"}}, ["a", "b"]),
+        "outputSchema": _object({"sum": {"type": "number"}}, ["sum"]),
+    },
+    {
+        "name": "count_slowly",
+        "description": "Counts to `count`, one step every 50 ms, reporting progress.",
+        "inputSchema": _object({"count": {"type": "integer", "minimum": 1, "maximum": 3}}, ["count"]),
+        "taskSupport": "optional",
+    },
     {"name": "test_simple_text", "description": "Returns a fixed text.", "inputSchema": NO_ARGUMENTS},
     {"name": "test_image_content", "description": "Returns a 1x1 PNG image.", "inputSchema": NO_ARGUMENTS},
-    {"name": "test_audio_content", "description": "Returns a short silent WAV.", "inputSchema": NO_ARGUMENTS,
-     "since": "2025-03-26"},
-    {"name": "test_error_handling", "description": "Always fails, reporting the failure in its result.",
-     "inputSchema": NO_ARGUMENTS, "taskSupport": "optional"},
-    {"name": "test_tool_with_progress", "description": "Reports progress 0, 50 and 100 of 100.",
-     "inputSchema": NO_ARGUMENTS},
+    {
+        "name": "test_audio_content",
+        "description": "Returns a short silent WAV.",
+        "inputSchema": NO_ARGUMENTS,
+        "since": "2025-03-26",
+    },
+    {
+        "name": "test_error_handling",
+        "description": "Always fails, reporting the failure in its result.",
+        "inputSchema": NO_ARGUMENTS,
+        "taskSupport": "optional",
+    },
+    {
+        "name": "test_tool_with_progress",
+        "description": "Reports progress 0, 50 and 100 of 100.",
+        "inputSchema": NO_ARGUMENTS,
+    },
 ]
 
 # add's inputSchema under tool-header-annotations-invalid: every x-mcp-header rule a stdio
 # client can see broken (type, uniqueness ignoring case, safe integers, static reachability).
 BAD_HEADER_ANNOTATIONS = {
-    **_object({"a": {"type": "number", "x-mcp-header": "Operand"},
-               "b": {"type": "number", "x-mcp-header": "operand"},
-               "times": {"type": "integer", "default": 2 ** 60, "x-mcp-header": "Times"},
-               "unit": {"type": "string", "x-mcp-header": "TIMES"},
-               "more": {"$ref": "#/$defs/more"}}, ["a", "b"]),
+    **_object(
+        {
+            "a": {"type": "number", "x-mcp-header": "Operand"},
+            "b": {"type": "number", "x-mcp-header": "operand"},
+            "times": {"type": "integer", "default": 2**60, "x-mcp-header": "Times"},
+            "unit": {"type": "string", "x-mcp-header": "TIMES"},
+            "more": {"$ref": "#/$defs/more"},
+        },
+        ["a", "b"],
+    ),
     "$defs": {"more": {"type": "object", "properties": {"c": {"type": "string", "x-mcp-header": "C"}}}},
 }
 
 TASKS_REVISION = "2025-11-25"
 # Listed only under the tasks fault tasks-required-tool-runs-plainly: a plain call of it is
 # an error, which the generated plain calls of the tools checks would report.
-REQUIRES_TASK = {"name": "count_as_task", "description": "Counts to 100; runs only as a task.",
-                 "inputSchema": NO_ARGUMENTS, "taskSupport": "required"}
+REQUIRES_TASK = {
+    "name": "count_as_task",
+    "description": "Counts to 100; runs only as a task.",
+    "inputSchema": NO_ARGUMENTS,
+    "taskSupport": "required",
+}
 
 FAULTS = {
     "tool-name-invalid": Fault("a tool name holds a space and a '!'", "test_tool_names_well_formed", "warned"),
-    "tool-input-schema-invalid": Fault("an inputSchema is not a valid JSON Schema (type 'strin')",
-                                       "test_tool_schemas_valid",
-                                       also=("test_fuzz_valid_requests", "test_fuzz_session_machine")),
-    "tool-call-crash": Fault("exits when the tool add is called", "test_tool_calls_answered",
-                             also=("test_fuzz_session_machine", "test_fuzz_valid_requests")),
-    "tool-structured-content-mismatch": Fault("add's structuredContent breaks its outputSchema",
-                                              "test_tool_structured_content_conforms"),
-    "tool-structured-content-no-text": Fault("add's text content is not the serialized structured result",
-                                             "test_tool_structured_content_as_text", "warned"),
+    "tool-input-schema-invalid": Fault(
+        "an inputSchema is not a valid JSON Schema (type 'strin')",
+        "test_tool_schemas_valid",
+        also=("test_fuzz_valid_requests", "test_fuzz_session_machine"),
+    ),
+    "tool-call-crash": Fault(
+        "exits when the tool add is called",
+        "test_tool_calls_answered",
+        also=("test_fuzz_session_machine", "test_fuzz_valid_requests"),
+    ),
+    "tool-structured-content-mismatch": Fault(
+        "add's structuredContent breaks its outputSchema", "test_tool_structured_content_conforms"
+    ),
+    "tool-structured-content-no-text": Fault(
+        "add's text content is not the serialized structured result", "test_tool_structured_content_as_text", "warned"
+    ),
     "tool-unknown-result": Fault("an unknown tool name gets a successful result", "test_unknown_tool_rejected"),
-    "tool-unknown-is-error": Fault("an unknown tool name gets a result with isError, not a protocol error",
-                                   "test_unknown_tool_rejected", "warned"),
-    "tool-arguments-unchecked": Fault("tool arguments are not validated: anything is accepted",
-                                      "test_invalid_tool_arguments_rejected"),
-    "progress-foreign-token": Fault("progress notifications carry a token the client never sent",
-                                    "test_progress_tokens_known", also=("test_tools_call_with_progress",)),
-    "progress-repeats": Fault("a progress value is sent twice in a row", "test_progress_increases",
-                              also=("test_tools_call_with_progress",)),
-    "progress-after-response": Fault("the last progress notification follows the response",
-                                     "test_no_progress_after_response", also=("test_tools_call_with_progress",)),
-    "cancel-ignored": Fault("a cancelled count_slowly still sends its response",
-                            "test_cancelled_request_not_answered", "warned"),
-    "fixture-tools-order-varies": Fault("each server process lists its tools in a different order",
-                                        "test_tools_list", "warned"),
+    "tool-unknown-is-error": Fault(
+        "an unknown tool name gets a result with isError, not a protocol error", "test_unknown_tool_rejected", "warned"
+    ),
+    "tool-arguments-unchecked": Fault(
+        "tool arguments are not validated: anything is accepted", "test_invalid_tool_arguments_rejected"
+    ),
+    "progress-foreign-token": Fault(
+        "progress notifications carry a token the client never sent",
+        "test_progress_tokens_known",
+        also=("test_tools_call_with_progress",),
+    ),
+    "progress-repeats": Fault(
+        "a progress value is sent twice in a row", "test_progress_increases", also=("test_tools_call_with_progress",)
+    ),
+    "progress-after-response": Fault(
+        "the last progress notification follows the response",
+        "test_no_progress_after_response",
+        also=("test_tools_call_with_progress",),
+    ),
+    "cancel-ignored": Fault(
+        "a cancelled count_slowly still sends its response", "test_cancelled_request_not_answered", "warned"
+    ),
+    "fixture-tools-order-varies": Fault(
+        "each server process lists its tools in a different order", "test_tools_list", "warned"
+    ),
     "fixture-simple-text-empty": Fault("test_simple_text returns no content", "test_tools_call_simple_text"),
     "fixture-image-not-base64": Fault("test_image_content's data is not base64", "test_tools_call_image"),
     "fixture-audio-missing": Fault("test_audio_content returns text, no audio", "test_tools_call_audio"),
     "fixture-error-not-flagged": Fault("test_error_handling's failure lacks isError", "test_tools_call_error"),
-    "fixture-progress-missing": Fault("test_tool_with_progress sends no progress", "test_tools_call_with_progress",
-                                      "warned"),
-    "fixture-progress-decreasing": Fault("test_tool_with_progress reports 100, 50, 0",
-                                         "test_tools_call_with_progress", also=("test_progress_increases",)),
+    "fixture-progress-missing": Fault(
+        "test_tool_with_progress sends no progress", "test_tools_call_with_progress", "warned"
+    ),
+    "fixture-progress-decreasing": Fault(
+        "test_tool_with_progress reports 100, 50, 0", "test_tools_call_with_progress", also=("test_progress_increases",)
+    ),
     # judged in the modern era (most act in every era)
-    "result-meta-bad-key": modern("tools/list results carry the _meta key 'conformance/_note'",
-                                  "test_meta_keys_well_formed"),
-    "progress-token-float": modern("progress notifications carry the token 1.5", "test_progress_tokens_typed",
-                                   also=("test_tools_call_with_progress",)),
-    "modern-server-request": modern("sends a ping request while serving a modern tools/call",
-                                    "test_server_sends_no_requests"),
-    "modern-server-request-id-float": modern("sends a request with id 1.5 while serving a modern tools/call",
-                                             "test_server_request_ids", also=("test_server_sends_no_requests",)),
-    "result-type-unknown": modern("tools/call results carry resultType 'done'", "test_result_types_known",
-                                  also=("test_messages_valid",)),
-    "tool-header-annotations-invalid": modern("x-mcp-header on numbers, twice ignoring case, behind $ref, "
-                                              "and on an integer whose default is 2**60",
-                                              "test_tool_header_annotations"),
-    "features-undeclared": modern("serves tools, prompts, resources and completions without declaring them",
-                                  "test_offered_features_declared"),
+    "result-meta-bad-key": modern(
+        "tools/list results carry the _meta key 'conformance/_note'", "test_meta_keys_well_formed"
+    ),
+    "progress-token-float": modern(
+        "progress notifications carry the token 1.5",
+        "test_progress_tokens_typed",
+        also=("test_tools_call_with_progress",),
+    ),
+    "modern-server-request": modern(
+        "sends a ping request while serving a modern tools/call", "test_server_sends_no_requests"
+    ),
+    "modern-server-request-id-float": modern(
+        "sends a request with id 1.5 while serving a modern tools/call",
+        "test_server_request_ids",
+        also=("test_server_sends_no_requests",),
+    ),
+    "result-type-unknown": modern(
+        "tools/call results carry resultType 'done'", "test_result_types_known", also=("test_messages_valid",)
+    ),
+    "tool-header-annotations-invalid": modern(
+        "x-mcp-header on numbers, twice ignoring case, behind $ref, and on an integer whose default is 2**60",
+        "test_tool_header_annotations",
+    ),
+    "features-undeclared": modern(
+        "serves tools, prompts, resources and completions without declaring them", "test_offered_features_declared"
+    ),
 }
 
 
@@ -249,8 +309,11 @@ class Feature(ReferenceFeature):
                 return [self.server.error(message.id, jsonrpc.INVALID_PARAMS, "task must be an object")]
             support = (tool.get("execution") or {}).get("taskSupport", "forbidden")
             if "task" in params and (support != "forbidden" or self.server.has("tasks-forbidden-tool-accepts-task")):
-                return tasks.create(message, lambda cancelled: self.run_task(name, arguments, cancelled),
-                                    self.steps(arguments) if name == "count_slowly" else 0)
+                return tasks.create(
+                    message,
+                    lambda cancelled: self.run_task(name, arguments, cancelled),
+                    self.steps(arguments) if name == "count_slowly" else 0,
+                )
             if "task" in params:
                 return [self.server.error(message.id, jsonrpc.METHOD_NOT_FOUND, f"{name} cannot run as a task")]
             if support == "required" and not self.server.has("tasks-required-tool-runs-plainly"):
@@ -285,12 +348,12 @@ class Feature(ReferenceFeature):
         if missing:
             return self.server.error(request_id, jsonrpc.INVALID_PARAMS, f"missing arguments: {missing}")
         import jsonschema  # here, not at the top: most reference processes call no tool, and it is
+
         # most of a process's start-up (a connection per check over stdio)
         try:
             jsonschema.Draft202012Validator(tool["inputSchema"]).validate(arguments)
         except (jsonschema.ValidationError, jsonschema.SchemaError, jsonschema.exceptions.UnknownType) as error:
-            return self.server.result(request_id, {**text_result(f"invalid arguments: {error}"[:500]),
-                                                   "isError": True})
+            return self.server.result(request_id, {**text_result(f"invalid arguments: {error}"[:500]), "isError": True})
         return None
 
     @staticmethod
@@ -348,8 +411,12 @@ class Feature(ReferenceFeature):
         steps = [0, 50, 100] if name == "test_tool_with_progress" else list(range(max(1, min(count, 3)) + 1))
         total = steps[-1]
         cancelled = self.cancelled.setdefault(message.id, threading.Event())
-        worker = threading.Thread(target=self.work, args=(message.id, name, token, steps, total, cancelled),
-                                  name=f"tool-{message.id}", daemon=True)
+        worker = threading.Thread(
+            target=self.work,
+            args=(message.id, name, token, steps, total, cancelled),
+            name=f"tool-{message.id}",
+            daemon=True,
+        )
         worker.start()
 
     def work(self, request_id, name: str, token, steps: list[int], total: int, cancelled: threading.Event) -> None:
@@ -392,8 +459,9 @@ class Feature(ReferenceFeature):
             token = f"{token}-not-yours"
         if self.server.has("progress-token-float"):
             token = 1.5
-        return jsonrpc.notification("notifications/progress", {"progressToken": token, "progress": step,
-                                                               "total": total})
+        return jsonrpc.notification(
+            "notifications/progress", {"progressToken": token, "progress": step, "total": total}
+        )
 
 
 def text_result(text: str) -> dict:
@@ -404,5 +472,4 @@ def with_structure(result: dict, structured: dict, include: bool) -> dict:
     """The result with `structuredContent` (and its JSON as the text block), if `include`."""
     if not include:
         return result
-    return {"content": [{"type": "text", "text": jsonrpc.encode(structured).decode()}],
-            "structuredContent": structured}
+    return {"content": [{"type": "text", "text": jsonrpc.encode(structured).decode()}], "structuredContent": structured}
