@@ -710,3 +710,25 @@ def test_matrix_rejects_other_json(tmp_path):
     other = tmp_path / "report.json"
     other.write_text('{"format": "something else"}')
     assert matrix.main([str(other), "-o", str(tmp_path / "index.html")]) == 2
+
+
+def test_committed_schema_is_generated_from_the_models():
+    from conformance.report import format as report_format
+
+    assert schema() == report_format.schema(), (
+        "report.schema.json and conformance/report/format.py differ: regenerate it with "
+        "`python -m conformance.report.format > conformance/report/report.schema.json`"
+    )
+
+
+def test_a_wrong_report_is_refused_naming_the_field(tmp_path, capsys):
+    data = json.loads(json.dumps(crafted("plain")))
+    data["checks"][0]["outcome"] = "MAYBE"
+    bad = tmp_path / "report.json"
+    bad.write_text(json.dumps(data))
+    assert matrix.main([str(bad), "-o", str(tmp_path / "index.html")]) == 2
+    err = capsys.readouterr().err
+    assert "not a report.json of mcp-conformance-report 1: checks.0.outcome:" in err and "Traceback" not in err
+    (tmp_path / "older.json").write_text(json.dumps({"format": "mcp-conformance-report", "formatVersion": 1}))
+    assert matrix.main([str(tmp_path / "older.json")]) == 2
+    assert "suite: Field required" in capsys.readouterr().err

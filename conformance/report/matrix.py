@@ -7,24 +7,19 @@ each cell linking to that implementation's report.html at the check.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from . import badge
+from .format import load as load_report
 from .html_report import esc, implementation_label, outcome_badge, page, table
-from .model import FORMAT
 
 
 def load(paths: list[Path]) -> list[tuple[Path, dict]]:
-    reports = []
-    for path in paths:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise ValueError(f"{path} is not an mcp-conformance report.json")
-        reports.append((path, data))
+    """The reports, each read through the format's models (ValueError naming the field)."""
+    reports = [(path, load_report(path)) for path in paths]
     return sorted(reports, key=lambda item: implementation_label(item[1]).lower())
 
 

@@ -18,9 +18,8 @@ import conformance
 from conformance.checks import problems
 
 from . import OUTCOMES
+from .format import FORMAT, FORMAT_VERSION
 
-FORMAT = "mcp-conformance-report"
-FORMAT_VERSION = 1
 RAN = ("PASS", "WARN", "INFO")  # the check ran and no MUST broke
 GRADED = (*RAN, "FAIL")  # the check judged its requirement (BLOCKED and INTERNAL did not)
 # The worst outcome of a requirement is the highest. BLOCKED sits just above SKIP: it judged

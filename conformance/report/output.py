@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 from . import badge, html_report, markdown
+from .format import dump
 
 
 def write(data: dict, directory: str | Path) -> list[Path]:
+    data = dump(data)  # as the models write it: a report the schema does not describe is a bug here
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     files = {
