@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
 DIRECTORY = "mcp-fuzz-failures"  # under the current directory, written only when a fuzz check fails
 
 
@@ -46,18 +48,63 @@ class NotATranscript(ValueError):
     pass
 
 
+class Header(BaseModel):
+    """Line 1 of a transcript."""
+
+    model_config = ConfigDict(extra="allow")
+
+    check: str
+    revision: str
+    seed: Any = None
+
+
+class Step(BaseModel):
+    """Every further line: one message (send) or bytes (raw, base64) sent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    send: Any = None
+    raw: str | None = None
+    answer: bool = False
+    ids: list[str | int] | None = None
+
+    @model_validator(mode="after")
+    def one_of_send_or_raw(self) -> Step:
+        if ("send" in self.model_fields_set) == ("raw" in self.model_fields_set):
+            raise ValueError("a step holds either send or raw")
+        if self.raw is not None:
+            base64.b64decode(self.raw, validate=True)  # binascii.Error is a ValueError
+        return self
+
+
 def load(path: str | os.PathLike) -> tuple[dict, list[dict]]:
-    """(header, steps) of a transcript; NotATranscript says what is wrong with the file."""
+    """(header, steps) of a transcript, each line read through its model; NotATranscript
+    says what is wrong with the file, and on which line."""
     try:
         lines = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, ValueError) as error:
         raise NotATranscript(f"cannot read fuzz transcript {path}: {error}") from None
-    if not lines or not isinstance(lines[0], dict) or not {"check", "revision"} <= lines[0].keys():
+    if not lines:
         raise NotATranscript(f"{path} is not a fuzz transcript (no header line with check and revision)")
-    steps = lines[1:]
-    if not all(isinstance(s, dict) and ("send" in s or "raw" in s) for s in steps):
-        raise NotATranscript(f"{path}: every line after the header must hold a send or raw step")
-    return lines[0], steps
+    try:
+        header = Header.model_validate(lines[0])
+    except ValidationError as error:
+        raise NotATranscript(
+            f"{path} is not a fuzz transcript (no header line with check and revision: {_first(error)})"
+        ) from None
+    steps = []
+    for number, line in enumerate(lines[1:], 2):
+        try:
+            steps.append(Step.model_validate(line).model_dump(exclude_unset=True))
+        except ValidationError as error:
+            raise NotATranscript(f"{path}, line {number}: not a send or raw step: {_first(error)}") from None
+    return header.model_dump(), steps
+
+
+def _first(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else problem["msg"]
 
 
 def describe(steps: list[dict], limit: int = 400) -> str:

@@ -118,6 +118,9 @@ def test_transcript_round_trip(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"not": "a header"}\n')
     with pytest.raises(replay.NotATranscript, match="no header line"):
         replay.load(tmp_path / "bad.jsonl")
+    (tmp_path / "bad-step.jsonl").write_text('{"check": "c", "revision": "2025-11-25"}\n{"send": {}, "raw": "eA=="}\n')
+    with pytest.raises(replay.NotATranscript, match="line 2: not a send or raw step: .*either send or raw"):
+        replay.load(tmp_path / "bad-step.jsonl")
 
 
 def test_shrinking_stops_at_its_budget(monkeypatch, tmp_path):
