@@ -26,13 +26,17 @@ def inputs(environ=os.environ) -> dict[str, str]:
     return {name: environ.get("INPUT_" + name.upper().replace("-", "_"), "").strip() for name in names}
 
 
+def report_dir(given: dict[str, str]) -> Path:
+    return Path(given["report-dir"] or DEFAULT_REPORT_DIR)
+
+
 def command(given: dict[str, str]) -> list[str]:
     """The mcp-conformance arguments for these inputs (ValueError: not exactly one target)."""
     targets = [name for name in TARGETS if given[name]]
     if len(targets) != 1:
         raise ValueError(f"give exactly one of the inputs server, url, client (given: {', '.join(targets) or 'none'})")
     kind = targets[0]
-    args = [kind, given[kind], "--report", given["report-dir"] or DEFAULT_REPORT_DIR]
+    args = [kind, given[kind], "--report", str(report_dir(given))]
     if given["transport"]:
         args += ["--transport", given["transport"]]
     for revision in given["revisions"].replace(",", " ").split():
@@ -72,7 +76,7 @@ def main() -> int:
         print(f"::error title=mcp-conformance::{exc}")
         return 2
     code = cli.main(args)
-    publish(Path(args[3]), code)
+    publish(report_dir(given), code)
     return code
 
 

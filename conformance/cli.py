@@ -34,7 +34,7 @@ SHORT = {
         "--transport": "--mcp-client-transport",
     },
 }
-SHORT["url"] = {**SHORT["server"]}
+SHORT["url"] = SHORT["server"]
 TARGET = {"server": "--mcp-server", "url": "--mcp-url", "client": "--mcp-client"}
 
 
@@ -44,13 +44,12 @@ def plugin_args(kind: str, args: list[str]) -> list[str]:
     target, rest = args[0], args[1:]
     ours, theirs = (rest[: rest.index("--")], rest[rest.index("--") + 1 :]) if "--" in rest else (rest, [])
     names = SHORT[kind]
-    spelled = [
-        names.get(a, a)
-        if not a.startswith("--") or "=" not in a
-        else f"{names.get(a.split('=', 1)[0], a.split('=', 1)[0])}={a.split('=', 1)[1]}"
-        for a in ours
-    ]
-    return [TARGET[kind], target, *spelled, "-p", "no:cacheprovider", *theirs]
+
+    def spelled(arg: str) -> str:  # --report DIR and --report=DIR alike
+        name, equals, value = arg.partition("=")
+        return names.get(name, name) + equals + value if arg.startswith("--") else arg
+
+    return [TARGET[kind], target, *map(spelled, ours), "-p", "no:cacheprovider", *theirs]
 
 
 def version() -> str:

@@ -522,9 +522,9 @@ class Peer:
             self.send(jsonrpc.result(request_id, {}))
         elif method == "tools/list" and self.revision:
             self.send(jsonrpc.result(request_id, {"tools": SCENARIO_TOOLS.get(self.scenario, [self.tool])}))
-        elif method == "tools/call" and self.revision and self.asks_form_first(obj):
-            return
         elif method == "tools/call" and self.revision:
+            if self.asks_form_first(obj):
+                return
             if self.scenario == "progress":
                 self.progress_and_stray_cancel(request_id, params)
             text = str((params.get("arguments") or {}).get("text", ""))

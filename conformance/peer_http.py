@@ -213,19 +213,24 @@ class PeerApp:
         except asyncio.TimeoutError:
             return None
 
-    async def _frames(self, stream: asyncio.Queue, key: str, request_id):
+    async def _frames(self, stream: asyncio.Queue, key: str | None, request_id, resumed_after: str | None = None):
         """The SSE answer to one POSTed request: its stream open at once (the status line
-        comes before the answer is known), ending with the response."""
+        comes before the answer is known), ending with the response. `resumed_after`: the
+        stream closed early, resumed on a GET that named this event (its frames get ids)."""
+        sent = 0
         try:
             item = await self._next(stream)
             while item is not None:
-                yield sse_frame(None, item[0])
+                sent += 1
+                yield sse_frame(None if resumed_after is None else f"{resumed_after}-{sent}", item[0])
                 if item[1]:
-                    self.peer.record({"event": "answer", "id": request_id, "as": "sse"})
+                    kind = "sse" if resumed_after is None else "sse-resumed"
+                    self.peer.record({"event": "answer", "id": request_id, "as": kind})
                     return
                 item = await self._next(stream)
         finally:
-            self.peer.request_streams.pop(key, None)
+            if key is not None:
+                self.peer.request_streams.pop(key, None)
 
     async def _closed_early(self, event_id: str, request_id):
         """sse-retry: a stream primed with an event id and a retry field, then closed before
@@ -234,23 +239,12 @@ class PeerApp:
         await asyncio.sleep(0.05)  # the priming event goes out before the connection closes
         self.peer.record({"event": "stream-closed", "id": request_id, "last_event": event_id, "retry": SSE_RETRY_MS})
 
-    async def _resumed(self, event_id: str, stream: asyncio.Queue, request_id):
-        """The stream closed early, resumed on a GET: what it still had, ending with the answer."""
-        sent = 0
-        item = await self._next(stream)
-        while item is not None:
-            sent += 1
-            yield sse_frame(f"{event_id}-{sent}", item[0])
-            if item[1]:
-                self.peer.record({"event": "answer", "id": request_id, "as": "sse-resumed"})
-                return
-            item = await self._next(stream)
-
     async def get(self, request, headers: dict):
         self.peer.record({"event": "http", "method": "GET", "headers": headers})
-        resumed = self.peer.dropped.pop(headers.get("last-event-id", ""), None)
-        if resumed is not None:
-            return SseResponse(self._resumed(headers["last-event-id"], *resumed))
+        last_event = headers.get("last-event-id", "")
+        if last_event in self.peer.dropped:
+            stream, request_id = self.peer.dropped.pop(last_event)
+            return SseResponse(self._frames(stream, None, request_id, resumed_after=last_event))
         stream: asyncio.Queue = asyncio.Queue()
         self.peer.get_streams.append(stream)
         self.peer.flush_waiting(stream)

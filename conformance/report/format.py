@@ -133,7 +133,7 @@ EXPECTED_IS_LISTED_FAIL = {
 
 
 class Check(Closed):
-    model_config = ConfigDict(extra="forbid", json_schema_extra=EXPECTED_IS_LISTED_FAIL)
+    model_config = ConfigDict(json_schema_extra=EXPECTED_IS_LISTED_FAIL)  # extra="forbid" from Closed
 
     id: str = Field(description="The pytest node id.")
     name: str = Field(description="The test name with its parameters, e.g. test_ping[2025-11-25].")
@@ -187,7 +187,7 @@ class Report(Closed):
     """The result of one run of mcp-conformance against one implementation (report.json,
     written by --mcp-report)."""
 
-    model_config = ConfigDict(extra="forbid", title="MCP conformance report")
+    model_config = ConfigDict(title="MCP conformance report")  # extra="forbid" from Closed
 
     format: Literal["mcp-conformance-report"]
     formatVersion: Literal[1]
